@@ -1,0 +1,27 @@
+#pragma once
+// Run-time CPU feature detection. Kernels pick their implementation from SelectedIsa() so one binary runs on
+// AVX-512 machines, AVX2-only x86 and non-x86 (portable fallback). POOLED_ISA=avx512|avx2|scalar caps the choice
+// (for tests and benchmarks of the slower paths on a fast machine).
+
+namespace pooled::kernels::cpu {
+
+struct CpuFeatures {
+  const char* arch = "unknown";
+  bool avx2 = false;
+  bool fma = false;
+  bool f16c = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512bf16 = false;
+  bool avx512vnni = false;
+  bool neon = false;
+};
+
+enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
+
+const CpuFeatures& DetectCpuFeatures();
+Isa SelectedIsa();
+const char* IsaName(Isa isa);
+
+}  // namespace pooled::kernels::cpu

@@ -1,0 +1,46 @@
+// Typed errors shared by every layer. The HTTP error handler (src/server/errors.ts) maps `status` and `type` onto
+// the OpenAI error shape {"error":{"message","type","param","code"}}; the CLI prints `message`.
+
+export type ErrorType =
+  | 'invalid_request_error'
+  | 'not_found_error'
+  | 'server_error'
+  | 'overloaded_error'
+  | 'timeout_error';
+
+export class PooledError extends Error {
+  readonly status: number;
+  readonly type: ErrorType;
+  readonly param: string | null;
+  readonly code: string | null;
+
+  constructor(message: string, opts: { status: number; type: ErrorType; param?: string | null; code?: string | null }) {
+    super(message);
+    this.name = new.target.name;
+    this.status = opts.status;
+    this.type = opts.type;
+    this.param = opts.param ?? null;
+    this.code = opts.code ?? null;
+  }
+}
+
+/** The client sent something we can't accept (400 unless another 4xx fits better). */
+export class InvalidRequestError extends PooledError {
+  constructor(message: string, param: string | null = null, code: string | null = null, status = 400) {
+    super(message, { status, type: 'invalid_request_error', param, code });
+  }
+}
+
+export class NotFoundError extends PooledError {
+  constructor(message: string, param: string | null = null, code: string | null = 'model_not_found') {
+    super(message, { status: 404, type: 'not_found_error', param, code });
+  }
+}
+
+/** A model folder, checkpoint or config is unusable: raised at load time, never mid-request. */
+export class ModelLoadError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelLoadError';
+  }
+}

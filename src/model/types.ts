@@ -1,0 +1,68 @@
+// Model descriptions as data. Loaders (src/model/) produce these; backends consume them. No I/O here.
+
+export type DType = 'F32' | 'F16' | 'BF16' | 'I64';
+
+/** One tensor of a checkpoint: a view into the file's bytes, never a copy. */
+export interface TensorView {
+  /** Name as stored in the file (before any prefix stripping). */
+  readonly name: string;
+  readonly dtype: DType;
+  readonly shape: readonly number[];
+  /** Exactly the tensor's bytes (little-endian, as safetensors stores them). */
+  readonly bytes: Uint8Array;
+}
+
+/** Pooling rules as sentence-transformers' Pooling module defines them. */
+export type PoolingMode = 'cls' | 'mean' | 'last';
+
+/** BERT-family hyperparameters, from config.json (transformers BertConfig field names in comments). */
+export interface BertConfig {
+  readonly architecture: 'bert';
+  readonly vocabSize: number; // vocab_size
+  readonly hiddenSize: number; // hidden_size
+  readonly numLayers: number; // num_hidden_layers
+  readonly numHeads: number; // num_attention_heads
+  readonly intermediateSize: number; // intermediate_size
+  readonly maxPositionEmbeddings: number; // max_position_embeddings
+  readonly typeVocabSize: number; // type_vocab_size
+  readonly layerNormEps: number; // layer_norm_eps
+  /** hidden_act: 'gelu' is the exact erf GELU in transformers (ACT2FN['gelu'] = GELUActivation). */
+  readonly hiddenAct: 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
+  readonly padTokenId: number; // pad_token_id
+  /** Matryoshka support, read like vLLM: is_matryoshka / matryoshka_dimensions. */
+  readonly isMatryoshka: boolean;
+  readonly matryoshkaDimensions: readonly number[] | null;
+}
+
+export type ModelConfig = BertConfig;
+
+/**
+ * Weights keyed by canonical name: the BertModel names with any `bert.` prefix stripped
+ * (e.g. `embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`).
+ */
+export type WeightMap = ReadonlyMap<string, TensorView>;
+
+/** sentence-transformers metadata, after CLI overrides were applied. */
+export interface EmbeddingSettings {
+  readonly pooling: PoolingMode;
+  /** Whether a Normalize module follows pooling (default for requests that don't say). */
+  readonly normalize: boolean;
+  /** Max tokens per input, special tokens included. */
+  readonly maxSeqLength: number;
+  /** config_sentence_transformers.json `prompts`, name -> prefix text. */
+  readonly prompts: Readonly<Record<string, string>>;
+  readonly defaultPromptName: string | null;
+  /** Where each value came from, for logs and /v1/models (e.g. {pooling: '1_Pooling/config.json'}). */
+  readonly sources: Readonly<Record<string, string>>;
+}
+
+/** A model ready to hand to a backend. */
+export interface LoadedModel {
+  /** The id requests use (served-model-name, else the HF id or folder name). */
+  readonly id: string;
+  /** Resolved folder on disk. */
+  readonly path: string;
+  readonly config: ModelConfig;
+  readonly weights: WeightMap;
+  readonly settings: EmbeddingSettings;
+}
