@@ -44,3 +44,10 @@ export class ModelLoadError extends Error {
     this.name = 'ModelLoadError';
   }
 }
+
+/** The queue is full: the edge answers 429 with Retry-After. */
+export class OverloadedError extends PooledError {
+  constructor(message: string) {
+    super(message, { status: 429, type: 'overloaded_error', code: 'queue_full' });
+  }
+}

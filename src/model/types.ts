@@ -54,6 +54,11 @@ export interface EmbeddingSettings {
   readonly defaultPromptName: string | null;
   /** Where each value came from, for logs and /v1/models (e.g. {pooling: '1_Pooling/config.json'}). */
   readonly sources: Readonly<Record<string, string>>;
+  /**
+   * sentence_bert_config.json `do_lower_case`: sentence-transformers' Transformer module lowercases every text
+   * before tokenizing when true (sentence_transformers/models/Transformer.py `tokenize`). Absent = false.
+   */
+  readonly doLowerCase?: boolean;
 }
 
 /** A model ready to hand to a backend. */

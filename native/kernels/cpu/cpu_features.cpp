@@ -1,3 +1,5 @@
+// Not a kernel: compiled in the baseline pass only (see isa_dispatch.h).
+#if POOLED_ISA_BASELINE
 #include "kernels/cpu/cpu_features.h"
 
 #include <cstdlib>
@@ -76,7 +78,8 @@ CpuFeatures Detect() {
 Isa Select() {
   const CpuFeatures& f = DetectCpuFeatures();
   Isa best = Isa::kScalar;
-  if (f.avx2 && f.fma) best = Isa::kAvx2;
+  // F16C comes with every AVX2 CPU; the AVX2 kernels use it to widen float16 tables.
+  if (f.avx2 && f.fma && f.f16c) best = Isa::kAvx2;
   if (best == Isa::kAvx2 && f.avx512f && f.avx512bw && f.avx512vl) best = Isa::kAvx512;
   if (const char* cap = std::getenv("POOLED_ISA")) {
     Isa want = best;
@@ -109,3 +112,4 @@ const char* IsaName(Isa isa) {
 }
 
 }  // namespace pooled::kernels::cpu
+#endif  // POOLED_ISA_BASELINE

@@ -1,0 +1,154 @@
+#pragma once
+// Op-level entry points of the CPU kernels, used by the engine and the addon. Each op checks its sizes (throwing
+// std::invalid_argument with a message naming the argument, before any memory is touched), splits the work over
+// the thread pool and runs the ISA variant that SelectedIsa() picked. Activations are always float32; GEMM
+// weights are packed once (float32 or bfloat16) and accumulate in float32.
+#include <cstddef>
+#include <cstdint>
+
+namespace pooled::kernels::cpu {
+
+class ThreadPool;
+
+enum class Activation : int32_t { kNone = 0, kGeluErf = 1, kGeluTanh = 2, kRelu = 3 };
+enum class ElementType : int32_t { kF32 = 0, kF16 = 1, kBF16 = 2 };
+enum class PoolingMode : int32_t { kCls = 0, kMean = 1, kLast = 2 };
+
+size_t ElementSize(ElementType type);
+const char* ElementTypeName(ElementType type);
+
+// Memory aligned for full-width vector loads; move-only.
+class AlignedBuffer {
+ public:
+  AlignedBuffer() = default;
+  explicit AlignedBuffer(size_t bytes);  // zero-filled
+  ~AlignedBuffer();
+  AlignedBuffer(AlignedBuffer&& other) noexcept;
+  AlignedBuffer& operator=(AlignedBuffer&& other) noexcept;
+  AlignedBuffer(const AlignedBuffer&) = delete;
+  AlignedBuffer& operator=(const AlignedBuffer&) = delete;
+  void* data() const { return data_; }
+  size_t size() const { return size_; }
+
+ private:
+  void* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+// ---------------------------------------------------------------------------------------------------------------
+// GEMM: C[m, n] = A[m, k] * W[n, k]^T (+ epilogue), W a torch Linear weight packed once (pack_weights.cpp).
+//
+// Packed layout: panels of `panel_width` (NR) output columns, zero-padded past n. Panel p is contiguous:
+//   float32:  [k_padded][NR]            element (k, j) = W[p*NR + j][k]
+//   bfloat16: [k_padded / 2][NR][2]     the two k of a pair side by side, as vdpbf16ps reads them
+// NR depends on the ISA (32 for AVX-512, 16 otherwise), so weights are packed for the ISA of this process.
+struct PackedWeightsView {
+  const void* data = nullptr;
+  int64_t n = 0;
+  int64_t k = 0;
+  int64_t k_padded = 0;  // k rounded up to the pair size for bfloat16
+  int64_t num_panels = 0;
+  int64_t panel_width = 0;
+  ElementType type = ElementType::kF32;  // kF32 or kBF16
+};
+
+class PackedWeights {
+ public:
+  PackedWeights() = default;
+  PackedWeights(AlignedBuffer buffer, const PackedWeightsView& view);
+  const PackedWeightsView& view() const { return view_; }
+  size_t SizeBytes() const { return buffer_.size(); }
+
+ private:
+  AlignedBuffer buffer_;
+  PackedWeightsView view_;
+};
+
+// weight: [n, k] row-major in `source` (F32, F16 or BF16); stored as `target` (F32 or BF16, rounded to nearest
+// even). Several weights that share k can be packed as one by stacking their rows (fused Q/K/V).
+PackedWeights PackWeights(const void* weight, ElementType source, int64_t n, int64_t k, ElementType target);
+// The panel width the selected ISA's GEMM expects.
+int64_t GemmPanelWidth();
+
+// Applied in this order, each part optional: + bias[col], activation, + residual[row, col], row LayerNorm.
+struct GemmEpilogue {
+  const float* bias = nullptr;  // [n]
+  Activation activation = Activation::kNone;
+  const float* residual = nullptr;  // [m, ldr]; must not overlap C
+  int64_t ldr = 0;
+  const float* ln_gamma = nullptr;  // [n]; both gamma and beta, or neither
+  const float* ln_beta = nullptr;
+  float ln_eps = 0.0f;
+};
+
+// a: [m, lda] with lda >= k; c: [m, ldc] with ldc >= n.
+void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const PackedWeights& w, float* c, int64_t ldc,
+          const GemmEpilogue& epilogue);
+
+// True when bfloat16 GEMMs use the CPU's bf16 dot-product instruction (AVX512_BF16); otherwise they widen the
+// weights to float32 in registers.
+bool HasBf16DotProduct();
+
+// ---------------------------------------------------------------------------------------------------------------
+// x[rows, cols] in place: x = activation(x + bias[col]) (bias may be null).
+void BiasActivation(ThreadPool& pool, float* x, int64_t rows, int64_t cols, const float* bias, Activation activation);
+
+// y = LayerNorm(x + residual) over each row of `cols` values (residual may be null; y may equal x).
+void LayerNorm(ThreadPool& pool, const float* x, const float* residual, float* y, int64_t rows, int64_t cols,
+               const float* gamma, const float* beta, float eps);
+
+// ---------------------------------------------------------------------------------------------------------------
+// BertEmbeddings: word[token] + position[pos] + token_type[type], then LayerNorm. The word table may stay in
+// the checkpoint's element type (F32, F16 or BF16), read in place.
+struct EmbeddingTables {
+  const void* word = nullptr;
+  ElementType word_type = ElementType::kF32;
+  int64_t vocab_size = 0;
+  const float* position = nullptr;
+  int64_t num_positions = 0;
+  const float* token_type = nullptr;
+  int64_t num_token_types = 0;
+  int64_t hidden_size = 0;
+  const float* gamma = nullptr;
+  const float* beta = nullptr;
+  float eps = 0.0f;
+};
+
+// token_types may be null (all 0). out: [num_tokens, hidden_size]. Every index is checked before any row is read.
+void Embeddings(ThreadPool& pool, const EmbeddingTables& tables, const int32_t* token_ids, const int32_t* positions,
+                const int32_t* token_types, int64_t num_tokens, float* out);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Bidirectional multi-head attention over a ragged batch (no padding, no mask): within each sequence, for each
+// head h (columns [h*head_dim, (h+1)*head_dim) of q, k, v and out), out = softmax(q k^T / sqrt(head_dim)) v.
+struct AttentionArgs {
+  const float* q = nullptr;
+  int64_t ldq = 0;
+  const float* k = nullptr;
+  int64_t ldk = 0;
+  const float* v = nullptr;
+  int64_t ldv = 0;
+  float* out = nullptr;
+  int64_t ldo = 0;
+  int64_t num_heads = 0;
+  int64_t head_dim = 0;
+  const int32_t* cu_seq_lens = nullptr;  // [num_seqs + 1]
+  int64_t num_seqs = 0;
+  int64_t num_tokens = 0;
+};
+void Attention(ThreadPool& pool, const AttentionArgs& args);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Fused pooling: per sequence, CLS / MEAN / LAST over hidden[tokens, ld] (first hidden_size columns), keep the
+// first dimensions[i] values (0 = all), then L2-normalize if normalize[i]. Rows are written back to back into
+// out, which must hold exactly the sum of the kept sizes (out_size).
+void Pool(ThreadPool& pool, const float* hidden, int64_t ld, int64_t hidden_size, const int32_t* cu_seq_lens,
+          int64_t num_seqs, PoolingMode mode, const int32_t* dimensions, const uint8_t* normalize, float* out,
+          int64_t out_size);
+
+// ---------------------------------------------------------------------------------------------------------------
+// Machine peak: a register-only multiply-add loop on every pool thread (float32 FMA, or bf16 dot products when
+// bf16 is true and the CPU has them). Returns GFLOP/s for the whole pool.
+double MeasurePeakGflops(ThreadPool& pool, bool bf16, double seconds);
+
+}  // namespace pooled::kernels::cpu

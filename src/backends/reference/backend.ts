@@ -1,0 +1,53 @@
+// The reference backend: plain TypeScript in float64, slow on purpose and written for clarity. It is the oracle
+// the native and WebGPU backends are compared with, and a fallback that runs anywhere Node runs.
+import { ModelLoadError } from '../../errors.js';
+import type { LoadedModel } from '../../model/types.js';
+import type { Backend, BackendFactory, PooledRows, RaggedBatch } from '../backend.js';
+import { bertForward } from './bert.js';
+import { type BertWeights64, loadBertWeights64 } from './bert_weights.js';
+import { checkBertBatch } from './batch_checks.js';
+import { pool, postprocess } from './ops.js';
+
+export class ReferenceBackend implements Backend {
+  readonly name = 'reference' as const;
+  private weights: BertWeights64 | null;
+
+  private constructor(
+    private readonly model: LoadedModel,
+    weights: BertWeights64,
+  ) {
+    this.weights = weights;
+  }
+
+  /** Converts the model's weights to float64 once. Throws ModelLoadError for anything but a BERT encoder. */
+  static async create(model: LoadedModel): Promise<ReferenceBackend> {
+    const architecture: string = model.config.architecture;
+    if (architecture !== 'bert') {
+      throw new ModelLoadError(`the reference backend supports BERT encoders only, not '${architecture}' (model ${model.id})`);
+    }
+    return new ReferenceBackend(model, loadBertWeights64(model.config, model.weights));
+  }
+
+  /**
+   * Pooled, post-processed rows in float64 (the oracle's full precision, for tests): encoder, then per sequence
+   * pool -> keep dimensions[i] -> L2-normalize when normalize[i] is 1.
+   */
+  forward64(batch: RaggedBatch): Float64Array[] {
+    if (this.weights === null) throw new Error('reference backend: forward after dispose()');
+    const { config } = this.model;
+    checkBertBatch(batch, config);
+    const hidden = bertForward(config, this.weights, batch);
+    const pooled = pool(hidden, batch.cuSeqLens, config.hiddenSize, batch.pooling);
+    return pooled.map((row, i) => postprocess(row, batch.dimensions[i], batch.normalize[i] !== 0));
+  }
+
+  async forward(batch: RaggedBatch): Promise<PooledRows> {
+    return this.forward64(batch).map((row) => Float32Array.from(row));
+  }
+
+  async dispose(): Promise<void> {
+    this.weights = null;
+  }
+}
+
+export const createReferenceBackend: BackendFactory = (model) => ReferenceBackend.create(model);

@@ -1,0 +1,377 @@
+// `pooled profile` options: AIPerf's flag names where AIPerf has the flag, so a command line written for
+// `aiperf profile` against an embedding endpoint works here unchanged. Parsing turns argv into one frozen,
+// fully defaulted object; every later stage reads only that object.
+import { parseArgs } from 'node:util';
+import type { EndpointType } from './records.js';
+
+export type ArrivalPattern = 'poisson' | 'constant';
+
+/** One load point. A sweep (`--concurrency 1,4,16`) is a list of these, run in turn. */
+export type LoadPoint =
+  | { readonly mode: 'concurrency'; readonly concurrency: number }
+  | { readonly mode: 'request_rate'; readonly requestRate: number; readonly maxConcurrency: number | null };
+
+export interface SyntheticImageOptions {
+  readonly widthMean: number;
+  readonly widthStddev: number;
+  readonly heightMean: number;
+  readonly heightStddev: number;
+  readonly batchSize: number;
+}
+
+export type InputSource =
+  | {
+      readonly kind: 'synthetic';
+      readonly tokensMean: number;
+      readonly tokensStddev: number;
+      readonly batchSizeText: number;
+      readonly numDatasetEntries: number;
+      readonly images: SyntheticImageOptions | null;
+    }
+  | { readonly kind: 'file'; readonly path: string; readonly datasetType: 'single_turn' };
+
+/** SLO thresholds for goodput, in ms; a successful request is "good" when it meets every one given. */
+export interface GoodputThresholds {
+  readonly request_latency?: number;
+  readonly time_to_first_token?: number;
+  readonly inter_token_latency?: number;
+}
+
+export type UiType = 'auto' | 'simple' | 'none';
+
+export interface ProfileOptions {
+  readonly model: string;
+  /** Scheme + host + port, no trailing slash. */
+  readonly baseUrl: string;
+  readonly endpointType: EndpointType;
+  readonly endpointPath: string;
+  /** Folder or HF id; the model id when not given. */
+  readonly tokenizer: string;
+  readonly tokenizerExplicit: boolean;
+  readonly loadPoints: readonly LoadPoint[];
+  readonly arrivalPattern: ArrivalPattern;
+  /** Requests per load point; when neither count nor duration is given, max(10, concurrency) as in AIPerf. */
+  readonly requestCount: number | null;
+  readonly benchmarkDurationS: number | null;
+  readonly warmupRequestCount: number;
+  readonly randomSeed: number;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly requestTimeoutS: number;
+  readonly inputs: InputSource;
+  /** Extra JSON body fields (`--extra-inputs key:value`), merged over the defaults of the endpoint type. */
+  readonly extraInputs: Readonly<Record<string, unknown>>;
+  readonly streaming: boolean;
+  readonly outputTokensMean: number | null;
+  readonly goodput: GoodputThresholds | null;
+  readonly artifactDir: string;
+  /** Prometheus endpoint scraped before and after each point; null disables scraping. */
+  readonly serverMetricsUrl: string | null;
+  readonly uiType: UiType;
+  readonly progressIntervalS: number;
+  readonly cliCommand: string;
+}
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export const PROFILE_USAGE = `Usage: pooled profile --model M --url HOST:PORT [options]
+
+Endpoint
+  -m, --model NAME                 model name sent in each request (also the default tokenizer)
+  -u, --url HOST:PORT              server address (http:// assumed when no scheme)
+  --endpoint-type TYPE             embeddings (default) | cohere_embed | chat
+  --endpoint PATH                  path override (defaults: /v1/embeddings, /v2/embed, /v1/chat/completions)
+  --tokenizer FOLDER|HF-ID         tokenizer used to size synthetic inputs (default: the model)
+  --api-key KEY                    sent as "Authorization: Bearer KEY"
+  -H, --header "Name: value"       extra request header (repeatable)
+  --extra-inputs key:value         extra JSON body field (repeatable; value parsed as JSON when it can be)
+  --streaming                      chat only: stream tokens, measure time to first token and inter-token latency
+  --output-tokens-mean N           chat only: max_tokens per request
+  --request-timeout-seconds S      per-request timeout (default 600)
+
+Load (one of; a comma list runs a sweep, one point after another)
+  --concurrency N[,N...]           closed loop: N requests in flight at all times (default 1)
+  --request-rate R[,R...]          open loop: R requests/s (with --concurrency N: at most N in flight)
+  --arrival-pattern P              poisson (default) | constant, for --request-rate
+  --request-count N                requests per load point
+  --benchmark-duration S           seconds per load point (in-flight requests are allowed to finish)
+  --warmup-request-count N         requests sent and discarded before each point (default 0)
+  --random-seed N                  seed for inputs and arrivals (default 0)
+
+Inputs
+  --synthetic-input-tokens-mean N  tokens per text, counted by the tokenizer without special tokens (default 128)
+  --synthetic-input-tokens-stddev N
+  --batch-size-text N              texts per request (default 1)
+  --num-dataset-entries N          distinct synthetic requests, reused round-robin (default 100)
+  --image-width-mean W, --image-width-stddev W, --image-height-mean H, --image-height-stddev H
+  --batch-size-image N             synthetic PNG images per request (default 1 when an image size is given)
+  --input-file FILE.jsonl          one request per line: {"text": ...} or {"texts": [...]}, optional "image"/"images"
+  --custom-dataset-type single_turn
+
+Output
+  --artifact-dir DIR               where results go (default artifacts/<model>-<endpoint-type>-<load>)
+  --goodput "request_latency:MS [time_to_first_token:MS] [inter_token_latency:MS]"
+  --server-metrics-url URL         Prometheus endpoint to scrape before/after (default <url>/metrics; "none" to skip)
+  --ui-type auto|simple|none       live progress on a TTY (auto), plain lines (simple), or nothing
+  --progress-interval-seconds S    how often progress is printed (default 0.25 on a TTY, 5 otherwise)
+  -h, --help
+`;
+
+const DEFAULT_ENDPOINT_PATHS: Readonly<Record<EndpointType, string>> = {
+  embeddings: '/v1/embeddings',
+  cohere_embed: '/v2/embed',
+  chat: '/v1/chat/completions',
+};
+
+const FLAG_SPEC = {
+  model: { type: 'string', short: 'm' },
+  url: { type: 'string', short: 'u' },
+  'endpoint-type': { type: 'string' },
+  endpoint: { type: 'string' },
+  'custom-endpoint': { type: 'string' },
+  tokenizer: { type: 'string' },
+  'api-key': { type: 'string' },
+  header: { type: 'string', short: 'H', multiple: true },
+  'extra-inputs': { type: 'string', multiple: true },
+  streaming: { type: 'boolean' },
+  'output-tokens-mean': { type: 'string' },
+  'request-timeout-seconds': { type: 'string' },
+  concurrency: { type: 'string' },
+  'request-rate': { type: 'string' },
+  'arrival-pattern': { type: 'string' },
+  'request-count': { type: 'string' },
+  'num-requests': { type: 'string' },
+  'benchmark-duration': { type: 'string' },
+  'warmup-request-count': { type: 'string' },
+  'random-seed': { type: 'string' },
+  'synthetic-input-tokens-mean': { type: 'string' },
+  'synthetic-input-tokens-stddev': { type: 'string' },
+  'batch-size-text': { type: 'string' },
+  'num-dataset-entries': { type: 'string' },
+  'image-width-mean': { type: 'string' },
+  'image-width-stddev': { type: 'string' },
+  'image-height-mean': { type: 'string' },
+  'image-height-stddev': { type: 'string' },
+  'batch-size-image': { type: 'string' },
+  'input-file': { type: 'string' },
+  'custom-dataset-type': { type: 'string' },
+  'artifact-dir': { type: 'string' },
+  goodput: { type: 'string' },
+  'server-metrics-url': { type: 'string' },
+  'ui-type': { type: 'string' },
+  'progress-interval-seconds': { type: 'string' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+type FlagValues = { [K in keyof typeof FLAG_SPEC]?: (typeof FLAG_SPEC)[K] extends { multiple: true } ? string[] : (typeof FLAG_SPEC)[K]['type'] extends 'boolean' ? boolean : string };
+
+function parseNumber(flag: string, raw: string, opts: { integer?: boolean; min?: number; exclusiveMin?: boolean } = {}): number {
+  const value = Number(raw);
+  if (raw.trim() === '' || !Number.isFinite(value)) throw new UsageError(`--${flag} expects a number, got "${raw}"`);
+  if (opts.integer && !Number.isInteger(value)) throw new UsageError(`--${flag} expects an integer, got "${raw}"`);
+  if (opts.min !== undefined) {
+    const tooSmall = opts.exclusiveMin ? value <= opts.min : value < opts.min;
+    if (tooSmall) throw new UsageError(`--${flag} must be ${opts.exclusiveMin ? 'greater than' : 'at least'} ${opts.min}, got ${raw}`);
+  }
+  return value;
+}
+
+function parseNumberList(flag: string, raw: string, integer: boolean): number[] {
+  return raw.split(',').map((part) => parseNumber(flag, part.trim(), { integer, min: 0, exclusiveMin: true }));
+}
+
+/** Accepts "host:port", "http://host:port" or "https://host:port/"; returns the origin-like base with no slash. */
+export function normalizeBaseUrl(raw: string): string {
+  const withScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) ? raw : `http://${raw}`;
+  let parsed: URL;
+  try {
+    parsed = new URL(withScheme);
+  } catch {
+    throw new UsageError(`--url "${raw}" is not a valid address`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`--url must be http or https, got ${parsed.protocol}`);
+  const path = parsed.pathname.replace(/\/+$/, '');
+  return `${parsed.protocol}//${parsed.host}${path}`;
+}
+
+function parseHeaders(lines: readonly string[], apiKey: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (apiKey) headers['authorization'] = `Bearer ${apiKey}`;
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) throw new UsageError(`-H expects "Name: value", got "${line}"`);
+    headers[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function parseExtraInputs(items: readonly string[]): Record<string, unknown> {
+  const extra: Record<string, unknown> = {};
+  for (const item of items) {
+    const colon = item.indexOf(':');
+    if (colon <= 0) throw new UsageError(`--extra-inputs expects key:value, got "${item}"`);
+    const raw = item.slice(colon + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      // Not JSON: a bare string such as input_type:search_query.
+    }
+    extra[item.slice(0, colon)] = value;
+  }
+  return extra;
+}
+
+export function parseGoodput(raw: string): GoodputThresholds {
+  const thresholds: Record<string, number> = {};
+  for (const part of raw.split(/\s+/).filter(Boolean)) {
+    const [name, value] = part.split(':');
+    if (name !== 'request_latency' && name !== 'time_to_first_token' && name !== 'inter_token_latency') {
+      throw new UsageError(`--goodput: unknown metric "${name}" (request_latency, time_to_first_token, inter_token_latency)`);
+    }
+    thresholds[name] = parseNumber('goodput', value ?? '', { min: 0, exclusiveMin: true });
+  }
+  if (Object.keys(thresholds).length === 0) throw new UsageError('--goodput expects metric:ms pairs, e.g. request_latency:300');
+  return thresholds;
+}
+
+function loadPointsFrom(values: FlagValues): LoadPoint[] {
+  const concurrencies = values.concurrency === undefined ? null : parseNumberList('concurrency', values.concurrency, true);
+  const rates = values['request-rate'] === undefined ? null : parseNumberList('request-rate', values['request-rate'], false);
+  if (rates) {
+    if (concurrencies && concurrencies.length > 1 && rates.length > 1) throw new UsageError('sweep either --concurrency or --request-rate, not both');
+    if (concurrencies && concurrencies.length > 1) {
+      return concurrencies.map((c) => ({ mode: 'request_rate', requestRate: rates[0]!, maxConcurrency: c }));
+    }
+    return rates.map((r) => ({ mode: 'request_rate', requestRate: r, maxConcurrency: concurrencies?.[0] ?? null }));
+  }
+  return (concurrencies ?? [1]).map((c) => ({ mode: 'concurrency', concurrency: c }));
+}
+
+export function describeLoadPoint(point: LoadPoint): string {
+  if (point.mode === 'concurrency') return `concurrency${point.concurrency}`;
+  const cap = point.maxConcurrency === null ? '' : `-concurrency${point.maxConcurrency}`;
+  return `request_rate${point.requestRate}${cap}`;
+}
+
+function inputSourceFrom(values: FlagValues, endpointType: EndpointType): InputSource {
+  if (values['input-file'] !== undefined) {
+    const datasetType = values['custom-dataset-type'] ?? 'single_turn';
+    if (datasetType !== 'single_turn') throw new UsageError(`--custom-dataset-type ${datasetType} is not supported (single_turn only)`);
+    return { kind: 'file', path: values['input-file'], datasetType };
+  }
+  const num = (flag: keyof FlagValues, fallback: number, integer = true, min = 0): number => {
+    const raw = values[flag];
+    return typeof raw === 'string' ? parseNumber(flag, raw, { integer, min }) : fallback;
+  };
+  const widthMean = num('image-width-mean', 0);
+  const heightMean = num('image-height-mean', 0);
+  const wantsImages = widthMean > 0 || heightMean > 0 || values['batch-size-image'] !== undefined;
+  const images: SyntheticImageOptions | null = wantsImages
+    ? {
+        widthMean: widthMean || heightMean || 64,
+        heightMean: heightMean || widthMean || 64,
+        widthStddev: num('image-width-stddev', 0),
+        heightStddev: num('image-height-stddev', 0),
+        batchSize: num('batch-size-image', 1),
+      }
+    : null;
+  const batchSizeText = num('batch-size-text', 1);
+  if (batchSizeText === 0 && (images === null || images.batchSize === 0)) throw new UsageError('a request needs at least one text or image');
+  if (endpointType === 'chat' && batchSizeText > 1) throw new UsageError('--batch-size-text applies to embedding endpoints; a chat request carries one text');
+  return {
+    kind: 'synthetic',
+    tokensMean: num('synthetic-input-tokens-mean', 128, true, 1),
+    tokensStddev: num('synthetic-input-tokens-stddev', 0, false),
+    batchSizeText,
+    numDatasetEntries: num('num-dataset-entries', 100, true, 1),
+    images,
+  };
+}
+
+function defaultArtifactDir(model: string, endpointType: EndpointType, points: readonly LoadPoint[]): string {
+  const modelPart = model.replace(/[^A-Za-z0-9._-]+/g, '_');
+  const loadPart = points.length === 1 ? describeLoadPoint(points[0]!) : 'sweep';
+  return `artifacts/${modelPart}-${endpointType}-${loadPart}`;
+}
+
+function shellQuote(arg: string): string {
+  return /^[A-Za-z0-9_./:=,@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+/** Returns null when --help was asked for (the caller prints PROFILE_USAGE). Throws UsageError on bad input. */
+export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: [...argv], options: FLAG_SPEC, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  const values = parsed.values as FlagValues;
+  if (values.help) return null;
+  if (!values.model) throw new UsageError('--model is required');
+  if (!values.url) throw new UsageError('--url is required');
+
+  const endpointType = (values['endpoint-type'] ?? 'embeddings') as EndpointType;
+  if (!(endpointType in DEFAULT_ENDPOINT_PATHS)) {
+    throw new UsageError(`--endpoint-type must be embeddings, cohere_embed or chat, got "${endpointType}"`);
+  }
+  const endpointPath = values.endpoint ?? values['custom-endpoint'] ?? DEFAULT_ENDPOINT_PATHS[endpointType];
+  const arrivalPattern = (values['arrival-pattern'] ?? 'poisson') as ArrivalPattern;
+  if (arrivalPattern !== 'poisson' && arrivalPattern !== 'constant') throw new UsageError(`--arrival-pattern must be poisson or constant`);
+  const streaming = values.streaming ?? false;
+  if (streaming && endpointType !== 'chat') throw new UsageError('--streaming applies to --endpoint-type chat only');
+  const uiType = (values['ui-type'] ?? 'auto') as UiType;
+  if (!['auto', 'simple', 'none'].includes(uiType)) throw new UsageError('--ui-type must be auto, simple or none');
+
+  const loadPoints = loadPointsFrom(values);
+  const requestCountRaw = values['request-count'] ?? values['num-requests'];
+  const baseUrl = normalizeBaseUrl(values.url);
+  const metricsFlag = values['server-metrics-url'];
+  const serverMetricsUrl = metricsFlag === 'none' ? null : metricsFlag ?? `${baseUrl}/metrics`;
+  const onTty = uiType === 'auto' && process.stderr.isTTY === true;
+
+  return Object.freeze({
+    model: values.model,
+    baseUrl,
+    endpointType,
+    endpointPath: endpointPath.startsWith('/') ? endpointPath : `/${endpointPath}`,
+    tokenizer: values.tokenizer ?? values.model,
+    tokenizerExplicit: values.tokenizer !== undefined,
+    loadPoints,
+    arrivalPattern,
+    requestCount: requestCountRaw === undefined ? null : parseNumber('request-count', requestCountRaw, { integer: true, min: 1 }),
+    benchmarkDurationS:
+      values['benchmark-duration'] === undefined ? null : parseNumber('benchmark-duration', values['benchmark-duration'], { min: 0, exclusiveMin: true }),
+    warmupRequestCount: values['warmup-request-count'] === undefined ? 0 : parseNumber('warmup-request-count', values['warmup-request-count'], { integer: true, min: 0 }),
+    randomSeed: values['random-seed'] === undefined ? 0 : parseNumber('random-seed', values['random-seed'], { integer: true, min: 0 }),
+    headers: parseHeaders(values.header ?? [], values['api-key']),
+    requestTimeoutS:
+      values['request-timeout-seconds'] === undefined ? 600 : parseNumber('request-timeout-seconds', values['request-timeout-seconds'], { min: 0, exclusiveMin: true }),
+    inputs: inputSourceFrom(values, endpointType),
+    extraInputs: parseExtraInputs(values['extra-inputs'] ?? []),
+    streaming,
+    outputTokensMean: values['output-tokens-mean'] === undefined ? null : parseNumber('output-tokens-mean', values['output-tokens-mean'], { integer: true, min: 1 }),
+    goodput: values.goodput === undefined ? null : parseGoodput(values.goodput),
+    artifactDir: values['artifact-dir'] ?? defaultArtifactDir(values.model, endpointType, loadPoints),
+    serverMetricsUrl,
+    uiType,
+    progressIntervalS:
+      values['progress-interval-seconds'] === undefined
+        ? onTty ? 0.25 : 5
+        : parseNumber('progress-interval-seconds', values['progress-interval-seconds'], { min: 0, exclusiveMin: true }),
+    cliCommand: ['pooled', 'profile', ...argv].map(shellQuote).join(' '),
+  });
+}
+
+/** How many requests a point sends: the explicit count, or AIPerf's default when no stop condition is given. */
+export function requestCountFor(options: ProfileOptions, point: LoadPoint): number | null {
+  if (options.requestCount !== null) return options.requestCount;
+  if (options.benchmarkDurationS !== null) return null;
+  const inFlight = point.mode === 'concurrency' ? point.concurrency : point.maxConcurrency ?? 1;
+  return Math.max(10, inFlight);
+}

@@ -1,0 +1,125 @@
+// Options of `pooled serve`: flags, with environment fallbacks (POOLED_*), parsed once and frozen.
+import { parseArgs } from 'node:util';
+import { cpus } from 'node:os';
+
+import type { BackendName } from '../backends/backend.js';
+import { BACKEND_NAMES, type ComputeDType } from '../backends/select.js';
+import { DEFAULT_LIMITS, type EmbedderOptions } from '../engine/embedder.js';
+import type { PoolingMode } from '../model/types.js';
+import type { TruncationSide } from '../tokenizer/tokenizer.js';
+import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../server/app.js';
+
+export interface ServeOptions {
+  readonly model: string;
+  readonly host: string;
+  readonly port: number;
+  readonly embedder: EmbedderOptions;
+  readonly server: ServerOptions;
+}
+
+/** Flag table: name, value type, env var, help text. README's flag table is written from the same words. */
+export const SERVE_FLAGS = {
+  model: { type: 'string', env: 'POOLED_MODEL', help: 'model folder, HF cache entry or HF hub id (required)' },
+  host: { type: 'string', env: 'POOLED_HOST', help: 'address to listen on (default 127.0.0.1)' },
+  port: { type: 'string', env: 'POOLED_PORT', help: 'port (default 8000)' },
+  backend: { type: 'string', env: 'POOLED_BACKEND', help: `compute backend: ${BACKEND_NAMES.join(' | ')}` },
+  dtype: { type: 'string', env: 'POOLED_DTYPE', help: 'float32 | bfloat16 (weights; accumulation is fp32)' },
+  threads: { type: 'string', env: 'POOLED_THREADS', help: 'compute threads (default: one per core)' },
+  revision: { type: 'string', env: 'POOLED_REVISION', help: 'hub revision (branch, tag or commit; default main)' },
+  'served-model-name': { type: 'string', env: 'POOLED_SERVED_MODEL_NAME', help: 'name clients use in "model"' },
+  'max-model-len': { type: 'string', env: 'POOLED_MAX_MODEL_LEN', help: 'max tokens per input (default from the model)' },
+  pooling: { type: 'string', env: 'POOLED_POOLING', help: 'override pooling: cls | mean | last' },
+  normalize: { type: 'string', env: 'POOLED_NORMALIZE', help: 'override the default L2 normalization: true | false' },
+  'default-prompt-name': { type: 'string', env: 'POOLED_DEFAULT_PROMPT_NAME', help: 'prompt applied when a request names none' },
+  truncate: { type: 'string', env: 'POOLED_TRUNCATE', help: 'over-long inputs: none (reject, default) | end | start' },
+  'max-num-batched-tokens': { type: 'string', env: 'POOLED_MAX_NUM_BATCHED_TOKENS', help: `token budget of one batch (default ${DEFAULT_LIMITS.maxNumBatchedTokens})` },
+  'max-num-seqs': { type: 'string', env: 'POOLED_MAX_NUM_SEQS', help: `max sequences in one batch (default ${DEFAULT_LIMITS.maxNumSeqs})` },
+  'max-queued-tokens': { type: 'string', env: 'POOLED_MAX_QUEUED_TOKENS', help: `tokens allowed to wait before 429 (default ${DEFAULT_LIMITS.maxQueuedTokens})` },
+  'max-inputs-per-request': { type: 'string', env: 'POOLED_MAX_INPUTS_PER_REQUEST', help: `inputs per request before 413 (default ${DEFAULT_SERVER_OPTIONS.maxInputsPerRequest})` },
+  'max-body-bytes': { type: 'string', env: 'POOLED_MAX_BODY_BYTES', help: `request body limit before 413 (default ${DEFAULT_SERVER_OPTIONS.bodyLimitBytes})` },
+  'log-level': { type: 'string', env: 'POOLED_LOG_LEVEL', help: 'fatal | error | warn | info | debug (default info)' },
+  help: { type: 'boolean', env: '', help: 'print this help' },
+} as const;
+
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
+  if (value === undefined) return undefined;
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}; got "${value}"`);
+  }
+  return value as T;
+}
+
+function positiveInt(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer; got "${value}"`);
+  return n;
+}
+
+function bool(flag: string, value: string | undefined): boolean | undefined {
+  if (value === undefined) return undefined;
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0') return false;
+  throw new UsageError(`--${flag} must be true or false; got "${value}"`);
+}
+
+export function serveHelp(): string {
+  const lines = Object.entries(SERVE_FLAGS).map(([name, f]) => `  --${name.padEnd(24)} ${f.help}${f.env ? ` [env ${f.env}]` : ''}`);
+  return `usage: pooled serve --model <folder | HF id> [options]\n\n${lines.join('\n')}\n`;
+}
+
+export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): ServeOptions | 'help' {
+  const options = Object.fromEntries(Object.entries(SERVE_FLAGS).map(([name, f]) => [name, { type: f.type }])) as Record<
+    string,
+    { type: 'string' | 'boolean' }
+  >;
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    ({ values } = parseArgs({ args: [...argv], options, allowPositionals: false, strict: true }));
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+  if (values.help) return 'help';
+  const get = (name: keyof typeof SERVE_FLAGS): string | undefined => {
+    const v = values[name];
+    if (typeof v === 'string') return v;
+    const envName = SERVE_FLAGS[name].env;
+    return envName ? env[envName] : undefined;
+  };
+  const model = get('model');
+  if (!model) throw new UsageError('--model is required (a model folder or a Hugging Face id)');
+  const port = get('port') === undefined ? 8000 : Number(get('port'));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535; got "${get('port')}"`);
+  const logLevel = oneOf('log-level', get('log-level'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) ?? 'info';
+
+  const embedder: EmbedderOptions = {
+    backend: oneOf<BackendName>('backend', get('backend'), BACKEND_NAMES) ?? 'reference',
+    dtype: oneOf<ComputeDType>('dtype', get('dtype'), ['float32', 'bfloat16']) ?? 'float32',
+    threads: positiveInt('threads', get('threads')) ?? cpus().length,
+    revision: get('revision'),
+    servedModelName: get('served-model-name'),
+    maxModelLen: positiveInt('max-model-len', get('max-model-len')),
+    pooling: oneOf<PoolingMode>('pooling', get('pooling'), ['cls', 'mean', 'last']),
+    normalize: bool('normalize', get('normalize')),
+    defaultPromptName: get('default-prompt-name'),
+    truncation: oneOf<TruncationSide>('truncate', get('truncate'), ['none', 'end', 'start']) ?? 'none',
+    limits: {
+      maxNumBatchedTokens: positiveInt('max-num-batched-tokens', get('max-num-batched-tokens')) ?? DEFAULT_LIMITS.maxNumBatchedTokens,
+      maxNumSeqs: positiveInt('max-num-seqs', get('max-num-seqs')) ?? DEFAULT_LIMITS.maxNumSeqs,
+      maxQueuedTokens: positiveInt('max-queued-tokens', get('max-queued-tokens')) ?? DEFAULT_LIMITS.maxQueuedTokens,
+    },
+  };
+  const server: ServerOptions = {
+    maxInputsPerRequest: positiveInt('max-inputs-per-request', get('max-inputs-per-request')) ?? DEFAULT_SERVER_OPTIONS.maxInputsPerRequest,
+    bodyLimitBytes: positiveInt('max-body-bytes', get('max-body-bytes')) ?? DEFAULT_SERVER_OPTIONS.bodyLimitBytes,
+    logger: { level: logLevel },
+  };
+  return Object.freeze({ model, host: get('host') ?? '127.0.0.1', port, embedder: Object.freeze(embedder), server: Object.freeze(server) });
+}

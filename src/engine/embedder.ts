@@ -1,0 +1,257 @@
+// The library API and the engine behind the HTTP server: load a model once, then turn texts or token ids into
+// pooled embedding rows through the scheduler. The server is built on this class, not beside it.
+import { cpus } from 'node:os';
+
+import type { Backend, BackendName } from '../backends/backend.js';
+import { createBackend, type ComputeDType } from '../backends/select.js';
+import { InvalidRequestError } from '../errors.js';
+import { describeModel, loadModel } from '../model/load.js';
+import type { LoadedModel, PoolingMode } from '../model/types.js';
+import { TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
+import { Scheduler, type SchedulerLimits } from './scheduler.js';
+
+export interface EmbedderOptions {
+  readonly backend?: BackendName;
+  readonly dtype?: ComputeDType;
+  /** Compute threads for the native backend; default one per core. */
+  readonly threads?: number;
+  readonly revision?: string;
+  /** Name requests use for this model (default: the HF id or the folder name). */
+  readonly servedModelName?: string;
+  /** Overrides of the sentence-transformers metadata. */
+  readonly pooling?: PoolingMode;
+  readonly normalize?: boolean;
+  readonly maxModelLen?: number;
+  readonly defaultPromptName?: string;
+  /** What to do with over-long inputs when a request doesn't say: reject (default) or cut. */
+  readonly truncation?: TruncationSide;
+  readonly limits?: Partial<SchedulerLimits>;
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export interface EmbedOptions {
+  /** L2-normalize each row; default: whether the model's sentence-transformers pipeline has a Normalize module. */
+  readonly normalize?: boolean;
+  /** Matryoshka truncation (then normalize); only for models trained for it. */
+  readonly dimensions?: number;
+  /** A prompt from config_sentence_transformers.json, prepended to every text. */
+  readonly promptName?: string;
+  /** Over-long inputs: 'none' rejects (400), 'end'/'start' cut that side; default: the server's setting. */
+  readonly truncate?: TruncationSide;
+  /** Cut inputs to this many tokens (<= the model's max length); implies truncation 'end' unless given. */
+  readonly maxLength?: number;
+}
+
+/** One input: a text, or token ids used verbatim (no special tokens added). */
+export type EmbedInput = string | ArrayLike<number>;
+
+export interface EmbedResult {
+  readonly rows: Float32Array[];
+  /** Tokens computed, special tokens included (the `usage.prompt_tokens` of OpenAI's API). */
+  readonly numPromptTokens: number;
+}
+
+export const DEFAULT_LIMITS: SchedulerLimits = {
+  maxNumBatchedTokens: 16384,
+  maxNumSeqs: 256,
+  maxQueuedTokens: 1 << 20,
+};
+
+export class Embedder {
+  readonly model: LoadedModel;
+  readonly tokenizer: TextTokenizer;
+  readonly backend: Backend;
+  readonly scheduler: Scheduler;
+  readonly defaultTruncation: TruncationSide;
+
+  private constructor(model: LoadedModel, tokenizer: TextTokenizer, backend: Backend, opts: EmbedderOptions) {
+    this.model = model;
+    this.tokenizer = tokenizer;
+    this.backend = backend;
+    this.defaultTruncation = opts.truncation ?? 'none';
+    this.scheduler = new Scheduler(backend, model.settings.pooling, { ...DEFAULT_LIMITS, ...opts.limits });
+  }
+
+  static async load(modelIdOrPath: string, opts: EmbedderOptions = {}): Promise<Embedder> {
+    const model = await loadModel(modelIdOrPath, {
+      revision: opts.revision,
+      servedModelName: opts.servedModelName,
+      env: opts.env,
+      overrides: {
+        pooling: opts.pooling,
+        normalize: opts.normalize,
+        maxModelLen: opts.maxModelLen,
+        defaultPromptName: opts.defaultPromptName,
+      },
+    });
+    const tokenizer = TextTokenizer.load(model.path);
+    const backend = await createBackend(opts.backend ?? 'reference', model, {
+      dtype: opts.dtype ?? 'float32',
+      threads: opts.threads ?? cpus().length,
+    });
+    return new Embedder(model, tokenizer, backend, opts);
+  }
+
+  get id(): string {
+    return this.model.id;
+  }
+
+  get hiddenSize(): number {
+    return this.model.config.hiddenSize;
+  }
+
+  get maxSeqLength(): number {
+    return this.model.settings.maxSeqLength;
+  }
+
+  /** Plain description for logs, /v1/models and /info. */
+  describe(): Record<string, unknown> {
+    return { ...describeModel(this.model), backend: this.backend.name };
+  }
+
+  /** Checks `dimensions` the way vLLM does for Matryoshka models; returns 0 for "all". */
+  resolveDimensions(dimensions: number | undefined): number {
+    if (dimensions === undefined) return 0;
+    const { config } = this.model;
+    if (!Number.isInteger(dimensions) || dimensions < 1) {
+      throw new InvalidRequestError(`dimensions must be a positive integer, got ${dimensions}.`, 'dimensions');
+    }
+    if (!config.isMatryoshka) {
+      throw new InvalidRequestError(
+        `Model "${this.id}" does not support matryoshka representation; changing output dimensions would give poor results.`,
+        'dimensions',
+      );
+    }
+    if (dimensions > config.hiddenSize) {
+      throw new InvalidRequestError(
+        `dimensions (${dimensions}) exceeds the model's embedding size (${config.hiddenSize}).`,
+        'dimensions',
+      );
+    }
+    const allowed = config.matryoshkaDimensions;
+    if (allowed && !allowed.includes(dimensions)) {
+      throw new InvalidRequestError(
+        `Model "${this.id}" only supports dimensions ${allowed.join(', ')} (matryoshka_dimensions), got ${dimensions}.`,
+        'dimensions',
+      );
+    }
+    return dimensions === config.hiddenSize ? 0 : dimensions;
+  }
+
+  /** Text -> token ids with special tokens, after the prompt prefix, truncated or rejected per options. */
+  tokenize(text: string, opts: EmbedOptions = {}, param = 'input'): Int32Array {
+    const prefix = this.promptPrefix(opts.promptName);
+    const maxLength = this.effectiveMaxLength(opts.maxLength);
+    const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
+    return this.tokenizer.encode(prefix + text, { maxLength, truncation, param });
+  }
+
+  /** Validates token ids given by the client (used verbatim, like vLLM's prompt_token_ids). */
+  checkTokenIds(ids: ArrayLike<number>, opts: EmbedOptions = {}, param = 'input'): Int32Array {
+    if (ids.length === 0) throw new InvalidRequestError('Token id inputs must not be empty.', param);
+    const vocabSize = this.model.config.vocabSize;
+    const out = new Int32Array(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
+        throw new InvalidRequestError(
+          `Token id ${id} at position ${i} is outside the model's vocabulary [0, ${vocabSize}).`,
+          param,
+          'invalid_token_id',
+          422,
+        );
+      }
+      out[i] = id;
+    }
+    const maxLength = this.effectiveMaxLength(opts.maxLength);
+    if (out.length > maxLength) {
+      const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
+      if (truncation === 'none') {
+        throw new InvalidRequestError(
+          `Input of ${out.length} tokens exceeds the model's maximum input length of ${maxLength} tokens. ` +
+            'Shorten the input or ask for truncation.',
+          param,
+          'context_length_exceeded',
+        );
+      }
+      return truncation === 'end' ? out.slice(0, maxLength) : out.slice(out.length - maxLength);
+    }
+    return out;
+  }
+
+  /** Texts or token ids -> pooled rows, with the token count for usage accounting. */
+  async embedInputs(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): Promise<EmbedResult> {
+    const dimensions = this.resolveDimensions(opts.dimensions);
+    const sequences = inputs.map((input) =>
+      typeof input === 'string' ? this.tokenize(input, opts) : this.checkTokenIds(input, opts),
+    );
+    return this.embedSequences(sequences, { ...opts, dimensions });
+  }
+
+  /** Already-tokenized sequences -> pooled rows (dimensions already resolved by resolveDimensions). */
+  async embedSequences(sequences: readonly Int32Array[], opts: EmbedOptions = {}): Promise<EmbedResult> {
+    const normalize = opts.normalize ?? this.model.settings.normalize;
+    const rows = await this.scheduler.submit(sequences, { dimensions: opts.dimensions ?? 0, normalize });
+    let numPromptTokens = 0;
+    for (const s of sequences) numPromptTokens += s.length;
+    return { rows, numPromptTokens };
+  }
+
+  async embed(texts: readonly string[], opts: EmbedOptions = {}): Promise<Float32Array[]> {
+    return (await this.embedInputs(texts, opts)).rows;
+  }
+
+  /** Cosine similarity of two texts' embeddings. */
+  async score(a: string, b: string, opts: EmbedOptions = {}): Promise<number> {
+    const [x, y] = await this.embed([a, b], { ...opts, normalize: false });
+    return cosineSimilarity(x, y);
+  }
+
+  async close(): Promise<void> {
+    await this.scheduler.close();
+    await this.backend.dispose();
+  }
+
+  private promptPrefix(promptName: string | undefined): string {
+    const name = promptName ?? this.model.settings.defaultPromptName ?? undefined;
+    if (name === undefined) return '';
+    const prompts = this.model.settings.prompts;
+    if (!Object.hasOwn(prompts, name)) {
+      const known = Object.keys(prompts);
+      throw new InvalidRequestError(
+        `Unknown prompt name "${name}"; this model defines ${known.length ? known.map((k) => `"${k}"`).join(', ') : 'no prompts'}.`,
+        'prompt_name',
+      );
+    }
+    return prompts[name];
+  }
+
+  private effectiveMaxLength(requested: number | undefined): number {
+    const max = this.maxSeqLength;
+    if (requested === undefined || requested === -1) return max;
+    if (!Number.isInteger(requested) || requested < 1) {
+      throw new InvalidRequestError(`truncation length must be a positive integer or -1, got ${requested}.`, 'truncate_prompt_tokens');
+    }
+    if (requested > max) {
+      throw new InvalidRequestError(
+        `truncation length (${requested}) exceeds the model's maximum input length (${max}).`,
+        'truncate_prompt_tokens',
+      );
+    }
+    return requested;
+  }
+}
+
+export function cosineSimilarity(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  if (x.length !== y.length) throw new Error(`cosine of vectors of different lengths ${x.length} and ${y.length}`);
+  let dot = 0;
+  let xx = 0;
+  let yy = 0;
+  for (let i = 0; i < x.length; i++) {
+    dot += x[i] * y[i];
+    xx += x[i] * x[i];
+    yy += y[i] * y[i];
+  }
+  const denom = Math.sqrt(xx) * Math.sqrt(yy);
+  return denom === 0 ? 0 : dot / denom;
+}

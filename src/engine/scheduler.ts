@@ -1,0 +1,191 @@
+// The one owner of the request queue. Sequences from many requests wait in FIFO order; each step packs as many as
+// fit under the token budget (--max-num-batched-tokens) and the sequence cap (--max-num-seqs) into one ragged
+// batch, runs it on the backend, and hands every pooled row back to the request it came from. A request completes
+// when all of its sequences are done, so a large request may span several steps and share steps with others.
+//
+// Encoder (bidirectional) models need no KV cache: every sequence is computed whole in one step, so there is no
+// prefix caching and no chunked prefill here, and a sequence longer than the token budget runs alone in its step.
+import type { Backend, RaggedBatch } from '../backends/backend.js';
+import type { PoolingMode } from '../model/types.js';
+import { OverloadedError } from '../errors.js';
+
+export interface SchedulerLimits {
+  /** Token budget of one step (sum of sequence lengths in one ragged batch). */
+  readonly maxNumBatchedTokens: number;
+  /** Max sequences in one step. */
+  readonly maxNumSeqs: number;
+  /** Max tokens waiting in the queue; beyond it new requests are refused (429). */
+  readonly maxQueuedTokens: number;
+}
+
+export interface SequenceOutput {
+  /** 0 keeps every value; otherwise keep the first `dimensions` values (before normalizing). */
+  readonly dimensions: number;
+  readonly normalize: boolean;
+}
+
+interface PendingRequest {
+  readonly rows: Float32Array[];
+  numRemaining: number;
+  settled: boolean;
+  readonly resolve: (rows: Float32Array[]) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+interface PendingSequence {
+  readonly request: PendingRequest;
+  readonly index: number;
+  readonly tokenIds: Int32Array;
+  readonly output: SequenceOutput;
+}
+
+export interface StepStats {
+  readonly numSequences: number;
+  readonly numTokens: number;
+  readonly seconds: number;
+}
+
+export class Scheduler {
+  private readonly waiting: PendingSequence[] = [];
+  private numQueuedTokens = 0;
+  private running = false;
+  private closed = false;
+  private idleWaiters: (() => void)[] = [];
+  /** Called after every step (metrics hook). */
+  onStep: ((stats: StepStats) => void) | null = null;
+
+  constructor(
+    private readonly backend: Backend,
+    private readonly pooling: PoolingMode,
+    readonly limits: SchedulerLimits,
+  ) {}
+
+  get queuedTokens(): number {
+    return this.numQueuedTokens;
+  }
+
+  /** Queue the sequences of one request; resolves with one pooled row per sequence, in order. */
+  submit(sequences: readonly Int32Array[], output: SequenceOutput): Promise<Float32Array[]> {
+    if (this.closed) return Promise.reject(new OverloadedError('The server is shutting down.'));
+    if (sequences.length === 0) return Promise.resolve([]);
+    let numTokens = 0;
+    for (const s of sequences) numTokens += s.length;
+    // An empty queue always admits, so a request larger than the queue limit can still be served alone.
+    if (this.numQueuedTokens > 0 && this.numQueuedTokens + numTokens > this.limits.maxQueuedTokens) {
+      return Promise.reject(
+        new OverloadedError(
+          `The server is busy: ${this.numQueuedTokens} tokens are queued and this request adds ${numTokens} ` +
+            `(limit ${this.limits.maxQueuedTokens}). Retry shortly.`,
+        ),
+      );
+    }
+    return new Promise<Float32Array[]>((resolve, reject) => {
+      const request: PendingRequest = {
+        rows: new Array<Float32Array>(sequences.length),
+        numRemaining: sequences.length,
+        settled: false,
+        resolve,
+        reject,
+      };
+      sequences.forEach((tokenIds, index) => this.waiting.push({ request, index, tokenIds, output }));
+      this.numQueuedTokens += numTokens;
+      void this.drain();
+    });
+  }
+
+  /** Stop admitting; resolves once everything admitted has finished. */
+  async close(): Promise<void> {
+    this.closed = true;
+    if (!this.running && this.waiting.length === 0) return;
+    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private takeStep(): PendingSequence[] {
+    const step: PendingSequence[] = [];
+    let numTokens = 0;
+    while (this.waiting.length > 0 && step.length < this.limits.maxNumSeqs) {
+      const next = this.waiting[0];
+      if (next.request.settled) {
+        // Its request already failed: drop the rest of its work before it costs compute.
+        this.waiting.shift();
+        this.numQueuedTokens -= next.tokenIds.length;
+        continue;
+      }
+      if (step.length > 0 && numTokens + next.tokenIds.length > this.limits.maxNumBatchedTokens) break;
+      step.push(next);
+      numTokens += next.tokenIds.length;
+      this.waiting.shift();
+    }
+    return step;
+  }
+
+  private async drain(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    try {
+      for (;;) {
+        const step = this.takeStep();
+        if (step.length === 0) break;
+        await this.runStep(step);
+      }
+    } finally {
+      this.running = false;
+      if (this.waiting.length === 0) {
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const w of waiters) w();
+      }
+    }
+  }
+
+  private async runStep(step: PendingSequence[]): Promise<void> {
+    const batch = buildBatch(step, this.pooling);
+    const numTokens = batch.tokenIds.length;
+    const started = performance.now();
+    let rows: Float32Array[];
+    try {
+      rows = await this.backend.forward(batch);
+    } catch (err) {
+      for (const seq of step) settle(seq.request, err);
+      return;
+    } finally {
+      this.numQueuedTokens -= numTokens;
+    }
+    this.onStep?.({ numSequences: step.length, numTokens, seconds: (performance.now() - started) / 1000 });
+    step.forEach((seq, i) => {
+      const request = seq.request;
+      if (request.settled) return;
+      request.rows[seq.index] = rows[i];
+      request.numRemaining -= 1;
+      if (request.numRemaining === 0) {
+        request.settled = true;
+        request.resolve(request.rows);
+      }
+    });
+  }
+}
+
+function settle(request: PendingRequest, err: unknown): void {
+  if (request.settled) return;
+  request.settled = true;
+  request.reject(err);
+}
+
+function buildBatch(step: readonly PendingSequence[], pooling: PoolingMode): RaggedBatch {
+  const n = step.length;
+  const cuSeqLens = new Int32Array(n + 1);
+  for (let i = 0; i < n; i++) cuSeqLens[i + 1] = cuSeqLens[i] + step[i].tokenIds.length;
+  const tokenIds = new Int32Array(cuSeqLens[n]);
+  const positions = new Int32Array(cuSeqLens[n]);
+  const dimensions = new Int32Array(n);
+  const normalize = new Uint8Array(n);
+  step.forEach((seq, i) => {
+    tokenIds.set(seq.tokenIds, cuSeqLens[i]);
+    // BERT absolute positions start at 0 for every sequence (modeling_bert.py BertEmbeddings: position_ids
+    // = arange(max_position_embeddings)[past_key_values_length : seq_length + past_key_values_length]).
+    for (let t = 0; t < seq.tokenIds.length; t++) positions[cuSeqLens[i] + t] = t;
+    dimensions[i] = seq.output.dimensions;
+    normalize[i] = seq.output.normalize ? 1 : 0;
+  });
+  return { tokenIds, positions, tokenTypeIds: new Int32Array(tokenIds.length), cuSeqLens, pooling, dimensions, normalize };
+}

@@ -1,0 +1,141 @@
+// The BERT encoder's tensors as data: canonical names (BertModel's state_dict keys, transformers
+// models/bert/modeling_bert.py BertEmbeddings / BertSelfAttention / BertSelfOutput / BertIntermediate /
+// BertOutput) and shapes. nn.Linear stores weight as [out_features, in_features].
+//
+//   H = hidden_size, I = intermediate_size, V = vocab_size, P = max_position_embeddings, T = type_vocab_size
+//   embeddings.word_embeddings.weight        [V, H]
+//   embeddings.position_embeddings.weight    [P, H]
+//   embeddings.token_type_embeddings.weight  [T, H]
+//   embeddings.LayerNorm.{weight,bias}       [H]
+//   encoder.layer.N.attention.self.{query,key,value}.weight [H, H], .bias [H]
+//   encoder.layer.N.attention.output.dense.weight [H, H], .bias [H]
+//   encoder.layer.N.attention.output.LayerNorm.{weight,bias} [H]
+//   encoder.layer.N.intermediate.dense.weight [I, H], .bias [I]
+//   encoder.layer.N.output.dense.weight      [H, I], .bias [H]
+//   encoder.layer.N.output.LayerNorm.{weight,bias} [H]
+import { ModelLoadError } from '../errors.js';
+import { isFloatDType } from './tensor_data.js';
+import type { BertConfig, TensorView, WeightMap } from './types.js';
+
+export interface TensorSpec {
+  readonly name: string;
+  readonly shape: readonly number[];
+}
+
+/** Every tensor a BertModel forward pass reads, in checkpoint order of appearance. */
+export function bertTensorSpecs(config: BertConfig): TensorSpec[] {
+  const { hiddenSize: H, intermediateSize: I, vocabSize: V, maxPositionEmbeddings: P, typeVocabSize: T } = config;
+  const specs: TensorSpec[] = [
+    { name: 'embeddings.word_embeddings.weight', shape: [V, H] },
+    { name: 'embeddings.position_embeddings.weight', shape: [P, H] },
+    { name: 'embeddings.token_type_embeddings.weight', shape: [T, H] },
+    { name: 'embeddings.LayerNorm.weight', shape: [H] },
+    { name: 'embeddings.LayerNorm.bias', shape: [H] },
+  ];
+  const linear = (prefix: string, outFeatures: number, inFeatures: number): TensorSpec[] => [
+    { name: `${prefix}.weight`, shape: [outFeatures, inFeatures] },
+    { name: `${prefix}.bias`, shape: [outFeatures] },
+  ];
+  const layerNorm = (prefix: string): TensorSpec[] => [
+    { name: `${prefix}.weight`, shape: [H] },
+    { name: `${prefix}.bias`, shape: [H] },
+  ];
+  for (let layer = 0; layer < config.numLayers; layer++) {
+    const prefix = `encoder.layer.${layer}`;
+    specs.push(
+      ...linear(`${prefix}.attention.self.query`, H, H),
+      ...linear(`${prefix}.attention.self.key`, H, H),
+      ...linear(`${prefix}.attention.self.value`, H, H),
+      ...linear(`${prefix}.attention.output.dense`, H, H),
+      ...layerNorm(`${prefix}.attention.output.LayerNorm`),
+      ...linear(`${prefix}.intermediate.dense`, I, H),
+      ...linear(`${prefix}.output.dense`, H, I),
+      ...layerNorm(`${prefix}.output.LayerNorm`),
+    );
+  }
+  return specs;
+}
+
+/**
+ * Prefix that task models (BertForMaskedLM, BertForSequenceClassification, ...) put before the encoder's names:
+ * their encoder attribute is `self.bert` (modeling_bert.py, e.g. BertForMaskedLM.__init__).
+ */
+const TASK_MODEL_PREFIX = 'bert.';
+
+/**
+ * Tensors that are not part of the encoder computation: the `position_ids` buffer (persisted by older
+ * transformers; positions come from the batch), the pooler (BertPooler: sentence-transformers and vLLM
+ * embeddings never use it) and task heads.
+ */
+function isIgnoredTensor(canonicalName: string): boolean {
+  return (
+    canonicalName === 'embeddings.position_ids' ||
+    canonicalName.startsWith('pooler.') ||
+    canonicalName.startsWith('cls.') ||
+    canonicalName.startsWith('classifier.') ||
+    canonicalName.startsWith('qa_outputs.')
+  );
+}
+
+/**
+ * Maps checkpoint names to canonical BertModel names and checks the result against the config: every required
+ * tensor present, with the exact shape and a float dtype. Unknown `embeddings.*`/`encoder.*` tensors are an error
+ * too (the checkpoint is something other than the config says). The views are the checkpoint's own (no copies).
+ */
+export function canonicalizeBertWeights(tensors: ReadonlyMap<string, TensorView>, config: BertConfig, file: string): WeightMap {
+  const canonicalToView = new Map<string, TensorView>();
+  const unexpected: string[] = [];
+  for (const [storedName, view] of tensors) {
+    // Heads of task models sit outside the `bert.` prefix (cls.*, classifier.*), so strip it only where present.
+    const canonicalName = storedName.startsWith(TASK_MODEL_PREFIX) ? storedName.slice(TASK_MODEL_PREFIX.length) : storedName;
+    if (isIgnoredTensor(canonicalName)) continue;
+    if (canonicalToView.has(canonicalName)) {
+      throw new ModelLoadError(`${file}: tensor ${canonicalName} is stored twice (with and without the "bert." prefix)`);
+    }
+    canonicalToView.set(canonicalName, view);
+  }
+
+  const missing: string[] = [];
+  const mismatched: string[] = [];
+  const required = bertTensorSpecs(config);
+  const requiredNames = new Set(required.map((spec) => spec.name));
+  for (const spec of required) {
+    const view = canonicalToView.get(spec.name);
+    if (view === undefined) {
+      missing.push(spec.name);
+    } else if (!isFloatDType(view.dtype)) {
+      mismatched.push(`${spec.name}: dtype ${view.dtype}, expected a float dtype (F32, F16, BF16)`);
+    } else if (view.shape.length !== spec.shape.length || view.shape.some((dim, axis) => dim !== spec.shape[axis])) {
+      mismatched.push(`${spec.name}: shape [${view.shape.join(', ')}], expected [${spec.shape.join(', ')}]`);
+    }
+  }
+  // Unknown tensors inside the encoder's own namespaces mean the checkpoint computes something the config does not
+  // describe (more layers, another attention variant); anything else is a head we don't run, like transformers'
+  // "weights of the checkpoint were not used" warning.
+  for (const name of canonicalToView.keys()) {
+    if (!requiredNames.has(name) && (name.startsWith('embeddings.') || name.startsWith('encoder.'))) unexpected.push(name);
+  }
+
+  const problems: string[] = [];
+  if (missing.length > 0) problems.push(`missing ${missing.length} tensor(s): ${abbreviate(missing)}`);
+  if (mismatched.length > 0) problems.push(`mismatched: ${abbreviate(mismatched)}`);
+  if (unexpected.length > 0) problems.push(`unexpected tensor(s) not in a ${config.numLayers}-layer BERT: ${abbreviate(unexpected)}`);
+  if (problems.length > 0) {
+    throw new ModelLoadError(`${file}: checkpoint does not match config.json (BERT): ${problems.join('; ')}`);
+  }
+
+  // Canonical order, so every consumer iterates the same way regardless of file order.
+  const weights = new Map<string, TensorView>();
+  for (const spec of required) weights.set(spec.name, canonicalToView.get(spec.name)!);
+  return weights;
+}
+
+/** Keeps error messages readable for a checkpoint that is wrong everywhere. */
+function abbreviate(items: readonly string[], limit = 12): string {
+  return items.length <= limit ? items.join(', ') : `${items.slice(0, limit).join(', ')}, ... (${items.length - limit} more)`;
+}
+
+/** The float dtype(s) of a weight map, e.g. 'F32' or 'F16+F32' (for logs and describeModel). */
+export function weightDTypeSummary(weights: WeightMap): string {
+  return [...new Set([...weights.values()].map((view) => view.dtype))].sort().join('+');
+}

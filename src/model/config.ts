@@ -1,0 +1,178 @@
+// config.json -> ModelConfig for the BERT family (transformers models/bert/configuration_bert.py BertConfig).
+import { ModelLoadError } from '../errors.js';
+import { readJsonFile } from './json_file.js';
+import type { BertConfig, ModelConfig } from './types.js';
+
+/** transformers classes whose checkpoints hold a plain BERT encoder (possibly under a `bert.` prefix, plus heads). */
+export const SUPPORTED_BERT_ARCHITECTURES: readonly string[] = [
+  'BertModel',
+  'BertForMaskedLM',
+  'BertForPreTraining',
+  'BertForSequenceClassification',
+  'BertForTokenClassification',
+  'BertForQuestionAnswering',
+  'BertForNextSentencePrediction',
+  'BertForMultipleChoice',
+];
+
+/**
+ * hidden_act values we run, keyed by config string, mapped to the activation the backends implement
+ * (transformers activations.py ACT2CLS): 'gelu' -> GELUActivation = exact erf GELU (torch.nn.functional.gelu);
+ * 'gelu_python' is the same erf formula in Python; 'gelu_new' -> NewGELUActivation (tanh approximation);
+ * 'gelu_fast' -> FastGELUActivation, the same tanh formula with sqrt(2/pi) folded in, so it runs as gelu_new;
+ * 'gelu_pytorch_tanh' -> PytorchGELUTanh (torch's tanh approximation); 'relu' -> nn.ReLU.
+ */
+const HIDDEN_ACT_TO_ACTIVATION: Readonly<Record<string, BertConfig['hiddenAct']>> = {
+  gelu: 'gelu',
+  gelu_python: 'gelu',
+  gelu_new: 'gelu_new',
+  gelu_fast: 'gelu_new',
+  gelu_pytorch_tanh: 'gelu_pytorch_tanh',
+  relu: 'relu',
+};
+
+// BertConfig.__init__ defaults, used when config.json leaves a field out (as transformers does). Fields that fix
+// tensor shapes (sizes, layer counts) have no default here: a wrong guess would only surface as a shape error.
+const BERT_DEFAULT_LAYER_NORM_EPS = 1e-12;
+const BERT_DEFAULT_TYPE_VOCAB_SIZE = 2;
+const BERT_DEFAULT_PAD_TOKEN_ID = 0;
+const BERT_DEFAULT_HIDDEN_ACT = 'gelu';
+
+type Json = Record<string, unknown>;
+
+function describeValue(value: unknown): string {
+  return value === undefined ? 'missing' : JSON.stringify(value);
+}
+
+function requirePositiveInteger(json: Json, field: string, file: string): number {
+  const value = json[field];
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
+    throw new ModelLoadError(`${file}: "${field}" must be a positive integer (found ${describeValue(value)})`);
+  }
+  return value;
+}
+
+function optionalPositiveInteger(json: Json, field: string, fallback: number, file: string): number {
+  return json[field] === undefined || json[field] === null ? fallback : requirePositiveInteger(json, field, file);
+}
+
+function checkIsBert(json: Json, file: string): void {
+  const modelType = json.model_type;
+  const architectures = json.architectures;
+  if (architectures !== undefined && architectures !== null) {
+    if (!Array.isArray(architectures) || !architectures.every((name) => typeof name === 'string')) {
+      throw new ModelLoadError(`${file}: "architectures" must be a list of class names (found ${describeValue(architectures)})`);
+    }
+  }
+  const architectureNames = (architectures ?? []) as string[];
+  const supportedList = `model_type "bert" or architectures ${SUPPORTED_BERT_ARCHITECTURES.join(', ')}`;
+  if (modelType !== undefined && modelType !== 'bert') {
+    throw new ModelLoadError(
+      `${file}: unsupported model_type ${describeValue(modelType)}` +
+        (architectureNames.length > 0 ? ` (architectures ${architectureNames.join(', ')})` : '') +
+        `; supported: ${supportedList}`,
+    );
+  }
+  if (modelType === undefined && !architectureNames.some((name) => SUPPORTED_BERT_ARCHITECTURES.includes(name))) {
+    throw new ModelLoadError(
+      `${file}: unsupported architecture ${architectureNames.length > 0 ? architectureNames.join(', ') : '(none given)'}; ` +
+        `supported: ${supportedList}`,
+    );
+  }
+  // Remote-code models that reuse model_type "bert" (e.g. Jina's ALiBi BERT) announce themselves through auto_map.
+  if (json.auto_map !== undefined && !architectureNames.some((name) => SUPPORTED_BERT_ARCHITECTURES.includes(name))) {
+    throw new ModelLoadError(
+      `${file}: architectures ${architectureNames.join(', ') || '(none)'} need custom code (auto_map); supported: ${supportedList}`,
+    );
+  }
+}
+
+function parseHiddenAct(json: Json, file: string): BertConfig['hiddenAct'] {
+  const value = json.hidden_act ?? BERT_DEFAULT_HIDDEN_ACT;
+  const activation = typeof value === 'string' ? HIDDEN_ACT_TO_ACTIVATION[value] : undefined;
+  if (activation === undefined) {
+    throw new ModelLoadError(
+      `${file}: unsupported hidden_act ${describeValue(value)}; supported: ${Object.keys(HIDDEN_ACT_TO_ACTIVATION).join(', ')}`,
+    );
+  }
+  return activation;
+}
+
+/**
+ * Matryoshka flags as vLLM reads them (vllm/config/model.py ModelConfig.is_matryoshka / matryoshka_dimensions):
+ * is_matryoshka = bool(matryoshka_dimensions) or is_matryoshka.
+ */
+function parseMatryoshka(json: Json, hiddenSize: number, file: string): Pick<BertConfig, 'isMatryoshka' | 'matryoshkaDimensions'> {
+  const rawDimensions = json.matryoshka_dimensions;
+  let matryoshkaDimensions: number[] | null = null;
+  if (rawDimensions !== undefined && rawDimensions !== null) {
+    if (
+      !Array.isArray(rawDimensions) ||
+      !rawDimensions.every((dim) => typeof dim === 'number' && Number.isSafeInteger(dim) && dim > 0 && dim <= hiddenSize)
+    ) {
+      throw new ModelLoadError(
+        `${file}: "matryoshka_dimensions" must be a list of integers in 1..${hiddenSize} (found ${describeValue(rawDimensions)})`,
+      );
+    }
+    matryoshkaDimensions = [...(rawDimensions as number[])];
+  }
+  const rawFlag = json.is_matryoshka;
+  if (rawFlag !== undefined && rawFlag !== null && typeof rawFlag !== 'boolean') {
+    throw new ModelLoadError(`${file}: "is_matryoshka" must be true or false (found ${describeValue(rawFlag)})`);
+  }
+  const isMatryoshka = (matryoshkaDimensions !== null && matryoshkaDimensions.length > 0) || rawFlag === true;
+  return { isMatryoshka, matryoshkaDimensions };
+}
+
+/** Validates a parsed config.json; `file` names it in errors. */
+export function parseModelConfig(json: unknown, file: string): ModelConfig {
+  if (json === null || typeof json !== 'object' || Array.isArray(json)) {
+    throw new ModelLoadError(`${file}: config is not a JSON object`);
+  }
+  const config = json as Json;
+  checkIsBert(config, file);
+
+  const positionEmbeddingType = config.position_embedding_type;
+  if (positionEmbeddingType !== undefined && positionEmbeddingType !== null && positionEmbeddingType !== 'absolute') {
+    throw new ModelLoadError(
+      `${file}: position_embedding_type ${describeValue(positionEmbeddingType)} is not supported (only "absolute")`,
+    );
+  }
+  if (config.is_decoder === true) {
+    throw new ModelLoadError(`${file}: is_decoder is true (causal BERT); only bidirectional encoders are supported`);
+  }
+
+  const hiddenSize = requirePositiveInteger(config, 'hidden_size', file);
+  const numHeads = requirePositiveInteger(config, 'num_attention_heads', file);
+  if (hiddenSize % numHeads !== 0) {
+    throw new ModelLoadError(`${file}: hidden_size ${hiddenSize} is not a multiple of num_attention_heads ${numHeads}`);
+  }
+  const layerNormEps = config.layer_norm_eps ?? BERT_DEFAULT_LAYER_NORM_EPS;
+  if (typeof layerNormEps !== 'number' || !Number.isFinite(layerNormEps) || layerNormEps <= 0) {
+    throw new ModelLoadError(`${file}: "layer_norm_eps" must be a positive number (found ${describeValue(layerNormEps)})`);
+  }
+  const padTokenId = config.pad_token_id ?? BERT_DEFAULT_PAD_TOKEN_ID;
+  if (typeof padTokenId !== 'number' || !Number.isSafeInteger(padTokenId) || padTokenId < 0) {
+    throw new ModelLoadError(`${file}: "pad_token_id" must be a non-negative integer (found ${describeValue(padTokenId)})`);
+  }
+
+  return {
+    architecture: 'bert',
+    vocabSize: requirePositiveInteger(config, 'vocab_size', file),
+    hiddenSize,
+    numLayers: requirePositiveInteger(config, 'num_hidden_layers', file),
+    numHeads,
+    intermediateSize: requirePositiveInteger(config, 'intermediate_size', file),
+    maxPositionEmbeddings: requirePositiveInteger(config, 'max_position_embeddings', file),
+    typeVocabSize: optionalPositiveInteger(config, 'type_vocab_size', BERT_DEFAULT_TYPE_VOCAB_SIZE, file),
+    layerNormEps,
+    hiddenAct: parseHiddenAct(config, file),
+    padTokenId,
+    ...parseMatryoshka(config, hiddenSize, file),
+  };
+}
+
+/** Reads and parses a config.json (path given in full). */
+export async function readModelConfig(path: string): Promise<ModelConfig> {
+  return parseModelConfig(await readJsonFile(path), path);
+}

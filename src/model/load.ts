@@ -1,0 +1,105 @@
+// spec -> LoadedModel: resolve the folder, parse config.json, read the safetensors checkpoint, check it against the
+// BERT layout, read the sentence-transformers settings. Everything that can be wrong with a model fails here.
+import { join } from 'node:path';
+import { ModelLoadError } from '../errors.js';
+import { canonicalizeBertWeights, weightDTypeSummary } from './bert_layout.js';
+import { readCheckpoint } from './checkpoint.js';
+import { readModelConfig } from './config.js';
+import { resolveModel, type ResolvedModel } from './resolve.js';
+import { readEmbeddingSettings, type EmbeddingOverrides } from './sentence_transformers.js';
+import type { LoadedModel } from './types.js';
+
+export interface LoadModelOptions {
+  readonly revision?: string;
+  /** The id requests use; default the HF id or the folder name. */
+  readonly servedModelName?: string;
+  readonly overrides?: EmbeddingOverrides;
+  readonly env?: NodeJS.ProcessEnv;
+  readonly fetch?: typeof fetch;
+}
+
+/** LoadedModel plus where it came from (the extra fields are ignored by code that only knows LoadedModel). */
+export interface LoadedModelWithOrigin extends LoadedModel {
+  readonly source: ResolvedModel['source'];
+  readonly commit?: string;
+  /** `__metadata__` of the checkpoint (e.g. {format: 'pt'}). */
+  readonly checkpointMetadata: Readonly<Record<string, string>>;
+}
+
+export async function loadModel(spec: string, opts: LoadModelOptions = {}): Promise<LoadedModelWithOrigin> {
+  if (opts.servedModelName !== undefined && opts.servedModelName.trim() === '') {
+    throw new ModelLoadError('served model name must not be empty');
+  }
+  const resolved = await resolveModel(spec, { revision: opts.revision, env: opts.env, fetch: opts.fetch });
+  const config = await readModelConfig(join(resolved.path, 'config.json'));
+  const checkpoint = await readCheckpoint(resolved.path);
+  const weights = canonicalizeBertWeights(checkpoint.tensors, config, checkpoint.files.join(', '));
+  const settings = await readEmbeddingSettings(resolved.path, config, opts.overrides);
+  return {
+    id: opts.servedModelName ?? resolved.id,
+    path: resolved.path,
+    config,
+    weights,
+    settings,
+    source: resolved.source,
+    commit: resolved.commit,
+    checkpointMetadata: checkpoint.metadata,
+  };
+}
+
+export interface ModelDescription {
+  readonly id: string;
+  readonly path: string;
+  readonly architecture: string;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly intermediateSize: number;
+  readonly vocabSize: number;
+  readonly maxPositionEmbeddings: number;
+  readonly hiddenAct: string;
+  readonly weightsDType: string;
+  readonly numParameters: number;
+  readonly pooling: string;
+  readonly normalize: boolean;
+  readonly maxSeqLength: number;
+  readonly prompts: Readonly<Record<string, string>>;
+  readonly defaultPromptName: string | null;
+  readonly isMatryoshka: boolean;
+  readonly matryoshkaDimensions: readonly number[] | null;
+  readonly sources: Readonly<Record<string, string>>;
+  readonly source?: string;
+  readonly commit?: string;
+}
+
+/** A plain, JSON-ready summary for logs, /v1/models and /info. */
+export function describeModel(model: LoadedModel): ModelDescription {
+  const { config, settings } = model;
+  let numParameters = 0;
+  for (const view of model.weights.values()) numParameters += view.shape.reduce((product, dim) => product * dim, 1);
+  const origin = model as Partial<LoadedModelWithOrigin>;
+  return {
+    id: model.id,
+    path: model.path,
+    architecture: config.architecture,
+    hiddenSize: config.hiddenSize,
+    numLayers: config.numLayers,
+    numHeads: config.numHeads,
+    intermediateSize: config.intermediateSize,
+    vocabSize: config.vocabSize,
+    maxPositionEmbeddings: config.maxPositionEmbeddings,
+    hiddenAct: config.hiddenAct,
+    weightsDType: weightDTypeSummary(model.weights),
+    numParameters,
+    pooling: settings.pooling,
+    normalize: settings.normalize,
+    maxSeqLength: settings.maxSeqLength,
+    prompts: { ...settings.prompts },
+    defaultPromptName: settings.defaultPromptName,
+    isMatryoshka: config.isMatryoshka,
+    matryoshkaDimensions: config.matryoshkaDimensions === null ? null : [...config.matryoshkaDimensions],
+    sources: { ...settings.sources },
+    ...(origin.source !== undefined ? { source: origin.source } : {}),
+    ...(origin.commit !== undefined ? { commit: origin.commit } : {}),
+  };
+}
