@@ -49,6 +49,14 @@ export interface EmbedResult {
   readonly rows: Float32Array[];
   /** Tokens computed, special tokens included (the `usage.prompt_tokens` of OpenAI's API). */
   readonly numPromptTokens: number;
+  readonly queueSeconds: number;
+  readonly inferenceSeconds: number;
+}
+
+/** Scheduling of one request: priority (lower first) and cancellation. */
+export interface RequestControl {
+  readonly priority?: number;
+  readonly signal?: AbortSignal;
 }
 
 export const DEFAULT_LIMITS: SchedulerLimits = {
@@ -143,7 +151,10 @@ export class Embedder {
     const prefix = this.promptPrefix(opts.promptName);
     const maxLength = this.effectiveMaxLength(opts.maxLength);
     const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
-    return this.tokenizer.encode(prefix + text, { maxLength, truncation, param });
+    // sentence-transformers' Transformer module lowercases the whole input (prompt included) when
+    // sentence_bert_config.json says do_lower_case (sentence_transformers/models/Transformer.py, tokenize()).
+    const input = this.model.settings.doLowerCase ? (prefix + text).toLowerCase() : prefix + text;
+    return this.tokenizer.encode(input, { maxLength, truncation, param });
   }
 
   /** Validates token ids given by the client (used verbatim, like vLLM's prompt_token_ids). */
@@ -180,21 +191,26 @@ export class Embedder {
   }
 
   /** Texts or token ids -> pooled rows, with the token count for usage accounting. */
-  async embedInputs(inputs: readonly EmbedInput[], opts: EmbedOptions = {}): Promise<EmbedResult> {
+  async embedInputs(inputs: readonly EmbedInput[], opts: EmbedOptions = {}, control: RequestControl = {}): Promise<EmbedResult> {
     const dimensions = this.resolveDimensions(opts.dimensions);
     const sequences = inputs.map((input) =>
       typeof input === 'string' ? this.tokenize(input, opts) : this.checkTokenIds(input, opts),
     );
-    return this.embedSequences(sequences, { ...opts, dimensions });
+    return this.embedSequences(sequences, { ...opts, dimensions }, control);
   }
 
   /** Already-tokenized sequences -> pooled rows (dimensions already resolved by resolveDimensions). */
-  async embedSequences(sequences: readonly Int32Array[], opts: EmbedOptions = {}): Promise<EmbedResult> {
+  async embedSequences(sequences: readonly Int32Array[], opts: EmbedOptions = {}, control: RequestControl = {}): Promise<EmbedResult> {
     const normalize = opts.normalize ?? this.model.settings.normalize;
-    const rows = await this.scheduler.submit(sequences, { dimensions: opts.dimensions ?? 0, normalize });
+    const result = await this.scheduler.submit(sequences, {
+      dimensions: opts.dimensions ?? 0,
+      normalize,
+      priority: control.priority,
+      signal: control.signal,
+    });
     let numPromptTokens = 0;
     for (const s of sequences) numPromptTokens += s.length;
-    return { rows, numPromptTokens };
+    return { ...result, numPromptTokens };
   }
 
   async embed(texts: readonly string[], opts: EmbedOptions = {}): Promise<Float32Array[]> {

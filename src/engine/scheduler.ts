@@ -1,13 +1,15 @@
-// The one owner of the request queue. Sequences from many requests wait in FIFO order; each step packs as many as
-// fit under the token budget (--max-num-batched-tokens) and the sequence cap (--max-num-seqs) into one ragged
-// batch, runs it on the backend, and hands every pooled row back to the request it came from. A request completes
-// when all of its sequences are done, so a large request may span several steps and share steps with others.
+// The one owner of the request queue. Sequences from many requests wait in (priority, arrival) order; each step
+// packs as many as fit under the token budget (--max-num-batched-tokens) and the sequence cap (--max-num-seqs)
+// into one ragged batch, runs it on the backend, and hands every pooled row back to the request it came from.
+// A request completes when all of its sequences are done, so a large request may span several steps and share
+// steps with others (continuous batching). Work of a request that was cancelled (client gone, deadline passed)
+// is dropped before it costs compute.
 //
 // Encoder (bidirectional) models need no KV cache: every sequence is computed whole in one step, so there is no
 // prefix caching and no chunked prefill here, and a sequence longer than the token budget runs alone in its step.
 import type { Backend, RaggedBatch } from '../backends/backend.js';
 import type { PoolingMode } from '../model/types.js';
-import { OverloadedError } from '../errors.js';
+import { OverloadedError, PooledError } from '../errors.js';
 
 export interface SchedulerLimits {
   /** Token budget of one step (sum of sequence lengths in one ragged batch). */
@@ -18,17 +20,32 @@ export interface SchedulerLimits {
   readonly maxQueuedTokens: number;
 }
 
-export interface SequenceOutput {
+export interface SubmitOptions {
   /** 0 keeps every value; otherwise keep the first `dimensions` values (before normalizing). */
   readonly dimensions: number;
   readonly normalize: boolean;
+  /** Lower runs first; ties run in arrival order (vLLM's `priority`). */
+  readonly priority?: number;
+  /** Aborting drops the request's remaining work and rejects with the signal's reason. */
+  readonly signal?: AbortSignal;
+}
+
+export interface SubmitResult {
+  readonly rows: Float32Array[];
+  /** Seconds from admission until the request's first sequence entered a step. */
+  readonly queueSeconds: number;
+  /** Seconds of backend compute of the steps that carried this request. */
+  readonly inferenceSeconds: number;
 }
 
 interface PendingRequest {
   readonly rows: Float32Array[];
+  readonly admittedAt: number;
+  startedAt: number;
+  inferenceSeconds: number;
   numRemaining: number;
   settled: boolean;
-  readonly resolve: (rows: Float32Array[]) => void;
+  readonly resolve: (result: SubmitResult) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -36,7 +53,9 @@ interface PendingSequence {
   readonly request: PendingRequest;
   readonly index: number;
   readonly tokenIds: Int32Array;
-  readonly output: SequenceOutput;
+  readonly options: SubmitOptions;
+  readonly priority: number;
+  readonly arrival: number;
 }
 
 export interface StepStats {
@@ -45,9 +64,14 @@ export interface StepStats {
   readonly seconds: number;
 }
 
+/** Thrown into a request whose deadline passed or whose client left; the server maps it to 408/503/499. */
+export class CancelledError extends PooledError {}
+
 export class Scheduler {
+  /** Sorted by (priority, arrival). */
   private readonly waiting: PendingSequence[] = [];
   private numQueuedTokens = 0;
+  private numArrivals = 0;
   private running = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -64,10 +88,15 @@ export class Scheduler {
     return this.numQueuedTokens;
   }
 
+  get numWaitingSequences(): number {
+    return this.waiting.length;
+  }
+
   /** Queue the sequences of one request; resolves with one pooled row per sequence, in order. */
-  submit(sequences: readonly Int32Array[], output: SequenceOutput): Promise<Float32Array[]> {
+  submit(sequences: readonly Int32Array[], options: SubmitOptions): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(new OverloadedError('The server is shutting down.'));
-    if (sequences.length === 0) return Promise.resolve([]);
+    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (sequences.length === 0) return Promise.resolve({ rows: [], queueSeconds: 0, inferenceSeconds: 0 });
     let numTokens = 0;
     for (const s of sequences) numTokens += s.length;
     // An empty queue always admits, so a request larger than the queue limit can still be served alone.
@@ -79,16 +108,24 @@ export class Scheduler {
         ),
       );
     }
-    return new Promise<Float32Array[]>((resolve, reject) => {
+    return new Promise<SubmitResult>((resolve, reject) => {
       const request: PendingRequest = {
         rows: new Array<Float32Array>(sequences.length),
+        admittedAt: performance.now(),
+        startedAt: -1,
+        inferenceSeconds: 0,
         numRemaining: sequences.length,
         settled: false,
         resolve,
         reject,
       };
-      sequences.forEach((tokenIds, index) => this.waiting.push({ request, index, tokenIds, output }));
+      const priority = options.priority ?? 0;
+      const arrival = this.numArrivals++;
+      const position = this.insertionPoint(priority);
+      const entries = sequences.map((tokenIds, index) => ({ request, index, tokenIds, options, priority, arrival }));
+      this.waiting.splice(position, 0, ...entries);
       this.numQueuedTokens += numTokens;
+      options.signal?.addEventListener('abort', () => this.cancel(request, options.signal!.reason), { once: true });
       void this.drain();
     });
   }
@@ -100,17 +137,37 @@ export class Scheduler {
     await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** First index whose priority is greater than `priority` (stable: equal priorities keep arrival order). */
+  private insertionPoint(priority: number): number {
+    let lo = 0;
+    let hi = this.waiting.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.waiting[mid].priority <= priority) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  private cancel(request: PendingRequest, reason: unknown): void {
+    if (request.settled) return;
+    request.settled = true;
+    // Free its queued tokens now, so a cancelled request stops counting against admission at once.
+    for (let i = this.waiting.length - 1; i >= 0; i--) {
+      if (this.waiting[i].request === request) {
+        this.numQueuedTokens -= this.waiting[i].tokenIds.length;
+        this.waiting.splice(i, 1);
+      }
+    }
+    request.reject(reason);
+    this.notifyIfIdle();
+  }
+
   private takeStep(): PendingSequence[] {
     const step: PendingSequence[] = [];
     let numTokens = 0;
     while (this.waiting.length > 0 && step.length < this.limits.maxNumSeqs) {
       const next = this.waiting[0];
-      if (next.request.settled) {
-        // Its request already failed: drop the rest of its work before it costs compute.
-        this.waiting.shift();
-        this.numQueuedTokens -= next.tokenIds.length;
-        continue;
-      }
       if (step.length > 0 && numTokens + next.tokenIds.length > this.limits.maxNumBatchedTokens) break;
       step.push(next);
       numTokens += next.tokenIds.length;
@@ -130,42 +187,56 @@ export class Scheduler {
       }
     } finally {
       this.running = false;
-      if (this.waiting.length === 0) {
-        const waiters = this.idleWaiters;
-        this.idleWaiters = [];
-        for (const w of waiters) w();
-      }
+      this.notifyIfIdle();
     }
+  }
+
+  private notifyIfIdle(): void {
+    if (this.running || this.waiting.length > 0) return;
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
   }
 
   private async runStep(step: PendingSequence[]): Promise<void> {
     const batch = buildBatch(step, this.pooling);
     const numTokens = batch.tokenIds.length;
     const started = performance.now();
+    for (const seq of step) if (seq.request.startedAt < 0) seq.request.startedAt = started;
     let rows: Float32Array[];
     try {
       rows = await this.backend.forward(batch);
     } catch (err) {
-      for (const seq of step) settle(seq.request, err);
+      for (const seq of step) fail(seq.request, err);
       return;
     } finally {
       this.numQueuedTokens -= numTokens;
     }
-    this.onStep?.({ numSequences: step.length, numTokens, seconds: (performance.now() - started) / 1000 });
+    const seconds = (performance.now() - started) / 1000;
+    this.onStep?.({ numSequences: step.length, numTokens, seconds });
+    const seen = new Set<PendingRequest>();
     step.forEach((seq, i) => {
       const request = seq.request;
       if (request.settled) return;
+      if (!seen.has(request)) {
+        seen.add(request);
+        request.inferenceSeconds += seconds;
+      }
       request.rows[seq.index] = rows[i];
       request.numRemaining -= 1;
       if (request.numRemaining === 0) {
         request.settled = true;
-        request.resolve(request.rows);
+        request.resolve({
+          rows: request.rows,
+          queueSeconds: (request.startedAt - request.admittedAt) / 1000,
+          inferenceSeconds: request.inferenceSeconds,
+        });
       }
     });
   }
 }
 
-function settle(request: PendingRequest, err: unknown): void {
+function fail(request: PendingRequest, err: unknown): void {
   if (request.settled) return;
   request.settled = true;
   request.reject(err);
@@ -184,8 +255,8 @@ function buildBatch(step: readonly PendingSequence[], pooling: PoolingMode): Rag
     // BERT absolute positions start at 0 for every sequence (modeling_bert.py BertEmbeddings: position_ids
     // = arange(max_position_embeddings)[past_key_values_length : seq_length + past_key_values_length]).
     for (let t = 0; t < seq.tokenIds.length; t++) positions[cuSeqLens[i] + t] = t;
-    dimensions[i] = seq.output.dimensions;
-    normalize[i] = seq.output.normalize ? 1 : 0;
+    dimensions[i] = seq.options.dimensions;
+    normalize[i] = seq.options.normalize ? 1 : 0;
   });
   return { tokenIds, positions, tokenTypeIds: new Int32Array(tokenIds.length), cuSeqLens, pooling, dimensions, normalize };
 }

@@ -1,7 +1,7 @@
 // sentence-transformers metadata -> EmbeddingSettings (pooling, normalize, max length, prompts), the way
 // SentenceTransformer(folder) would configure itself (sentence_transformers/SentenceTransformer.py
 // `_load_sbert_model`: modules.json lists the pipeline; each module folder holds its own config).
-import { isAbsolute, join, normalize as normalizePath, posix, sep } from 'node:path';
+import { isAbsolute, join, posix } from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { isJsonObject, readOptionalJsonFile } from './json_file.js';
 import type { BertConfig, EmbeddingSettings, PoolingMode } from './types.js';
@@ -13,6 +13,8 @@ export interface EmbeddingOverrides {
   readonly maxModelLen?: number;
   readonly defaultPromptName?: string | null;
 }
+
+export const POOLING_MODES: readonly PoolingMode[] = ['cls', 'mean', 'last'];
 
 /** How `sources` names a CLI override. */
 export const OVERRIDE_SOURCES = {
@@ -36,13 +38,20 @@ function moduleKind(type: string): string {
   return type.slice(type.lastIndexOf('.') + 1);
 }
 
-/** Module folders must stay inside the model folder (modules.json comes from the internet). */
-function modulePath(folder: string, relative: string, file: string): string {
-  const cleaned = normalizePath(relative === '' ? '.' : relative);
-  if (isAbsolute(relative) || cleaned === '..' || cleaned.startsWith(`..${sep}`)) {
-    throw new ModelLoadError(`${file}: module path ${JSON.stringify(relative)} leaves the model folder`);
+/**
+ * A module's folder as a normalized repo-relative posix path ('.' for the root). Module folders must stay inside
+ * the model folder: modules.json comes from the internet.
+ */
+function relativeModulePath(path: string, file: string): string {
+  const relative = posix.normalize(path === '' ? '.' : path.replaceAll('\\', '/'));
+  if (posix.isAbsolute(relative) || isAbsolute(path) || relative === '..' || relative.startsWith('../')) {
+    throw new ModelLoadError(`${file}: module path ${JSON.stringify(path)} leaves the model folder`);
   }
-  return join(folder, cleaned);
+  return relative;
+}
+
+function modulePath(folder: string, path: string, file: string): string {
+  return join(folder, ...relativeModulePath(path, file).split('/'));
 }
 
 function parseModules(json: unknown, file: string): StModule[] {
@@ -63,10 +72,7 @@ export function moduleConfigFiles(modulesJson: unknown, file: string): string[] 
   const files: string[] = [];
   for (const module of parseModules(modulesJson, file)) {
     const kind = moduleKind(module.type);
-    const relative = posix.normalize(module.path === '' ? '.' : module.path);
-    if (isAbsolute(module.path) || relative === '..' || relative.startsWith('../')) {
-      throw new ModelLoadError(`${file}: module path ${JSON.stringify(module.path)} leaves the model folder`);
-    }
+    const relative = relativeModulePath(module.path, file);
     if (kind === 'Pooling') files.push(posix.join(relative, 'config.json'));
     if (kind === 'Transformer' && relative !== '.') files.push(posix.join(relative, 'sentence_bert_config.json'));
   }
@@ -186,6 +192,9 @@ export async function readEmbeddingSettings(
   }
 
   if (overrides.pooling !== undefined) {
+    if (!POOLING_MODES.includes(overrides.pooling)) {
+      throw new ModelLoadError(`--pooling ${JSON.stringify(overrides.pooling)} is not one of ${POOLING_MODES.join(', ')}`);
+    }
     pooling = overrides.pooling;
     sources.pooling = OVERRIDE_SOURCES.pooling;
   }

@@ -101,7 +101,9 @@ describe('sentence-transformers settings of the real fixture models', () => {
       moduleConfigFiles([{ type: 'sentence_transformers.models.Transformer', path: '0_Transformer' }, { type: 'sentence_transformers.models.Pooling', path: '1_Pooling' }], 'm'),
       ['0_Transformer/sentence_bert_config.json', '1_Pooling/config.json'],
     );
-    assert.throws(() => moduleConfigFiles([{ type: 'sentence_transformers.models.Pooling', path: '../../etc' }], 'm'), /leaves the model folder/);
+    for (const path of ['../../etc', '/etc', 'a/../../b']) {
+      assert.throws(() => moduleConfigFiles([{ type: 'sentence_transformers.models.Pooling', path }], 'm'), /leaves the model folder/, path);
+    }
   });
 });
 
@@ -131,6 +133,7 @@ describe('sentence-transformers settings: overrides and fallbacks', () => {
     const folder = join(FIXTURES, 'intfloat--e5-small-v2');
     await rejectsWith(readEmbeddingSettings(folder, BERT_512, { maxModelLen: 513 }), /--max-model-len 513 exceeds the model's max_position_embeddings 512/);
     await rejectsWith(readEmbeddingSettings(folder, BERT_512, { maxModelLen: 0 }), /--max-model-len must be a positive integer/);
+    await rejectsWith(readEmbeddingSettings(folder, BERT_512, { pooling: 'max' as never }), /--pooling "max" is not one of cls, mean, last/);
     await rejectsWith(readEmbeddingSettings(folder, BERT_512, { defaultPromptName: 'search' }), /--default-prompt-name "search" is not one of the model's prompts \(query, document/);
   });
 

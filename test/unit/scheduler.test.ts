@@ -34,7 +34,7 @@ test('sequences of concurrent requests share ragged batches under the token budg
   const scheduler = new Scheduler(backend, 'mean', { maxNumBatchedTokens: 10, maxNumSeqs: 8, maxQueuedTokens: 1000 });
   const a = scheduler.submit([seq(100, 4), seq(200, 4)], { dimensions: 0, normalize: true });
   const b = scheduler.submit([seq(300, 3), seq(400, 9)], { dimensions: 2, normalize: false });
-  const [rowsA, rowsB] = await Promise.all([a, b]);
+  const [{ rows: rowsA }, { rows: rowsB }] = await Promise.all([a, b]);
   assert.deepEqual(rowsA.map((r) => Array.from(r)), [[100, 4, 0, 1], [200, 4, 0, 1]]);
   assert.deepEqual(rowsB.map((r) => Array.from(r)), [[300, 3, 2, 0], [400, 9, 2, 0]]);
   // Step 1 starts as soon as a is queued: 4 + 4 = 8 tokens. b arrives during it: 3 + 9 > 10, so 3 then 9.
@@ -48,7 +48,7 @@ test('sequences of concurrent requests share ragged batches under the token budg
 test('a sequence longer than the budget still runs (alone)', async () => {
   const backend = new RecordingBackend();
   const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 1000 });
-  const rows = await scheduler.submit([seq(1, 20)], { dimensions: 0, normalize: false });
+  const { rows } = await scheduler.submit([seq(1, 20)], { dimensions: 0, normalize: false });
   assert.equal(rows[0][1], 20);
 });
 
@@ -82,7 +82,7 @@ test('a backend failure rejects the requests of that step and the scheduler keep
   const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 100, maxNumSeqs: 8, maxQueuedTokens: 1000 });
   backend.failNext = true;
   await assert.rejects(scheduler.submit([seq(1, 3)], { dimensions: 0, normalize: false }), /backend exploded/);
-  const rows = await scheduler.submit([seq(5, 3)], { dimensions: 0, normalize: false });
+  const { rows } = await scheduler.submit([seq(5, 3)], { dimensions: 0, normalize: false });
   assert.equal(rows[0][0], 5);
   assert.equal(scheduler.queuedTokens, 0);
 });
@@ -92,7 +92,44 @@ test('close() finishes admitted work, then refuses new work', async () => {
   const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 2, maxNumSeqs: 8, maxQueuedTokens: 1000 });
   const pending = scheduler.submit([seq(1, 2), seq(2, 2), seq(3, 2)], { dimensions: 0, normalize: false });
   const closed = scheduler.close();
-  assert.equal((await pending).length, 3);
+  assert.equal((await pending).rows.length, 3);
   await closed;
   await assert.rejects(scheduler.submit([seq(1, 1)], { dimensions: 0, normalize: false }), OverloadedError);
+});
+
+test('lower priority runs first; equal priorities keep arrival order', async () => {
+  const backend = new RecordingBackend();
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 1, maxNumSeqs: 1, maxQueuedTokens: 1000 });
+  const order: number[] = [];
+  const submit = (first: number, priority: number) =>
+    scheduler.submit([seq(first, 1)], { dimensions: 0, normalize: false, priority }).then(() => order.push(first));
+  // The first request starts at once; the rest wait and are reordered by priority.
+  await Promise.all([submit(1, 0), submit(2, 5), submit(3, -1), submit(4, 5), submit(5, 0)]);
+  assert.deepEqual(order, [1, 3, 5, 2, 4]);
+});
+
+test('an aborted request is dropped before compute and frees its queued tokens', async () => {
+  const backend = new RecordingBackend();
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 1000 });
+  const first = scheduler.submit([seq(1, 4)], { dimensions: 0, normalize: false });
+  const controller = new AbortController();
+  const doomed = scheduler.submit([seq(500, 4), seq(600, 4)], { dimensions: 0, normalize: false, signal: controller.signal });
+  assert.equal(scheduler.queuedTokens, 12);
+  controller.abort(new Error('client went away'));
+  await assert.rejects(doomed, /client went away/);
+  assert.equal(scheduler.queuedTokens, 4);
+  await first;
+  const computed = backend.batches.flatMap((b) => Array.from(b.tokenIds));
+  assert.ok(!computed.includes(500) && !computed.includes(600), 'cancelled work must not reach the backend');
+});
+
+test('results carry queue and inference time', async () => {
+  const backend = new RecordingBackend();
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 1000 });
+  const [a, b] = await Promise.all([
+    scheduler.submit([seq(1, 4)], { dimensions: 0, normalize: false }),
+    scheduler.submit([seq(2, 4)], { dimensions: 0, normalize: false }),
+  ]);
+  assert.ok(a.inferenceSeconds > 0 && b.inferenceSeconds > 0);
+  assert.ok(b.queueSeconds >= a.inferenceSeconds * 0.5, 'b waited for a\'s step');
 });

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/cpu/kernels.h"
+
 #if defined(__AVX512F__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
@@ -60,6 +62,12 @@ inline VecF LoadBf16N(const uint16_t* p, int n) {
   return {_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16))};
 }
 inline VecF LoadF16(const uint16_t* p) { return {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))}; }
+// kLanes pairs of bfloat16 (k, k+1) -> the k values and the k+1 values, each widened to float32.
+inline void LoadBf16Pairs(const uint16_t* p, VecF* even, VecF* odd) {
+  const __m512i x = _mm512_loadu_si512(p);
+  even->v = _mm512_castsi512_ps(_mm512_slli_epi32(x, 16));
+  odd->v = _mm512_castsi512_ps(_mm512_and_si512(x, _mm512_set1_epi32(static_cast<int>(0xffff0000u))));
+}
 inline VecF LoadF16N(const uint16_t* p, int n) { return {_mm512_cvtph_ps(_mm256_maskz_loadu_epi16(TailMask(n), p))}; }
 
 #elif defined(__AVX2__)
@@ -109,6 +117,11 @@ inline VecF LoadBf16(const uint16_t* p) {
   return {_mm256_castsi256_ps(_mm256_slli_epi32(wide, 16))};
 }
 inline VecF LoadF16(const uint16_t* p) { return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))}; }
+inline void LoadBf16Pairs(const uint16_t* p, VecF* even, VecF* odd) {
+  const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  even->v = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
+  odd->v = _mm256_castsi256_ps(_mm256_and_si256(x, _mm256_set1_epi32(static_cast<int>(0xffff0000u))));
+}
 // AVX2 has no 16-bit masked load: copy the tail into a zeroed block first.
 inline VecF LoadBf16N(const uint16_t* p, int n) {
   uint16_t block[8] = {0, 0, 0, 0, 0, 0, 0, 0};
@@ -191,6 +204,10 @@ inline VecF LoadBf16(const uint16_t* p) { return {Bf16BitsToFloat(*p)}; }
 inline VecF LoadBf16N(const uint16_t* p, int n) { return {n > 0 ? Bf16BitsToFloat(*p) : 0.0f}; }
 inline VecF LoadF16(const uint16_t* p) { return {F16BitsToFloat(*p)}; }
 inline VecF LoadF16N(const uint16_t* p, int n) { return {n > 0 ? F16BitsToFloat(*p) : 0.0f}; }
+inline void LoadBf16Pairs(const uint16_t* p, VecF* even, VecF* odd) {
+  even->v = Bf16BitsToFloat(p[0]);
+  odd->v = Bf16BitsToFloat(p[1]);
+}
 
 #endif
 
@@ -242,5 +259,23 @@ inline VecF GeluTanh(VecF x) {
 }
 
 inline VecF Relu(VecF x) { return Max(x, Zero()); }
+
+inline VecF Activate(VecF x, Activation activation) {
+  switch (activation) {
+    case Activation::kGeluErf: return GeluErf(x);
+    case Activation::kGeluTanh: return GeluTanh(x);
+    case Activation::kRelu: return Relu(x);
+    default: return x;
+  }
+}
+
+// The builtin, not std::sqrt: an inline library function would be shared between ISA variants (isa_dispatch.h).
+inline float Sqrt(float x) {
+#if defined(_MSC_VER) && !defined(__clang__)
+  return _mm_cvtss_f32(_mm_sqrt_ss(_mm_set_ss(x)));
+#else
+  return __builtin_sqrtf(x);
+#endif
+}
 
 }  // namespace pooled::kernels::cpu::POOLED_ISA_NS

@@ -134,8 +134,8 @@ export const DISTRIBUTION_METRICS = [
   ['request_latency', 'Request Latency'],
   ['time_to_first_token', 'Time to First Token'],
   ['inter_token_latency', 'Inter Token Latency'],
-  ['input_tokens', 'Input Tokens (usage)'],
-  ['input_sequence_length', 'Input Sequence Length (client)'],
+  ['input_tokens', 'Input Tokens per Request, usage'],
+  ['input_sequence_length', 'Input Sequence Length, client'],
   ['output_sequence_length', 'Output Sequence Length'],
   ['batch_size', 'Inputs per Request'],
 ] as const satisfies readonly (readonly [keyof ProfileSummary, string])[];
@@ -148,7 +148,7 @@ export const SCALAR_METRICS = [
   ['request_count', 'Request Count'],
   ['good_request_count', 'Good Request Count'],
   ['error_request_count', 'Error Request Count'],
-  ['total_input_tokens', 'Total Input Tokens (usage)'],
-  ['total_isl', 'Total Input Sequence Length (client)'],
+  ['total_input_tokens', 'Total Input Tokens, usage'],
+  ['total_isl', 'Total Input Sequence Length, client'],
   ['benchmark_duration', 'Benchmark Duration'],
 ] as const satisfies readonly (readonly [keyof ProfileSummary, string])[];

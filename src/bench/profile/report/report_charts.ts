@@ -1,0 +1,123 @@
+// Which charts the report shows, built from the artifacts: per load point the latency distribution,
+// throughput (requests and input tokens) over time and latency over time; for a sweep, latency against
+// throughput with one dot per load point, the curve that shows where a server saturates.
+import type { LoadPoint } from '../options.js';
+import type { PointArtifacts } from './artifact_reader.js';
+import { histogramChart, PALETTE, xyChart, type Chart, type XySeries } from './svg_charts.js';
+import { timeline } from './time_series.js';
+
+/** Latency dots drawn at most; beyond that an even subsample keeps the SVG small and the picture the same. */
+const MAX_LATENCY_DOTS = 3000;
+
+function evenSample<T>(items: readonly T[], limit: number): readonly T[] {
+  if (items.length <= limit) return items;
+  const stride = items.length / limit;
+  return Array.from({ length: limit }, (_, i) => items[Math.floor(i * stride)]!);
+}
+
+export function chartIdPrefix(point: PointArtifacts): string {
+  return point.name.replace(/[^A-Za-z0-9_-]+/g, '_');
+}
+
+export function pointCharts(point: PointArtifacts): Chart[] {
+  const prefix = chartIdPrefix(point);
+  const successes = point.records.filter((r) => r.error === null);
+  const latencies = successes.map((r) => r.metrics.request_latency!.value);
+  const stats = point.aggregate.request_latency;
+  const run = timeline(point.records);
+  const charts: Chart[] = [
+    histogramChart({
+      id: `${prefix}-latency-distribution`,
+      title: 'Request latency distribution',
+      xLabel: 'latency (ms)',
+      values: latencies,
+      markers: stats
+        ? [
+            { label: 'p50', value: stats.p50, colour: PALETTE.green },
+            { label: 'p90', value: stats.p90, colour: PALETTE.orange },
+            { label: 'p99', value: stats.p99, colour: PALETTE.red },
+          ]
+        : [],
+    }),
+  ];
+  const throughputSeries: XySeries[] = [
+    { name: 'successful req/s', colour: PALETTE.blue, style: 'line+dots', points: run.buckets.map((b) => ({ x: b.t, y: b.successPerS })) },
+  ];
+  if (run.buckets.some((b) => b.errorsPerS > 0)) {
+    throughputSeries.push({ name: 'errors/s', colour: PALETTE.red, style: 'line+dots', points: run.buckets.map((b) => ({ x: b.t, y: b.errorsPerS })) });
+  }
+  charts.push(
+    xyChart({
+      id: `${prefix}-throughput-over-time`,
+      title: `Request throughput over time (${run.bucketS} s buckets)`,
+      xLabel: 'time since start (s)',
+      yLabel: 'requests/s',
+      series: throughputSeries,
+      yFromZero: true,
+      xFromZero: true,
+    }),
+  );
+  if (successes.some((r) => r.metrics.input_tokens !== undefined)) {
+    charts.push(
+      xyChart({
+        id: `${prefix}-tokens-over-time`,
+        title: `Input token throughput over time (${run.bucketS} s buckets)`,
+        xLabel: 'time since start (s)',
+        yLabel: 'input tokens/s',
+        series: [{ name: 'input tokens/s (usage)', colour: PALETTE.purple, style: 'line+dots', points: run.buckets.map((b) => ({ x: b.t, y: b.inputTokensPerS })) }],
+        yFromZero: true,
+        xFromZero: true,
+      }),
+    );
+  }
+  charts.push(
+    xyChart({
+      id: `${prefix}-latency-over-time`,
+      title: 'Request latency over time',
+      xLabel: 'completion time since start (s)',
+      yLabel: 'latency (ms)',
+      series: [
+        { name: 'each request', colour: PALETTE.blue, style: 'dots', points: evenSample(run.latencies, MAX_LATENCY_DOTS).map((l) => ({ x: l.t, y: l.latencyMs })) },
+        {
+          name: `p50 per ${run.bucketS} s`,
+          colour: PALETTE.orange,
+          style: 'line',
+          points: run.buckets.filter((b) => b.latencyP50Ms !== null).map((b) => ({ x: b.t, y: b.latencyP50Ms! })),
+        },
+      ],
+      yFromZero: true,
+      xFromZero: true,
+    }),
+  );
+  return charts;
+}
+
+export function shortLoadLabel(load: LoadPoint): string {
+  if (load.mode === 'concurrency') return `c=${load.concurrency}`;
+  return load.maxConcurrency === null ? `r=${load.requestRate}` : `r=${load.requestRate},c=${load.maxConcurrency}`;
+}
+
+export function sweepChart(points: readonly PointArtifacts[]): Chart {
+  const measured = points.filter((p) => p.aggregate.request_latency !== null);
+  const series = (['p50', 'p90', 'p99'] as const).map(
+    (key, i): XySeries => ({
+      name: `${key} latency`,
+      colour: [PALETTE.green, PALETTE.orange, PALETTE.red][i]!,
+      style: 'line+dots',
+      points: measured.map((p) => ({
+        x: p.aggregate.request_throughput.avg,
+        y: p.aggregate.request_latency![key],
+        label: key === 'p50' ? shortLoadLabel(p.aggregate.load) : undefined,
+      })),
+    }),
+  );
+  return xyChart({
+    id: 'sweep-latency-vs-throughput',
+    title: 'Latency vs throughput, one dot per load point',
+    xLabel: 'request throughput (requests/s)',
+    yLabel: 'latency (ms)',
+    series,
+    yFromZero: true,
+    xFromZero: true,
+  });
+}
