@@ -6,7 +6,8 @@ export type ErrorType =
   | 'not_found_error'
   | 'server_error'
   | 'overloaded_error'
-  | 'timeout_error';
+  | 'timeout_error'
+  | 'authentication_error';
 
 export class PooledError extends Error {
   readonly status: number;
@@ -49,5 +50,27 @@ export class ModelLoadError extends Error {
 export class OverloadedError extends PooledError {
   constructor(message: string) {
     super(message, { status: 429, type: 'overloaded_error', code: 'queue_full' });
+  }
+}
+
+/**
+ * A request's --request-timeout deadline passed. Still waiting in the queue: 503 (the server could not start it
+ * in time; retrying later can work). Already computing: 408. Either way its remaining work is dropped.
+ */
+export class DeadlineExceededError extends PooledError {
+  constructor(timeoutSeconds: number, phase: 'queued' | 'running') {
+    super(
+      phase === 'queued'
+        ? `The request waited in the queue past the server's ${timeoutSeconds} s request timeout. Retry later.`
+        : `The request did not finish within the server's ${timeoutSeconds} s request timeout.`,
+      { status: phase === 'queued' ? 503 : 408, type: 'timeout_error', code: 'request_timeout' },
+    );
+  }
+}
+
+/** The client closed the connection; nobody will read the answer (499, nginx's convention, only in logs). */
+export class ClientClosedError extends PooledError {
+  constructor() {
+    super('The client closed the connection before the response.', { status: 499, type: 'invalid_request_error', code: 'client_closed' });
   }
 }

@@ -1,13 +1,11 @@
 // `pooled serve`: load the model, then listen. SIGTERM/SIGINT stop accepting, finish admitted work, exit 0.
-import type { FastifyInstance } from 'fastify';
-
 import { parseServeArgs, serveHelp, UsageError, type ServeOptions } from '../config/serve_options.js';
 import { Embedder } from '../engine/embedder.js';
 import { ModelLoadError, PooledError } from '../errors.js';
-import { buildServer } from '../server/app.js';
+import { buildServer, type PooledServer } from '../server/app.js';
 
 export interface RunningServer {
-  readonly app: FastifyInstance;
+  readonly app: PooledServer;
   readonly embedder: Embedder;
   readonly url: string;
   close(): Promise<void>;
@@ -21,7 +19,11 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   let address: string;
   try {
     address = await app.listen({ host: opts.host, port: opts.port });
+    // One small batch through the whole pipeline before /ready says yes (first-touch allocations, JIT, caches).
+    await embedder.embed(['warm up']);
+    app.markReady();
   } catch (err) {
+    await app.close();
     await embedder.close();
     throw err;
   }

@@ -37,6 +37,11 @@ export const SERVE_FLAGS = {
   'max-queued-tokens': { type: 'string', env: 'POOLED_MAX_QUEUED_TOKENS', help: `tokens allowed to wait before 429 (default ${DEFAULT_LIMITS.maxQueuedTokens})` },
   'max-inputs-per-request': { type: 'string', env: 'POOLED_MAX_INPUTS_PER_REQUEST', help: `inputs per request before 413 (default ${DEFAULT_SERVER_OPTIONS.maxInputsPerRequest})` },
   'max-body-bytes': { type: 'string', env: 'POOLED_MAX_BODY_BYTES', help: `request body limit before 413 (default ${DEFAULT_SERVER_OPTIONS.bodyLimitBytes})` },
+  'request-timeout': { type: 'string', env: 'POOLED_REQUEST_TIMEOUT', help: 'seconds before a request is answered 408/503 and dropped (default 0 = none)' },
+  'api-key': { type: 'string', env: 'POOLED_API_KEY', help: 'require "Authorization: Bearer <key>" (401 otherwise)' },
+  'unauthenticated-routes': { type: 'string', env: 'POOLED_UNAUTHENTICATED_ROUTES', help: `comma-separated routes open without the key (default ${DEFAULT_SERVER_OPTIONS.unauthenticatedRoutes.join(',')})` },
+  'cors-origins': { type: 'string', env: 'POOLED_CORS_ORIGINS', help: 'comma-separated allowed CORS origins, or * (default: CORS off)' },
+  'tokenizer-workers': { type: 'string', env: 'POOLED_TOKENIZER_WORKERS', help: 'worker threads that tokenize large requests (default min(2, cores - 1); 0 = inline)' },
   'log-level': { type: 'string', env: 'POOLED_LOG_LEVEL', help: 'fatal | error | warn | info | debug (default info)' },
   help: { type: 'boolean', env: '', help: 'print this help' },
 } as const;
@@ -61,6 +66,18 @@ function positiveInt(flag: string, value: string | undefined): number | undefine
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1) throw new UsageError(`--${flag} must be a positive integer; got "${value}"`);
   return n;
+}
+
+function nonNegativeNumber(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a number >= 0; got "${value}"`);
+  return n;
+}
+
+function list(value: string | undefined): string[] | undefined {
+  if (value === undefined) return undefined;
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
 function bool(flag: string, value: string | undefined): boolean | undefined {
@@ -110,6 +127,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     normalize: bool('normalize', get('normalize')),
     defaultPromptName: get('default-prompt-name'),
     truncation: oneOf<TruncationSide>('truncate', get('truncate'), ['none', 'end', 'start']) ?? 'none',
+    tokenizerWorkers: get('tokenizer-workers') === undefined ? undefined : Math.floor(nonNegativeNumber('tokenizer-workers', get('tokenizer-workers'))!),
     limits: {
       maxNumBatchedTokens: positiveInt('max-num-batched-tokens', get('max-num-batched-tokens')) ?? DEFAULT_LIMITS.maxNumBatchedTokens,
       maxNumSeqs: positiveInt('max-num-seqs', get('max-num-seqs')) ?? DEFAULT_LIMITS.maxNumSeqs,
@@ -119,6 +137,10 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const server: ServerOptions = {
     maxInputsPerRequest: positiveInt('max-inputs-per-request', get('max-inputs-per-request')) ?? DEFAULT_SERVER_OPTIONS.maxInputsPerRequest,
     bodyLimitBytes: positiveInt('max-body-bytes', get('max-body-bytes')) ?? DEFAULT_SERVER_OPTIONS.bodyLimitBytes,
+    requestTimeoutSeconds: nonNegativeNumber('request-timeout', get('request-timeout')) ?? DEFAULT_SERVER_OPTIONS.requestTimeoutSeconds,
+    apiKey: get('api-key') || null,
+    unauthenticatedRoutes: list(get('unauthenticated-routes')) ?? DEFAULT_SERVER_OPTIONS.unauthenticatedRoutes,
+    corsOrigins: list(get('cors-origins')) ?? DEFAULT_SERVER_OPTIONS.corsOrigins,
     logger: { level: logLevel },
   };
   return Object.freeze({ model, host: get('host') ?? '127.0.0.1', port, embedder: Object.freeze(embedder), server: Object.freeze(server) });

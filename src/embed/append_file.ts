@@ -80,17 +80,12 @@ export class AppendFile {
   async flush(): Promise<void> {
     if (this.numPendingBytes === 0) return;
     const handle = await this.ensureOpen();
-    const buffers = this.pending;
-    const numBytes = this.numPendingBytes;
+    // One copy into one buffer, one positional write: cheaper than a writev of thousands of row-sized buffers.
+    const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.numPendingBytes);
     this.pending = [];
     this.numPendingBytes = 0;
-    let written = 0;
-    while (written < numBytes) {
-      const { bytesWritten } = await handle.writev(remaining(buffers, written), this.numFlushedBytes + written);
-      if (bytesWritten === 0) throw new Error(`${this.path}: write made no progress`);
-      written += bytesWritten;
-    }
-    this.numFlushedBytes += numBytes;
+    await this.writeAt(this.numFlushedBytes, data);
+    this.numFlushedBytes += data.length;
   }
 
   /** Overwrites bytes already in the file (the .npy header). */
@@ -99,6 +94,7 @@ export class AppendFile {
     let written = 0;
     while (written < data.length) {
       const { bytesWritten } = await handle.write(data, written, data.length - written, position + written);
+      if (bytesWritten === 0) throw new Error(`${this.path}: write made no progress`);
       written += bytesWritten;
     }
   }
@@ -120,19 +116,4 @@ export class AppendFile {
     this.handle ??= await open(this.path, 'w+');
     return this.handle;
   }
-}
-
-/** The buffers past the first `skip` bytes (after a short write). */
-function remaining(buffers: Buffer[], skip: number): Buffer[] {
-  if (skip === 0) return buffers;
-  const out: Buffer[] = [];
-  for (const b of buffers) {
-    if (skip >= b.length) {
-      skip -= b.length;
-      continue;
-    }
-    out.push(skip > 0 ? b.subarray(skip) : b);
-    skip = 0;
-  }
-  return out;
 }

@@ -42,18 +42,18 @@ export function parseDocumentLine(line: InputLine, fields: DocumentFields): Pars
   if (line.problem !== undefined) return { ok: false, reason: line.problem };
   if (fields.format === 'text') {
     // A whitespace-only text still tokenizes (to just the special tokens) into a vector that means nothing.
-    if (isBlank(line.text)) return { ok: false, id: line.lineNumber, reason: 'is empty (no text to embed)' };
+    if (isBlank(line.text)) return { ok: false, id: line.lineNumber, reason: 'empty text' };
     return { ok: true, id: line.lineNumber, text: line.text };
   }
-  if (isBlank(line.text)) return { ok: false, reason: 'is empty (expected a JSON object)' };
+  if (isBlank(line.text)) return { ok: false, reason: 'empty line (expected a JSON object)' };
   let record: unknown;
   try {
     record = JSON.parse(line.text);
   } catch (err) {
-    return { ok: false, reason: `is not valid JSON (${(err as Error).message})` };
+    return { ok: false, reason: `not valid JSON (${(err as Error).message})` };
   }
   if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-    return { ok: false, reason: `is ${describeType(record)}, expected a JSON object` };
+    return { ok: false, reason: `${describeType(record)}, expected a JSON object` };
   }
   const fieldsOf = record as Record<string, unknown>;
   let id: DocumentId = line.lineNumber;
@@ -62,15 +62,15 @@ export function parseDocumentLine(line: InputLine, fields: DocumentFields): Pars
     if (typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value))) id = value;
     else return { ok: false, reason: `field "${fields.idField}" is ${describeType(value)}, expected a string or a number` };
   } else if (fields.idRequired) {
-    return { ok: false, reason: `has no "${fields.idField}" field (the --id-field)` };
+    return { ok: false, reason: `no "${fields.idField}" field (the id field)` };
   }
   if (!Object.hasOwn(fieldsOf, fields.textField)) {
-    return { ok: false, id, reason: `has no "${fields.textField}" field (the --text-field)` };
+    return { ok: false, id, reason: `no "${fields.textField}" field (the text field)` };
   }
   const text = fieldsOf[fields.textField];
   if (typeof text !== 'string') {
     return { ok: false, id, reason: `field "${fields.textField}" is ${describeType(text)}, expected a string` };
   }
-  if (isBlank(text)) return { ok: false, id, reason: `field "${fields.textField}" is empty (no text to embed)` };
+  if (isBlank(text)) return { ok: false, id, reason: `empty text in field "${fields.textField}"` };
   return { ok: true, id, text };
 }

@@ -44,7 +44,7 @@ function decodeLine(bytes: Buffer, atFileStart: boolean): { text: string; proble
     try {
       strictUtf8.decode(bytes.subarray(begin, end));
     } catch {
-      return { text: '', problem: 'is not valid UTF-8' };
+      return { text: '', problem: 'not valid UTF-8' };
     }
   }
   return { text };
@@ -71,7 +71,7 @@ export async function* readLines(file: FileHandle, opts: ReadLinesOptions): Asyn
     carryBytes = 0;
     if (oversized) {
       oversized = false;
-      const problem = `is ${endOffset - startOffset} bytes long, over the limit of ${opts.maxLineBytes} bytes`;
+      const problem = `${endOffset - startOffset} bytes long, over the limit of ${opts.maxLineBytes} bytes per line`;
       return { lineNumber: number, startOffset, endOffset, text: '', problem };
     }
     return { lineNumber: number, startOffset, endOffset, ...decodeLine(bytes, startOffset === 0) };

@@ -8,6 +8,7 @@ import { InvalidRequestError } from '../errors.js';
 import { describeModel, loadModel } from '../model/load.js';
 import type { LoadedModel, PoolingMode } from '../model/types.js';
 import { TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
+import { TokenizerPool } from '../tokenizer/worker_pool.js';
 import { Scheduler, type SchedulerLimits } from './scheduler.js';
 
 export interface EmbedderOptions {
@@ -26,6 +27,10 @@ export interface EmbedderOptions {
   /** What to do with over-long inputs when a request doesn't say: reject (default) or cut. */
   readonly truncation?: TruncationSide;
   readonly limits?: Partial<SchedulerLimits>;
+  /** Tokenizer worker threads for large requests (0 = always tokenize on the calling thread). */
+  readonly tokenizerWorkers?: number;
+  /** Requests with at least this many characters tokenize in the workers. */
+  readonly minCharsForTokenizerWorkers?: number;
   readonly env?: NodeJS.ProcessEnv;
 }
 
@@ -53,6 +58,12 @@ export interface EmbedResult {
   readonly inferenceSeconds: number;
 }
 
+/** Token ids of a request's inputs, ready for the scheduler. */
+export interface PreparedInputs {
+  readonly sequences: Int32Array[];
+  readonly tokenizationSeconds: number;
+}
+
 /** Scheduling of one request: priority (lower first) and cancellation. */
 export interface RequestControl {
   readonly priority?: number;
@@ -71,6 +82,7 @@ export class Embedder {
   readonly backend: Backend;
   readonly scheduler: Scheduler;
   readonly defaultTruncation: TruncationSide;
+  private readonly tokenizerPool: TokenizerPool;
 
   private constructor(model: LoadedModel, tokenizer: TextTokenizer, backend: Backend, opts: EmbedderOptions) {
     this.model = model;
@@ -78,6 +90,10 @@ export class Embedder {
     this.backend = backend;
     this.defaultTruncation = opts.truncation ?? 'none';
     this.scheduler = new Scheduler(backend, model.settings.pooling, { ...DEFAULT_LIMITS, ...opts.limits });
+    this.tokenizerPool = new TokenizerPool(model.path, tokenizer, {
+      numWorkers: opts.tokenizerWorkers ?? Math.min(2, Math.max(1, cpus().length - 1)),
+      minCharsForWorkers: opts.minCharsForTokenizerWorkers ?? 32768,
+    });
   }
 
   static async load(modelIdOrPath: string, opts: EmbedderOptions = {}): Promise<Embedder> {
@@ -148,13 +164,47 @@ export class Embedder {
 
   /** Text -> token ids with special tokens, after the prompt prefix, truncated or rejected per options. */
   tokenize(text: string, opts: EmbedOptions = {}, param = 'input'): Int32Array {
-    const prefix = this.promptPrefix(opts.promptName);
-    const maxLength = this.effectiveMaxLength(opts.maxLength);
-    const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
+    return this.tokenizer.encode(this.textToEncode(text, opts), { ...this.encodeOptions(opts), param });
+  }
+
+  /** Token ids as an embedding request would compute them, with no length limit (for /tokenize). */
+  tokenizeUnbounded(text: string, promptName?: string): Int32Array {
+    return this.tokenizer.encode(this.textToEncode(text, { promptName }), { maxLength: Infinity, truncation: 'none' });
+  }
+
+  /** The text the tokenizer sees: prompt prefix, then sentence-transformers' optional lowercasing. */
+  private textToEncode(text: string, opts: EmbedOptions): string {
+    const input = this.promptPrefix(opts.promptName) + text;
     // sentence-transformers' Transformer module lowercases the whole input (prompt included) when
     // sentence_bert_config.json says do_lower_case (sentence_transformers/models/Transformer.py, tokenize()).
-    const input = this.model.settings.doLowerCase ? (prefix + text).toLowerCase() : prefix + text;
-    return this.tokenizer.encode(input, { maxLength, truncation, param });
+    return this.model.settings.doLowerCase ? input.toLowerCase() : input;
+  }
+
+  private encodeOptions(opts: EmbedOptions): { maxLength: number; truncation: TruncationSide } {
+    const maxLength = this.effectiveMaxLength(opts.maxLength);
+    const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
+    return { maxLength, truncation };
+  }
+
+  /**
+   * Texts and token-id inputs -> validated sequences. Large requests tokenize in worker threads so the event
+   * loop keeps serving; `params` names each input for error messages (default "input[i]").
+   */
+  async prepare(inputs: readonly EmbedInput[], opts: EmbedOptions = {}, params?: readonly string[]): Promise<PreparedInputs> {
+    const started = performance.now();
+    const paramOf = (i: number) => params?.[i] ?? (inputs.length === 1 ? 'input' : `input[${i}]`);
+    const sequences = new Array<Int32Array>(inputs.length);
+    const textIndices: number[] = [];
+    inputs.forEach((input, i) => {
+      if (typeof input === 'string') textIndices.push(i);
+      else sequences[i] = this.checkTokenIds(input, opts, paramOf(i));
+    });
+    if (textIndices.length > 0) {
+      const texts = textIndices.map((i) => this.textToEncode(inputs[i] as string, opts));
+      const encoded = await this.tokenizerPool.encodeMany(texts, textIndices.map(paramOf), this.encodeOptions(opts));
+      textIndices.forEach((inputIndex, k) => (sequences[inputIndex] = encoded[k]));
+    }
+    return { sequences, tokenizationSeconds: (performance.now() - started) / 1000 };
   }
 
   /** Validates token ids given by the client (used verbatim, like vLLM's prompt_token_ids). */
@@ -193,9 +243,7 @@ export class Embedder {
   /** Texts or token ids -> pooled rows, with the token count for usage accounting. */
   async embedInputs(inputs: readonly EmbedInput[], opts: EmbedOptions = {}, control: RequestControl = {}): Promise<EmbedResult> {
     const dimensions = this.resolveDimensions(opts.dimensions);
-    const sequences = inputs.map((input) =>
-      typeof input === 'string' ? this.tokenize(input, opts) : this.checkTokenIds(input, opts),
-    );
+    const { sequences } = await this.prepare(inputs, opts);
     return this.embedSequences(sequences, { ...opts, dimensions }, control);
   }
 
@@ -225,6 +273,7 @@ export class Embedder {
 
   async close(): Promise<void> {
     await this.scheduler.close();
+    await this.tokenizerPool.close();
     await this.backend.dispose();
   }
 

@@ -9,7 +9,7 @@
 // prefix caching and no chunked prefill here, and a sequence longer than the token budget runs alone in its step.
 import type { Backend, RaggedBatch } from '../backends/backend.js';
 import type { PoolingMode } from '../model/types.js';
-import { OverloadedError, PooledError } from '../errors.js';
+import { OverloadedError } from '../errors.js';
 
 export interface SchedulerLimits {
   /** Token budget of one step (sum of sequence lengths in one ragged batch). */
@@ -64,8 +64,17 @@ export interface StepStats {
   readonly seconds: number;
 }
 
-/** Thrown into a request whose deadline passed or whose client left; the server maps it to 408/503/499. */
-export class CancelledError extends PooledError {}
+/**
+ * A cancellation reason that depends on whether the request had started computing (e.g. a deadline: 503 while
+ * queued, 408 once running). Plain reasons are passed through as they are.
+ */
+export interface PhasedReason {
+  readonly phasedReason: (phase: 'queued' | 'running') => unknown;
+}
+
+function isPhasedReason(reason: unknown): reason is PhasedReason {
+  return typeof reason === 'object' && reason !== null && typeof (reason as PhasedReason).phasedReason === 'function';
+}
 
 export class Scheduler {
   /** Sorted by (priority, arrival). */
@@ -95,7 +104,10 @@ export class Scheduler {
   /** Queue the sequences of one request; resolves with one pooled row per sequence, in order. */
   submit(sequences: readonly Int32Array[], options: SubmitOptions): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(new OverloadedError('The server is shutting down.'));
-    if (options.signal?.aborted) return Promise.reject(options.signal.reason);
+    if (options.signal?.aborted) {
+      const reason = options.signal.reason;
+      return Promise.reject(isPhasedReason(reason) ? reason.phasedReason('queued') : reason);
+    }
     if (sequences.length === 0) return Promise.resolve({ rows: [], queueSeconds: 0, inferenceSeconds: 0 });
     let numTokens = 0;
     for (const s of sequences) numTokens += s.length;
@@ -159,7 +171,7 @@ export class Scheduler {
         this.waiting.splice(i, 1);
       }
     }
-    request.reject(reason);
+    request.reject(isPhasedReason(reason) ? reason.phasedReason(request.startedAt >= 0 ? 'running' : 'queued') : reason);
     this.notifyIfIdle();
   }
 

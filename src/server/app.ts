@@ -1,37 +1,59 @@
-// The fastify application: routes, schemas and the error handler around one Embedder.
-import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+// The fastify application: routes, schemas, auth, CORS, metrics and the error handler around one Embedder.
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
 
 import type { Embedder } from '../engine/embedder.js';
+import { installApiKeyCheck } from './auth.js';
+import { DEFAULT_SERVER_OPTIONS, type RouteContext, type ServerOptions } from './context.js';
 import { installErrorHandlers } from './errors.js';
+import { ServerMetrics } from './metrics.js';
+import { markStart } from './request_control.js';
+import { registerCohereEmbedRoute } from './routes/cohere_embed.js';
 import { registerEmbeddingsRoute } from './routes/embeddings.js';
-import { registerHealthRoute } from './routes/health.js';
-import { registerModelsRoute } from './routes/models.js';
+import { registerOperatorRoutes } from './routes/operator.js';
+import { registerPoolingRoute } from './routes/pooling.js';
+import { registerScoreRoute } from './routes/score.js';
+import { registerTokenizeRoutes } from './routes/tokenize.js';
 
-export interface ServerOptions {
-  /** Max inputs in one request (413 beyond it). */
-  readonly maxInputsPerRequest: number;
-  /** Max request body in bytes (413 beyond it). */
-  readonly bodyLimitBytes: number;
-  readonly logger?: FastifyServerOptions['logger'];
+export { DEFAULT_SERVER_OPTIONS, type ServerOptions } from './context.js';
+
+export interface PooledServer extends FastifyInstance {
+  /** Marks the model warm: GET /ready answers 200 from then on. */
+  markReady(): void;
 }
 
-export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
-  maxInputsPerRequest: 2048,
-  bodyLimitBytes: 16 * 1024 * 1024,
-  logger: false,
-};
-
-export function buildServer(embedder: Embedder, options: Partial<ServerOptions> = {}): FastifyInstance {
+export function buildServer(embedder: Embedder, options: Partial<ServerOptions> = {}): PooledServer {
   const opts: ServerOptions = { ...DEFAULT_SERVER_OPTIONS, ...options };
   const app = Fastify({
     logger: opts.logger ?? false,
     bodyLimit: opts.bodyLimitBytes,
     // Wrong types must be rejected, not coerced ("input": 5 is not the text "5"), and unknown fields kept.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
-  });
+  }) as unknown as PooledServer;
+  const metrics = new ServerMetrics(embedder.scheduler);
+  embedder.scheduler.onStep = (stats) => metrics.observeStep(stats);
+  let ready = false;
+  app.markReady = () => {
+    ready = true;
+  };
+  const ctx: RouteContext = { embedder, metrics, options: opts, startedAt: Date.now(), isReady: () => ready };
+
   installErrorHandlers(app);
-  registerHealthRoute(app);
-  registerModelsRoute(app, embedder, Date.now());
-  registerEmbeddingsRoute(app, embedder, opts);
+  if (opts.corsOrigins.length > 0) {
+    void app.register(cors, { origin: opts.corsOrigins.includes('*') ? true : [...opts.corsOrigins] });
+  }
+  if (opts.apiKey) installApiKeyCheck(app, opts.apiKey, opts.unauthenticatedRoutes);
+  app.addHook('onRequest', async (request) => markStart(request));
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    metrics.requests.inc({ route, status: String(reply.statusCode) });
+    metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
+  });
+  registerOperatorRoutes(app, ctx);
+  registerEmbeddingsRoute(app, ctx);
+  registerCohereEmbedRoute(app, ctx);
+  registerPoolingRoute(app, ctx);
+  registerScoreRoute(app, ctx);
+  registerTokenizeRoutes(app, ctx);
   return app;
 }

@@ -107,6 +107,11 @@ export class TextTokenizer {
     return ids;
   }
 
+  /** The ids without the special tokens the post-processor added around the text. */
+  stripSpecialTokens(ids: Int32Array): Int32Array {
+    return ids.subarray(this.prefixIds.length, ids.length - this.suffixIds.length);
+  }
+
   /** Token strings for /tokenize-style introspection. */
   tokens(ids: ArrayLike<number>): string[] {
     return Array.from(ids, (id) => this.tokenizer.id_to_token(id) ?? '');

@@ -4,6 +4,7 @@
 #include <limits>
 #include <stdexcept>
 #include <string>
+#include <utility>
 
 #include "kernels/cpu/element_convert.h"
 #include "kernels/cpu/kernels.h"
@@ -22,7 +23,7 @@ const char* ElementTypeName(ElementType type) {
 }
 
 PackedWeights::PackedWeights(AlignedBuffer buffer, const PackedWeightsView& view)
-    : buffer_(static_cast<AlignedBuffer&&>(buffer)), view_(view) {
+    : buffer_(std::move(buffer)), view_(view) {
   view_.data = buffer_.data();
 }
 
@@ -79,7 +80,7 @@ PackedWeights PackWeights(const void* weight, ElementType source, int64_t n, int
       }
     }
   }
-  return PackedWeights(static_cast<AlignedBuffer&&>(buffer), view);
+  return PackedWeights(std::move(buffer), view);
 }
 
 }  // namespace pooled::kernels::cpu

@@ -79,6 +79,9 @@ export function decodePng(file: Uint8Array): DecodedImage {
     const length = bytes.readUInt32BE(offset);
     const type = bytes.toString('latin1', offset + 4, offset + 8);
     const data = bytes.subarray(offset + 8, offset + 8 + length);
+    if (offset + 12 + length > bytes.length) throw new Error(`PNG chunk ${type} runs past the end of the file`);
+    const storedCrc = bytes.readUInt32BE(offset + 8 + length);
+    if (crc32(bytes.subarray(offset + 4, offset + 8 + length)) !== storedCrc) throw new Error(`PNG chunk ${type} has a bad CRC`);
     if (type === 'IHDR') {
       width = data.readUInt32BE(0);
       height = data.readUInt32BE(4);

@@ -1,32 +1,48 @@
-// POST /v1/embeddings, OpenAI's embeddings API.
+// POST /v1/embeddings: OpenAI's embeddings API plus vLLM's extras (truncate_prompt_tokens, truncation_side,
+// normalize, embed_dtype, endianness, priority) and our prompt_name.
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 
-import type { Embedder } from '../../engine/embedder.js';
-import { float32ToBase64, float32ToList } from '../encoding.js';
+import type { RouteContext } from '../context.js';
+import { embedForRequest, vllmTruncation } from '../embed_request.js';
+import { encodeBase64, float32ToList } from '../encoding.js';
 import { parseEmbeddingInput } from '../inputs.js';
-import { embeddingsBodySchema, embeddingsResponseSchema, type EmbeddingsBody } from '../schemas/embeddings.js';
-import type { ServerOptions } from '../app.js';
 import { checkModelName } from '../model_name.js';
+import { embeddingsBodySchema, embeddingsResponseSchema, type EmbeddingsBody } from '../schemas/embeddings.js';
 
-export function registerEmbeddingsRoute(app: FastifyInstance, embedder: Embedder, opts: ServerOptions): void {
+export function registerEmbeddingsRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Body: EmbeddingsBody }>(
     '/v1/embeddings',
     { schema: { body: embeddingsBodySchema, response: embeddingsResponseSchema } },
-    async (request) => {
+    async (request, reply) => {
       const body = request.body;
-      checkModelName(embedder, body.model);
-      const inputs = parseEmbeddingInput(body.input, opts.maxInputsPerRequest);
-      const { rows, numPromptTokens } = await embedder.embedInputs(inputs, { dimensions: body.dimensions });
+      checkModelName(ctx.embedder, body.model);
+      const inputs = parseEmbeddingInput(body.input, ctx.options.maxInputsPerRequest);
+      const result = await embedForRequest(
+        ctx,
+        request,
+        reply,
+        inputs,
+        {
+          dimensions: body.dimensions,
+          normalize: body.normalize,
+          promptName: body.prompt_name,
+          ...vllmTruncation(body.truncate_prompt_tokens, body.truncation_side),
+        },
+        body.priority,
+      );
       const base64 = body.encoding_format === 'base64';
       return {
+        id: `embd-${randomUUID()}`,
         object: 'list',
-        data: rows.map((row, index) => ({
+        created: Math.floor(Date.now() / 1000),
+        data: result.rows.map((row, index) => ({
           object: 'embedding',
           index,
-          embedding: base64 ? float32ToBase64(row) : float32ToList(row),
+          embedding: base64 ? encodeBase64(row, body.embed_dtype, body.endianness) : float32ToList(row),
         })),
-        model: embedder.id,
-        usage: { prompt_tokens: numPromptTokens, total_tokens: numPromptTokens },
+        model: ctx.embedder.id,
+        usage: { prompt_tokens: result.numPromptTokens, total_tokens: result.numPromptTokens },
       };
     },
   );

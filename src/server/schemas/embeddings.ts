@@ -1,5 +1,16 @@
-// JSON schemas of POST /v1/embeddings (OpenAI's shape). `input` is checked in the route, not here, because its
-// four accepted forms (string, string[], int[], int[][]) deserve clearer messages than ajv's anyOf gives.
+// JSON schemas of POST /v1/embeddings: OpenAI's fields plus vLLM's extras. `input` is checked in the route,
+// not here, because its four accepted forms (string, string[], int[], int[][]) deserve clearer messages than
+// ajv's anyOf gives.
+
+export const vllmExtraProperties = {
+  truncate_prompt_tokens: { type: 'integer', minimum: -1 },
+  truncation_side: { type: 'string', enum: ['left', 'right'] },
+  normalize: { type: 'boolean' },
+  embed_dtype: { type: 'string', enum: ['float32', 'float16', 'bfloat16'] },
+  endianness: { type: 'string', enum: ['native', 'little', 'big'] },
+  priority: { type: 'integer' },
+  prompt_name: { type: 'string' },
+} as const;
 
 export const embeddingsBodySchema = {
   type: 'object',
@@ -10,6 +21,7 @@ export const embeddingsBodySchema = {
     encoding_format: { type: 'string', enum: ['float', 'base64'] },
     dimensions: { type: 'integer' },
     user: { type: 'string' },
+    ...vllmExtraProperties,
   },
 } as const;
 
@@ -17,7 +29,9 @@ export const embeddingsResponseSchema = {
   200: {
     type: 'object',
     properties: {
+      id: { type: 'string' },
       object: { type: 'string' },
+      created: { type: 'integer' },
       data: {
         type: 'array',
         items: {
@@ -38,7 +52,17 @@ export const embeddingsResponseSchema = {
   },
 } as const;
 
-export interface EmbeddingsBody {
+export interface VllmExtras {
+  truncate_prompt_tokens?: number;
+  truncation_side?: 'left' | 'right';
+  normalize?: boolean;
+  embed_dtype?: 'float32' | 'float16' | 'bfloat16';
+  endianness?: 'native' | 'little' | 'big';
+  priority?: number;
+  prompt_name?: string;
+}
+
+export interface EmbeddingsBody extends VllmExtras {
   input: unknown;
   model?: string;
   encoding_format?: 'float' | 'base64';

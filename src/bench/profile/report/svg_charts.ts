@@ -172,14 +172,15 @@ export function histogramChart(spec: HistogramSpec): Chart {
       return `<rect class="bar" x="${(left + 0.5).toFixed(1)}" y="${top.toFixed(1)}" width="${Math.max(1, right - left - 1).toFixed(1)}" height="${(f.y0 - top).toFixed(1)}" fill="${PALETTE.blue}"><title>${escapeXml(`${range} ${spec.xLabel}: ${count} requests`)}</title></rect>`;
     })
     .join('');
+  // Marker values go in the legend row, not beside their lines: p90 and p99 are often a pixel apart.
   const markers = (spec.markers ?? [])
-    .map((marker, i) => {
+    .map((marker) => {
       const x = f.sx(marker.value).toFixed(1);
-      return `<line x1="${x}" x2="${x}" y1="${f.y0}" y2="${f.y1}" stroke="${marker.colour}" stroke-width="2" stroke-dasharray="6 3"/>` +
-        `<text x="${Number(x) + 4}" y="${f.y1 + 14 + i * 14}" font-size="12" fill="${marker.colour}">${escapeXml(`${marker.label} ${formatTick(marker.value)}`)}</text>`;
+      return `<line class="marker" x1="${x}" x2="${x}" y1="${f.y0}" y2="${f.y1}" stroke="${marker.colour}" stroke-width="2" stroke-dasharray="6 3"><title>${escapeXml(`${marker.label} ${formatTick(marker.value)}`)}</title></line>`;
     })
     .join('');
-  return wrap(spec.id, spec.title, axes(f, spec.xLabel, 'requests') + bars + markers);
+  const markerLegend = legend((spec.markers ?? []).map((m) => ({ name: `${m.label} = ${formatTick(m.value)}`, colour: m.colour })));
+  return wrap(spec.id, spec.title, axes(f, spec.xLabel, 'requests') + bars + markers + markerLegend);
 }
 
 export interface XyPoint {

@@ -1,0 +1,477 @@
+// GEMM with packed weights: C[m, n] = A[m, k] W[n, k]^T, fused epilogue (bias, activation, residual, LayerNorm).
+//
+// Blocking (BLIS-style, weights pre-packed at load, activations packed per call):
+//   unit (one task)  : a block of up to 96 rows x a range of weight panels; every k pass of it
+//   k pass (kc)      : A rows [mc x kc] are packed into register-tile order (L2), reused by every panel
+//   panel block      : kc x (panels_per_block * NR) of W, sized to stay in L2 while all row tiles of the unit use it
+//   micro-tile       : MR x NR accumulators in registers (12 x 32 on AVX-512, 6 x 16 on AVX2, 4 x 16 portable);
+//                      each k step loads NR weights once and broadcasts MR activations
+// Precision: float32 weights use FMA. bfloat16 weights use vdpbf16ps (activations rounded to bfloat16, products
+// summed in float32) where the CPU has AVX512_BF16, and otherwise are widened to float32 in registers (exact),
+// so every path accumulates in float32. Each output element is summed over k in the same order whatever the
+// batch, tile or thread: a row's result never depends on the rows around it (batch invariance).
+#include <cstdint>
+#include <cstring>
+
+#include "kernels/cpu/isa_dispatch.h"
+#include "kernels/cpu/kernels.h"
+#include "kernels/cpu/row_kernels.h"
+#include "kernels/cpu/simd.h"
+
+#if POOLED_ISA_BASELINE
+#include <algorithm>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+
+#include "kernels/cpu/thread_pool.h"
+#endif
+
+namespace pooled::kernels::cpu {
+
+namespace gemm {
+// What one unit of work needs; plain data shared by the dispatcher and every variant.
+struct UnitArgs {
+  const float* a;
+  int64_t lda;
+  PackedWeightsView w;
+  float* c;
+  int64_t ldc;
+  const float* bias;
+  Activation activation;
+  const float* residual;
+  int64_t ldr;
+  int64_t kc_block;          // k per pass; even for bfloat16
+  int64_t panels_per_block;  // weight panels kept in L2 together
+  bool bf16_dot;             // round A to bfloat16 and use vdpbf16ps
+};
+}  // namespace gemm
+
+POOLED_DECLARE_FOR_EACH_ISA(int64_t GemmTileRows())
+POOLED_DECLARE_FOR_EACH_ISA(int64_t GemmTileWidth())
+POOLED_DECLARE_FOR_EACH_ISA(void GemmUnit(const gemm::UnitArgs& args, int64_t row_begin, int64_t row_end,
+                                          int64_t panel_begin, int64_t panel_end, void* scratch))
+
+// ---------------------------------------------------------------------------------------------------------------
+// Per-ISA part.
+namespace POOLED_ISA_NS {
+namespace {
+
+#if defined(__AVX512F__)
+constexpr int kMr = 12;
+constexpr int kNr = 32;
+#elif defined(__AVX2__)
+constexpr int kMr = 6;
+constexpr int kNr = 16;
+#else
+constexpr int kMr = 4;
+constexpr int kNr = 16;
+#endif
+constexpr int kVecs = kNr / kLanes;  // vectors per tile row
+
+// Where a micro-tile's results go and what happens to them on the way.
+struct TileOut {
+  float* c;
+  int64_t ldc;
+  int ncols;        // valid columns of this panel (the rest is padding)
+  bool accumulate;  // a later k pass: start from what C holds
+  bool finish;      // the last k pass: apply the epilogue
+  const float* bias;  // at the panel's first column, or null
+  Activation activation;
+  const float* residual;  // at the tile's first element, or null
+  int64_t ldr;
+};
+
+inline int ValidLanes(int ncols, int v) {
+  const int n = ncols - v * kLanes;
+  return n < 0 ? 0 : (n > kLanes ? kLanes : n);
+}
+
+template <int MR>
+inline void InitTile(VecF (&acc)[MR][kVecs], const TileOut& out) {
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 16
+    for (int v = 0; v < kVecs; ++v) {
+      if (!out.accumulate) {
+        acc[r][v] = Zero();
+      } else {
+        const int n = ValidLanes(out.ncols, v);
+        const float* src = out.c + r * out.ldc + v * kLanes;
+        acc[r][v] = n == kLanes ? Load(src) : LoadN(src, n);
+      }
+    }
+  }
+}
+
+template <int MR>
+inline void StoreTile(VecF (&acc)[MR][kVecs], const TileOut& out) {
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+#pragma GCC unroll 16
+    for (int v = 0; v < kVecs; ++v) {
+      const int n = ValidLanes(out.ncols, v);
+      if (n == 0) continue;
+      VecF x = acc[r][v];
+      if (out.finish) {
+        if (out.bias != nullptr) x = Add(x, n == kLanes ? Load(out.bias + v * kLanes) : LoadN(out.bias + v * kLanes, n));
+        x = Activate(x, out.activation);
+        if (out.residual != nullptr) {
+          const float* res = out.residual + r * out.ldr + v * kLanes;
+          x = Add(x, n == kLanes ? Load(res) : LoadN(res, n));
+        }
+      }
+      float* dst = out.c + r * out.ldc + v * kLanes;
+      if (n == kLanes) {
+        Store(dst, x);
+      } else {
+        StoreN(dst, x, n);
+      }
+    }
+  }
+}
+
+// ap: packed activations [kc][MR]; bp: one float32 weight panel at this pass's first k, [kc][kNr].
+template <int MR>
+void TileF32(const float* ap, const float* bp, int64_t kc, const TileOut& out) {
+  VecF acc[MR][kVecs];
+  InitTile<MR>(acc, out);
+  for (int64_t k = 0; k < kc; ++k) {
+    VecF b[kVecs];
+#pragma GCC unroll 16
+    for (int v = 0; v < kVecs; ++v) b[v] = Load(bp + k * kNr + v * kLanes);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const VecF a = Set1(ap[k * MR + r]);
+#pragma GCC unroll 16
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = Fma(a, b[v], acc[r][v]);
+    }
+  }
+  StoreTile<MR>(acc, out);
+}
+
+// bfloat16 weights widened in registers: ap is float32 [kc][MR] (kc even), bp is [kc/2][kNr][2].
+template <int MR>
+void TileBf16Widen(const float* ap, const uint16_t* bp, int64_t kc, const TileOut& out) {
+  VecF acc[MR][kVecs];
+  InitTile<MR>(acc, out);
+  for (int64_t kp = 0; kp < kc / 2; ++kp) {
+    VecF even[kVecs];
+    VecF odd[kVecs];
+#pragma GCC unroll 16
+    for (int v = 0; v < kVecs; ++v) LoadBf16Pairs(bp + (kp * kNr + v * kLanes) * 2, &even[v], &odd[v]);
+    const float* a = ap + 2 * kp * MR;
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const VecF a0 = Set1(a[r]);
+      const VecF a1 = Set1(a[MR + r]);
+#pragma GCC unroll 16
+      for (int v = 0; v < kVecs; ++v) acc[r][v] = Fma(a1, odd[v], Fma(a0, even[v], acc[r][v]));
+    }
+  }
+  StoreTile<MR>(acc, out);
+}
+
+#if defined(__AVX512BF16__)
+// bf16 dot products: ap holds (a[k], a[k+1]) bfloat16 pairs as [kc/2][MR] 32-bit words, bp is [kc/2][32][2].
+// vdpbf16ps adds a[k] w[k] + a[k+1] w[k+1] into each float32 lane.
+template <int MR>
+void TileBf16Dot(const uint32_t* ap, const uint16_t* bp, int64_t kc, const TileOut& out) {
+  static_assert(kVecs == 2, "the bf16 dot-product tile is written for 32-column panels");
+  VecF acc[MR][kVecs];
+  InitTile<MR>(acc, out);
+  __m512 acc0[MR];
+  __m512 acc1[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    acc0[r] = acc[r][0].v;
+    acc1[r] = acc[r][1].v;
+  }
+  for (int64_t kp = 0; kp < kc / 2; ++kp) {
+    const __m512bh b0 = (__m512bh)_mm512_loadu_si512(bp + kp * 64);
+    const __m512bh b1 = (__m512bh)_mm512_loadu_si512(bp + kp * 64 + 32);
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) {
+      const __m512bh a = (__m512bh)_mm512_set1_epi32(static_cast<int>(ap[kp * MR + r]));
+      acc0[r] = _mm512_dpbf16_ps(acc0[r], a, b0);
+      acc1[r] = _mm512_dpbf16_ps(acc1[r], a, b1);
+    }
+  }
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) {
+    acc[r][0].v = acc0[r];
+    acc[r][1].v = acc1[r];
+  }
+  StoreTile<MR>(acc, out);
+}
+#endif
+
+inline uint16_t RoundToBf16(float value) {
+  uint32_t bits;
+  std::memcpy(&bits, &value, sizeof(bits));
+  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
+}
+
+// Rows [row_begin, row_end) x k [k0, k0 + kc) of A, tile by tile: tile t (rows row_begin + t*kMr ...) holds
+// mr = min(kMr, rows left) rows as [kc][mr]. k past the matrix (bfloat16 padding) reads as 0.
+void PackActivationsF32(const float* a, int64_t lda, int64_t k_valid, int64_t row_begin, int64_t row_end, int64_t k0,
+                        int64_t kc, float* dst) {
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += kMr) {
+    const int64_t mr = row_end - r0 < kMr ? row_end - r0 : kMr;
+    for (int64_t r = 0; r < mr; ++r) {
+      const float* src = a + (r0 + r) * lda;
+      for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = k0 + k < k_valid ? src[k0 + k] : 0.0f;
+    }
+    dst += mr * kc;
+  }
+}
+
+// As above, rounded to bfloat16 pairs: word (kp, r) = bf16(a[r][2kp]) | bf16(a[r][2kp+1]) << 16.
+void PackActivationsBf16Pairs(const float* a, int64_t lda, int64_t k_valid, int64_t row_begin, int64_t row_end,
+                              int64_t k0, int64_t kc, uint32_t* dst) {
+  const int64_t num_pairs = kc / 2;
+  for (int64_t r0 = row_begin; r0 < row_end; r0 += kMr) {
+    const int64_t mr = row_end - r0 < kMr ? row_end - r0 : kMr;
+    for (int64_t r = 0; r < mr; ++r) {
+      const float* src = a + (r0 + r) * lda;
+      for (int64_t kp = 0; kp < num_pairs; ++kp) {
+        const int64_t k = k0 + 2 * kp;
+        const uint32_t lo = k < k_valid ? RoundToBf16(src[k]) : 0u;
+        const uint32_t hi = k + 1 < k_valid ? RoundToBf16(src[k + 1]) : 0u;
+        dst[kp * mr + r] = lo | (hi << 16);
+      }
+    }
+    dst += mr * num_pairs;
+  }
+}
+
+enum class TileKind { kF32, kBf16Widen, kBf16Dot };
+
+template <int MR>
+inline void RunTile(TileKind kind, const void* ap, const void* bp, int64_t kc, const TileOut& out) {
+  switch (kind) {
+    case TileKind::kF32:
+      TileF32<MR>(static_cast<const float*>(ap), static_cast<const float*>(bp), kc, out);
+      break;
+    case TileKind::kBf16Widen:
+      TileBf16Widen<MR>(static_cast<const float*>(ap), static_cast<const uint16_t*>(bp), kc, out);
+      break;
+    case TileKind::kBf16Dot:
+#if defined(__AVX512BF16__)
+      TileBf16Dot<MR>(static_cast<const uint32_t*>(ap), static_cast<const uint16_t*>(bp), kc, out);
+#endif
+      break;
+  }
+}
+
+void RunTileRows(int64_t mr, TileKind kind, const void* ap, const void* bp, int64_t kc, const TileOut& out) {
+  switch (mr) {
+#define POOLED_TILE_CASE(n) \
+  case n: return RunTile<(n <= kMr ? n : kMr)>(kind, ap, bp, kc, out);
+    POOLED_TILE_CASE(1)
+    POOLED_TILE_CASE(2)
+    POOLED_TILE_CASE(3)
+    POOLED_TILE_CASE(4)
+    POOLED_TILE_CASE(5)
+    POOLED_TILE_CASE(6)
+    POOLED_TILE_CASE(7)
+    POOLED_TILE_CASE(8)
+    POOLED_TILE_CASE(9)
+    POOLED_TILE_CASE(10)
+    POOLED_TILE_CASE(11)
+    POOLED_TILE_CASE(12)
+#undef POOLED_TILE_CASE
+    default: return;
+  }
+}
+static_assert(kMr <= 12, "RunTileRows covers tiles of up to 12 rows");
+
+}  // namespace
+
+int64_t GemmTileRows() { return kMr; }
+int64_t GemmTileWidth() { return kNr; }
+
+void GemmUnit(const gemm::UnitArgs& g, int64_t row_begin, int64_t row_end, int64_t panel_begin, int64_t panel_end,
+              void* scratch) {
+  const PackedWeightsView& w = g.w;
+  const bool bf16 = w.type == ElementType::kBF16;
+  TileKind kind = TileKind::kF32;
+  if (bf16) kind = g.bf16_dot ? TileKind::kBf16Dot : TileKind::kBf16Widen;
+#if !defined(__AVX512BF16__)
+  if (kind == TileKind::kBf16Dot) kind = TileKind::kBf16Widen;
+#endif
+  const size_t weight_size = bf16 ? 2 : 4;
+  const char* weights = static_cast<const char*>(w.data);
+
+  for (int64_t k0 = 0; k0 < w.k_padded; k0 += g.kc_block) {
+    const int64_t kc = w.k_padded - k0 < g.kc_block ? w.k_padded - k0 : g.kc_block;
+    // Packed A: kc/2 words per row for bf16 pairs, kc floats otherwise.
+    const int64_t packed_per_row = kind == TileKind::kBf16Dot ? kc / 2 : kc;
+    if (kind == TileKind::kBf16Dot) {
+      PackActivationsBf16Pairs(g.a, g.lda, w.k, row_begin, row_end, k0, kc, static_cast<uint32_t*>(scratch));
+    } else {
+      PackActivationsF32(g.a, g.lda, w.k, row_begin, row_end, k0, kc, static_cast<float*>(scratch));
+    }
+    const bool accumulate = k0 > 0;
+    const bool finish = k0 + kc >= w.k_padded;
+
+    for (int64_t block = panel_begin; block < panel_end; block += g.panels_per_block) {
+      const int64_t block_end = panel_end - block < g.panels_per_block ? panel_end : block + g.panels_per_block;
+      const char* ap = static_cast<const char*>(scratch);
+      for (int64_t r0 = row_begin; r0 < row_end; r0 += kMr) {
+        const int64_t mr = row_end - r0 < kMr ? row_end - r0 : kMr;
+        for (int64_t p = block; p < block_end; ++p) {
+          const int64_t col0 = p * kNr;
+          TileOut out;
+          out.c = g.c + r0 * g.ldc + col0;
+          out.ldc = g.ldc;
+          out.ncols = static_cast<int>(w.n - col0 < kNr ? w.n - col0 : kNr);
+          out.accumulate = accumulate;
+          out.finish = finish;
+          out.bias = g.bias != nullptr ? g.bias + col0 : nullptr;
+          out.activation = g.activation;
+          out.residual = g.residual != nullptr ? g.residual + r0 * g.ldr + col0 : nullptr;
+          out.ldr = g.ldr;
+          const char* bp = weights + (p * w.k_padded + k0) * kNr * weight_size;
+          RunTileRows(mr, kind, ap, bp, kc, out);
+        }
+        ap += mr * packed_per_row * 4;
+      }
+    }
+  }
+}
+
+}  // namespace POOLED_ISA_NS
+
+// ---------------------------------------------------------------------------------------------------------------
+// Entry point (baseline pass only).
+#if POOLED_ISA_BASELINE
+
+namespace {
+
+// Rows per unit: a multiple of every variant's tile height (12, 6, 4).
+constexpr int64_t kRowsPerUnit = 96;
+// Target size of a weight panel block (kept in L2 while every row tile of a unit sweeps it).
+constexpr int64_t kPanelBlockBytes = 512 * 1024;
+
+bool Bf16DotAllowed() {
+  // POOLED_BF16_DOT=0 forces the widening path (tests of the emulated bfloat16 path on a bf16-capable CPU).
+  const char* env = std::getenv("POOLED_BF16_DOT");
+  return env == nullptr || std::strcmp(env, "0") != 0;
+}
+
+bool Overlaps(const float* a, int64_t a_rows, int64_t lda, int64_t a_cols, const float* b, int64_t b_rows, int64_t ldb,
+              int64_t b_cols) {
+  if (a_rows == 0 || b_rows == 0) return false;
+  const float* a_end = a + (a_rows - 1) * lda + a_cols;
+  const float* b_end = b + (b_rows - 1) * ldb + b_cols;
+  return a < b_end && b < a_end;
+}
+
+[[noreturn]] void Fail(const std::string& message) { throw std::invalid_argument("Gemm: " + message); }
+
+}  // namespace
+
+int64_t GemmPanelWidth() { POOLED_DISPATCH_RETURN(GemmTileWidth); }
+
+bool HasBf16DotProduct() {
+  static const bool available = SelectedIsa() == Isa::kAvx512 && DetectCpuFeatures().avx512bf16 && Bf16DotAllowed();
+  return available;
+}
+
+void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const PackedWeights& weights, float* c, int64_t ldc,
+          const GemmEpilogue& epilogue) {
+  const PackedWeightsView& w = weights.view();
+  if (w.data == nullptr) Fail("weights are not packed");
+  if (w.panel_width != GemmPanelWidth()) Fail("weights were packed for another ISA");
+  if (m < 0) Fail("m must be >= 0");
+  if (m == 0) return;
+  if (a == nullptr || c == nullptr) Fail("a and c must not be null");
+  if (lda < w.k) Fail("lda " + std::to_string(lda) + " < k " + std::to_string(w.k));
+  if (ldc < w.n) Fail("ldc " + std::to_string(ldc) + " < n " + std::to_string(w.n));
+  if (epilogue.residual != nullptr) {
+    if (epilogue.ldr < w.n) Fail("ldr " + std::to_string(epilogue.ldr) + " < n " + std::to_string(w.n));
+    // C holds partial sums between k passes, so it must not be the residual it adds at the end.
+    if (Overlaps(epilogue.residual, m, epilogue.ldr, w.n, c, m, ldc, w.n)) Fail("residual overlaps the output");
+  }
+  if (Overlaps(a, m, lda, w.k, c, m, ldc, w.n)) Fail("a overlaps the output");
+  const bool layer_norm = epilogue.ln_gamma != nullptr || epilogue.ln_beta != nullptr;
+  if (layer_norm && (epilogue.ln_gamma == nullptr || epilogue.ln_beta == nullptr)) Fail("LayerNorm needs both gamma and beta");
+  if (layer_norm && !(epilogue.ln_eps >= 0.0f)) Fail("LayerNorm eps must be >= 0");
+
+  const bool bf16 = w.type == ElementType::kBF16;
+  int64_t tile_rows = 0;
+  {
+    auto query = [&]() -> int64_t { POOLED_DISPATCH_RETURN(GemmTileRows); };
+    tile_rows = query();
+  }
+
+  // k passes: the whole of k when short, else equal passes of about 384 (float32) / 512 (bfloat16) values, so
+  // a tile's packed activations stay in L1 while it sweeps a panel block.
+  const int64_t kc_target = bf16 ? 512 : 384;
+  const int64_t num_passes = w.k_padded <= kc_target * 4 / 3 ? 1 : (w.k_padded + kc_target - 1) / kc_target;
+  int64_t kc_block = (w.k_padded + num_passes - 1) / num_passes;
+  if (bf16) kc_block = (kc_block + 1) / 2 * 2;
+  const int64_t panel_bytes = kc_block * w.panel_width * (bf16 ? 2 : 4);
+  const int64_t panels_per_block = std::max<int64_t>(1, kPanelBlockBytes / panel_bytes);
+
+  // Units: blocks of rows, and when there are too few of them to keep every thread busy, ranges of panels too.
+  const int64_t num_threads = pool.NumThreads();
+  int64_t num_row_blocks = (m + kRowsPerUnit - 1) / kRowsPerUnit;
+  if (num_row_blocks < num_threads) num_row_blocks = std::min<int64_t>(num_threads, (m + tile_rows - 1) / tile_rows);
+  int64_t rows_per_unit = (m + num_row_blocks - 1) / num_row_blocks;
+  rows_per_unit = (rows_per_unit + tile_rows - 1) / tile_rows * tile_rows;
+  num_row_blocks = (m + rows_per_unit - 1) / rows_per_unit;
+  int64_t num_col_blocks = 1;
+  if (num_row_blocks < 2 * num_threads) {
+    num_col_blocks = std::min<int64_t>(w.num_panels, (2 * num_threads + num_row_blocks - 1) / num_row_blocks);
+  }
+  const int64_t panels_per_unit = (w.num_panels + num_col_blocks - 1) / num_col_blocks;
+  num_col_blocks = (w.num_panels + panels_per_unit - 1) / panels_per_unit;
+  // With whole rows in one unit, the LayerNorm runs right after them while they are still in cache.
+  const bool fuse_layer_norm = layer_norm && num_col_blocks == 1;
+
+  gemm::UnitArgs args;
+  args.a = a;
+  args.lda = lda;
+  args.w = w;
+  args.c = c;
+  args.ldc = ldc;
+  args.bias = epilogue.bias;
+  args.activation = epilogue.activation;
+  args.residual = epilogue.residual;
+  args.ldr = epilogue.ldr;
+  args.kc_block = kc_block;
+  args.panels_per_block = panels_per_block;
+  args.bf16_dot = bf16 && HasBf16DotProduct();
+
+  const size_t scratch_bytes = static_cast<size_t>(rows_per_unit * kc_block * 4);
+  pool.Run(num_row_blocks * num_col_blocks, [&](int64_t task, int) {
+    // Each pool thread keeps its packing buffer between calls; it only grows.
+    thread_local AlignedBuffer scratch;
+    if (scratch.size() < scratch_bytes) scratch = AlignedBuffer(scratch_bytes);
+    const int64_t row_begin = (task / num_col_blocks) * rows_per_unit;
+    const int64_t row_end = std::min(m, row_begin + rows_per_unit);
+    const int64_t panel_begin = (task % num_col_blocks) * panels_per_unit;
+    const int64_t panel_end = std::min(w.num_panels, panel_begin + panels_per_unit);
+    POOLED_DISPATCH(GemmUnit, args, row_begin, row_end, panel_begin, panel_end, scratch.data());
+    if (fuse_layer_norm) {
+      POOLED_DISPATCH(LayerNormRows, c, ldc, nullptr, 0, c, ldc, w.n, epilogue.ln_gamma, epilogue.ln_beta,
+                      epilogue.ln_eps, row_begin, row_end);
+    }
+  });
+  if (layer_norm && !fuse_layer_norm) {
+    const int64_t rows_per_task = std::max<int64_t>(1, (m + 4 * num_threads - 1) / (4 * num_threads));
+    pool.Run((m + rows_per_task - 1) / rows_per_task, [&](int64_t task, int) {
+      const int64_t row_begin = task * rows_per_task;
+      const int64_t row_end = std::min(m, row_begin + rows_per_task);
+      POOLED_DISPATCH(LayerNormRows, c, ldc, nullptr, 0, c, ldc, w.n, epilogue.ln_gamma, epilogue.ln_beta,
+                      epilogue.ln_eps, row_begin, row_end);
+    });
+  }
+}
+
+#endif  // POOLED_ISA_BASELINE
+
+}  // namespace pooled::kernels::cpu

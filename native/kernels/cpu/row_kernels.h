@@ -1,0 +1,20 @@
+#pragma once
+// Per-ISA row kernels that more than one op calls (e.g. the GEMM's fused LayerNorm epilogue). Declared for every
+// variant; call them through POOLED_DISPATCH from a baseline section.
+#include <cstdint>
+
+#include "kernels/cpu/isa_dispatch.h"
+#include "kernels/cpu/kernels.h"
+
+namespace pooled::kernels::cpu {
+
+// Rows [row_begin, row_end): y = LayerNorm(x + residual) (residual may be null; y may alias x; rows of `cols`).
+POOLED_DECLARE_FOR_EACH_ISA(void LayerNormRows(const float* x, int64_t ldx, const float* residual, int64_t ldr,
+                                               float* y, int64_t ldy, int64_t cols, const float* gamma,
+                                               const float* beta, float eps, int64_t row_begin, int64_t row_end))
+
+// Rows [row_begin, row_end): x = activation(x + bias) in place (bias may be null).
+POOLED_DECLARE_FOR_EACH_ISA(void BiasActivationRows(float* x, int64_t ldx, int64_t cols, const float* bias,
+                                                    Activation activation, int64_t row_begin, int64_t row_end))
+
+}  // namespace pooled::kernels::cpu

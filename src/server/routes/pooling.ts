@@ -1,0 +1,59 @@
+// POST /pooling (vLLM's shape): the raw pooled output of the model's pooling layer, before any normalization.
+import { randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
+
+import type { RouteContext } from '../context.js';
+import { embedForRequest, vllmTruncation } from '../embed_request.js';
+import { encodeBase64, float32ToList } from '../encoding.js';
+import { parseEmbeddingInput } from '../inputs.js';
+import { checkModelName } from '../model_name.js';
+import { vllmExtraProperties, type VllmExtras } from '../schemas/embeddings.js';
+
+interface PoolingBody extends Omit<VllmExtras, 'normalize'> {
+  model?: string;
+  input: unknown;
+  encoding_format?: 'float' | 'base64';
+}
+
+const { normalize: _ignored, ...extrasWithoutNormalize } = vllmExtraProperties;
+
+export function registerPoolingRoute(app: FastifyInstance, ctx: RouteContext): void {
+  app.post<{ Body: PoolingBody }>(
+    '/pooling',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['input'],
+          properties: { model: { type: 'string' }, input: {}, encoding_format: { type: 'string', enum: ['float', 'base64'] }, ...extrasWithoutNormalize },
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      checkModelName(ctx.embedder, body.model);
+      const inputs = parseEmbeddingInput(body.input, ctx.options.maxInputsPerRequest);
+      const result = await embedForRequest(
+        ctx,
+        request,
+        reply,
+        inputs,
+        { normalize: false, promptName: body.prompt_name, ...vllmTruncation(body.truncate_prompt_tokens, body.truncation_side) },
+        body.priority,
+      );
+      const base64 = body.encoding_format === 'base64';
+      return {
+        id: `pool-${randomUUID()}`,
+        object: 'list',
+        created: Math.floor(Date.now() / 1000),
+        model: ctx.embedder.id,
+        data: result.rows.map((row, index) => ({
+          index,
+          object: 'pooling',
+          data: base64 ? encodeBase64(row, body.embed_dtype, body.endianness) : float32ToList(row),
+        })),
+        usage: { prompt_tokens: result.numPromptTokens, total_tokens: result.numPromptTokens },
+      };
+    },
+  );
+}

@@ -1,0 +1,114 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { summarize } from '../../src/bench/profile/aggregate.js';
+import type { RequestRecord } from '../../src/bench/profile/records.js';
+import { parseJsonlRecords, recordToJsonLine } from '../../src/bench/profile/records_jsonl.js';
+import type { ArtifactSet, PointArtifacts } from '../../src/bench/profile/report/artifact_reader.js';
+import { costPerMillion, formatCost } from '../../src/bench/profile/report/cost.js';
+import { renderReport } from '../../src/bench/profile/report/report_html.js';
+import { histogramChart, niceTicks, xyChart } from '../../src/bench/profile/report/svg_charts.js';
+import { bucketWidthS, timeline } from '../../src/bench/profile/report/time_series.js';
+
+const T0 = 1_700_000_000_000_000_000n;
+const MS = 1_000_000n;
+
+function record(sessionNum: number, startMs: number, latencyMs: number, failed = false): RequestRecord {
+  return {
+    sessionNum, xRequestId: `r${sessionNum}`, conversationId: 'c', workerId: 'worker_0', phase: 'profiling',
+    requestStartNs: T0 + BigInt(startMs) * MS, requestAckNs: null, requestEndNs: T0 + BigInt(startMs + latencyMs) * MS,
+    batchSize: 1, inputSequenceLength: 10, usageInputTokens: failed ? null : 12, timeToFirstTokenMs: null, interTokenLatencyMs: null,
+    outputTokens: null, error: failed ? { code: 503, type: 'HTTPError', message: 'busy' } : null,
+  };
+}
+
+function point(name: string, concurrency: number, records: RequestRecord[]): PointArtifacts {
+  const summary = summarize(records, null);
+  return {
+    name,
+    folder: `/nowhere/${name}`,
+    aggregate: { ...summary, load: { mode: 'concurrency', concurrency }, input_config: { model: 'BAAI/bge-small-en-v1.5', endpointType: 'embeddings', baseUrl: 'http://h:1', endpointPath: '/v1/embeddings' } },
+    records: parseJsonlRecords(records.map(recordToJsonLine).join('\n')),
+    serverMetricsDelta: { 'requests_total{code="200"}': records.length },
+  };
+}
+
+test('axis ticks are round numbers covering the data', () => {
+  assert.deepEqual(niceTicks(0, 97), [0, 20, 40, 60, 80, 100]);
+  assert.deepEqual(niceTicks(0.3, 0.72), [0.3, 0.4, 0.5, 0.6, 0.7, 0.8]);
+  const flat = niceTicks(3, 3);
+  assert.ok(flat[0]! < 3 && flat[flat.length - 1]! > 3);
+});
+
+test('the histogram puts every value in exactly one bar and marks the percentiles', () => {
+  const values = Array.from({ length: 100 }, (_, i) => 10 + (i % 37));
+  const chart = histogramChart({ id: 'h', title: 'Latency', xLabel: 'latency (ms)', values, numBins: 10, markers: [{ label: 'p50', value: 27, colour: '#2ca02c' }] });
+  const counts = [...chart.svg.matchAll(/: (\d+) requests<\/title>/g)].map((m) => Number(m[1]));
+  assert.equal(counts.reduce((a, b) => a + b, 0), 100);
+  assert.ok(counts.length <= 10);
+  assert.match(chart.svg, /class="marker"[^>]*stroke="#2ca02c"/);
+  assert.match(chart.svg, /p50 = 27/);
+  assert.match(chart.svg, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg" id="h"/);
+  assert.match(histogramChart({ id: 'e', title: 'Empty', xLabel: 'x', values: [] }).svg, /no successful requests/);
+});
+
+test('x/y charts draw a path per line series and a dot per point', () => {
+  const chart = xyChart({
+    id: 'xy', title: 'T', xLabel: 'x', yLabel: 'y',
+    series: [
+      { name: 'line', colour: '#111111', style: 'line', points: [{ x: 0, y: 1 }, { x: 1, y: 2 }, { x: 2, y: 0 }] },
+      { name: 'dots', colour: '#222222', style: 'dots', points: [{ x: 0.5, y: 1 }, { x: 1.5, y: 1.5 }] },
+      { name: 'both', colour: '#333333', style: 'line+dots', points: [{ x: 0, y: 0, label: 'c=1' }, { x: 2, y: 2, label: 'c=4' }] },
+    ],
+  });
+  assert.equal((chart.svg.match(/class="series-line"/g) ?? []).length, 2);
+  assert.equal((chart.svg.match(/class="dot"/g) ?? []).length, 4);
+  assert.match(chart.svg, />c=4<\/text>/);
+  assert.match(chart.svg, /<text[^>]*>&lt;/.test('') ? /never/ : /<title>dots: x 1\.5, y 1\.5<\/title>/);
+});
+
+test('the timeline buckets completions so rate x width adds back up to the counts', () => {
+  const records = [
+    ...Array.from({ length: 30 }, (_, i) => record(i, i * 100, 50)),
+    record(30, 500, 20, true),
+    record(31, 1500, 20, true),
+  ];
+  const run = timeline(parseJsonlRecords(records.map(recordToJsonLine).join('\n')));
+  assert.equal(run.durationS, 2.95);
+  assert.equal(run.bucketS, bucketWidthS(2.95));
+  const widths = run.buckets.map((_, i) => (i === run.buckets.length - 1 ? run.durationS - i * run.bucketS : run.bucketS));
+  const successes = run.buckets.reduce((sum, b, i) => sum + b.successPerS * widths[i]!, 0);
+  const errors = run.buckets.reduce((sum, b, i) => sum + b.errorsPerS * widths[i]!, 0);
+  const tokens = run.buckets.reduce((sum, b, i) => sum + b.inputTokensPerS * widths[i]!, 0);
+  assert.ok(Math.abs(successes - 30) < 1e-6, `${successes}`);
+  assert.ok(Math.abs(errors - 2) < 1e-6);
+  assert.ok(Math.abs(tokens - 360) < 1e-6);
+  assert.equal(run.latencies.length, 30);
+  assert.ok(run.latencies.every((l) => Math.abs(l.latencyMs - 50) < 1e-6));
+});
+
+test('cost per million follows from the hourly price and the throughput', () => {
+  assert.equal(costPerMillion(3.6, 10), 100); // $3.60/h = $0.001/s; 10 req/s -> $0.0001 per request
+  assert.equal(costPerMillion(1, 0), null);
+  assert.equal(formatCost(100), '$100.00');
+  assert.equal(formatCost(0.01234), '$0.0123');
+});
+
+test('a sweep report has the sweep chart, every point\'s charts and tables, and costs', () => {
+  // c=1: 10 requests, 100 ms each, back to back -> 10 req/s over 1 s. c=4: 20 requests in 1 s, two failed.
+  const slow = Array.from({ length: 10 }, (_, i) => record(i, i * 100, 100));
+  const fast = [...Array.from({ length: 20 }, (_, i) => record(i, i * 50, 50)), record(20, 0, 5, true), record(21, 10, 5, true)];
+  const set: ArtifactSet = { dir: '/nowhere', isSweep: true, points: [point('concurrency1', 1, slow), point('concurrency4', 4, fast)] };
+  const report = renderReport(set, { costPerHour: 3.6, generatedAt: new Date(0) });
+  assert.deepEqual(report.charts.map((c) => c.id), [
+    'sweep-latency-vs-throughput',
+    'concurrency1-latency-distribution', 'concurrency1-throughput-over-time', 'concurrency1-tokens-over-time', 'concurrency1-latency-over-time',
+    'concurrency4-latency-distribution', 'concurrency4-throughput-over-time', 'concurrency4-tokens-over-time', 'concurrency4-latency-over-time',
+  ]);
+  for (const chart of report.charts) assert.ok(report.html.includes(chart.svg));
+  assert.match(report.html, /<td>concurrency1<\/td><td>10.00<\/td>/);
+  assert.match(report.html, /\$100\.00/); // $3.60/h at 10 req/s
+  assert.match(report.html, /<td>503<\/td><td>2<\/td>/);
+  assert.match(report.html, />c=4</);
+  assert.match(report.html, /requests_total\{code=&quot;200&quot;\}/);
+  assert.doesNotMatch(report.html, /<script|https?:\/\/(?!www\.w3\.org)/, 'nothing to fetch: the page works offline');
+});
