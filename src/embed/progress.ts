@@ -86,7 +86,7 @@ const BAR_REDRAW_SECONDS = 0.1;
 const CLEAR_LINE = '\r\x1b[2K';
 
 export class ProgressReporter {
-  private lastDrawnAt = -Infinity;
+  private lastDrawnAt: number;
   private barVisible = false;
   private last: ProgressSnapshot | null = null;
 
@@ -95,7 +95,10 @@ export class ProgressReporter {
     private readonly mode: ProgressMode,
     /** Seconds between plain lines. */
     private readonly intervalSeconds: number,
-  ) {}
+  ) {
+    // The bar shows up at once; the first plain line waits an interval, when the rates mean something.
+    this.lastDrawnAt = mode === 'bar' ? -Infinity : 0;
+  }
 
   /** Called often; draws only when the bar is due (10 per second) or a plain line is (every interval). */
   update(s: ProgressSnapshot): void {

@@ -67,7 +67,7 @@ export class ServerMetrics {
   });
 
   constructor(scheduler: Scheduler) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'pooled_process_' });
+    collectDefaultMetrics({ register: this.registry, prefix: 'pooled_' });
     new Gauge({
       name: 'pooled_queue_tokens',
       help: 'Tokens waiting in the queue or in the running batch',

@@ -63,7 +63,7 @@ test('x/y charts draw a path per line series and a dot per point', () => {
   assert.equal((chart.svg.match(/class="series-line"/g) ?? []).length, 2);
   assert.equal((chart.svg.match(/class="dot"/g) ?? []).length, 4);
   assert.match(chart.svg, />c=4<\/text>/);
-  assert.match(chart.svg, /<text[^>]*>&lt;/.test('') ? /never/ : /<title>dots: x 1\.5, y 1\.5<\/title>/);
+  assert.match(chart.svg, /<title>dots: x 1\.5, y 1\.5<\/title>/);
 });
 
 test('the timeline buckets completions so rate x width adds back up to the counts', () => {
@@ -73,7 +73,7 @@ test('the timeline buckets completions so rate x width adds back up to the count
     record(31, 1500, 20, true),
   ];
   const run = timeline(parseJsonlRecords(records.map(recordToJsonLine).join('\n')));
-  assert.equal(run.durationS, 2.95);
+  assert.ok(Math.abs(run.durationS - 2.95) < 1e-6, `${run.durationS}`); // epoch ns as doubles: 256 ns resolution
   assert.equal(run.bucketS, bucketWidthS(2.95));
   const widths = run.buckets.map((_, i) => (i === run.buckets.length - 1 ? run.durationS - i * run.bucketS : run.bucketS));
   const successes = run.buckets.reduce((sum, b, i) => sum + b.successPerS * widths[i]!, 0);
@@ -105,10 +105,10 @@ test('a sweep report has the sweep chart, every point\'s charts and tables, and 
     'concurrency4-latency-distribution', 'concurrency4-throughput-over-time', 'concurrency4-tokens-over-time', 'concurrency4-latency-over-time',
   ]);
   for (const chart of report.charts) assert.ok(report.html.includes(chart.svg));
-  assert.match(report.html, /<td>concurrency1<\/td><td>10.00<\/td>/);
+  assert.match(report.html, /<td class="text">concurrency1<\/td><td>10<\/td><td>120<\/td><td>100<\/td>/);
   assert.match(report.html, /\$100\.00/); // $3.60/h at 10 req/s
   assert.match(report.html, /<td>503<\/td><td>2<\/td>/);
   assert.match(report.html, />c=4</);
   assert.match(report.html, /requests_total\{code=&quot;200&quot;\}/);
-  assert.doesNotMatch(report.html, /<script|https?:\/\/(?!www\.w3\.org)/, 'nothing to fetch: the page works offline');
+  assert.doesNotMatch(report.html, /<(script|link|img|iframe|object)\b|\s(src|href)=|url\(/i, 'nothing to fetch: the page works offline');
 });

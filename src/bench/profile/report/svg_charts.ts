@@ -39,7 +39,8 @@ export function niceTicks(min: number, max: number, target = 5): number[] {
   const rawStep = (max - min) / target;
   const magnitude = 10 ** Math.floor(Math.log10(rawStep));
   const step = [1, 2, 5, 10].map((m) => m * magnitude).find((s) => s >= rawStep)!;
-  const first = Math.floor(min / step) * step;
+  // The epsilon keeps 0.3 / 0.1 = 2.9999999999999996 from starting the axis a whole step early.
+  const first = Math.floor(min / step + 1e-9) * step;
   const ticks: number[] = [];
   for (let v = first; v <= max + step * 1e-9; v += step) ticks.push(Number(v.toPrecision(12)));
   if (ticks[ticks.length - 1]! < max) ticks.push(Number((ticks[ticks.length - 1]! + step).toPrecision(12)));

@@ -1,0 +1,267 @@
+#include "engine/bert_engine.h"
+
+#include <cstring>
+#include <stdexcept>
+#include <utility>
+
+#include "kernels/cpu/element_convert.h"
+
+namespace pooled::engine {
+
+namespace kc = kernels::cpu;
+
+namespace {
+
+[[noreturn]] void LoadFail(const std::string& message) { throw std::invalid_argument("BERT weights: " + message); }
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Presence, element type, shape and byte length of one tensor; nothing is read before all of them pass.
+const TensorRef& Expect(const TensorMap& tensors, const std::string& name, const std::vector<int64_t>& shape) {
+  const auto it = tensors.find(name);
+  if (it == tensors.end()) LoadFail("missing tensor " + name);
+  const TensorRef& t = it->second;
+  if (t.type != ElementType::kF32 && t.type != ElementType::kF16 && t.type != ElementType::kBF16) {
+    LoadFail(name + ": unsupported element type");
+  }
+  if (t.shape != shape) LoadFail(name + ": shape " + ShapeString(t.shape) + ", expected " + ShapeString(shape));
+  size_t count = 1;
+  for (int64_t d : shape) count *= static_cast<size_t>(d);
+  if (t.byte_length != count * kc::ElementSize(t.type)) {
+    LoadFail(name + ": " + std::to_string(t.byte_length) + " bytes, expected " + std::to_string(count * kc::ElementSize(t.type)) +
+             " for " + kc::ElementTypeName(t.type) + " " + ShapeString(shape) + " (truncated or malformed file?)");
+  }
+  if (t.data == nullptr && count > 0) LoadFail(name + ": no data");
+  return t;
+}
+
+std::vector<float> ToFloat(const TensorRef& t) {
+  const size_t count = t.byte_length / kc::ElementSize(t.type);
+  std::vector<float> out(count);
+  switch (t.type) {
+    case ElementType::kF32: std::memcpy(out.data(), t.data, t.byte_length); break;
+    case ElementType::kF16:
+      for (size_t i = 0; i < count; ++i) out[i] = kc::convert::F16ToFloat(static_cast<const uint16_t*>(t.data)[i]);
+      break;
+    case ElementType::kBF16:
+      for (size_t i = 0; i < count; ++i) out[i] = kc::convert::Bf16ToFloat(static_cast<const uint16_t*>(t.data)[i]);
+      break;
+  }
+  return out;
+}
+
+// Several [rows_i, k] weights of the same element type as one [sum rows_i, k] matrix (fused Q/K/V).
+kc::PackedWeights PackStacked(const std::vector<const TensorRef*>& parts, int64_t k, ElementType target) {
+  const ElementType type = parts.front()->type;
+  size_t bytes = 0;
+  int64_t rows = 0;
+  for (const TensorRef* part : parts) {
+    if (part->type != type) LoadFail("query, key and value weights must share one element type");
+    bytes += part->byte_length;
+    rows += part->shape[0];
+  }
+  std::vector<unsigned char> stacked(bytes);
+  size_t offset = 0;
+  for (const TensorRef* part : parts) {
+    std::memcpy(stacked.data() + offset, part->data, part->byte_length);
+    offset += part->byte_length;
+  }
+  return kc::PackWeights(stacked.data(), type, rows, k, target);
+}
+
+std::vector<float> Concat(const std::vector<std::vector<float>>& parts) {
+  std::vector<float> out;
+  for (const auto& part : parts) out.insert(out.end(), part.begin(), part.end());
+  return out;
+}
+
+template <typename T>
+void Grow(std::vector<T>& buffer, size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+}
+
+}  // namespace
+
+BertEngine::BertEngine(const BertHyperparameters& config, ElementType weight_type, int num_threads)
+    : config_(config), weight_type_(weight_type), pool_(std::make_unique<kc::ThreadPool>(num_threads)) {}
+
+std::unique_ptr<BertEngine> BertEngine::Load(const BertHyperparameters& c, const TensorMap& tensors, ElementType weight_type,
+                                             int num_threads) {
+  if (c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.intermediate_size <= 0 || c.vocab_size <= 0 ||
+      c.max_position_embeddings <= 0 || c.type_vocab_size <= 0) {
+    LoadFail("every size in the config must be > 0");
+  }
+  if (c.hidden_size % c.num_heads != 0) LoadFail("hidden_size is not a multiple of num_attention_heads");
+  if (!(c.layer_norm_eps >= 0.0f)) LoadFail("layer_norm_eps must be >= 0");
+  if (weight_type != ElementType::kF32 && weight_type != ElementType::kBF16) LoadFail("weights can be packed as float32 or bfloat16 only");
+  const int64_t H = c.hidden_size;
+  const int64_t I = c.intermediate_size;
+
+  // Validate everything first: a malformed checkpoint fails here, before any packing or kernel.
+  const TensorRef& word = Expect(tensors, "embeddings.word_embeddings.weight", {c.vocab_size, H});
+  const TensorRef& position = Expect(tensors, "embeddings.position_embeddings.weight", {c.max_position_embeddings, H});
+  const TensorRef& token_type = Expect(tensors, "embeddings.token_type_embeddings.weight", {c.type_vocab_size, H});
+  const TensorRef& emb_gamma = Expect(tensors, "embeddings.LayerNorm.weight", {H});
+  const TensorRef& emb_beta = Expect(tensors, "embeddings.LayerNorm.bias", {H});
+  struct LayerRefs {
+    const TensorRef *q, *qb, *k, *kb, *v, *vb, *o, *ob, *og, *obeta, *i, *ib, *d, *db, *dg, *dbeta;
+  };
+  std::vector<LayerRefs> refs;
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "encoder.layer." + std::to_string(l) + ".";
+    refs.push_back({&Expect(tensors, p + "attention.self.query.weight", {H, H}), &Expect(tensors, p + "attention.self.query.bias", {H}),
+                    &Expect(tensors, p + "attention.self.key.weight", {H, H}), &Expect(tensors, p + "attention.self.key.bias", {H}),
+                    &Expect(tensors, p + "attention.self.value.weight", {H, H}), &Expect(tensors, p + "attention.self.value.bias", {H}),
+                    &Expect(tensors, p + "attention.output.dense.weight", {H, H}), &Expect(tensors, p + "attention.output.dense.bias", {H}),
+                    &Expect(tensors, p + "attention.output.LayerNorm.weight", {H}), &Expect(tensors, p + "attention.output.LayerNorm.bias", {H}),
+                    &Expect(tensors, p + "intermediate.dense.weight", {I, H}), &Expect(tensors, p + "intermediate.dense.bias", {I}),
+                    &Expect(tensors, p + "output.dense.weight", {H, I}), &Expect(tensors, p + "output.dense.bias", {H}),
+                    &Expect(tensors, p + "output.LayerNorm.weight", {H}), &Expect(tensors, p + "output.LayerNorm.bias", {H})});
+  }
+
+  std::unique_ptr<BertEngine> engine(new BertEngine(c, weight_type, num_threads));
+  BertEngine& e = *engine;
+  e.position_table_ = ToFloat(position);
+  e.token_type_table_ = ToFloat(token_type);
+  e.embedding_ln_gamma_ = ToFloat(emb_gamma);
+  e.embedding_ln_beta_ = ToFloat(emb_beta);
+  e.tables_.word = word.data;
+  e.tables_.word_type = word.type;
+  e.tables_.vocab_size = c.vocab_size;
+  e.tables_.position = e.position_table_.data();
+  e.tables_.num_positions = c.max_position_embeddings;
+  e.tables_.token_type = e.token_type_table_.data();
+  e.tables_.num_token_types = c.type_vocab_size;
+  e.tables_.hidden_size = H;
+  e.tables_.gamma = e.embedding_ln_gamma_.data();
+  e.tables_.beta = e.embedding_ln_beta_.data();
+  e.tables_.eps = c.layer_norm_eps;
+  size_t bytes = (e.position_table_.size() + e.token_type_table_.size() + 2 * H) * sizeof(float);
+
+  for (const LayerRefs& r : refs) {
+    Layer layer;
+    layer.qkv = PackStacked({r.q, r.k, r.v}, H, weight_type);
+    layer.qkv_bias = Concat({ToFloat(*r.qb), ToFloat(*r.kb), ToFloat(*r.vb)});
+    layer.attention_out = kc::PackWeights(r.o->data, r.o->type, H, H, weight_type);
+    layer.attention_out_bias = ToFloat(*r.ob);
+    layer.attention_ln_gamma = ToFloat(*r.og);
+    layer.attention_ln_beta = ToFloat(*r.obeta);
+    layer.intermediate = kc::PackWeights(r.i->data, r.i->type, I, H, weight_type);
+    layer.intermediate_bias = ToFloat(*r.ib);
+    layer.output = kc::PackWeights(r.d->data, r.d->type, H, I, weight_type);
+    layer.output_bias = ToFloat(*r.db);
+    layer.output_ln_gamma = ToFloat(*r.dg);
+    layer.output_ln_beta = ToFloat(*r.dbeta);
+    bytes += layer.qkv.SizeBytes() + layer.attention_out.SizeBytes() + layer.intermediate.SizeBytes() + layer.output.SizeBytes();
+    bytes += (3 * H + H + 2 * H + I + H + 2 * H) * sizeof(float);
+    e.layers_.push_back(std::move(layer));
+  }
+  e.native_bytes_ = bytes;
+  return engine;
+}
+
+void BertEngine::CheckBatch(const RaggedBatch& b) const {
+  const size_t num_tokens = b.token_ids.size();
+  if (b.cu_seq_lens.empty() || b.cu_seq_lens[0] != 0) throw std::invalid_argument("batch: cuSeqLens must start with 0");
+  const size_t num_seqs = b.cu_seq_lens.size() - 1;
+  if (b.positions.size() != num_tokens) throw std::invalid_argument("batch: positions and tokenIds differ in length");
+  if (!b.token_type_ids.empty() && b.token_type_ids.size() != num_tokens) {
+    throw std::invalid_argument("batch: tokenTypeIds and tokenIds differ in length");
+  }
+  if (b.dimensions.size() != num_seqs || b.normalize.size() != num_seqs) {
+    throw std::invalid_argument("batch: dimensions and normalize need one entry per sequence");
+  }
+  for (size_t s = 0; s < num_seqs; ++s) {
+    if (b.cu_seq_lens[s + 1] <= b.cu_seq_lens[s]) throw std::invalid_argument("batch: sequence " + std::to_string(s) + " is empty or cuSeqLens decreases");
+  }
+  if (static_cast<size_t>(b.cu_seq_lens[num_seqs]) != num_tokens) {
+    throw std::invalid_argument("batch: cuSeqLens ends at " + std::to_string(b.cu_seq_lens[num_seqs]) + " but there are " +
+                                std::to_string(num_tokens) + " tokens");
+  }
+  if (b.pooling != PoolingMode::kCls && b.pooling != PoolingMode::kMean && b.pooling != PoolingMode::kLast) {
+    throw std::invalid_argument("batch: unknown pooling mode");
+  }
+}
+
+std::vector<float> BertEngine::Forward(const RaggedBatch& b) {
+  CheckBatch(b);
+  const int64_t num_seqs = static_cast<int64_t>(b.cu_seq_lens.size()) - 1;
+  const int64_t T = static_cast<int64_t>(b.token_ids.size());
+  const int64_t H = config_.hidden_size;
+  const int64_t I = config_.intermediate_size;
+  int64_t out_size = 0;
+  for (int64_t s = 0; s < num_seqs; ++s) {
+    const int32_t d = b.dimensions[static_cast<size_t>(s)];
+    if (d < 0 || d > H) throw std::invalid_argument("batch: dimensions[" + std::to_string(s) + "] = " + std::to_string(d) + " is outside [0, " + std::to_string(H) + "]");
+    out_size += d == 0 ? H : d;
+  }
+  std::vector<float> pooled(static_cast<size_t>(out_size));
+  if (num_seqs == 0) return pooled;
+
+  std::lock_guard<std::mutex> lock(forward_mutex_);
+  kc::ThreadPool& pool = *pool_;
+  Grow(hidden_, static_cast<size_t>(T * H));
+  Grow(hidden_alt_, static_cast<size_t>(T * H));
+  Grow(qkv_, static_cast<size_t>(T * 3 * H));
+  Grow(context_, static_cast<size_t>(T * H));
+  Grow(intermediate_, static_cast<size_t>(T * I));
+  float* x = hidden_.data();
+  float* attention_out = hidden_alt_.data();
+
+  // Index checks happen inside, before any row is gathered.
+  kc::Embeddings(pool, tables_, b.token_ids.data(), b.positions.data(), b.token_type_ids.empty() ? nullptr : b.token_type_ids.data(),
+                 T, x);
+
+  kc::AttentionArgs attention;
+  attention.q = qkv_.data();
+  attention.k = qkv_.data() + H;
+  attention.v = qkv_.data() + 2 * H;
+  attention.ldq = attention.ldk = attention.ldv = 3 * H;
+  attention.out = context_.data();
+  attention.ldo = H;
+  attention.num_heads = config_.num_heads;
+  attention.head_dim = H / config_.num_heads;
+  attention.cu_seq_lens = b.cu_seq_lens.data();
+  attention.num_seqs = num_seqs;
+  attention.num_tokens = T;
+
+  for (const Layer& layer : layers_) {
+    // BertSelfAttention: Q, K, V projections in one GEMM.
+    kc::GemmEpilogue qkv_epilogue;
+    qkv_epilogue.bias = layer.qkv_bias.data();
+    kc::Gemm(pool, x, T, H, layer.qkv, qkv_.data(), 3 * H, qkv_epilogue);
+    kc::Attention(pool, attention);
+    // BertSelfOutput: dense + bias, + input, LayerNorm.
+    kc::GemmEpilogue self_output;
+    self_output.bias = layer.attention_out_bias.data();
+    self_output.residual = x;
+    self_output.ldr = H;
+    self_output.ln_gamma = layer.attention_ln_gamma.data();
+    self_output.ln_beta = layer.attention_ln_beta.data();
+    self_output.ln_eps = config_.layer_norm_eps;
+    kc::Gemm(pool, context_.data(), T, H, layer.attention_out, attention_out, H, self_output);
+    // BertIntermediate: dense + bias, activation.
+    kc::GemmEpilogue intermediate;
+    intermediate.bias = layer.intermediate_bias.data();
+    intermediate.activation = config_.activation;
+    kc::Gemm(pool, attention_out, T, H, layer.intermediate, intermediate_.data(), I, intermediate);
+    // BertOutput: dense + bias, + attention output, LayerNorm; written over the layer input, no longer needed.
+    kc::GemmEpilogue output;
+    output.bias = layer.output_bias.data();
+    output.residual = attention_out;
+    output.ldr = H;
+    output.ln_gamma = layer.output_ln_gamma.data();
+    output.ln_beta = layer.output_ln_beta.data();
+    output.ln_eps = config_.layer_norm_eps;
+    kc::Gemm(pool, intermediate_.data(), T, I, layer.output, x, H, output);
+  }
+
+  kc::Pool(pool, x, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(), out_size);
+  return pooled;
+}
+
+}  // namespace pooled::engine

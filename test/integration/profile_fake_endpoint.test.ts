@@ -1,0 +1,215 @@
+// `pooled profile` end to end against an independent fake endpoint whose behaviour is scripted per request,
+// so every number the profiler reports can be checked against what the fake actually did.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, test } from 'node:test';
+import { parseProfileArgs } from '../../src/bench/profile/options.js';
+import { parseJsonlRecords } from '../../src/bench/profile/records_jsonl.js';
+import { runProfile, type ProfileRunResult } from '../../src/bench/profile/run_profile.js';
+import { fakeUsageTokens, startFakeEndpoint, type FakeBehaviour } from './profile_fake_endpoint.js';
+
+const BGE = 'test/fixtures/models/BAAI--bge-small-en-v1.5';
+const scratch = mkdtempSync(join(tmpdir(), 'profile-fake-'));
+after(() => rmSync(scratch, { recursive: true, force: true }));
+let runNumber = 0;
+
+interface ProfiledRun {
+  readonly result: ProfileRunResult;
+  readonly dir: string;
+  readonly out: string;
+  readonly err: string;
+}
+
+async function profile(url: string, args: string[]): Promise<ProfiledRun> {
+  const dir = join(scratch, `run${runNumber++}`);
+  const options = parseProfileArgs(['--model', 'BAAI/bge-small-en-v1.5', '--url', url, '--tokenizer', BGE, '--artifact-dir', dir, '--ui-type', 'simple', ...args])!;
+  let out = '';
+  let err = '';
+  const result = await runProfile(options, { out: { write: (t) => void (out += t) }, err: { write: (t) => void (err += t), isTTY: false } });
+  return { result, dir, out, err };
+}
+
+const readJson = (path: string): Record<string, any> => JSON.parse(readFileSync(path, 'utf8'));
+
+test('known server delays come back as the right latencies, percentiles, counts and usage tokens', async () => {
+  // Request n waits (n + 1) * 20 ms: 20, 40, ..., 200 ms, one at a time.
+  const fake = await startFakeEndpoint({ behaviour: (n) => ({ kind: 'ok', delayMs: (n + 1) * 20 }) });
+  try {
+    const { result, dir, err } = await profile(fake.url, ['--concurrency', '1', '--request-count', '10', '--synthetic-input-tokens-mean', '32', '--batch-size-text', '2']);
+    const summary = result.points[0]!.summary;
+    assert.equal(summary.request_count.avg, 10);
+    assert.equal(summary.error_request_count.avg, 0);
+    assert.equal(fake.received.length, 10);
+
+    const records = parseJsonlRecords(readFileSync(join(dir, 'profile_export.jsonl'), 'utf8'));
+    assert.equal(records.length, 10);
+    records.forEach((record, n) => {
+      const latency = record.metrics.request_latency!.value;
+      const delay = (n + 1) * 20;
+      assert.ok(latency >= delay && latency < delay + 40, `request ${n}: ${latency} ms for a ${delay} ms delay`);
+    });
+    // Percentiles of 20..200 by linear interpolation: p50 = 110, p90 = 182, p25 = 65; measured adds only overhead.
+    const latency = summary.request_latency!;
+    for (const [key, expected] of [['p25', 65], ['p50', 110], ['p90', 182], ['min', 20], ['max', 200]] as const) {
+      assert.ok(latency[key] >= expected && latency[key] < expected + 40, `${key} ${latency[key]} vs ${expected}`);
+    }
+
+    // Tokens: the fake reports words + 2 per text; the profiler must take them from usage, not count them itself.
+    const expectedUsage = fake.received.map((r) => (r.body.input as string[]).reduce((sum, t) => sum + fakeUsageTokens(t), 0));
+    assert.deepEqual(records.map((r) => r.metrics.input_tokens!.value), expectedUsage);
+    assert.equal(summary.total_input_tokens!.avg, expectedUsage.reduce((a, b) => a + b, 0));
+    assert.ok(Math.abs(summary.input_token_throughput!.avg - summary.total_input_tokens!.avg / summary.benchmark_duration.avg) < 1e-6);
+    assert.ok(Math.abs(summary.request_throughput.avg - 10 / summary.benchmark_duration.avg) < 1e-6);
+    // Client-side length: 32 tokens per text by the model's tokenizer, 2 texts per request.
+    assert.ok(records.every((r) => r.metrics.input_sequence_length!.value === 64 && r.metrics.batch_size!.value === 2));
+    for (const r of fake.received) assert.equal((r.body.input as string[]).length, 2);
+    assert.match(fake.received[0]!.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/);
+
+    // Every artifact is there, and inputs.json holds what was sent.
+    for (const file of ['profile_export.json', 'profile_export.csv', 'inputs.json', 'server_metrics_before.txt', 'server_metrics_after.txt', 'server_metrics_delta.json']) {
+      assert.ok(existsSync(join(dir, file)), file);
+    }
+    const inputs = readJson(join(dir, 'inputs.json'));
+    assert.deepEqual(inputs.data[0].payloads[0], fake.received[0]!.body);
+    assert.deepEqual(readJson(join(dir, 'server_metrics_delta.json')), { 'fake_requests_total{route="embed"}': 10 });
+    assert.match(err, /\[concurrency1\] 10\/10 requests, 0 errors/);
+  } finally {
+    await fake.close();
+  }
+});
+
+test('errors are classified: 429, 500, dropped connection, timeout, short answer', async () => {
+  const script: FakeBehaviour[] = [
+    { kind: 'ok' }, { kind: 'status', status: 429 }, { kind: 'ok' }, { kind: 'status', status: 500 }, { kind: 'drop' },
+    { kind: 'ok', delayMs: 600 }, { kind: 'short' }, { kind: 'status', status: 429 }, { kind: 'ok' }, { kind: 'ok' },
+  ];
+  const fake = await startFakeEndpoint({ behaviour: (n) => script[n] ?? { kind: 'ok' } });
+  try {
+    const { result, dir, out } = await profile(fake.url, ['--request-count', '10', '--synthetic-input-tokens-mean', '8', '--batch-size-text', '2', '--request-timeout-seconds', '0.3']);
+    const summary = result.points[0]!.summary;
+    assert.deepEqual(summary.error_count_by_status, { '429': 2, '500': 1, ConnectionError: 1, TimeoutError: 1, InvalidResponse: 1 });
+    assert.equal(summary.request_count.avg, 4);
+    assert.equal(summary.error_request_count.avg, 6);
+    const records = parseJsonlRecords(readFileSync(join(dir, 'profile_export.jsonl'), 'utf8'));
+    assert.deepEqual(records.map((r) => r.error?.type ?? 'ok'), ['ok', 'HTTPError', 'ok', 'HTTPError', 'ConnectionError', 'TimeoutError', 'InvalidResponse', 'HTTPError', 'ok', 'ok']);
+    assert.equal(records[1]!.error!.message, 'HTTP 429: injected 429');
+    assert.equal(records[6]!.error!.message, 'expected 2 embeddings, got 1');
+    const timedOut = records[5]!.metrics.error_request_latency!.value;
+    assert.ok(timedOut >= 300 && timedOut < 450, `timeout after ${timedOut} ms`);
+    assert.match(out, /│ 429 +│ +2 │/);
+    assert.match(out, /│ TimeoutError +│ +1 │/);
+  } finally {
+    await fake.close();
+  }
+});
+
+test('--concurrency N keeps N requests in flight at the server; goodput counts requests under the SLO', async () => {
+  const fake = await startFakeEndpoint({ behaviour: (n) => ({ kind: 'ok', delayMs: n % 2 === 0 ? 10 : 120 }) });
+  try {
+    const { result } = await profile(fake.url, ['--concurrency', '4', '--request-count', '16', '--synthetic-input-tokens-mean', '8', '--goodput', 'request_latency:80']);
+    assert.equal(fake.maxInFlight(), 4);
+    const summary = result.points[0]!.summary;
+    assert.equal(summary.request_count.avg, 16);
+    assert.equal(summary.good_request_count!.avg, 8);
+    assert.ok(Math.abs(summary.goodput!.avg - 8 / summary.benchmark_duration.avg) < 1e-6);
+  } finally {
+    await fake.close();
+  }
+});
+
+test('request rate (constant) issues on schedule; a duration bounds the run; warm-up is not measured', async () => {
+  const fake = await startFakeEndpoint({ behaviour: () => ({ kind: 'ok', delayMs: 5 }) });
+  try {
+    const { dir, result } = await profile(fake.url, ['--request-rate', '40', '--arrival-pattern', 'constant', '--benchmark-duration', '0.5', '--synthetic-input-tokens-mean', '8', '--warmup-request-count', '3']);
+    const records = parseJsonlRecords(readFileSync(join(dir, 'profile_export.jsonl'), 'utf8'));
+    // 40/s for 0.5 s: arrivals at 0, 25, ..., 475 ms -> 20 requests (timer jitter may lose the last one).
+    assert.ok(records.length >= 19 && records.length <= 20, `${records.length} requests`);
+    const starts = records.map((r) => r.metadata.request_start_ns / 1e6);
+    const span = starts[starts.length - 1]! - starts[0]!;
+    assert.ok(Math.abs(span - (records.length - 1) * 25) < 30, `span ${span} ms`);
+    assert.equal(fake.received.length, records.length + 3);
+    assert.ok(records.every((r) => r.metadata.benchmark_phase === 'profiling'));
+    assert.deepEqual(readJson(join(dir, 'profile_export.json')).warmup, { request_count: 3, error_count: 0 });
+    assert.deepEqual(result.points[0]!.load, { mode: 'request_rate', requestRate: 40, maxConcurrency: null });
+  } finally {
+    await fake.close();
+  }
+});
+
+test('streaming chat: time to first token, inter-token latency and output tokens', async () => {
+  const fake = await startFakeEndpoint({ chatChunks: 6, chatFirstChunkDelayMs: 60, chatChunkIntervalMs: 25 });
+  try {
+    const { result } = await profile(fake.url, ['--endpoint-type', 'chat', '--streaming', '--request-count', '4', '--synthetic-input-tokens-mean', '16', '--output-tokens-mean', '6']);
+    const summary = result.points[0]!.summary;
+    assert.equal(summary.request_count.avg, 4);
+    assert.ok(summary.time_to_first_token!.min >= 60 && summary.time_to_first_token!.max < 60 + 40, `ttft ${summary.time_to_first_token!.avg}`);
+    assert.ok(summary.inter_token_latency!.min >= 20 && summary.inter_token_latency!.max < 25 + 15, `itl ${summary.inter_token_latency!.avg}`);
+    assert.equal(summary.output_sequence_length!.avg, 6);
+    assert.equal(summary.input_tokens!.avg, 16 + 2); // the fake counts 16 words + 2
+    assert.ok(summary.request_latency!.min >= 60 + 5 * 25);
+    const body = fake.received[0]!.body;
+    assert.equal(body.stream, true);
+    assert.deepEqual(body.stream_options, { include_usage: true });
+    assert.equal(body.max_tokens, 6);
+  } finally {
+    await fake.close();
+  }
+});
+
+test('chat with images: synthetic PNG data URIs, or the input file\'s URLs', async () => {
+  const fake = await startFakeEndpoint({ chatChunks: 2 });
+  try {
+    await profile(fake.url, ['--endpoint-type', 'chat', '--request-count', '2', '--synthetic-input-tokens-mean', '4', '--image-width-mean', '32', '--image-height-mean', '24']);
+    const content = (fake.received[0]!.body.messages as { content: { type: string; text?: string; image_url?: { url: string } }[] }[])[0]!.content;
+    assert.deepEqual(content.map((p) => p.type), ['text', 'image_url']);
+    assert.match(content[1]!.image_url!.url, /^data:image\/png;base64,/);
+
+    const file = join(scratch, 'vlm.jsonl');
+    writeFileSync(file, `${JSON.stringify({ text: 'what is this', image: 'https://example.com/cat.png' })}\n`);
+    const { result } = await profile(fake.url, ['--endpoint-type', 'chat', '--request-count', '2', '--input-file', file, '--custom-dataset-type', 'single_turn']);
+    assert.equal(result.points[0]!.summary.request_count.avg, 2);
+    const fromFile = (fake.received[2]!.body.messages as { content: unknown }[])[0]!.content;
+    assert.deepEqual(fromFile, [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }]);
+  } finally {
+    await fake.close();
+  }
+});
+
+test('Cohere v2 embed: texts in, tokens from meta.billed_units; credentials travel as headers', async () => {
+  const fake = await startFakeEndpoint({ requiredHeader: ['authorization', 'Bearer sk-test'] });
+  try {
+    const { result } = await profile(fake.url, ['--endpoint-type', 'cohere_embed', '--request-count', '3', '--synthetic-input-tokens-mean', '10', '--batch-size-text', '3', '--api-key', 'sk-test', '-H', 'X-Tenant: bench']);
+    const summary = result.points[0]!.summary;
+    assert.equal(summary.request_count.avg, 3);
+    assert.equal(summary.input_tokens!.avg, 3 * (10 + 2));
+    assert.equal(fake.received[0]!.path, '/v2/embed');
+    assert.equal(fake.received[0]!.headers['x-tenant'], 'bench');
+    assert.deepEqual(Object.keys(fake.received[0]!.body).sort(), ['embedding_types', 'input_type', 'model', 'texts']);
+    const config = readJson(join(result.artifactDir, 'profile_export.json')).input_config;
+    assert.equal(config.headers.authorization, '<redacted>', 'the API key is not written to disk');
+
+    const refused = await profile(fake.url, ['--endpoint-type', 'cohere_embed', '--request-count', '2', '--synthetic-input-tokens-mean', '4']);
+    assert.deepEqual(refused.result.points[0]!.summary.error_count_by_status, { '401': 2 });
+  } finally {
+    await fake.close();
+  }
+});
+
+test('a sweep runs each point in turn and writes a summary per point and for the sweep', async () => {
+  const fake = await startFakeEndpoint({ behaviour: () => ({ kind: 'ok', delayMs: 20 }) });
+  try {
+    const { result, dir, out } = await profile(fake.url, ['--concurrency', '1,3', '--request-count', '6', '--synthetic-input-tokens-mean', '8']);
+    assert.deepEqual(result.points.map((p) => p.summary.request_count.avg), [6, 6]);
+    assert.ok(existsSync(join(dir, 'concurrency1', 'profile_export.json')));
+    assert.ok(existsSync(join(dir, 'concurrency3', 'profile_export.jsonl')));
+    const sweep = readJson(join(dir, 'sweep_summary.json'));
+    assert.deepEqual(sweep.points.map((p: { folder: string }) => p.folder), ['concurrency1', 'concurrency3']);
+    assert.ok(sweep.points[1].request_throughput > sweep.points[0].request_throughput * 1.5, 'three in flight beat one');
+    assert.match(out, /Sweep summary/);
+    assert.equal(fake.received.length, 12);
+  } finally {
+    await fake.close();
+  }
+});
