@@ -57,7 +57,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   let seq_start = cu_seq_lens[tile.x];
   let seq_end = cu_seq_lens[tile.x + 1u];
   let query_row = tile.y + lane;
-  let active = query_row < seq_end;
+  let has_query = query_row < seq_end;
   let head_column = head * HEAD_DIM;
 
   var q: array<f32, MAX_HEAD_DIM>;
@@ -65,7 +65,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
   var scores: array<f32, MAX_KV_TILE>;
   var running_max = NO_SCORE_YET;
   var denominator = 0.0;
-  if (active) {
+  if (has_query) {
     let q_base = query_row * params.row_stride + params.q_offset + head_column;
     for (var d = 0u; d < HEAD_DIM; d++) {
       q[d] = qkv[q_base + d] * params.scale;
@@ -84,7 +84,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
       v_tile[e] = qkv[row_base + params.v_offset];
     }
     workgroupBarrier();
-    if (active) {
+    if (has_query) {
       var tile_max = NO_SCORE_YET;
       for (var j = 0u; j < tile_len; j++) {
         var dot = 0.0;
@@ -112,7 +112,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     }
   }
 
-  if (active) {
+  if (has_query) {
     let out_base = query_row * params.out_stride + head_column;
     let inverse = 1.0 / denominator;
     for (var d = 0u; d < HEAD_DIM; d++) {

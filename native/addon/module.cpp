@@ -1,13 +1,20 @@
 // The only translation unit family that includes napi.h (native/addon/). Module init: registers every export.
 #include <napi.h>
 
+#include "addon/addon_data.h"
 #include "addon/cpu_features_binding.h"
+#include "addon/model_binding.h"
+#include "addon/ops_binding.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("version", Napi::String::New(env, POOLED_NATIVE_VERSION));
   pooled::addon::RegisterCpuFeatures(env, exports);
+  auto* data = new pooled::addon::AddonData();
+  env.SetInstanceData<pooled::addon::AddonData>(data);
+  pooled::addon::RegisterModel(env, exports, data);
+  pooled::addon::RegisterOps(env, exports, data);
   return exports;
 }
 

@@ -45,15 +45,16 @@ test('known server delays come back as the right latencies, percentiles, counts 
 
     const records = parseJsonlRecords(readFileSync(join(dir, 'profile_export.jsonl'), 'utf8'));
     assert.equal(records.length, 10);
+    // Server timers may fire a fraction of a millisecond early relative to the client's clock: hence `- 2`.
     records.forEach((record, n) => {
       const latency = record.metrics.request_latency!.value;
       const delay = (n + 1) * 20;
-      assert.ok(latency >= delay && latency < delay + 40, `request ${n}: ${latency} ms for a ${delay} ms delay`);
+      assert.ok(latency >= delay - 2 && latency < delay + 40, `request ${n}: ${latency} ms for a ${delay} ms delay`);
     });
     // Percentiles of 20..200 by linear interpolation: p50 = 110, p90 = 182, p25 = 65; measured adds only overhead.
     const latency = summary.request_latency!;
     for (const [key, expected] of [['p25', 65], ['p50', 110], ['p90', 182], ['min', 20], ['max', 200]] as const) {
-      assert.ok(latency[key] >= expected && latency[key] < expected + 40, `${key} ${latency[key]} vs ${expected}`);
+      assert.ok(latency[key] >= expected - 2 && latency[key] < expected + 40, `${key} ${latency[key]} vs ${expected}`);
     }
 
     // Tokens: the fake reports words + 2 per text; the profiler must take them from usage, not count them itself.
@@ -97,7 +98,8 @@ test('errors are classified: 429, 500, dropped connection, timeout, short answer
     assert.equal(records[1]!.error!.message, 'HTTP 429: injected 429');
     assert.equal(records[6]!.error!.message, 'expected 2 embeddings, got 1');
     const timedOut = records[5]!.metrics.error_request_latency!.value;
-    assert.ok(timedOut >= 300 && timedOut < 450, `timeout after ${timedOut} ms`);
+    // Timers run on the event loop's cached clock, so they may fire a hair before 300 ms of hrtime.
+    assert.ok(timedOut >= 295 && timedOut < 450, `timeout after ${timedOut} ms`);
     assert.match(out, /│ 429 +│ +2 │/);
     assert.match(out, /│ TimeoutError +│ +1 │/);
   } finally {
@@ -144,11 +146,11 @@ test('streaming chat: time to first token, inter-token latency and output tokens
     const { result } = await profile(fake.url, ['--endpoint-type', 'chat', '--streaming', '--request-count', '4', '--synthetic-input-tokens-mean', '16', '--output-tokens-mean', '6']);
     const summary = result.points[0]!.summary;
     assert.equal(summary.request_count.avg, 4);
-    assert.ok(summary.time_to_first_token!.min >= 60 && summary.time_to_first_token!.max < 60 + 40, `ttft ${summary.time_to_first_token!.avg}`);
+    assert.ok(summary.time_to_first_token!.min >= 58 && summary.time_to_first_token!.max < 60 + 40, `ttft ${summary.time_to_first_token!.avg}`);
     assert.ok(summary.inter_token_latency!.min >= 20 && summary.inter_token_latency!.max < 25 + 15, `itl ${summary.inter_token_latency!.avg}`);
     assert.equal(summary.output_sequence_length!.avg, 6);
     assert.equal(summary.input_tokens!.avg, 16 + 2); // the fake counts 16 words + 2
-    assert.ok(summary.request_latency!.min >= 60 + 5 * 25);
+    assert.ok(summary.request_latency!.min >= 60 + 5 * 25 - 2);
     const body = fake.received[0]!.body;
     assert.equal(body.stream, true);
     assert.deepEqual(body.stream_options, { include_usage: true });

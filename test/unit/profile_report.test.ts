@@ -7,7 +7,7 @@ import type { ArtifactSet, PointArtifacts } from '../../src/bench/profile/report
 import { costPerMillion, formatCost } from '../../src/bench/profile/report/cost.js';
 import { renderReport } from '../../src/bench/profile/report/report_html.js';
 import { histogramChart, niceTicks, xyChart } from '../../src/bench/profile/report/svg_charts.js';
-import { bucketWidthS, timeline } from '../../src/bench/profile/report/time_series.js';
+import { bucketWidthS, targetBucketCount, timeline } from '../../src/bench/profile/report/time_series.js';
 
 const T0 = 1_700_000_000_000_000_000n;
 const MS = 1_000_000n;
@@ -74,8 +74,12 @@ test('the timeline buckets completions so rate x width adds back up to the count
   ];
   const run = timeline(parseJsonlRecords(records.map(recordToJsonLine).join('\n')));
   assert.ok(Math.abs(run.durationS - 2.95) < 1e-6, `${run.durationS}`); // epoch ns as doubles: 256 ns resolution
-  assert.equal(run.bucketS, bucketWidthS(2.95));
-  const widths = run.buckets.map((_, i) => (i === run.buckets.length - 1 ? run.durationS - i * run.bucketS : run.bucketS));
+  assert.equal(run.bucketS, bucketWidthS(2.95, targetBucketCount(32)));
+  assert.equal(run.bucketS, 0.5);
+  // 2.95 s in 0.5 s buckets: the 0.45 s tail is kept (over half a bucket); widths add up to the duration.
+  const widths = run.buckets.map((b) => b.widthS);
+  assert.equal(widths.length, 6);
+  assert.ok(Math.abs(widths.reduce((a, b) => a + b, 0) - run.durationS) < 1e-9);
   const successes = run.buckets.reduce((sum, b, i) => sum + b.successPerS * widths[i]!, 0);
   const errors = run.buckets.reduce((sum, b, i) => sum + b.errorsPerS * widths[i]!, 0);
   const tokens = run.buckets.reduce((sum, b, i) => sum + b.inputTokensPerS * widths[i]!, 0);
@@ -83,6 +87,10 @@ test('the timeline buckets completions so rate x width adds back up to the count
   assert.ok(Math.abs(errors - 2) < 1e-6);
   assert.ok(Math.abs(tokens - 360) < 1e-6);
   assert.equal(run.latencies.length, 30);
+  // A sliver at the end joins the previous bucket instead of becoming a spike.
+  const sliver = timeline(parseJsonlRecords([record(0, 0, 50), record(1, 1000, 20)].map(recordToJsonLine).join('\n')));
+  assert.equal(sliver.bucketS, 0.5);
+  assert.deepEqual(sliver.buckets.map((b) => Number(b.widthS.toFixed(6))), [0.5, 0.52]);
   assert.ok(run.latencies.every((l) => Math.abs(l.latencyMs - 50) < 1e-6));
 });
 

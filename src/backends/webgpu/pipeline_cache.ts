@@ -49,13 +49,17 @@ export class PipelineCache {
       if (weightType === 'f16' && !this.ctx.features.shaderF16) {
         throw new WebGpuError(`${kernel.name}: f16 weights need the shader-f16 feature, which this device lacks`);
       }
+      // Scoped, so a compile error is reported once, here, and not again as an uncaptured error later.
+      this.ctx.device.pushErrorScope('validation');
       module = this.ctx.device.createShaderModule({ label: `${kernel.name} (${weightType} weights)`, code: shaderSource(kernel.file, weightType) });
+      const scopeError = await this.ctx.settle(this.ctx.device.popErrorScope(), 'popErrorScope');
       const info = await module.getCompilationInfo();
       const errors = info.messages.filter((message) => message.type === 'error');
       if (errors.length > 0) {
         const lines = errors.map((message) => `${kernel.file}:${message.lineNum}:${message.linePos}: ${message.message}`);
         throw new WebGpuError(`WGSL compilation of ${kernel.name} failed:\n${lines.join('\n')}`);
       }
+      if (scopeError !== null) throw new WebGpuError(`shader module ${kernel.name}: ${scopeError.message.trim()}`);
       this.modules.set(moduleKey, module);
     }
     return module;

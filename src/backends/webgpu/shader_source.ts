@@ -38,7 +38,7 @@ function readShaderFile(file: string): string {
 export function shaderSource(file: string, weightType: WeightType): string {
   let text = readShaderFile(file).replace(INCLUDE_LINE, (_, name: string) => {
     const included = readShaderFile(name);
-    if (included.includes('// @include ')) throw new Error(`${name}: nested @include is not supported`);
+    if (new RegExp(INCLUDE_LINE.source, 'm').test(included)) throw new Error(`${name}: nested @include is not supported`);
     return included;
   });
   if (weightType === 'f16') {

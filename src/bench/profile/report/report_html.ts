@@ -33,8 +33,8 @@ h3 { font-size: 15px; margin: 18px 0 8px; }
 table { border-collapse: collapse; background: #fff; margin: 8px 0; font-size: 13px; }
 th, td { border: 1px solid #ddd; padding: 4px 8px; text-align: right; } th { background: #f0f0f0; }
 td:first-child, th:first-child, td.text { text-align: left; }
-.charts { display: flex; flex-wrap: wrap; gap: 16px; }
-.charts svg { border: 1px solid #ddd; border-radius: 6px; background: #fff; }
+.charts { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 16px; max-width: 1480px; }
+.charts svg { border: 1px solid #ddd; border-radius: 6px; background: #fff; width: 100%; max-width: 720px; height: auto; }
 .error { color: #b00020; }
 `;
 

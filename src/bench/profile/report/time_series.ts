@@ -10,9 +10,15 @@ export function bucketWidthS(durationS: number, targetBuckets = 30): number {
   return BUCKET_STEPS_S.find((step) => durationS / step <= targetBuckets) ?? BUCKET_STEPS_S[BUCKET_STEPS_S.length - 1]!;
 }
 
+/** About 4 completions per bucket at least, so a short run is not drawn as a comb of 0s and 1s; 30 at most. */
+export function targetBucketCount(numRecords: number): number {
+  return Math.max(4, Math.min(30, Math.floor(numRecords / 4)));
+}
+
 export interface TimeBucket {
   /** Bucket centre, seconds since the first request was issued. */
   readonly t: number;
+  readonly widthS: number;
   readonly successPerS: number;
   readonly errorsPerS: number;
   readonly inputTokensPerS: number;
@@ -33,8 +39,12 @@ export function timeline(records: readonly JsonlRecord[]): RunTimeline {
   const startNs = records.reduce((min, r) => Math.min(min, r.metadata.request_start_ns), Infinity);
   const endNs = records.reduce((max, r) => Math.max(max, r.metadata.request_end_ns), -Infinity);
   const durationS = (endNs - startNs) / 1e9;
-  const bucketS = bucketWidthS(durationS);
-  const numBuckets = Math.max(1, Math.ceil(durationS / bucketS));
+  const bucketS = bucketWidthS(durationS, targetBucketCount(records.length));
+  // A last bucket shorter than half a width joins the one before: a sliver holding one completion would
+  // otherwise show as a spike of (1 / sliver) requests per second.
+  let numBuckets = Math.max(1, Math.ceil(durationS / bucketS));
+  if (numBuckets > 1 && durationS - (numBuckets - 1) * bucketS < bucketS / 2) numBuckets--;
+  const widths = Array.from({ length: numBuckets }, (_, i) => (i === numBuckets - 1 ? Math.max(durationS - i * bucketS, 1e-9) : bucketS));
   const successes = new Array<number>(numBuckets).fill(0);
   const errors = new Array<number>(numBuckets).fill(0);
   const tokens = new Array<number>(numBuckets).fill(0);
@@ -53,15 +63,14 @@ export function timeline(records: readonly JsonlRecord[]): RunTimeline {
     latenciesByBucket[bucket]!.push(latencyMs);
     latencies.push({ t, latencyMs });
   }
-  // The last bucket is usually partial; dividing by its real length keeps the final rate honest.
-  const widthOf = (i: number): number => (i === numBuckets - 1 ? Math.max(durationS - i * bucketS, bucketS * 0.05) : bucketS);
   const buckets = successes.map((count, i) => {
     const sorted = latenciesByBucket[i]!.sort((a, b) => a - b);
     return {
-      t: i * bucketS + widthOf(i) / 2,
-      successPerS: count / widthOf(i),
-      errorsPerS: errors[i]! / widthOf(i),
-      inputTokensPerS: tokens[i]! / widthOf(i),
+      t: i * bucketS + widths[i]! / 2,
+      widthS: widths[i]!,
+      successPerS: count / widths[i]!,
+      errorsPerS: errors[i]! / widths[i]!,
+      inputTokensPerS: tokens[i]! / widths[i]!,
       latencyP50Ms: sorted.length > 0 ? percentileOfSorted(sorted, 50) : null,
     };
   });
