@@ -1,18 +1,12 @@
 // `pooled demo` (what `npm run demo` runs): build the bundled demo checkpoint (all-MiniLM-L6-v2's exact layout
 // and tokenizer with seeded RANDOM weights, generated once and cached), serve it on port 8000, send a sample
 // request through HTTP and print it with its result. The vectors are meaningless: the weights are random.
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { homedir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { parseServeArgs } from '../config/serve_options.js';
-import { generateCheckpoint } from '../model/synthetic_checkpoint.js';
+import { ensureSyntheticModel } from '../model/synthetic_cache.js';
 import { closeOnSignals, reportStartupError, startServer, type RunningServer } from './serve.js';
 
-const DEMO_SOURCE = 'sentence-transformers--all-MiniLM-L6-v2';
 const DEMO_SEED = 20261123;
 const SAMPLE_TEXTS = ['The quick brown fox jumps over the lazy dog.', 'A fast auburn fox leaps over a sleepy hound.'];
 
@@ -25,26 +19,9 @@ const BANNER = `
   #####################################################################
 `;
 
-function packageRoot(): string {
-  return fileURLToPath(new URL('../../../', import.meta.url));
-}
-
-function cacheRoot(env: NodeJS.ProcessEnv): string {
-  return env.POOLED_CACHE ?? join(env.XDG_CACHE_HOME ?? join(homedir(), '.cache'), 'pooled');
-}
-
 /** Generates the demo checkpoint once; later runs reuse it. */
-export async function ensureDemoModel(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const dir = join(cacheRoot(env), `demo-all-MiniLM-L6-v2-random-seed${DEMO_SEED}`);
-  if (existsSync(join(dir, 'model.safetensors'))) return dir;
-  await mkdir(cacheRoot(env), { recursive: true });
-  const tmp = `${dir}.tmp-${process.pid}`;
-  await rm(tmp, { recursive: true, force: true });
-  const sourceDir = join(packageRoot(), 'test', 'fixtures', 'models', DEMO_SOURCE);
-  await generateCheckpoint({ sourceDir, outDir: tmp, seed: DEMO_SEED });
-  await rm(dir, { recursive: true, force: true });
-  await rename(tmp, dir);
-  return dir;
+export function ensureDemoModel(): Promise<string> {
+  return ensureSyntheticModel('all-minilm', { seed: DEMO_SEED, label: 'demo' });
 }
 
 export async function runDemoCommand(argv: string[]): Promise<number> {

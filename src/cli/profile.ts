@@ -4,19 +4,26 @@
 import { parseProfileArgs, PROFILE_USAGE, UsageError } from '../bench/profile/options.js';
 import { runProfile } from '../bench/profile/run_profile.js';
 
-export async function runProfileCommand(argv: string[]): Promise<number> {
+/** Where the command prints; tests pass their own sinks instead of patching process.stdout. */
+export interface CommandStreams {
+  readonly stdout: { write(text: string): unknown };
+  readonly stderr: { write(text: string): unknown; readonly isTTY?: boolean };
+}
+
+export async function runProfileCommand(argv: string[], streams: CommandStreams = process): Promise<number> {
+  const { stdout, stderr } = streams;
   let options;
   try {
     options = parseProfileArgs(argv);
   } catch (error) {
     if (error instanceof UsageError) {
-      process.stderr.write(`pooled profile: ${error.message}\n\n${PROFILE_USAGE}`);
+      stderr.write(`pooled profile: ${error.message}\n\n${PROFILE_USAGE}`);
       return 2;
     }
     throw error;
   }
   if (options === null) {
-    process.stdout.write(PROFILE_USAGE);
+    stdout.write(PROFILE_USAGE);
     return 0;
   }
 
@@ -24,25 +31,25 @@ export async function runProfileCommand(argv: string[]): Promise<number> {
   const stop = new AbortController();
   const onSigint = (): void => {
     if (stop.signal.aborted) process.exit(130);
-    process.stderr.write('\nstopping: waiting for requests in flight (Ctrl-C again to quit now)\n');
+    stderr.write('\nstopping: waiting for requests in flight (Ctrl-C again to quit now)\n');
     stop.abort();
   };
   process.on('SIGINT', onSigint);
   try {
     const result = await runProfile(options, {
-      out: process.stdout,
-      err: process.stderr,
+      out: stdout,
+      err: stderr,
       env: process.env,
       stopSignal: stop.signal,
     });
     const emptyPoints = result.points.filter((p) => p.summary.request_count.avg === 0);
     if (emptyPoints.length > 0) {
-      process.stderr.write(`pooled profile: no request succeeded at ${emptyPoints.length} load point(s); see the error table above\n`);
+      stderr.write(`pooled profile: no request succeeded at ${emptyPoints.length} load point(s); see the error table above\n`);
       return 1;
     }
     return 0;
   } catch (error) {
-    process.stderr.write(`pooled profile: ${(error as Error).message}\n`);
+    stderr.write(`pooled profile: ${(error as Error).message}\n`);
     return 1;
   } finally {
     process.off('SIGINT', onSigint);

@@ -4,6 +4,7 @@
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeReport } from '../bench/profile/report/make_report.js';
+import type { CommandStreams } from './profile.js';
 
 export const REPORT_USAGE = `Usage: pooled report ARTIFACT_DIR [options]
 
@@ -17,7 +18,8 @@ plus PNG images of its charts (rendered with headless Chromium when it is instal
   -h, --help
 `;
 
-export async function runReportCommand(argv: string[]): Promise<number> {
+export async function runReportCommand(argv: string[], streams: CommandStreams = process): Promise<number> {
+  const { stdout, stderr } = streams;
   let parsed;
   try {
     parsed = parseArgs({
@@ -33,22 +35,22 @@ export async function runReportCommand(argv: string[]): Promise<number> {
       strict: true,
     });
   } catch (error) {
-    process.stderr.write(`pooled report: ${(error as Error).message}\n\n${REPORT_USAGE}`);
+    stderr.write(`pooled report: ${(error as Error).message}\n\n${REPORT_USAGE}`);
     return 2;
   }
   if (parsed.values.help) {
-    process.stdout.write(REPORT_USAGE);
+    stdout.write(REPORT_USAGE);
     return 0;
   }
   if (parsed.positionals.length !== 1) {
-    process.stderr.write(`pooled report: expected one ARTIFACT_DIR, got ${parsed.positionals.length}\n\n${REPORT_USAGE}`);
+    stderr.write(`pooled report: expected one ARTIFACT_DIR, got ${parsed.positionals.length}\n\n${REPORT_USAGE}`);
     return 2;
   }
   let costPerHour: number | null = null;
   if (parsed.values['cost-per-hour'] !== undefined) {
     costPerHour = Number(parsed.values['cost-per-hour']);
     if (!Number.isFinite(costPerHour) || costPerHour <= 0) {
-      process.stderr.write(`pooled report: --cost-per-hour expects a positive number, got "${parsed.values['cost-per-hour']}"\n`);
+      stderr.write(`pooled report: --cost-per-hour expects a positive number, got "${parsed.values['cost-per-hour']}"\n`);
       return 2;
     }
   }
@@ -61,12 +63,12 @@ export async function runReportCommand(argv: string[]): Promise<number> {
       png: !parsed.values['no-png'],
       env: process.env,
     });
-    process.stdout.write(`Report: ${report.htmlPath}\n`);
-    if (report.pngSkipped) process.stderr.write(`PNG images skipped: ${report.pngSkipped}\n`);
-    else process.stdout.write(`Charts: ${report.pngFiles.length} PNG files in ${report.pngFiles.length > 0 ? join(report.pngFiles[0]!, '..') : '-'}\n`);
+    stdout.write(`Report: ${report.htmlPath}\n`);
+    if (report.pngSkipped) stderr.write(`PNG images skipped: ${report.pngSkipped}\n`);
+    else stdout.write(`Charts: ${report.pngFiles.length} PNG files in ${report.pngFiles.length > 0 ? join(report.pngFiles[0]!, '..') : '-'}\n`);
     return 0;
   } catch (error) {
-    process.stderr.write(`pooled report: ${(error as Error).message}\n`);
+    stderr.write(`pooled report: ${(error as Error).message}\n`);
     return 1;
   }
 }

@@ -393,13 +393,15 @@ export async function runEmbedJob(embedder: Embedder, opts: EmbedJobOptions): Pr
         }
         current.inputOffset = line.endOffset;
         current.nextLineNumber = line.lineNumber + 1;
-        if (current.numTokens >= limits.maxNumBatchedTokens || current.sequences.length >= limits.maxNumSeqs) await submit();
-      }
-      if (opts.signal?.aborted) {
-        await drain();
-        await checkpoint(false);
-        reporter.finish();
-        throw new JobInterruptedError(position.numDocuments);
+        if (current.numTokens >= limits.maxNumBatchedTokens || current.sequences.length >= limits.maxNumSeqs) {
+          await submit();
+          if (opts.signal?.aborted) {
+            await drain();
+            await checkpoint(false);
+            reporter.finish();
+            throw new JobInterruptedError(position.numDocuments);
+          }
+        }
       }
     }
     await drain();

@@ -78,3 +78,30 @@ test('bad flags and unloadable models fail with a clear message and a non-zero e
   assert.equal(help.code, 0);
   assert.match(help.stdout, /--max-num-batched-tokens/);
 });
+
+test('SIGTERM during a request: the admitted request still completes, then the process exits 0', async () => {
+  const model = await fixtureModel('e5-small', { shrink: { numLayers: 1 } });
+  const child = spawn(process.execPath, [BIN, 'serve', '--model', model, '--port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listen line:\n${out}`)), 30_000);
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  const input = Array.from({ length: 64 }, (_, i) => `passage: document number ${i} with a few more words to embed`);
+  const pending = fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
+  await new Promise((r) => setTimeout(r, 150));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  child.kill('SIGTERM');
+  const res = await pending;
+  assert.equal(res.status, 200);
+  assert.equal(((await res.json()) as { data: unknown[] }).data.length, 64);
+  assert.equal(await exited, 0);
+  assert.match(out, /shutting down/);
+});

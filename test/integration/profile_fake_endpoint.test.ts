@@ -8,6 +8,7 @@ import { after, test } from 'node:test';
 import { parseProfileArgs } from '../../src/bench/profile/options.js';
 import { parseJsonlRecords } from '../../src/bench/profile/records_jsonl.js';
 import { runProfile, type ProfileRunResult } from '../../src/bench/profile/run_profile.js';
+import { runProfileCommand } from '../../src/cli/profile.js';
 import { fakeUsageTokens, startFakeEndpoint, type FakeBehaviour } from './profile_fake_endpoint.js';
 
 const BGE = 'test/fixtures/models/BAAI--bge-small-en-v1.5';
@@ -211,6 +212,40 @@ test('a sweep runs each point in turn and writes a summary per point and for the
     assert.ok(sweep.points[1].request_throughput > sweep.points[0].request_throughput * 1.5, 'three in flight beat one');
     assert.match(out, /Sweep summary/);
     assert.equal(fake.received.length, 12);
+  } finally {
+    await fake.close();
+  }
+});
+
+/** Runs `pooled profile` as the CLI does, capturing what it prints. */
+async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const code = await runProfileCommand(argv, { stdout: { write: (t: string) => (stdout += t) }, stderr: { write: (t: string) => (stderr += t) } });
+  return { code, stdout, stderr };
+}
+
+test('the CLI exits 0 on a finished run, 1 when nothing succeeded or it cannot start, 2 on a bad command line', async () => {
+  const fake = await startFakeEndpoint({ requiredHeader: ['authorization', 'Bearer right'] });
+  try {
+    const common = ['--model', 'BAAI/bge-small-en-v1.5', '--url', fake.url, '--tokenizer', BGE, '--request-count', '2', '--synthetic-input-tokens-mean', '4', '--ui-type', 'none'];
+    const ok = await cli([...common, '--api-key', 'right', '--artifact-dir', join(scratch, 'cli-ok')]);
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.match(ok.stdout, /Request Latency \(ms\)/);
+    assert.match(ok.stdout, new RegExp(`Artifacts: ${join(scratch, 'cli-ok')}`));
+    const refused = await cli([...common, '--api-key', 'wrong', '--artifact-dir', join(scratch, 'cli-refused')]);
+    assert.equal(refused.code, 1);
+    assert.match(refused.stdout, /│ 401 +│ +2 │/);
+    assert.match(refused.stderr, /no request succeeded/);
+    const noTokenizer = await cli(['--model', 'nobody/no-model', '--url', fake.url, '--artifact-dir', join(scratch, 'cli-notok'), '--ui-type', 'none']);
+    assert.equal(noTokenizer.code, 1);
+    assert.match(noTokenizer.stderr, /cannot find a tokenizer for "nobody\/no-model"/);
+    const usage = await cli(['--model', 'm']);
+    assert.equal(usage.code, 2);
+    assert.match(usage.stderr, /--url is required[\s\S]*Usage: pooled profile/);
+    const help = await cli(['--help']);
+    assert.equal(help.code, 0);
+    assert.match(help.stdout, /--synthetic-input-tokens-mean/);
   } finally {
     await fake.close();
   }

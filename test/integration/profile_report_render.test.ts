@@ -44,9 +44,18 @@ test('without Chromium the HTML is still written and the PNGs are skipped with a
 });
 
 test('the report command rejects bad arguments and unreadable folders with distinct exit codes', async () => {
-  assert.equal(await runReportCommand([]), 2);
-  assert.equal(await runReportCommand([artifactDir, '--cost-per-hour', 'free']), 2);
-  assert.equal(await runReportCommand([join(scratch, 'missing')]), 1);
+  let stderr = '';
+  const streams = { stdout: { write: () => true }, stderr: { write: (t: string) => (stderr += t) } };
+  assert.equal(await runReportCommand([], streams), 2);
+  assert.match(stderr, /expected one ARTIFACT_DIR/);
+  assert.equal(await runReportCommand([artifactDir, '--cost-per-hour', 'free'], streams), 2);
+  assert.equal(await runReportCommand([join(scratch, 'missing')], streams), 1);
+  assert.match(stderr, /missing is not a folder/);
+  let stdout = '';
+  const written = await runReportCommand([artifactDir, '--no-png', '--output', join(scratch, 'cli.html')], { stdout: { write: (t: string) => (stdout += t) }, stderr: streams.stderr });
+  assert.equal(written, 0);
+  assert.match(stdout, /Report: .*cli\.html/);
+  assert.match(stderr, /PNG images skipped: disabled with --no-png/);
 });
 
 test('the HTML report renders its charts in headless Chromium, and each chart is exported as a PNG', { skip: chromium ? false : 'chromium is not installed' }, async () => {

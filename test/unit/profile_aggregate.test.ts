@@ -127,7 +127,7 @@ test('artifact files: aggregate JSON and CSV, JSONL, server metrics delta', () =
   assert.deepEqual(aggregate.load, { mode: 'concurrency', concurrency: 1 });
   assert.deepEqual(aggregate.server_metrics, { url: 'http://x/metrics', before: 'ok', after: 'ok' });
   assert.equal(readFileSync(join(scratch, 'profile_export.jsonl'), 'utf8').trim().split('\n').length, 16);
-  assert.deepEqual(JSON.parse(readFileSync(join(scratch, 'server_metrics_delta.json'), 'utf8')), { 'requests_total{route="/v1/embeddings"}': 16 });
+  assert.deepEqual(JSON.parse(readFileSync(join(scratch, 'server_metrics_delta.json'), 'utf8')), { 'requests_total{route="/v1/embeddings"}': 16, new_series: 3 });
   const csv = aggregateCsv(summary).split('\n');
   assert.equal(csv[0], 'Metric,avg,min,max,p1,p5,p10,p25,p50,p75,p90,p95,p99,std');
   assert.match(csv[1]!, /^Request Latency \(ms\),55,10,100,10\.9000,/);
@@ -140,5 +140,5 @@ test('Prometheus text parsing handles labels with spaces, comments and special v
   assert.equal(samples.get('x{a="b c",d="e"}'), 3.5);
   assert.equal(samples.get('y'), Infinity);
   assert.equal(samples.has('z'), false);
-  assert.deepEqual(metricsDelta('a 1\nb 2\n', 'a 4\nb 2\n'), { a: 3 });
+  assert.deepEqual(metricsDelta('a 1\nb 2\n', 'a 4\nb 2\nc{x="y"} 5\n'), { a: 3, 'c{x="y"}': 5 });
 });

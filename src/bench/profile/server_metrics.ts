@@ -35,13 +35,16 @@ export function parsePrometheusText(text: string): Map<string, number> {
   return samples;
 }
 
-/** after - before for every series in both scrapes whose value changed. */
+/**
+ * after - before for every series whose value changed. A series first seen after the run counts from 0:
+ * labelled counters (requests by route and status) only appear once something incremented them.
+ */
 export function metricsDelta(before: string, after: string): Record<string, number> {
   const beforeSamples = parsePrometheusText(before);
   const delta: Record<string, number> = {};
   for (const [series, value] of parsePrometheusText(after)) {
-    const previous = beforeSamples.get(series);
-    if (previous !== undefined && previous !== value && Number.isFinite(value - previous)) delta[series] = value - previous;
+    const change = value - (beforeSamples.get(series) ?? 0);
+    if (change !== 0 && Number.isFinite(change)) delta[series] = change;
   }
   return delta;
 }

@@ -1,0 +1,150 @@
+// The only place that loads the compiled addon (build/Release/pooled_native.node, built by `npm ci` through
+// cmake-js). POOLED_NATIVE_ADDON=/path/to/file.node picks another build (the AddressSanitizer one in CI).
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export type CheckpointDType = 'F32' | 'F16' | 'BF16';
+export type Precision = 'float32' | 'bfloat16';
+export type NativeActivation = 'none' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
+export type NativePooling = 'cls' | 'mean' | 'last';
+
+export interface CpuFeatures {
+  readonly arch: string;
+  readonly avx2: boolean;
+  readonly fma: boolean;
+  readonly f16c: boolean;
+  readonly avx512f: boolean;
+  readonly avx512bw: boolean;
+  readonly avx512vl: boolean;
+  readonly avx512bf16: boolean;
+  readonly avx512vnni: boolean;
+  readonly neon: boolean;
+  /** The kernel variant this process runs: 'avx512' | 'avx2' | 'scalar'. */
+  readonly isa: string;
+}
+
+export interface NativeTensorSpec {
+  readonly name: string;
+  readonly dtype: CheckpointDType;
+  readonly shape: readonly number[];
+  readonly bytes: Uint8Array;
+}
+
+export interface NativeModelSpec {
+  readonly config: {
+    readonly vocabSize: number;
+    readonly hiddenSize: number;
+    readonly numLayers: number;
+    readonly numHeads: number;
+    readonly intermediateSize: number;
+    readonly maxPositionEmbeddings: number;
+    readonly typeVocabSize: number;
+    readonly layerNormEps: number;
+    readonly hiddenAct: string;
+  };
+  readonly dtype: Precision;
+  /** 0 = one per hardware thread. */
+  readonly threads: number;
+  readonly tensors: readonly NativeTensorSpec[];
+}
+
+export interface NativeBatch {
+  readonly tokenIds: Int32Array;
+  readonly positions: Int32Array;
+  readonly tokenTypeIds?: Int32Array;
+  readonly cuSeqLens: Int32Array;
+  readonly pooling: NativePooling;
+  readonly dimensions: Int32Array;
+  readonly normalize: Uint8Array;
+}
+
+export interface NativeModel {
+  /** Pooled rows back to back; computed on a libuv worker plus the model's own threads. */
+  forward(batch: NativeBatch): Promise<Float32Array>;
+  dispose(): void;
+  readonly nativeBytes: number;
+  readonly threads: number;
+  readonly dtype: Precision | undefined;
+  readonly disposed: boolean;
+}
+
+export interface PackedWeights {
+  readonly n: number;
+  readonly k: number;
+  readonly dtype: Precision;
+  readonly nativeBytes: number;
+}
+
+export interface GemmEpilogueSpec {
+  readonly bias?: Float32Array | null;
+  readonly activation?: NativeActivation;
+  readonly residual?: Float32Array | null;
+  readonly lnGamma?: Float32Array | null;
+  readonly lnBeta?: Float32Array | null;
+  readonly lnEps?: number;
+}
+
+export interface EmbeddingsSpec {
+  readonly tokenIds: Int32Array;
+  readonly positions: Int32Array;
+  readonly tokenTypeIds?: Int32Array | null;
+  /** Float32Array for F32, Uint16Array of raw bits for F16 / BF16. */
+  readonly word: Float32Array | Uint16Array;
+  readonly wordDType: CheckpointDType;
+  readonly position: Float32Array;
+  readonly tokenType: Float32Array;
+  readonly hiddenSize: number;
+  readonly gamma: Float32Array;
+  readonly beta: Float32Array;
+  readonly eps: number;
+}
+
+export interface NativeOps {
+  packWeights(weight: Float32Array | Uint16Array, sourceDType: CheckpointDType, n: number, k: number, dtype: Precision): PackedWeights;
+  gemm(a: Float32Array, m: number, packed: PackedWeights, epilogue?: GemmEpilogueSpec | null, out?: Float32Array | null): Float32Array;
+  biasActivation(x: Float32Array, rows: number, cols: number, bias: Float32Array | null, activation: NativeActivation): Float32Array;
+  layerNorm(x: Float32Array, rows: number, cols: number, gamma: Float32Array, beta: Float32Array, eps: number, residual?: Float32Array | null): Float32Array;
+  embeddings(spec: EmbeddingsSpec): Float32Array;
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, cuSeqLens: Int32Array, numHeads: number, headDim: number): Float32Array;
+  pool(hidden: Float32Array, cuSeqLens: Int32Array, hiddenSize: number, mode: NativePooling, dimensions: Int32Array, normalize: Uint8Array): Float32Array;
+  peakGflops(bf16: boolean, seconds: number): number;
+  setOpThreads(threads: number): number;
+  kernelInfo(): { gemmPanelWidth: number; bf16DotProduct: boolean; hardwareThreads: number; opThreads: number };
+}
+
+export interface NativeAddon {
+  readonly version: string;
+  cpuFeatures(): CpuFeatures;
+  loadModel(spec: NativeModelSpec): Promise<NativeModel>;
+  readonly ops: NativeOps;
+}
+
+const ADDON_FILE = join('build', 'Release', 'pooled_native.node');
+
+/** The repository (or installed package) root: the nearest parent folder holding package.json and the build. */
+function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (;;) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'native'))) return dir;
+    const parent = dirname(dir);
+    if (parent === dir) throw new Error('pooled: cannot find the package root to load the native addon from');
+    dir = parent;
+  }
+}
+
+let cached: NativeAddon | null = null;
+
+/** Loads the addon once per process. Throws with the path tried and how to build it when it is missing. */
+export function loadAddon(): NativeAddon {
+  if (cached !== null) return cached;
+  const override = process.env.POOLED_NATIVE_ADDON;
+  const path = override !== undefined && override !== '' ? resolve(override) : join(packageRoot(), ADDON_FILE);
+  if (!existsSync(path)) {
+    throw new Error(`pooled: native addon not found at ${path}; build it with \`npx cmake-js compile\` (npm ci does this)`);
+  }
+  const require = createRequire(import.meta.url);
+  cached = require(path) as NativeAddon;
+  return cached;
+}

@@ -1,0 +1,79 @@
+// Op-level entry points of the native CPU kernels, for kernel tests and microbenchmarks. Each call is synchronous
+// and runs on the calling thread plus the op pool (setOpThreads). Layouts follow src/backends/reference/ops.ts:
+// row-major, a Linear weight is [outFeatures, inFeatures], ragged batches are described by cuSeqLens.
+import { loadAddon, type CheckpointDType, type GemmEpilogueSpec, type NativeActivation, type NativePooling, type PackedWeights, type Precision } from './addon.js';
+
+export type { GemmEpilogueSpec, NativeActivation, NativePooling, PackedWeights, Precision } from './addon.js';
+
+/** Packs a Linear weight [outFeatures, inFeatures] for the GEMM (once; reuse it for every call). */
+export function packLinear(
+  weight: Float32Array | Uint16Array,
+  outFeatures: number,
+  inFeatures: number,
+  dtype: Precision,
+  sourceDType: CheckpointDType = 'F32',
+): PackedWeights {
+  return loadAddon().ops.packWeights(weight, sourceDType, outFeatures, inFeatures, dtype);
+}
+
+/**
+ * y = x W^T, then the epilogue in this order: + bias, activation, + residual, row LayerNorm. x is
+ * [numRows, inFeatures]; the result [numRows, outFeatures] is written into `out` when given.
+ */
+export function linear(x: Float32Array, numRows: number, weight: PackedWeights, epilogue?: GemmEpilogueSpec, out?: Float32Array): Float32Array {
+  return loadAddon().ops.gemm(x, numRows, weight, epilogue ?? null, out ?? null);
+}
+
+/** activation(x + bias) elementwise over [rows, cols]; bias may be null. */
+export function biasActivation(x: Float32Array, rows: number, cols: number, bias: Float32Array | null, kind: NativeActivation): Float32Array {
+  return loadAddon().ops.biasActivation(x, rows, cols, bias, kind);
+}
+
+/** LayerNorm(x + residual) over each row of `cols` values (residual optional). */
+export function layerNorm(
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  gamma: Float32Array,
+  beta: Float32Array,
+  eps: number,
+  residual?: Float32Array,
+): Float32Array {
+  return loadAddon().ops.layerNorm(x, rows, cols, gamma, beta, eps, residual ?? null);
+}
+
+/** BertEmbeddings: word + position + token type rows, then LayerNorm. */
+export function embeddings(spec: Parameters<ReturnType<typeof loadAddon>['ops']['embeddings']>[0]): Float32Array {
+  return loadAddon().ops.embeddings(spec);
+}
+
+/** Bidirectional attention per sequence and head; q, k, v are [T, numHeads * headDim]. */
+export function attention(q: Float32Array, k: Float32Array, v: Float32Array, cuSeqLens: Int32Array, numHeads: number, headDim: number): Float32Array {
+  return loadAddon().ops.attention(q, k, v, cuSeqLens, numHeads, headDim);
+}
+
+/** Fused pooling + dimensions + L2 normalize; rows back to back (row i has dimensions[i] || hiddenSize values). */
+export function pool(
+  hidden: Float32Array,
+  cuSeqLens: Int32Array,
+  hiddenSize: number,
+  mode: NativePooling,
+  dimensions: Int32Array,
+  normalize: Uint8Array,
+): Float32Array {
+  return loadAddon().ops.pool(hidden, cuSeqLens, hiddenSize, mode, dimensions, normalize);
+}
+
+/** Multiply-add throughput of the op pool, in GFLOP/s (bf16 dot products when asked and available). */
+export function peakGflops(bf16: boolean, seconds = 0.5): number {
+  return loadAddon().ops.peakGflops(bf16, seconds);
+}
+
+/** Resizes the op pool (0 = one thread per core); returns the thread count. */
+export function setOpThreads(threads: number): number {
+  return loadAddon().ops.setOpThreads(threads);
+}
+
+export function kernelInfo(): ReturnType<ReturnType<typeof loadAddon>['ops']['kernelInfo']> {
+  return loadAddon().ops.kernelInfo();
+}

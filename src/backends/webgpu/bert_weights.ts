@@ -1,0 +1,137 @@
+// BERT weights uploaded to the GPU once, at backend creation, in the storage type the kernels read (f32, or f16
+// where the device has shader-f16). The three attention projections are concatenated into one [3H, H] weight so
+// the encoder runs a single q|k|v GEMM per layer. Names follow the checkpoint (src/model/bert_layout.ts).
+//
+// The word-embedding table is the one tensor that can exceed a single storage binding (lavapipe binds at most
+// 128 MiB; a 250k x 1024 f32 vocabulary is 1 GiB). When it does, it stays on the host in storage format and the
+// backend gathers the batch's rows on the CPU (T x H values per forward, a small upload next to the encoder's
+// work) and hands them to the same embeddings kernel (WORD_ROWS_PREGATHERED). Every other BERT tensor is at
+// most I x H, far below the limit.
+/// <reference types="@webgpu/types" />
+import { ModelLoadError } from '../../errors.js';
+import { bertTensorSpecs } from '../../model/bert_layout.js';
+import { tensorToFloat32 } from '../../model/tensor_data.js';
+import type { BertConfig, TensorView, WeightMap } from '../../model/types.js';
+import type { WebGpuContext } from './device.js';
+import { createBufferWithData, weightBytes } from './gpu_buffers.js';
+import type { WeightType } from './shader_source.js';
+
+export interface BertGpuLayer {
+  /** [3H, H]: query rows, then key rows, then value rows. */
+  readonly qkvWeight: GPUBuffer;
+  readonly qkvBias: GPUBuffer;
+  readonly attentionOutputWeight: GPUBuffer;
+  readonly attentionOutputBias: GPUBuffer;
+  /** [2H]: attention.output.LayerNorm gamma then beta. */
+  readonly attentionOutputLn: GPUBuffer;
+  readonly intermediateWeight: GPUBuffer;
+  readonly intermediateBias: GPUBuffer;
+  readonly outputWeight: GPUBuffer;
+  readonly outputBias: GPUBuffer;
+  /** [2H]: output.LayerNorm gamma then beta. */
+  readonly outputLn: GPUBuffer;
+}
+
+export interface BertGpuWeights {
+  readonly weightType: WeightType;
+  /** The word table on the GPU, or null when it is gathered on the CPU (see wordTableHost). */
+  readonly wordTable: GPUBuffer | null;
+  /** The word table in storage format on the host, when it does not fit one binding. */
+  readonly wordTableHost: Uint8Array | null;
+  readonly positionTable: GPUBuffer;
+  readonly typeTable: GPUBuffer;
+  /** [2H]: embeddings.LayerNorm gamma then beta. */
+  readonly embeddingLn: GPUBuffer;
+  readonly layers: readonly BertGpuLayer[];
+  /** Bytes uploaded to the GPU. */
+  readonly gpuBytes: number;
+}
+
+export interface UploadOptions {
+  readonly weightType: WeightType;
+  /** Gather word rows on the CPU even when the table would fit one binding (tests cover that path this way). */
+  readonly forceCpuWordGather?: boolean;
+}
+
+export function destroyBertWeights(weights: BertGpuWeights): void {
+  const buffers: (GPUBuffer | null)[] = [weights.wordTable, weights.positionTable, weights.typeTable, weights.embeddingLn];
+  for (const layer of weights.layers) buffers.push(...Object.values(layer));
+  for (const buffer of buffers) buffer?.destroy();
+}
+
+export function uploadBertWeights(ctx: WebGpuContext, config: BertConfig, weights: WeightMap, opts: UploadOptions): BertGpuWeights {
+  const nameToShape = new Map(bertTensorSpecs(config).map((spec) => [spec.name, spec.shape]));
+  const tensor = (name: string): TensorView => {
+    const view = weights.get(name);
+    const shape = nameToShape.get(name);
+    if (view === undefined) throw new ModelLoadError(`BERT checkpoint is missing tensor ${name}`);
+    if (shape === undefined) throw new Error(`internal: bert_layout.ts has no shape for ${name}`);
+    if (view.dtype === 'I64') throw new ModelLoadError(`tensor ${name} is I64; the webgpu backend needs F32, F16 or BF16`);
+    if (view.shape.length !== shape.length || view.shape.some((dim, i) => dim !== shape[i])) {
+      throw new ModelLoadError(`tensor ${name} has shape [${view.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
+    }
+    return view;
+  };
+  const { weightType } = opts;
+  let gpuBytes = 0;
+  /** A matrix or table in the weight storage type; F16 checkpoints go up as they are when storing f16. */
+  const uploadMatrix = (label: string, view: TensorView): GPUBuffer => {
+    const bytes = weightType === 'f16' && view.dtype === 'F16' ? view.bytes : weightBytes(tensorToFloat32(view), weightType);
+    gpuBytes += bytes.byteLength;
+    return createBufferWithData(ctx, label, bytes);
+  };
+  const uploadF32 = (label: string, values: Float32Array): GPUBuffer => {
+    gpuBytes += values.byteLength;
+    return createBufferWithData(ctx, label, values);
+  };
+  const concat = (...views: TensorView[]): Float32Array => {
+    const parts = views.map((view) => tensorToFloat32(view));
+    const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
+    let offset = 0;
+    for (const part of parts) {
+      out.set(part, offset);
+      offset += part.length;
+    }
+    return out;
+  };
+
+  const H = config.hiddenSize;
+  const wordView = tensor('embeddings.word_embeddings.weight');
+  const bytesPerWeight = weightType === 'f16' ? 2 : 4;
+  const wordTableBytes = config.vocabSize * H * bytesPerWeight;
+  const gatherOnCpu = (opts.forceCpuWordGather ?? false) || wordTableBytes > ctx.limit('maxStorageBufferBindingSize');
+  let wordTable: GPUBuffer | null = null;
+  let wordTableHost: Uint8Array | null = null;
+  if (gatherOnCpu) {
+    wordTableHost = weightType === 'f16' && wordView.dtype === 'F16' ? wordView.bytes : weightBytes(tensorToFloat32(wordView), weightType);
+  } else {
+    wordTable = uploadMatrix('embeddings: embeddings.word_embeddings.weight', wordView);
+  }
+  const positionTable = uploadMatrix('embeddings: embeddings.position_embeddings.weight', tensor('embeddings.position_embeddings.weight'));
+  const typeTable = uploadMatrix('embeddings: embeddings.token_type_embeddings.weight', tensor('embeddings.token_type_embeddings.weight'));
+  const embeddingLn = uploadF32('embeddings: embeddings.LayerNorm (gamma|beta)', concat(tensor('embeddings.LayerNorm.weight'), tensor('embeddings.LayerNorm.bias')));
+
+  const layers: BertGpuLayer[] = [];
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `encoder.layer.${i}`;
+    const qkvWeightValues = concat(tensor(`${p}.attention.self.query.weight`), tensor(`${p}.attention.self.key.weight`), tensor(`${p}.attention.self.value.weight`));
+    const qkvWeightBytes = weightBytes(qkvWeightValues, weightType);
+    gpuBytes += qkvWeightBytes.byteLength;
+    layers.push({
+      qkvWeight: createBufferWithData(ctx, `gemm: ${p}.attention.self.{query,key,value}.weight`, qkvWeightBytes),
+      qkvBias: uploadF32(`gemm: ${p}.attention.self.{query,key,value}.bias`, concat(tensor(`${p}.attention.self.query.bias`), tensor(`${p}.attention.self.key.bias`), tensor(`${p}.attention.self.value.bias`))),
+      attentionOutputWeight: uploadMatrix(`gemm_residual_layernorm: ${p}.attention.output.dense.weight`, tensor(`${p}.attention.output.dense.weight`)),
+      attentionOutputBias: uploadF32(`gemm_residual_layernorm: ${p}.attention.output.dense.bias`, tensorToFloat32(tensor(`${p}.attention.output.dense.bias`))),
+      attentionOutputLn: uploadF32(
+        `gemm_residual_layernorm: ${p}.attention.output.LayerNorm (gamma|beta)`,
+        concat(tensor(`${p}.attention.output.LayerNorm.weight`), tensor(`${p}.attention.output.LayerNorm.bias`)),
+      ),
+      intermediateWeight: uploadMatrix(`gemm: ${p}.intermediate.dense.weight`, tensor(`${p}.intermediate.dense.weight`)),
+      intermediateBias: uploadF32(`gemm: ${p}.intermediate.dense.bias`, tensorToFloat32(tensor(`${p}.intermediate.dense.bias`))),
+      outputWeight: uploadMatrix(`gemm_residual_layernorm: ${p}.output.dense.weight`, tensor(`${p}.output.dense.weight`)),
+      outputBias: uploadF32(`gemm_residual_layernorm: ${p}.output.dense.bias`, tensorToFloat32(tensor(`${p}.output.dense.bias`))),
+      outputLn: uploadF32(`gemm_residual_layernorm: ${p}.output.LayerNorm (gamma|beta)`, concat(tensor(`${p}.output.LayerNorm.weight`), tensor(`${p}.output.LayerNorm.bias`))),
+    });
+  }
+  return { weightType, wordTable, wordTableHost, positionTable, typeTable, embeddingLn, layers, gpuBytes };
+}

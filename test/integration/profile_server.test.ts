@@ -1,0 +1,70 @@
+// `pooled profile` against our own server (reference backend, a shrunken bge-small checkpoint) on 127.0.0.1:
+// the profiler's token numbers must agree three ways: its own tokenizer count, the server's `usage`, and the
+// server's /metrics counters scraped before and after the run.
+import assert from 'node:assert/strict';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { Embedder } from '../../src/engine/embedder.js';
+import { parseProfileArgs } from '../../src/bench/profile/options.js';
+import { runProfile } from '../../src/bench/profile/run_profile.js';
+import { buildServer, type PooledServer } from '../../src/server/app.js';
+import { fixtureModel } from '../fixtures/generate.js';
+
+const SHRINK = { numLayers: 2, hiddenSize: 64, numHeads: 4, intermediateSize: 128 };
+const scratch = mkdtempSync(join(tmpdir(), 'profile-server-'));
+let modelPath: string;
+let embedder: Embedder;
+let app: PooledServer;
+let url: string;
+
+before(async () => {
+  modelPath = await fixtureModel('bge-small', { shrink: SHRINK });
+  embedder = await Embedder.load(modelPath, { backend: 'reference', servedModelName: 'bge-test', maxModelLen: 128 });
+  app = buildServer(embedder);
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  url = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+});
+
+after(async () => {
+  await app.close();
+  await embedder.close();
+  rmSync(scratch, { recursive: true, force: true });
+});
+
+async function profile(args: string[]) {
+  const dir = join(scratch, args.join('_').replace(/[^A-Za-z0-9]+/g, '_'));
+  const options = parseProfileArgs(['--model', 'bge-test', '--url', url, '--tokenizer', modelPath, '--artifact-dir', dir, '--ui-type', 'none', ...args])!;
+  const result = await runProfile(options, { out: { write: () => {} }, err: { write: () => {} } });
+  return { summary: result.points[0]!.summary, dir };
+}
+
+function metricsDelta(dir: string): Record<string, number> {
+  return JSON.parse(readFileSync(join(dir, 'server_metrics_delta.json'), 'utf8')) as Record<string, number>;
+}
+
+test('OpenAI /v1/embeddings: every request succeeds and usage = client tokens + [CLS] and [SEP] per text', async () => {
+  const { summary, dir } = await profile(['--concurrency', '2', '--request-count', '12', '--synthetic-input-tokens-mean', '20', '--batch-size-text', '2']);
+  assert.equal(summary.error_request_count.avg, 0, JSON.stringify(summary.error_summary));
+  assert.equal(summary.request_count.avg, 12);
+  assert.equal(summary.input_sequence_length!.avg, 40);
+  assert.equal(summary.input_tokens!.min, 2 * (20 + 2));
+  assert.equal(summary.input_tokens!.max, 2 * (20 + 2));
+  assert.equal(summary.total_input_tokens!.avg, 12 * 44);
+  assert.ok(summary.input_token_throughput!.avg > 0 && summary.request_latency!.p50 > 0);
+  const delta = metricsDelta(dir);
+  assert.equal(delta['pooled_requests_total{route="/v1/embeddings",status="200"}'], 12);
+  assert.equal(delta.pooled_input_tokens_sum, 12 * 44, 'the server counted the same tokens it reported in usage');
+});
+
+test('Cohere /v2/embed: tokens come from meta.billed_units', async () => {
+  // bge defines no prompts and the server refuses input_type search_document without a "document" prompt;
+  // clustering falls back to no prompt (and exercises --extra-inputs overriding a default body field).
+  const { summary, dir } = await profile(['--endpoint-type', 'cohere_embed', '--extra-inputs', 'input_type:clustering', '--concurrency', '3', '--request-count', '6', '--synthetic-input-tokens-mean', '9', '--batch-size-text', '3']);
+  assert.equal(summary.error_request_count.avg, 0, JSON.stringify(summary.error_summary));
+  assert.equal(summary.request_count.avg, 6);
+  assert.equal(summary.input_tokens!.avg, 3 * (9 + 2));
+  assert.equal(metricsDelta(dir)['pooled_requests_total{route="/v2/embed",status="200"}'], 6);
+});

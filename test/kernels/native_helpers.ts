@@ -1,0 +1,76 @@
+// Shared by the native kernel tests: seeded inputs and error measures. Tolerances stay in each test, next to
+// the assertion they bound.
+import assert from 'node:assert/strict';
+
+/** Deterministic uniform values in [-scale, scale) (mulberry32), so a failure reproduces exactly. */
+export function randomArray(length: number, seed: number, scale = 1): Float32Array {
+  let state = seed >>> 0;
+  const out = new Float32Array(length);
+  for (let i = 0; i < length; i++) {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    const unit = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    out[i] = (unit * 2 - 1) * scale;
+  }
+  return out;
+}
+
+/** float32 values rounded to bfloat16 (nearest even), returned as float32: what a bf16 weight holds. */
+export function roundToBf16(values: Float32Array): Float32Array {
+  const out = new Float32Array(values);
+  const bits = new Uint32Array(out.buffer);
+  for (let i = 0; i < bits.length; i++) {
+    const b = bits[i];
+    bits[i] = ((b + 0x7fff + ((b >>> 16) & 1)) >>> 16) << 16;
+  }
+  return out;
+}
+
+/** The raw bfloat16 bits of float32 values (round to nearest even). */
+export function toBf16Bits(values: Float32Array): Uint16Array {
+  const rounded = roundToBf16(values);
+  const bits = new Uint32Array(rounded.buffer);
+  return Uint16Array.from(bits, (b) => b >>> 16);
+}
+
+/** Largest |actual - expected| over all elements. */
+export function maxAbsError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
+  assert.equal(actual.length, expected.length, 'length mismatch');
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const e = Math.abs(actual[i] - expected[i]);
+    if (!(e <= worst)) worst = e; // NaN propagates as the worst error
+  }
+  return worst;
+}
+
+/** Largest |actual - expected| / (|expected| + floor): relative error that tolerates values near 0. */
+export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor: number): number {
+  assert.equal(actual.length, expected.length, 'length mismatch');
+  let worst = 0;
+  for (let i = 0; i < actual.length; i++) {
+    const e = Math.abs(actual[i] - expected[i]) / (Math.abs(expected[i]) + floor);
+    if (!(e <= worst)) worst = e;
+  }
+  return worst;
+}
+
+export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length, 'length mismatch');
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** Asserts err <= tolerance with a message naming what was compared. */
+export function assertWithin(err: number, tolerance: number, what: string): void {
+  assert.ok(err <= tolerance, `${what}: error ${err} exceeds tolerance ${tolerance}`);
+}
