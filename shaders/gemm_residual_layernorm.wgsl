@@ -86,7 +86,9 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   // Sweep 1: the product, bias and residual, chunk by chunk; row sums for the mean.
   var row_sum: array<f32, MAX_MICRO>;
   for (var col0 = 0u; col0 < n; col0 += TILE_N) {
-    var acc: array<array<f32, MAX_MICRO>, MAX_MICRO>;
+    // Zeroed explicitly for every chunk: a declaration without initializer inside a loop is not reliably
+    // re-zeroed on each iteration by every compiler (lavapipe keeps the previous chunk's sums).
+    var acc = array<array<f32, MAX_MICRO>, MAX_MICRO>();
     for (var k0 = 0u; k0 < k; k0 += TILE_K) {
       for (var e = thread; e < TILE_M * TILE_K; e += NUM_THREADS) {
         let r = e / TILE_K;

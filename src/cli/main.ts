@@ -1,5 +1,7 @@
 // `pooled <command>` dispatch. Each command lives in its own file and returns an exit code.
 import { runDemoCommand } from './demo.js';
+import { runProfileCommand } from './profile.js';
+import { runReportCommand } from './report.js';
 import { runServeCommand } from './serve.js';
 
 const USAGE = `usage: pooled <command> [options]
@@ -7,6 +9,8 @@ const USAGE = `usage: pooled <command> [options]
 commands:
   serve     serve a model over HTTP (OpenAI /v1/embeddings)      pooled serve --model <folder | HF id>
   demo      serve the bundled demo checkpoint (RANDOM weights) on port 8000 and show a sample request
+  profile   AIPerf-style load generator for embedding endpoints     pooled profile --model M --url HOST:PORT
+  report    HTML + PNG charts from a profile's artifacts folder     pooled report ARTIFACT_DIR
 
 run "pooled <command> --help" for a command's options.
 `;
@@ -18,6 +22,10 @@ export async function main(argv: string[]): Promise<number> {
       return runServeCommand(rest);
     case 'demo':
       return runDemoCommand(rest);
+    case 'profile':
+      return runProfileCommand(rest);
+    case 'report':
+      return runReportCommand(rest);
     case undefined:
     case 'help':
     case '--help':

@@ -122,12 +122,14 @@ class Chunk {
 
 const FLUSH_BYTES = 4 << 20;
 
+// The full output name is kept (out.jsonl.progress.json), so out.jsonl and out.npy written side by side never share
+// a journal.
 export function defaultJournalPath(output: string): string {
-  return sidecarPath(output, 'progress.json');
+  return `${output}.progress.json`;
 }
 
 export function defaultErrorsPath(output: string): string {
-  return sidecarPath(output, 'errors.jsonl');
+  return `${output}.errors.jsonl`;
 }
 
 async function existsNonEmpty(path: string): Promise<boolean> {

@@ -191,7 +191,7 @@ describe('bad lines', () => {
     assert.deepEqual(rows.map((r) => r.embedding), expected.map((r) => Array.from(r)));
     assert.equal(summary.numSkipped, EXPECTED_ERRORS.length);
     assert.equal(summary.numDocuments, 4);
-    assert.equal(summary.errorsPath, join(dir, 'bad-skip.errors.jsonl'));
+    assert.equal(summary.errorsPath, join(dir, 'bad-skip.jsonl.errors.jsonl'));
     const listed = (await readFile(summary.errorsPath!, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
     assert.equal(listed.length, EXPECTED_ERRORS.length);
     EXPECTED_ERRORS.forEach((want, i) => {
@@ -212,7 +212,7 @@ describe('bad lines', () => {
       return true;
     });
     assert.deepEqual((await readJsonlOutput(output)).map((r) => r.id), ['a']);
-    const journal = await readJournal(join(dir, 'bad-fail.progress.json'));
+    const journal = await readJournal(join(dir, 'bad-fail.jsonl.progress.json'));
     assert.equal(journal?.position.nextLineNumber, 2);
     assert.equal(journal?.complete, false);
     // Deciding to skip after all resumes from line 2 rather than starting over.
@@ -261,7 +261,7 @@ describe('resume', () => {
       if (format === 'npy') await runEmbedJob(embedder, { ...quiet, input, output: referenceOutput });
       const opts: EmbedJobOptions = { ...quiet, input, output, checkpointIntervalSeconds: 3600 };
       await interruptAfterSteps(opts, 5);
-      const journal = await readJournal(join(dir, `resume-${format}.progress.json`));
+      const journal = await readJournal(join(dir, `resume-${format}.${format}.progress.json`));
       assert.ok(journal && journal.position.numDocuments > 0 && journal.position.numDocuments < texts.length);
       // What a SIGKILL between two checkpoints leaves: bytes past what the journal committed.
       await appendFile(output, Buffer.from('{"id": "half-written row", "embedd'));

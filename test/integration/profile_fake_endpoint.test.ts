@@ -50,12 +50,12 @@ test('known server delays come back as the right latencies, percentiles, counts 
     records.forEach((record, n) => {
       const latency = record.metrics.request_latency!.value;
       const delay = (n + 1) * 20;
-      assert.ok(latency >= delay - 2 && latency < delay + 40, `request ${n}: ${latency} ms for a ${delay} ms delay`);
+      assert.ok(latency >= delay - 2 && latency < delay + 60, `request ${n}: ${latency} ms for a ${delay} ms delay`);
     });
     // Percentiles of 20..200 by linear interpolation: p50 = 110, p90 = 182, p25 = 65; measured adds only overhead.
     const latency = summary.request_latency!;
     for (const [key, expected] of [['p25', 65], ['p50', 110], ['p90', 182], ['min', 20], ['max', 200]] as const) {
-      assert.ok(latency[key] >= expected - 2 && latency[key] < expected + 40, `${key} ${latency[key]} vs ${expected}`);
+      assert.ok(latency[key] >= expected - 2 && latency[key] < expected + 60, `${key} ${latency[key]} vs ${expected}`);
     }
 
     // Tokens: the fake reports words + 2 per text; the profiler must take them from usage, not count them itself.
@@ -82,20 +82,23 @@ test('known server delays come back as the right latencies, percentiles, counts 
   }
 });
 
-test('errors are classified: 429, 500, dropped connection, timeout, short answer', async () => {
+test('errors are classified: 429, 500, dropped connections, timeout, short answer', async () => {
   const script: FakeBehaviour[] = [
     { kind: 'ok' }, { kind: 'status', status: 429 }, { kind: 'ok' }, { kind: 'status', status: 500 }, { kind: 'drop' },
-    { kind: 'ok', delayMs: 600 }, { kind: 'short' }, { kind: 'status', status: 429 }, { kind: 'ok' }, { kind: 'ok' },
+    { kind: 'ok', delayMs: 600 }, { kind: 'short' }, { kind: 'status', status: 429 }, { kind: 'reset' }, { kind: 'ok' }, { kind: 'ok' },
   ];
   const fake = await startFakeEndpoint({ behaviour: (n) => script[n] ?? { kind: 'ok' } });
   try {
-    const { result, dir, out } = await profile(fake.url, ['--request-count', '10', '--synthetic-input-tokens-mean', '8', '--batch-size-text', '2', '--request-timeout-seconds', '0.3']);
+    const { result, dir, out } = await profile(fake.url, ['--request-count', '11', '--synthetic-input-tokens-mean', '8', '--batch-size-text', '2', '--request-timeout-seconds', '0.3']);
     const summary = result.points[0]!.summary;
-    assert.deepEqual(summary.error_count_by_status, { '429': 2, '500': 1, ConnectionError: 1, TimeoutError: 1, InvalidResponse: 1 });
+    assert.deepEqual(summary.error_count_by_status, { '429': 2, '500': 1, ConnectionError: 2, TimeoutError: 1, InvalidResponse: 1 });
     assert.equal(summary.request_count.avg, 4);
-    assert.equal(summary.error_request_count.avg, 6);
+    assert.equal(summary.error_request_count.avg, 7);
     const records = parseJsonlRecords(readFileSync(join(dir, 'profile_export.jsonl'), 'utf8'));
-    assert.deepEqual(records.map((r) => r.error?.type ?? 'ok'), ['ok', 'HTTPError', 'ok', 'HTTPError', 'ConnectionError', 'TimeoutError', 'InvalidResponse', 'HTTPError', 'ok', 'ok']);
+    assert.deepEqual(records.map((r) => r.error?.type ?? 'ok'), ['ok', 'HTTPError', 'ok', 'HTTPError', 'ConnectionError', 'TimeoutError', 'InvalidResponse', 'HTTPError', 'ConnectionError', 'ok', 'ok']);
+    assert.equal(records[4]!.error!.code, 200, 'dropped mid-body: the status had arrived');
+    assert.equal(records[8]!.error!.code, null, 'reset before any byte: no status');
+    assert.match(records[8]!.error!.message, /ECONNRESET|socket hang up/);
     assert.equal(records[1]!.error!.message, 'HTTP 429: injected 429');
     assert.equal(records[6]!.error!.message, 'expected 2 embeddings, got 1');
     const timedOut = records[5]!.metrics.error_request_latency!.value;
@@ -127,11 +130,11 @@ test('request rate (constant) issues on schedule; a duration bounds the run; war
   try {
     const { dir, result } = await profile(fake.url, ['--request-rate', '40', '--arrival-pattern', 'constant', '--benchmark-duration', '0.5', '--synthetic-input-tokens-mean', '8', '--warmup-request-count', '3']);
     const records = parseJsonlRecords(readFileSync(join(dir, 'profile_export.jsonl'), 'utf8'));
-    // 40/s for 0.5 s: arrivals at 0, 25, ..., 475 ms -> 20 requests (timer jitter may lose the last one).
-    assert.ok(records.length >= 19 && records.length <= 20, `${records.length} requests`);
+    // 40/s for 0.5 s: arrivals at 0, 25, ..., 475 ms -> 20 requests (a late timer may drop the last arrival or two).
+    assert.ok(records.length >= 18 && records.length <= 20, `${records.length} requests`);
     const starts = records.map((r) => r.metadata.request_start_ns / 1e6);
     const span = starts[starts.length - 1]! - starts[0]!;
-    assert.ok(Math.abs(span - (records.length - 1) * 25) < 30, `span ${span} ms`);
+    assert.ok(Math.abs(span - (records.length - 1) * 25) < 45, `span ${span} ms`);
     assert.equal(fake.received.length, records.length + 3);
     assert.ok(records.every((r) => r.metadata.benchmark_phase === 'profiling'));
     assert.deepEqual(readJson(join(dir, 'profile_export.json')).warmup, { request_count: 3, error_count: 0 });
@@ -147,8 +150,8 @@ test('streaming chat: time to first token, inter-token latency and output tokens
     const { result } = await profile(fake.url, ['--endpoint-type', 'chat', '--streaming', '--request-count', '4', '--synthetic-input-tokens-mean', '16', '--output-tokens-mean', '6']);
     const summary = result.points[0]!.summary;
     assert.equal(summary.request_count.avg, 4);
-    assert.ok(summary.time_to_first_token!.min >= 58 && summary.time_to_first_token!.max < 60 + 40, `ttft ${summary.time_to_first_token!.avg}`);
-    assert.ok(summary.inter_token_latency!.min >= 20 && summary.inter_token_latency!.max < 25 + 15, `itl ${summary.inter_token_latency!.avg}`);
+    assert.ok(summary.time_to_first_token!.min >= 58 && summary.time_to_first_token!.max < 60 + 60, `ttft ${summary.time_to_first_token!.avg}`);
+    assert.ok(summary.inter_token_latency!.min >= 20 && summary.inter_token_latency!.max < 25 + 20, `itl ${summary.inter_token_latency!.avg}`);
     assert.equal(summary.output_sequence_length!.avg, 6);
     assert.equal(summary.input_tokens!.avg, 16 + 2); // the fake counts 16 words + 2
     assert.ok(summary.request_latency!.min >= 60 + 5 * 25 - 2);
@@ -191,7 +194,8 @@ test('Cohere v2 embed: texts in, tokens from meta.billed_units; credentials trav
     assert.equal(fake.received[0]!.headers['x-tenant'], 'bench');
     assert.deepEqual(Object.keys(fake.received[0]!.body).sort(), ['embedding_types', 'input_type', 'model', 'texts']);
     const config = readJson(join(result.artifactDir, 'profile_export.json')).input_config;
-    assert.equal(config.headers.authorization, '<redacted>', 'the API key is not written to disk');
+    assert.equal(config.headers.authorization, '<redacted>');
+    assert.equal(readFileSync(join(result.artifactDir, 'profile_export.json'), 'utf8').includes('sk-test'), false, 'the API key is not written to disk');
 
     const refused = await profile(fake.url, ['--endpoint-type', 'cohere_embed', '--request-count', '2', '--synthetic-input-tokens-mean', '4']);
     assert.deepEqual(refused.result.points[0]!.summary.error_count_by_status, { '401': 2 });

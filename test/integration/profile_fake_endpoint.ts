@@ -10,6 +10,8 @@ export type FakeBehaviour =
   | { readonly kind: 'status'; readonly status: number; readonly delayMs?: number }
   /** Headers and half a body, then the socket is destroyed. */
   | { readonly kind: 'drop' }
+  /** The socket is destroyed before any response byte. */
+  | { readonly kind: 'reset' }
   /** A 200 whose `data` list is shorter than the inputs. */
   | { readonly kind: 'short' };
 
@@ -106,6 +108,10 @@ export async function startFakeEndpoint(options: FakeEndpointOptions = {}): Prom
 async function serveEmbeddings(path: string, body: Record<string, unknown>, res: http.ServerResponse, behaviour: FakeBehaviour): Promise<void> {
   if ('delayMs' in behaviour && behaviour.delayMs) await sleep(behaviour.delayMs);
   const texts = textsOf(body);
+  if (behaviour.kind === 'reset') {
+    res.socket?.destroy();
+    return;
+  }
   if (behaviour.kind === 'status') {
     res.writeHead(behaviour.status, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ error: { message: `injected ${behaviour.status}`, type: 'server_error' } }));

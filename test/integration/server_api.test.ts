@@ -140,14 +140,21 @@ describe('Cohere /v2/embed', () => {
     assert.equal(bad.json().error.param, 'input_type');
   });
 
-  test('an input_type the model has no prompt for is a 400', async () => {
+  test('a model with prompts but not the one an input_type needs gives 400; a model with no prompts takes any', async () => {
+    const queryOnly = await Embedder.load(await patchedFixtureModel('e5-small', { shrink: SHRINK }, { 'config_sentence_transformers.json': { prompts: { query: 'q: ' } } }), { backend: 'reference', tokenizerWorkers: 0 });
     const plain = await Embedder.load(await patchedFixtureModel('e5-small', { shrink: SHRINK }, { 'config_sentence_transformers.json': { prompts: {} } }), { backend: 'reference', tokenizerWorkers: 0 });
+    const queryOnlyApp = buildServer(queryOnly);
     const plainApp = buildServer(plain);
     try {
-      const res = await plainApp.inject({ method: 'POST', url: '/v2/embed', payload: { texts: ['x'], input_type: 'search_query' } });
+      const res = await queryOnlyApp.inject({ method: 'POST', url: '/v2/embed', payload: { texts: ['x'], input_type: 'search_document' } });
       assert.equal(res.statusCode, 400);
-      assert.match(res.json().error.message, /needs a "query" prompt.*no prompts/);
+      assert.match(res.json().error.message, /needs a "document" prompt.*"query"/);
+      const ok = await plainApp.inject({ method: 'POST', url: '/v2/embed', payload: { texts: ['x'], input_type: 'search_document' } });
+      assert.equal(ok.statusCode, 200);
+      assertClose(ok.json().embeddings.float[0], (await plain.embed(['x']))[0]);
     } finally {
+      await queryOnlyApp.close();
+      await queryOnly.close();
       await plainApp.close();
       await plain.close();
     }

@@ -99,7 +99,7 @@ test('output format and sidecar names follow the output file name', () => {
   assert.equal(outputFormatFromPath('vectors.ndjson'), 'jsonl');
   assert.equal(outputFormatFromPath('vectors.csv'), null);
   assert.equal(sidecarPath('/o/vectors.npy', 'ids.jsonl'), '/o/vectors.ids.jsonl');
-  assert.equal(sidecarPath('/o/part-00003.jsonl', 'progress.json'), '/o/part-00003.progress.json');
+  assert.equal(sidecarPath('/o/part-00003.v1.npy', 'ids.jsonl'), '/o/part-00003.v1.ids.jsonl');
 });
 
 const row = (seed: number, n = 3) => Float32Array.from({ length: n }, (_, i) => Math.fround(seed + i / 8));

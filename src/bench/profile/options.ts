@@ -4,6 +4,8 @@
 import { parseArgs } from 'node:util';
 import type { EndpointType } from './records.js';
 
+export { PROFILE_USAGE } from './usage.js';
+
 export type ArrivalPattern = 'poisson' | 'constant';
 
 /** One load point. A sweep (`--concurrency 1,4,16`) is a list of these, run in turn. */
@@ -77,49 +79,6 @@ export class UsageError extends Error {
     this.name = 'UsageError';
   }
 }
-
-export const PROFILE_USAGE = `Usage: pooled profile --model M --url HOST:PORT [options]
-
-Endpoint
-  -m, --model NAME                 model name sent in each request (also the default tokenizer)
-  -u, --url HOST:PORT              server address (http:// assumed when no scheme)
-  --endpoint-type TYPE             embeddings (default) | cohere_embed | chat
-  --endpoint PATH                  path override (defaults: /v1/embeddings, /v2/embed, /v1/chat/completions)
-  --tokenizer FOLDER|HF-ID         tokenizer used to size synthetic inputs (default: the model)
-  --api-key KEY                    sent as "Authorization: Bearer KEY"
-  -H, --header "Name: value"       extra request header (repeatable)
-  --extra-inputs key:value         extra JSON body field (repeatable; value parsed as JSON when it can be)
-  --streaming                      chat only: stream tokens, measure time to first token and inter-token latency
-  --output-tokens-mean N           chat only: max_tokens per request
-  --request-timeout-seconds S      per-request timeout (default 600)
-
-Load (one of; a comma list runs a sweep, one point after another)
-  --concurrency N[,N...]           closed loop: N requests in flight at all times (default 1)
-  --request-rate R[,R...]          open loop: R requests/s (with --concurrency N: at most N in flight)
-  --arrival-pattern P              poisson (default) | constant, for --request-rate
-  --request-count N                requests per load point
-  --benchmark-duration S           seconds per load point (in-flight requests are allowed to finish)
-  --warmup-request-count N         requests sent and discarded before each point (default 0)
-  --random-seed N                  seed for inputs and arrivals (default 0)
-
-Inputs
-  --synthetic-input-tokens-mean N  tokens per text, counted by the tokenizer without special tokens (default 128)
-  --synthetic-input-tokens-stddev N
-  --batch-size-text N              texts per request (default 1)
-  --num-dataset-entries N          distinct synthetic requests, reused round-robin (default 100)
-  --image-width-mean W, --image-width-stddev W, --image-height-mean H, --image-height-stddev H
-  --batch-size-image N             synthetic PNG images per request (default 1 when an image size is given)
-  --input-file FILE.jsonl          one request per line: {"text": ...} or {"texts": [...]}, optional "image"/"images"
-  --custom-dataset-type single_turn
-
-Output
-  --artifact-dir DIR               where results go (default artifacts/<model>-<endpoint-type>-<load>)
-  --goodput "request_latency:MS [time_to_first_token:MS] [inter_token_latency:MS]"
-  --server-metrics-url URL         Prometheus endpoint to scrape before/after (default <url>/metrics; "none" to skip)
-  --ui-type auto|simple|none       live progress on a TTY (auto), plain lines (simple), or nothing
-  --progress-interval-seconds S    how often progress is printed (default 0.25 on a TTY, 5 otherwise)
-  -h, --help
-`;
 
 const DEFAULT_ENDPOINT_PATHS: Readonly<Record<EndpointType, string>> = {
   embeddings: '/v1/embeddings',
@@ -299,6 +258,19 @@ function defaultArtifactDir(model: string, endpointType: EndpointType, points: r
   return `artifacts/${modelPart}-${endpointType}-${loadPart}`;
 }
 
+const SECRET_HEADER = /^\s*(authorization|[\w-]*api[-_]?key|[\w-]*token)\s*:/i;
+
+/** The command line as recorded in artifacts and reports: API keys and credential headers masked. */
+export function redactArgv(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => {
+    const previous = argv[i - 1];
+    if (previous === '--api-key') return '<redacted>';
+    if (arg.startsWith('--api-key=')) return '--api-key=<redacted>';
+    if ((previous === '-H' || previous === '--header') && SECRET_HEADER.test(arg)) return `${arg.slice(0, arg.indexOf(':'))}: <redacted>`;
+    return arg;
+  });
+}
+
 function shellQuote(arg: string): string {
   return /^[A-Za-z0-9_./:=,@%+-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
 }
@@ -364,7 +336,7 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
       values['progress-interval-seconds'] === undefined
         ? onTty ? 0.25 : 5
         : parseNumber('progress-interval-seconds', values['progress-interval-seconds'], { min: 0, exclusiveMin: true }),
-    cliCommand: ['pooled', 'profile', ...argv].map(shellQuote).join(' '),
+    cliCommand: ['pooled', 'profile', ...redactArgv(argv)].map(shellQuote).join(' '),
   });
 }
 

@@ -62,7 +62,8 @@ function redactedConfig(options: ProfileOptions): Record<string, unknown> {
   const headers = Object.fromEntries(
     Object.entries(options.headers).map(([name, value]) => [name, /authorization|api-key|token/i.test(name) ? '<redacted>' : value]),
   );
-  return { ...options, headers, cli_command: options.cliCommand };
+  const { cliCommand, ...rest } = options;
+  return { ...rest, headers, cli_command: cliCommand };
 }
 
 function makeIssuer(options: ProfileOptions, prepared: readonly PreparedRequest[], phase: RequestRecord['phase'], cursor: { next: number }, agent: ReturnType<typeof createAgent>): IssueRequest {

@@ -78,7 +78,9 @@ export function promptForInputType(embedder: Embedder, inputType: string | undef
   }
   const name = mapping.names.find((n) => Object.hasOwn(prompts, n));
   if (name !== undefined) return name;
-  if (mapping.fallbackToNoPrompt) return undefined;
+  // A model that defines no prompts at all embeds queries and documents alike (bge, all-MiniLM): every input
+  // type is honoured with no prefix. A model that has prompts but not this one would be used wrongly.
+  if (mapping.fallbackToNoPrompt || known.length === 0) return undefined;
   throw new InvalidRequestError(
     `input_type "${inputType}" needs a "${mapping.names[0]}" prompt in config_sentence_transformers.json; ${available}.`,
     'input_type',

@@ -1,0 +1,193 @@
+// The native CPU backend end to end: every fixture model (real layouts, seeded random weights) against the float64
+// reference backend, in float32 and bfloat16, plus batch invariance and the backend's contract (options, errors,
+// dispose).
+import assert from 'node:assert/strict';
+import { before, describe, test } from 'node:test';
+import { InvalidRequestError, ModelLoadError } from '../../src/errors.js';
+import { buildRaggedBatch, type RaggedBatch } from '../../src/backends/backend.js';
+import { NativeBackend, createNativeBackend } from '../../src/backends/native/backend.js';
+import { ReferenceBackend } from '../../src/backends/reference/backend.js';
+import { loadModel } from '../../src/model/load.js';
+import type { LoadedModel } from '../../src/model/types.js';
+import { fixtureModel, type FixtureName } from '../fixtures/generate.js';
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  assert.equal(a.length, b.length);
+  let dot = 0;
+  let na = 0;
+  let nb = 0;
+  for (let i = 0; i < a.length; i++) {
+    dot += a[i] * b[i];
+    na += a[i] * a[i];
+    nb += b[i] * b[i];
+  }
+  return dot / Math.sqrt(na * nb);
+}
+
+/** Token ids spread over the vocabulary (deterministic), starting with [CLS]-like 101 and ending with 102. */
+function tokens(length: number, salt: number, vocabSize: number): number[] {
+  return Array.from({ length }, (_, i) => (i === 0 ? 101 : i === length - 1 ? 102 : (i * 7919 + salt * 104729) % vocabSize));
+}
+
+// The issue's bars: whole-model cosine to the float64 reference.
+const FLOAT32_MIN_COSINE = 0.99999;
+const BFLOAT16_MIN_COSINE = 0.999;
+
+async function expectClose(
+  native: NativeBackend,
+  reference: ReferenceBackend | Float64Array[],
+  batch: RaggedBatch,
+  minCosine: number,
+  what: string,
+): Promise<void> {
+  const expected = Array.isArray(reference) ? reference : reference.forward64(batch);
+  const actual = await native.forward(batch);
+  assert.equal(actual.length, expected.length);
+  for (let i = 0; i < expected.length; i++) {
+    assert.equal(actual[i].length, expected[i].length, `${what}: row ${i} size`);
+    const c = cosine(actual[i], expected[i]);
+    assert.ok(c >= minCosine, `${what}: row ${i} cosine ${c} < ${minCosine}`);
+  }
+}
+
+describe('native backend vs reference, full-size fixture models', () => {
+  for (const name of ['bge-small', 'all-minilm', 'e5-small'] as const satisfies readonly FixtureName[]) {
+    describe(name, () => {
+      let model: LoadedModel;
+      let batch: RaggedBatch;
+      let expected: Float64Array[];
+      before(async () => {
+        model = await loadModel(await fixtureModel(name));
+        const { vocabSize } = model.config;
+        batch = buildRaggedBatch([tokens(1, 1, vocabSize), tokens(9, 2, vocabSize), tokens(23, 3, vocabSize)], {
+          pooling: model.settings.pooling,
+          normalize: [true, false, true],
+          dimensions: [0, 0, 128],
+        });
+        // The float64 forward of a full-size model is the slow part: once per model.
+        expected = (await ReferenceBackend.create(model)).forward64(batch);
+      });
+      for (const dtype of ['float32', 'bfloat16'] as const) {
+        test(`${dtype}: cosine >= ${dtype === 'float32' ? FLOAT32_MIN_COSINE : BFLOAT16_MIN_COSINE}`, async () => {
+          const native = await createNativeBackend(model, { dtype });
+          try {
+            await expectClose(native, expected, batch, dtype === 'float32' ? FLOAT32_MIN_COSINE : BFLOAT16_MIN_COSINE, `${name} ${dtype}`);
+          } finally {
+            await native.dispose();
+          }
+        });
+      }
+    });
+  }
+});
+
+describe('native backend on a small model', () => {
+  const shrink = { numLayers: 2, hiddenSize: 48, numHeads: 3, intermediateSize: 80 };
+  let model: LoadedModel;
+  let reference: ReferenceBackend;
+  before(async () => {
+    model = await loadModel(await fixtureModel('bge-small', { shrink }));
+    reference = await ReferenceBackend.create(model);
+  });
+
+  for (const pooling of ['cls', 'mean', 'last'] as const) {
+    test(`${pooling} pooling over a batch mixing 1 and 512 tokens`, async () => {
+      const native = await createNativeBackend(model);
+      try {
+        const V = model.config.vocabSize;
+        const batch = buildRaggedBatch([tokens(1, 4, V), tokens(512, 5, V), tokens(1, 6, V), tokens(77, 7, V)], {
+          pooling,
+          normalize: [false, true, true, false],
+          dimensions: [0, 16, 0, 47],
+        });
+        await expectClose(native, reference, batch, FLOAT32_MIN_COSINE, `${pooling}`);
+      } finally {
+        await native.dispose();
+      }
+    });
+  }
+
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    test(`${dtype}: a text alone = the same text inside a mixed batch (bitwise)`, async () => {
+      const native = await createNativeBackend(model, { dtype });
+      try {
+        const V = model.config.vocabSize;
+        const text = tokens(37, 9, V);
+        const alone = await native.forward(buildRaggedBatch([text], { pooling: 'mean', normalize: [true] }));
+        const mixed = await native.forward(
+          buildRaggedBatch([tokens(3, 10, V), text, tokens(200, 11, V), tokens(1, 12, V)], { pooling: 'mean', normalize: [true, true, false, true] }),
+        );
+        // Every kernel computes a row from that row (attention: from its own sequence) in a fixed order, so
+        // batching changes nothing at all.
+        assert.deepEqual(mixed[1], alone[0]);
+      } finally {
+        await native.dispose();
+      }
+    });
+  }
+
+  test('thread count does not change results (bitwise)', async () => {
+    const one = await createNativeBackend(model, { threads: 1 });
+    const two = await createNativeBackend(model, { threads: 2 });
+    try {
+      assert.equal(one.threads, 1);
+      assert.equal(two.threads, 2);
+      const V = model.config.vocabSize;
+      const batch = buildRaggedBatch([tokens(50, 13, V), tokens(5, 14, V)], { pooling: 'cls' });
+      assert.deepEqual(await one.forward(batch), await two.forward(batch));
+    } finally {
+      await one.dispose();
+      await two.dispose();
+    }
+  });
+
+  test('float16 and bfloat16 checkpoints load and match the reference', async () => {
+    for (const dtype of ['F16', 'BF16'] as const) {
+      const halfModel = await loadModel(await fixtureModel('bge-small', { shrink, dtype }));
+      const halfReference = await ReferenceBackend.create(halfModel);
+      const native = await createNativeBackend(halfModel);
+      try {
+        const V = halfModel.config.vocabSize;
+        const batch = buildRaggedBatch([tokens(12, 15, V), tokens(2, 16, V)], { pooling: 'mean', normalize: [true, true] });
+        await expectClose(native, halfReference, batch, FLOAT32_MIN_COSINE, `${dtype} checkpoint`);
+      } finally {
+        await native.dispose();
+      }
+    }
+  });
+
+  test('reports its name, dtype, threads and native memory', async () => {
+    const native = await createNativeBackend(model, { dtype: 'bfloat16', threads: 1 });
+    try {
+      assert.equal(native.name, 'cpu');
+      assert.equal(native.dtype, 'bfloat16');
+      assert.equal(native.threads, 1);
+      assert.ok(native.nativeBytes > 0);
+    } finally {
+      await native.dispose();
+    }
+  });
+
+  test('concurrent forwards are queued and each gets its own answer', async () => {
+    const native = await createNativeBackend(model);
+    try {
+      const V = model.config.vocabSize;
+      const batches = [0, 1, 2, 3].map((i) => buildRaggedBatch([tokens(10 + i * 30, 20 + i, V)], { pooling: 'cls' }));
+      const together = await Promise.all(batches.map((b) => native.forward(b)));
+      for (let i = 0; i < batches.length; i++) assert.deepEqual(together[i], await native.forward(batches[i]));
+    } finally {
+      await native.dispose();
+    }
+  });
+
+  test('bad options and bad batches fail with typed errors', async () => {
+    await assert.rejects(createNativeBackend(model, { dtype: 'float16' as 'float32' }), ModelLoadError);
+    await assert.rejects(createNativeBackend(model, { threads: -1 }), ModelLoadError);
+    const native = await createNativeBackend(model);
+    const V = model.config.vocabSize;
+    await assert.rejects(native.forward(buildRaggedBatch([[V]], { pooling: 'cls' })), InvalidRequestError);
+    await assert.rejects(native.forward(buildRaggedBatch([tokens(513, 1, V)], { pooling: 'cls' })), InvalidRequestError);
+    await native.dispose();
+    await assert.rejects(native.forward(buildRaggedBatch([[1]], { pooling: 'cls' })), /after dispose/);
+  });
+});
