@@ -178,7 +178,7 @@ export async function runWebGpuKernelBench(opts: KernelBenchOptions = {}): Promi
     const v = values(T * H, 9);
     await record(
       'attention (ragged, online softmax)',
-      `${numSequences}x${seqLen} tok, ${heads}x${H / heads}`,
+      `${numSequences} seqs, ${T} tok, ${heads}x${H / heads}`,
       await ops.prepareAttention(q, k, v, cu, heads, H / heads),
       4 * T * H * 4,
       cpu?.attention(q, k, v, cu, heads, H / heads) ?? null,

@@ -132,6 +132,16 @@ export function defaultErrorsPath(output: string): string {
   return `${output}.errors.jsonl`;
 }
 
+/** Writing into the input would cut it to nothing and then read back our own output. */
+async function refuseToOverwriteInput(inputPath: string, outputPaths: readonly string[]): Promise<void> {
+  const inputStat = await stat(inputPath);
+  for (const path of outputPaths) {
+    const outputStat = await stat(path).catch(() => null);
+    const same = path === inputPath || (outputStat !== null && outputStat.dev === inputStat.dev && outputStat.ino === inputStat.ino);
+    if (same) throw new ResumeStateError(`${path} is the input file; choose an --output that does not overwrite it`);
+  }
+}
+
 async function existsNonEmpty(path: string): Promise<boolean> {
   try {
     return (await stat(path)).size > 0;
@@ -169,6 +179,7 @@ export async function runEmbedJob(embedder: Embedder, opts: EmbedJobOptions): Pr
 
   const journalPath = defaultJournalPath(outputPath);
   const errorsPath = defaultErrorsPath(outputPath);
+  await refuseToOverwriteInput(inputPath, [outputPath, sidecarPath(outputPath, 'ids.jsonl'), journalPath, errorsPath]);
   const input = await open(inputPath, 'r');
   let writer: EmbeddingWriter | null = null;
   let errorsFile: AppendFile | null = null;

@@ -1,7 +1,7 @@
 // The `pooled` command as a user runs it (bin/pooled.js over the compiled dist/, which `npm test` builds first).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,6 +29,24 @@ function run(args: string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 60_000): P
   });
 }
 
+/** Starts `pooled serve` and resolves once it prints its listen line. */
+async function startServeProcess(model: string): Promise<{ child: ChildProcess; url: string; output: () => string }> {
+  const child = spawn(process.execPath, [BIN, 'serve', '--model', model, '--port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no listen line:\n${out}`)), 30_000);
+    child.stdout!.on('data', (d) => {
+      out += d;
+      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+  });
+  return { child, url, output: () => out };
+}
+
 test('pooled demo --once serves the random demo checkpoint and prints a request and its result', async () => {
   const cache = await mkdtemp(join(tmpdir(), 'pooled-demo-cache-'));
   const { code, stdout, stderr } = await run(['demo', '--port', '0', '--once'], { POOLED_CACHE: cache });
@@ -41,20 +59,8 @@ test('pooled demo --once serves the random demo checkpoint and prints a request 
 
 test('pooled serve answers, then exits 0 on SIGTERM', async () => {
   const model = await fixtureModel('e5-small', { shrink: { numLayers: 1, hiddenSize: 32, numHeads: 2, intermediateSize: 64 } });
-  const child = spawn(process.execPath, [BIN, 'serve', '--model', model, '--port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listen line:\n${out}`)), 30_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
-  assert.match(out, /"pooling":"mean"/); // the effective settings are logged at start
+  const { child, url, output } = await startServeProcess(model);
+  assert.match(output(), /"pooling":"mean"/); // the effective settings are logged at start
   const res = await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"query: hi"}' });
   assert.equal(res.status, 200);
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -81,19 +87,7 @@ test('bad flags and unloadable models fail with a clear message and a non-zero e
 
 test('SIGTERM during a request: the admitted request still completes, then the process exits 0', async () => {
   const model = await fixtureModel('e5-small', { shrink: { numLayers: 1 } });
-  const child = spawn(process.execPath, [BIN, 'serve', '--model', model, '--port', '0', '--log-level', 'info'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no listen line:\n${out}`)), 30_000);
-    child.stdout.on('data', (d) => {
-      out += d;
-      const m = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(out);
-      if (m) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-  });
+  const { child, url, output } = await startServeProcess(model);
   const input = Array.from({ length: 64 }, (_, i) => `passage: document number ${i} with a few more words to embed`);
   const pending = fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input }) });
   await new Promise((r) => setTimeout(r, 150));
@@ -103,5 +97,5 @@ test('SIGTERM during a request: the admitted request still completes, then the p
   assert.equal(res.status, 200);
   assert.equal(((await res.json()) as { data: unknown[] }).data.length, 64);
   assert.equal(await exited, 0);
-  assert.match(out, /shutting down/);
+  assert.match(output(), /shutting down/);
 });

@@ -204,7 +204,7 @@ describe('bad lines', () => {
 
   test('--on-error fail: stops at the first bad line, naming it, with everything before it saved; a skip run continues', async () => {
     const input = await writeJsonl('bad-fail.jsonl', LINES);
-    const output = join(dir, 'bad-fail.jsonl');
+    const output = join(dir, 'bad-fail.out.jsonl');
     await assert.rejects(runEmbedJob(embedder, { ...quiet, input, output }), (err: unknown) => {
       assert.ok(err instanceof BadInputLineError);
       assert.equal(err.lineNumber, 2);
@@ -212,7 +212,7 @@ describe('bad lines', () => {
       return true;
     });
     assert.deepEqual((await readJsonlOutput(output)).map((r) => r.id), ['a']);
-    const journal = await readJournal(join(dir, 'bad-fail.jsonl.progress.json'));
+    const journal = await readJournal(join(dir, 'bad-fail.out.jsonl.progress.json'));
     assert.equal(journal?.position.nextLineNumber, 2);
     assert.equal(journal?.complete, false);
     // Deciding to skip after all resumes from line 2 rather than starting over.
@@ -302,6 +302,12 @@ describe('resume', () => {
     const summary = await runEmbedJob(embedder, { ...quiet, input: changing, output, overwrite: true });
     assert.equal(summary.numDocuments, texts.length + 1);
     assert.equal(summary.numResumedDocuments, 0);
+  });
+
+  test('an output that is the input is refused, even with --overwrite', async () => {
+    const before = await readFile(input);
+    await assert.rejects(runEmbedJob(embedder, { ...quiet, input, output: input, overwrite: true }), /is the input file/);
+    assert.ok((await readFile(input)).equals(before));
   });
 
   test('an existing output without a journal is not overwritten unless asked', async () => {

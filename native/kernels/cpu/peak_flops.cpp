@@ -21,14 +21,15 @@ POOLED_DECLARE_FOR_EACH_ISA(double PeakLoop(int64_t iterations, bool bf16, float
 
 namespace POOLED_ISA_NS {
 
-// Returns the floating-point operations done. 12 chains x 4-cycle latency keeps two FMA ports busy.
+// Returns the floating-point operations done. 12 chains x 4-cycle latency keeps two FMA ports busy. Each chain
+// starts from a different value: identical chains would be merged by the compiler into one.
 double PeakLoop(int64_t iterations, bool bf16, float* sink) {
   constexpr int kChains = 12;
 #if defined(__AVX512BF16__)
   if (bf16) {
     __m512 acc[kChains];
 #pragma GCC unroll 12
-    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_setzero_ps();
+    for (int c = 0; c < kChains; ++c) acc[c] = _mm512_set1_ps(static_cast<float>(c));
     const __m512bh x = (__m512bh)_mm512_set1_epi32(0x3a803a80);  // pairs of bf16 0.00098
     for (int64_t i = 0; i < iterations; ++i) {
 #pragma GCC unroll 12
@@ -44,7 +45,7 @@ double PeakLoop(int64_t iterations, bool bf16, float* sink) {
 #endif
   VecF acc[kChains];
 #pragma GCC unroll 12
-  for (int c = 0; c < kChains; ++c) acc[c] = Zero();
+  for (int c = 0; c < kChains; ++c) acc[c] = Set1(static_cast<float>(c));
   const VecF a = Set1(1e-3f);
   const VecF b = Set1(1e-3f);
   for (int64_t i = 0; i < iterations; ++i) {
