@@ -4,26 +4,40 @@ import type { LoadedModel } from '../model/types.js';
 import type { Backend, BackendName } from './backend.js';
 import { ModelLoadError } from '../errors.js';
 
-export type ComputeDType = 'float32' | 'bfloat16';
+/** Weight precision; accumulation and reductions are fp32 (or fp64 in the reference) everywhere. */
+export type ComputeDType = 'float32' | 'bfloat16' | 'float16';
+
+export const COMPUTE_DTYPES: readonly ComputeDType[] = ['float32', 'bfloat16', 'float16'];
 
 export interface BackendOptions {
   readonly dtype: ComputeDType;
   /** Compute threads (native backend); 0 = one per core. */
   readonly threads: number;
+  /** The scheduler's token budget: the most tokens one forward will carry (sizes activation buffers). */
+  readonly maxBatchTokens: number;
 }
 
 export const BACKEND_NAMES: readonly BackendName[] = ['reference', 'cpu', 'webgpu'];
 
+function unsupportedDType(backend: BackendName, dtype: ComputeDType, supported: string): ModelLoadError {
+  return new ModelLoadError(`the ${backend} backend does not support --dtype ${dtype}; it supports ${supported}`);
+}
+
 export async function createBackend(name: BackendName, model: LoadedModel, opts: BackendOptions): Promise<Backend> {
   switch (name) {
     case 'reference': {
-      if (opts.dtype !== 'float32') {
-        throw new ModelLoadError(`the reference backend computes in float64 and takes --dtype float32 only, not ${opts.dtype}`);
-      }
+      // The oracle computes in float64 from whatever the checkpoint holds; a lower precision would defeat it.
+      if (opts.dtype !== 'float32') throw unsupportedDType(name, opts.dtype, 'float32 (it computes in float64)');
       const { ReferenceBackend } = await import('./reference/backend.js');
       return ReferenceBackend.create(model);
     }
+    case 'webgpu': {
+      // WGSL has f32 and (with shader-f16) f16 but no bfloat16 type.
+      if (opts.dtype === 'bfloat16') throw unsupportedDType(name, opts.dtype, 'float32 and float16 (needs shader-f16)');
+      const { createWebGpuBackend } = await import('./webgpu/backend.js');
+      return createWebGpuBackend(model, { weightType: opts.dtype === 'float16' ? 'f16' : 'f32', maxBatchTokens: opts.maxBatchTokens });
+    }
     default:
-      throw new ModelLoadError(`backend '${name}' is not available in this build; available: reference`);
+      throw new ModelLoadError(`backend '${name}' is not available in this build; available: reference, webgpu`);
   }
 }

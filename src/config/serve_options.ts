@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 
 import type { BackendName } from '../backends/backend.js';
-import { BACKEND_NAMES, type ComputeDType } from '../backends/select.js';
+import { BACKEND_NAMES, COMPUTE_DTYPES, type ComputeDType } from '../backends/select.js';
 import { DEFAULT_LIMITS, type EmbedderOptions } from '../engine/embedder.js';
 import type { PoolingMode } from '../model/types.js';
 import type { TruncationSide } from '../tokenizer/tokenizer.js';
@@ -23,7 +23,7 @@ export const SERVE_FLAGS = {
   host: { type: 'string', env: 'POOLED_HOST', help: 'address to listen on (default 127.0.0.1)' },
   port: { type: 'string', env: 'POOLED_PORT', help: 'port (default 8000)' },
   backend: { type: 'string', env: 'POOLED_BACKEND', help: `compute backend: ${BACKEND_NAMES.join(' | ')}` },
-  dtype: { type: 'string', env: 'POOLED_DTYPE', help: 'float32 | bfloat16 (weights; accumulation is fp32)' },
+  dtype: { type: 'string', env: 'POOLED_DTYPE', help: 'float32 | bfloat16 | float16 (weight storage; accumulation is fp32)' },
   threads: { type: 'string', env: 'POOLED_THREADS', help: 'compute threads (default: one per core)' },
   revision: { type: 'string', env: 'POOLED_REVISION', help: 'hub revision (branch, tag or commit; default main)' },
   'served-model-name': { type: 'string', env: 'POOLED_SERVED_MODEL_NAME', help: 'name clients use in "model"' },
@@ -118,7 +118,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
 
   const embedder: EmbedderOptions = {
     backend: oneOf<BackendName>('backend', get('backend'), BACKEND_NAMES) ?? 'reference',
-    dtype: oneOf<ComputeDType>('dtype', get('dtype'), ['float32', 'bfloat16']) ?? 'float32',
+    dtype: oneOf<ComputeDType>('dtype', get('dtype'), COMPUTE_DTYPES) ?? 'float32',
     threads: positiveInt('threads', get('threads')) ?? cpus().length,
     revision: get('revision'),
     servedModelName: get('served-model-name'),

@@ -121,6 +121,7 @@ class Chunk {
 }
 
 const FLUSH_BYTES = 4 << 20;
+const YIELD_MS = 50;
 
 // The full output name is kept (out.jsonl.progress.json), so out.jsonl and out.npy written side by side never share
 // a journal.
@@ -303,6 +304,7 @@ export async function runEmbedJob(embedder: Embedder, opts: EmbedJobOptions): Pr
 
     const checkpointMs = 1000 * (opts.checkpointIntervalSeconds ?? 5);
     let lastCheckpointAt = performance.now();
+    let lastYieldAt = performance.now();
     const checkpoint = async (complete: boolean): Promise<void> => {
       // Data first, journal second: the journal must never describe bytes that are not on disk.
       const files = { ...(await out.sync()), errors: await errorsOut.sync() };
@@ -340,6 +342,12 @@ export async function runEmbedJob(embedder: Embedder, opts: EmbedJobOptions): Pr
         }
       }
       position = { ...position, inputOffset: chunk.inputOffset, nextLineNumber: chunk.nextLineNumber, numDocuments, numSkipped, numTokens };
+      if (performance.now() - lastYieldAt >= YIELD_MS) {
+        // A backend that computes on this thread (reference) settles every promise as a microtask, so without this
+        // the event loop would never reach its I/O phase: no SIGTERM handler, no timers, until the job ends.
+        await new Promise((resolve) => setImmediate(resolve));
+        lastYieldAt = performance.now();
+      }
       if (out.numPendingBytes >= FLUSH_BYTES) await out.flush();
       if (errorsOut.numPendingBytesInMemory >= FLUSH_BYTES) await errorsOut.flush();
       reporter.update(snapshot());

@@ -112,6 +112,7 @@ export class Embedder {
     const backend = await createBackend(opts.backend ?? 'reference', model, {
       dtype: opts.dtype ?? 'float32',
       threads: opts.threads ?? cpus().length,
+      maxBatchTokens: opts.limits?.maxNumBatchedTokens ?? DEFAULT_LIMITS.maxNumBatchedTokens,
     });
     return new Embedder(model, tokenizer, backend, opts);
   }

@@ -34,11 +34,40 @@ export interface BertConfig {
   readonly matryoshkaDimensions: readonly number[] | null;
 }
 
-export type ModelConfig = BertConfig;
+/**
+ * Qwen3 decoder hyperparameters, from config.json (transformers models/qwen3/configuration_qwen3.py Qwen3Config field
+ * names in comments). Decoders attend causally, so they can run with paged KV blocks, prefix caching and chunked prefill.
+ */
+export interface Qwen3Config {
+  readonly architecture: 'qwen3';
+  readonly vocabSize: number; // vocab_size
+  readonly hiddenSize: number; // hidden_size
+  readonly numLayers: number; // num_hidden_layers
+  readonly numHeads: number; // num_attention_heads (query heads)
+  readonly numKeyValueHeads: number; // num_key_value_heads (grouped-query attention; default num_attention_heads)
+  readonly headDim: number; // head_dim (explicit in Qwen3: 128 for every size, not hidden_size / heads)
+  readonly intermediateSize: number; // intermediate_size
+  readonly maxPositionEmbeddings: number; // max_position_embeddings
+  readonly rmsNormEps: number; // rms_norm_eps
+  readonly ropeTheta: number; // rope_theta (or rope_parameters.rope_theta in newer configs)
+  /** hidden_act: Qwen3MLP's ACT2FN['silu'] (nn.SiLU); nothing else is accepted. */
+  readonly hiddenAct: 'silu';
+  readonly tieWordEmbeddings: boolean; // tie_word_embeddings (lm_head is never used for embeddings either way)
+  readonly isMatryoshka: boolean;
+  readonly matryoshkaDimensions: readonly number[] | null;
+}
+
+export type ModelConfig = BertConfig | Qwen3Config;
+
+/** Decoders attend causally: the only architectures that get KV blocks, prefix caching and chunked prefill. */
+export function isDecoderConfig(config: ModelConfig): config is Qwen3Config {
+  return config.architecture === 'qwen3';
+}
 
 /**
  * Weights keyed by canonical name: the BertModel names with any `bert.` prefix stripped
- * (e.g. `embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`).
+ * (e.g. `embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`), or the Qwen3Model names
+ * with any `model.` prefix stripped (e.g. `embed_tokens.weight`, `layers.0.self_attn.q_proj.weight`).
  */
 export type WeightMap = ReadonlyMap<string, TensorView>;
 

@@ -118,6 +118,19 @@ if (!probe.available) {
       }
     });
 
+    it('rejects tilings the kernel cannot run, before compiling anything', async () => {
+      const x = seededValues(4, 1);
+      const bad: [GemmTiling, RegExp][] = [
+        [{ tileM: 64, tileN: 64, tileK: 16, microM: 16, microN: 4 }, /<= 8/],
+        [{ tileM: 64, tileN: 60, tileK: 16, microM: 4, microN: 8 }, /divide/],
+        [{ tileM: 128, tileN: 128, tileK: 16, microM: 2, microN: 2 }, /invocations/],
+        [{ tileM: 256, tileN: 256, tileK: 64, microM: 8, microN: 8 }, /workgroup memory/],
+      ];
+      for (const [tiling, message] of bad) {
+        await assert.rejects(ops.linear(x, 2, 2, x, null, 2, { tiling }), message, JSON.stringify(tiling));
+      }
+    });
+
     it('stores weights as f16 and accumulates in f32 (when shader-f16 exists)', async (t) => {
       if (!ops.ctx.features.shaderF16) {
         t.skip(`adapter ${ops.ctx.adapterName} has no shader-f16`);

@@ -20,6 +20,7 @@
 
 #if POOLED_ISA_BASELINE
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
@@ -373,11 +374,43 @@ bool Overlaps(const float* a, int64_t a_rows, int64_t lda, int64_t a_cols, const
 
 }  // namespace
 
+POOLED_DECLARE_FOR_EACH_ISA(double PeakLoop(int64_t iterations, bool bf16, float* sink))
+
+// Flops per second of the bf16 dot-product loop over the float32 FMA loop, on this thread.
+double Bf16DotToFmaThroughput() {
+  const char* forced = std::getenv("POOLED_BF16_DOT");
+  if (forced != nullptr && std::strcmp(forced, "1") == 0) return 2.0;
+#if POOLED_HAS_X86_VARIANTS
+  if (SelectedIsa() != Isa::kAvx512 || !DetectCpuFeatures().avx512bf16) return 0.0;
+  auto rate = [](bool bf16) {
+    float sink = 0.0f;
+    double best = 0.0;
+    for (int round = 0; round < 3; ++round) {
+      const auto start = std::chrono::steady_clock::now();
+      const double flops = avx512::PeakLoop(200000, bf16, &sink);
+      const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+      if (seconds > 0 && flops / seconds > best) best = flops / seconds;
+    }
+    return best;
+  };
+  const double fma = rate(false);
+  return fma > 0 ? rate(true) / fma : 0.0;
+#else
+  return 0.0;
+#endif
+}
+
 int64_t GemmPanelWidth() { POOLED_DISPATCH_RETURN(GemmTileWidth); }
 
 bool HasBf16DotProduct() {
-  static const bool available = SelectedIsa() == Isa::kAvx512 && DetectCpuFeatures().avx512bf16 && Bf16DotAllowed();
-  return available;
+  static const bool use = [] {
+    if (SelectedIsa() != Isa::kAvx512 || !DetectCpuFeatures().avx512bf16 || !Bf16DotAllowed()) return false;
+    // Where vdpbf16ps issues at the FMA rate it does twice the work per instruction (Zen 4); some cores run it at
+    // half that rate (measured: a Sapphire Rapids VM), and then widening bf16 weights for float32 FMAs is faster.
+    // A few milliseconds of both loops decide, once per process.
+    return Bf16DotToFmaThroughput() > 1.2;
+  }();
+  return use;
 }
 
 void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const PackedWeights& weights, float* c, int64_t ldc,

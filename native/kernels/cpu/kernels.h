@@ -85,9 +85,12 @@ struct GemmEpilogue {
 void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const PackedWeights& w, float* c, int64_t ldc,
           const GemmEpilogue& epilogue);
 
-// True when bfloat16 GEMMs use the CPU's bf16 dot-product instruction (AVX512_BF16); otherwise they widen the
-// weights to float32 in registers.
+// True when bfloat16 GEMMs use the CPU's bf16 dot-product instruction (AVX512_BF16, and measured faster than
+// float32 FMAs on this CPU); otherwise they widen the weights to float32 in registers (exact). POOLED_BF16_DOT=0
+// or 1 overrides the measurement.
 bool HasBf16DotProduct();
+// Measured throughput of bf16 dot products over float32 FMAs on this core (0 without AVX512_BF16 kernels).
+double Bf16DotToFmaThroughput();
 
 // ---------------------------------------------------------------------------------------------------------------
 // x[rows, cols] in place: x = activation(x + bias[col]) (bias may be null).
@@ -148,7 +151,7 @@ void Pool(ThreadPool& pool, const float* hidden, int64_t ld, int64_t hidden_size
 
 // ---------------------------------------------------------------------------------------------------------------
 // Machine peak: a register-only multiply-add loop on every pool thread (float32 FMA, or bf16 dot products when
-// bf16 is true and the CPU has them). Returns GFLOP/s for the whole pool.
+// bf16 is true and the CPU has them; else the float32 loop). Returns GFLOP/s for the whole pool.
 double MeasurePeakGflops(ThreadPool& pool, bool bf16, double seconds);
 
 }  // namespace pooled::kernels::cpu

@@ -62,7 +62,8 @@ double PeakLoop(int64_t iterations, bool bf16, float* sink) {
 
 #if POOLED_ISA_BASELINE
 double MeasurePeakGflops(ThreadPool& pool, bool bf16, double seconds) {
-  const bool use_bf16 = bf16 && HasBf16DotProduct();
+  // The instruction's own peak, whether or not the GEMM chose it (see HasBf16DotProduct).
+  const bool use_bf16 = bf16 && SelectedIsa() == Isa::kAvx512 && DetectCpuFeatures().avx512bf16;
   float sink = 0.0f;
   // Calibrate on one thread, then run every thread for about `seconds`.
   int64_t iterations = 1 << 16;

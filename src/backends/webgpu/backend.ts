@@ -103,7 +103,11 @@ export class WebGpuBackend implements Backend {
       if (!Number.isInteger(requestedTokens) || requestedTokens <= 0) throw new ModelLoadError(`maxBatchTokens must be a positive integer, got ${requestedTokens}`);
       // At least one whole sequence must fit, whatever the token budget says (the scheduler runs a sequence longer
       // than its budget alone).
-      const capacityTokens = Math.min(Math.max(requestedTokens, config.maxPositionEmbeddings), tokensPerBinding);
+      // Attention dispatches one workgroup per query tile, up to T / queryTile + n <= T * (1 + 1 / queryTile) of
+      // them along one grid dimension.
+      const queryTile = (opts.attentionTiling ?? DEFAULT_ATTENTION_TILING).queryTile;
+      const tokensPerGrid = Math.floor(ctx.limit('maxComputeWorkgroupsPerDimension') / (1 + 1 / queryTile));
+      const capacityTokens = Math.min(Math.max(requestedTokens, config.maxPositionEmbeddings), tokensPerBinding, tokensPerGrid);
 
       const pipelines = new PipelineCache(ctx);
       const weights = await ctx.checked('weight upload', () =>

@@ -84,11 +84,12 @@ export class BertEncoder {
     const headDim = H / config.numHeads;
     const maxPerDimension = ctx.limit('maxComputeWorkgroupsPerDimension');
     const maxInvocations = ctx.limit('maxComputeInvocationsPerWorkgroup');
+    const maxWorkgroupBytes = ctx.limit('maxComputeWorkgroupStorageSize');
     const gemmTiling = tuning.gemmTiling ?? DEFAULT_GEMM_TILING;
     const rowPanelTiling = tuning.rowPanelTiling ?? DEFAULT_ROW_PANEL_TILING;
     const attentionTiling = tuning.attentionTiling ?? DEFAULT_ATTENTION_TILING;
-    checkTiling(gemmTiling, maxInvocations);
-    checkTiling(rowPanelTiling, maxInvocations);
+    checkTiling(gemmTiling, maxInvocations, maxWorkgroupBytes);
+    checkTiling(rowPanelTiling, maxInvocations, maxWorkgroupBytes);
     const separate = tuning.layerNormFusion === 'separate';
     const { weightType } = weights;
 

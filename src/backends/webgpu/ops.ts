@@ -146,7 +146,7 @@ export class WebGpuOps {
   ): Promise<PreparedOp> {
     const epilogue = opts.epilogue ?? { kind: 'bias' };
     const tiling = opts.tiling ?? DEFAULT_GEMM_TILING;
-    checkTiling(tiling, this.ctx.limit('maxComputeInvocationsPerWorkgroup'));
+    checkTiling(tiling, this.ctx.limit('maxComputeInvocationsPerWorkgroup'), this.ctx.limit('maxComputeWorkgroupStorageSize'));
     expectLength('x', x, numRows * inFeatures);
     expectLength('weight', weight, outFeatures * inFeatures);
     if (bias !== null) expectLength('bias', bias, outFeatures);
@@ -201,7 +201,7 @@ export class WebGpuOps {
     opts: { weightType?: WeightType; tiling?: GemmTiling } = {},
   ): Promise<PreparedOp> {
     const tiling = opts.tiling ?? DEFAULT_ROW_PANEL_TILING;
-    checkTiling(tiling, this.ctx.limit('maxComputeInvocationsPerWorkgroup'));
+    checkTiling(tiling, this.ctx.limit('maxComputeInvocationsPerWorkgroup'), this.ctx.limit('maxComputeWorkgroupStorageSize'));
     expectLength('x', x, numRows * inFeatures);
     expectLength('weight', weight, outFeatures * inFeatures);
     expectLength('bias', bias, outFeatures);

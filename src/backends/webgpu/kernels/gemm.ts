@@ -29,7 +29,13 @@ export type GemmEpilogue = { readonly kind: 'bias' } | { readonly kind: 'activat
 
 const EPILOGUE_CODE = { bias: 0, activation: 1, residual: 2 } as const;
 
-export function checkTiling(tiling: GemmTiling, maxInvocations: number): void {
+/** Shared memory of the staged x and w tiles (k-major, one word of padding per k-row). */
+export function gemmWorkgroupBytes(tiling: GemmTiling): number {
+  return 4 * tiling.tileK * (tiling.tileM + 1 + tiling.tileN + 1);
+}
+
+/** Throws a RangeError naming the problem when a tiling cannot compile or run on this device. */
+export function checkTiling(tiling: GemmTiling, maxInvocations: number, maxWorkgroupBytes = 16384): void {
   const { tileM, tileN, tileK, microM, microN } = tiling;
   for (const [name, value] of Object.entries(tiling)) {
     if (!Number.isInteger(value) || value <= 0) throw new RangeError(`gemm tiling ${name} must be a positive integer, got ${value}`);
@@ -38,7 +44,9 @@ export function checkTiling(tiling: GemmTiling, maxInvocations: number): void {
   if (tileM % microM !== 0 || tileN % microN !== 0) throw new RangeError('gemm tiling: micro tiles must divide the tile');
   const invocations = (tileM / microM) * (tileN / microN);
   if (invocations > maxInvocations) throw new RangeError(`gemm tiling needs ${invocations} invocations per workgroup, the device allows ${maxInvocations}`);
-  if (tileK <= 0) throw new RangeError('gemm tiling: tileK must be positive');
+  if (gemmWorkgroupBytes(tiling) > maxWorkgroupBytes) {
+    throw new RangeError(`gemm tiling needs ${gemmWorkgroupBytes(tiling)} bytes of workgroup memory, the device allows ${maxWorkgroupBytes}`);
+  }
 }
 
 export function gemmPipelineKey(weightType: WeightType, epilogue: GemmEpilogue, hasBias: boolean, tiling: GemmTiling = DEFAULT_GEMM_TILING): PipelineKey {

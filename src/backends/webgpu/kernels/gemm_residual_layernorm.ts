@@ -17,6 +17,9 @@ export const GEMM_RESIDUAL_LAYERNORM_KERNEL: KernelSpec = {
 export const DEFAULT_ROW_PANEL_TILING: GemmTiling = { tileM: 16, tileN: 64, tileK: 16, microM: 2, microN: 4 };
 
 export function gemmResidualLayerNormPipelineKey(weightType: WeightType, tiling: GemmTiling = DEFAULT_ROW_PANEL_TILING): PipelineKey {
+  // The row statistics are finished by invocations 0..TILE_M-1: there must be at least that many.
+  const invocations = (tiling.tileM / tiling.microM) * (tiling.tileN / tiling.microN);
+  if (invocations < tiling.tileM) throw new RangeError(`row-panel tiling has ${invocations} invocations for ${tiling.tileM} rows; needs at least one per row`);
   return {
     kernel: GEMM_RESIDUAL_LAYERNORM_KERNEL,
     weightType,
