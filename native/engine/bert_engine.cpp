@@ -164,6 +164,36 @@ std::unique_ptr<BertEngine> BertEngine::Load(const BertHyperparameters& c, const
   return engine;
 }
 
+void BertEngine::RunDenseLayers(const Layer& layer, const float* context, const float* input, float* attention_out,
+                                float* intermediate, float* output, int64_t rows) {
+  const int64_t H = config_.hidden_size;
+  const int64_t I = config_.intermediate_size;
+  kc::ThreadPool& pool = *pool_;
+  // BertSelfOutput: dense + bias, + input, LayerNorm.
+  kc::GemmEpilogue self_output;
+  self_output.bias = layer.attention_out_bias.data();
+  self_output.residual = input;
+  self_output.ldr = H;
+  self_output.ln_gamma = layer.attention_ln_gamma.data();
+  self_output.ln_beta = layer.attention_ln_beta.data();
+  self_output.ln_eps = config_.layer_norm_eps;
+  kc::Gemm(pool, context, rows, H, layer.attention_out, attention_out, H, self_output);
+  // BertIntermediate: dense + bias, activation.
+  kc::GemmEpilogue up;
+  up.bias = layer.intermediate_bias.data();
+  up.activation = config_.activation;
+  kc::Gemm(pool, attention_out, rows, H, layer.intermediate, intermediate, I, up);
+  // BertOutput: dense + bias, + attention output, LayerNorm (may overwrite `input`, no longer needed).
+  kc::GemmEpilogue down;
+  down.bias = layer.output_bias.data();
+  down.residual = attention_out;
+  down.ldr = H;
+  down.ln_gamma = layer.output_ln_gamma.data();
+  down.ln_beta = layer.output_ln_beta.data();
+  down.ln_eps = config_.layer_norm_eps;
+  kc::Gemm(pool, intermediate, rows, I, layer.output, output, H, down);
+}
+
 void BertEngine::CheckBatch(const RaggedBatch& b) const {
   const size_t num_tokens = b.token_ids.size();
   if (b.cu_seq_lens.empty() || b.cu_seq_lens[0] != 0) throw std::invalid_argument("batch: cuSeqLens must start with 0");
@@ -228,36 +258,48 @@ std::vector<float> BertEngine::Forward(const RaggedBatch& b) {
   attention.cu_seq_lens = b.cu_seq_lens.data();
   attention.num_seqs = num_seqs;
   attention.num_tokens = T;
+  Grow(attention_workspace_, static_cast<size_t>(kc::AttentionWorkspaceFloats(attention)));
+  attention.workspace = attention_workspace_.data();
+  attention.workspace_floats = static_cast<int64_t>(attention_workspace_.size());
 
-  for (const Layer& layer : layers_) {
+  // CLS and LAST pooling read one token per sequence: the last layer needs K and V of every token but everything
+  // after them (attention output, dense layers) only for that token. Rows are computed independently, so the
+  // pooled rows are bitwise what the full layer would give.
+  const bool prune_last_layer = b.pooling != PoolingMode::kMean;
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
     // BertSelfAttention: Q, K, V projections in one GEMM.
     kc::GemmEpilogue qkv_epilogue;
     qkv_epilogue.bias = layer.qkv_bias.data();
     kc::Gemm(pool, x, T, H, layer.qkv, qkv_.data(), 3 * H, qkv_epilogue);
+    if (prune_last_layer && l + 1 == layers_.size()) {
+      std::vector<int32_t> pooled_query(static_cast<size_t>(num_seqs));
+      for (int64_t s = 0; s < num_seqs; ++s) {
+        pooled_query[static_cast<size_t>(s)] = b.pooling == PoolingMode::kCls ? 0 : b.cu_seq_lens[s + 1] - b.cu_seq_lens[s] - 1;
+      }
+      attention.only_query = pooled_query.data();
+      kc::Attention(pool, attention);
+      // Gather the pooled tokens' context and input rows, then finish the layer on num_seqs rows.
+      Grow(pooled_rows_, static_cast<size_t>(num_seqs * (4 * H + I)));
+      float* context = pooled_rows_.data();
+      float* input = context + num_seqs * H;
+      float* attention_rows = input + num_seqs * H;
+      float* output_rows = attention_rows + num_seqs * H;
+      float* intermediate = output_rows + num_seqs * H;
+      for (int64_t s = 0; s < num_seqs; ++s) {
+        const int64_t row = b.cu_seq_lens[s] + pooled_query[static_cast<size_t>(s)];
+        std::memcpy(context + s * H, context_.data() + row * H, static_cast<size_t>(H) * sizeof(float));
+        std::memcpy(input + s * H, x + row * H, static_cast<size_t>(H) * sizeof(float));
+      }
+      RunDenseLayers(layer, context, input, attention_rows, intermediate, output_rows, num_seqs);
+      std::vector<int32_t> one_row_each(static_cast<size_t>(num_seqs) + 1);
+      for (int64_t s = 0; s <= num_seqs; ++s) one_row_each[static_cast<size_t>(s)] = static_cast<int32_t>(s);
+      kc::Pool(pool, output_rows, H, H, one_row_each.data(), num_seqs, PoolingMode::kCls, b.dimensions.data(), b.normalize.data(),
+               pooled.data(), out_size);
+      return pooled;
+    }
     kc::Attention(pool, attention);
-    // BertSelfOutput: dense + bias, + input, LayerNorm.
-    kc::GemmEpilogue self_output;
-    self_output.bias = layer.attention_out_bias.data();
-    self_output.residual = x;
-    self_output.ldr = H;
-    self_output.ln_gamma = layer.attention_ln_gamma.data();
-    self_output.ln_beta = layer.attention_ln_beta.data();
-    self_output.ln_eps = config_.layer_norm_eps;
-    kc::Gemm(pool, context_.data(), T, H, layer.attention_out, attention_out, H, self_output);
-    // BertIntermediate: dense + bias, activation.
-    kc::GemmEpilogue intermediate;
-    intermediate.bias = layer.intermediate_bias.data();
-    intermediate.activation = config_.activation;
-    kc::Gemm(pool, attention_out, T, H, layer.intermediate, intermediate_.data(), I, intermediate);
-    // BertOutput: dense + bias, + attention output, LayerNorm; written over the layer input, no longer needed.
-    kc::GemmEpilogue output;
-    output.bias = layer.output_bias.data();
-    output.residual = attention_out;
-    output.ldr = H;
-    output.ln_gamma = layer.output_ln_gamma.data();
-    output.ln_beta = layer.output_ln_beta.data();
-    output.ln_eps = config_.layer_norm_eps;
-    kc::Gemm(pool, intermediate_.data(), T, I, layer.output, x, H, output);
+    RunDenseLayers(layer, context_.data(), x, attention_out, intermediate_.data(), x, T);
   }
 
   kc::Pool(pool, x, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(), out_size);

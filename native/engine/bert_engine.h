@@ -92,6 +92,10 @@ class BertEngine {
 
   BertEngine(const BertHyperparameters& config, ElementType weight_type, int num_threads);
   void CheckBatch(const RaggedBatch& batch) const;
+  // BertSelfOutput, BertIntermediate and BertOutput over `rows` rows: context [rows, H] and the layer input
+  // [rows, H] -> attention_out [rows, H] -> intermediate [rows, I] -> output [rows, H].
+  void RunDenseLayers(const Layer& layer, const float* context, const float* input, float* attention_out,
+                      float* intermediate, float* output, int64_t rows);
 
   BertHyperparameters config_;
   ElementType weight_type_;
@@ -111,6 +115,8 @@ class BertEngine {
   std::vector<float> qkv_;
   std::vector<float> context_;
   std::vector<float> intermediate_;
+  std::vector<float> attention_workspace_;  // K^T per layer
+  std::vector<float> pooled_rows_;          // the pruned last layer's rows (CLS / LAST pooling)
 };
 
 }  // namespace pooled::engine

@@ -14,9 +14,28 @@ export interface RaggedBatch {
   /** Per sequence: keep the first dimensions[i] values (0 = all), then L2-normalize if normalize[i] is 1. */
   readonly dimensions: Int32Array; // [n]
   readonly normalize: Uint8Array; // [n]
+  // ---- Decoder models with paged KV (src/engine/kv/, src/engine/decoder_scheduler.ts); absent for encoders. ----
+  // The three fields come together or not at all. Sequence i's tokens in this batch are one chunk of a longer input:
+  // they sit at positions numCachedTokens[i] .. numCachedTokens[i] + len_i - 1 of it (and `positions` says exactly
+  // that), its earlier numCachedTokens[i] tokens were computed before (a prefix-cache hit or earlier chunks) and their
+  // K/V are already in the KV cache. The backend writes the chunk's K/V into the cache, then attends causally: the
+  // query at position p reads keys/values of positions 0..p. Position p lives in block blockTables[i][floor(p / B)],
+  // slot p % B, B being the KV cache's block size (PagedKvBackend.initKvCache). Block 0 is the reserved null block:
+  // it never appears among the blocks a batch writes.
+  /** Per sequence, its KV block ids in position order; covers at least numCachedTokens[i] + len_i positions. */
+  readonly blockTables?: readonly Int32Array[]; // [n][>= ceil((numCachedTokens[i] + len_i) / B)]
+  readonly numCachedTokens?: Int32Array; // [n]
+  /**
+   * 1 when this chunk ends the input: only then is the sequence pooled (LAST pooling reads the chunk's final token).
+   * Sequences with 0 return no row (see PooledRows).
+   */
+  readonly isLastChunk?: Uint8Array; // [n]
 }
 
-/** One pooled row per sequence, in batch order; row i has dimensions[i] values (or hidden size). */
+/**
+ * One pooled row per sequence, in batch order; row i has dimensions[i] values (or hidden size). When the batch has
+ * `isLastChunk`, only sequences with isLastChunk[i] = 1 have a row: the rows are theirs, in batch order.
+ */
 export type PooledRows = Float32Array[];
 
 export type BackendName = 'reference' | 'cpu' | 'webgpu';
@@ -26,6 +45,30 @@ export interface Backend {
   /** Run the encoder and the pooling over a ragged batch. */
   forward(batch: RaggedBatch): Promise<PooledRows>;
   dispose(): Promise<void>;
+}
+
+/** Geometry of a paged KV cache: numBlocks blocks (block 0 reserved, never written) of blockSize token slots. */
+export interface KvCacheSpec {
+  readonly numBlocks: number;
+  readonly blockSize: number;
+}
+
+/**
+ * A backend that runs a decoder with K/V read and written through block tables (batches with blockTables,
+ * numCachedTokens and isLastChunk). The engine sizes the cache from --kv-cache-memory / kvBytesPerToken and calls
+ * initKvCache once, before the first such batch. Backends without it still run decoders one-shot (whole sequences,
+ * causal attention, no KV kept between steps), which gets neither prefix caching nor chunked prefill.
+ */
+export interface PagedKvBackend extends Backend {
+  /** Bytes one token's K and V take over all layers, in the dtype this backend stores them. */
+  readonly kvBytesPerToken: number;
+  /** Allocates the KV store (discarding any previous contents). */
+  initKvCache(spec: KvCacheSpec): void;
+}
+
+export function supportsPagedKv(backend: Backend): backend is PagedKvBackend {
+  const candidate = backend as Partial<PagedKvBackend>;
+  return typeof candidate.initKvCache === 'function' && typeof candidate.kvBytesPerToken === 'number';
 }
 
 /** Builds a backend for a loaded model; throws ModelLoadError when the architecture/dtype is unsupported. */

@@ -28,8 +28,8 @@ export async function createBackend(name: BackendName, model: LoadedModel, opts:
     case 'reference': {
       // The oracle computes in float64 from whatever the checkpoint holds; a lower precision would defeat it.
       if (opts.dtype !== 'float32') throw unsupportedDType(name, opts.dtype, 'float32 (it computes in float64)');
-      const { ReferenceBackend } = await import('./reference/backend.js');
-      return ReferenceBackend.create(model);
+      const { createReferenceBackend } = await import('./reference/backend.js');
+      return createReferenceBackend(model); // BERT or Qwen3
     }
     case 'webgpu': {
       // WGSL has f32 and (with shader-f16) f16 but no bfloat16 type.

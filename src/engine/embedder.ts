@@ -2,14 +2,15 @@
 // pooled embedding rows through the scheduler. The server is built on this class, not beside it.
 import { cpus } from 'node:os';
 
-import type { Backend, BackendName } from '../backends/backend.js';
+import { supportsPagedKv, type Backend, type BackendName } from '../backends/backend.js';
 import { createBackend, type ComputeDType } from '../backends/select.js';
 import { InvalidRequestError } from '../errors.js';
 import { describeModel, loadModel } from '../model/load.js';
-import type { LoadedModel, PoolingMode } from '../model/types.js';
+import { isDecoderConfig, type LoadedModel, type PoolingMode } from '../model/types.js';
 import { TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
 import { TokenizerPool } from '../tokenizer/worker_pool.js';
-import { Scheduler, type SchedulerLimits } from './scheduler.js';
+import { DecoderScheduler, type DecoderSchedulerOptions } from './decoder_scheduler.js';
+import { Scheduler, type EmbeddingScheduler, type SchedulerLimits } from './scheduler.js';
 
 export interface EmbedderOptions {
   readonly backend?: BackendName;
@@ -27,6 +28,11 @@ export interface EmbedderOptions {
   /** What to do with over-long inputs when a request doesn't say: reject (default) or cut. */
   readonly truncation?: TruncationSide;
   readonly limits?: Partial<SchedulerLimits>;
+  /**
+   * Paged KV for decoder models (--block-size, --kv-cache-memory, --enable-prefix-caching). Encoder models have no
+   * KV cache and ignore it.
+   */
+  readonly kvCache?: DecoderSchedulerOptions;
   /** Tokenizer worker threads for large requests (0 = always tokenize on the calling thread). */
   readonly tokenizerWorkers?: number;
   /** Requests with at least this many characters tokenize in the workers. */
@@ -68,6 +74,20 @@ export interface PreparedInputs {
 export interface RequestControl {
   readonly priority?: number;
   readonly signal?: AbortSignal;
+  /** Prefix-cache isolation for decoder models (vLLM's `cache_salt`): only equal salts share cached blocks. */
+  readonly cacheSalt?: string;
+}
+
+/** What /info reports about KV caching. */
+export interface KvCacheDescription {
+  /** Both false for encoders (bidirectional attention: nothing to page, reuse or chunk). */
+  readonly prefixCaching: boolean;
+  readonly chunkedPrefill: boolean;
+  /** Why the features are off, when they are. */
+  readonly reason?: string;
+  readonly blockSize?: number;
+  readonly numBlocks?: number;
+  readonly maxTokensPerSequence?: number;
 }
 
 export const DEFAULT_LIMITS: SchedulerLimits = {
@@ -80,7 +100,7 @@ export class Embedder {
   readonly model: LoadedModel;
   readonly tokenizer: TextTokenizer;
   readonly backend: Backend;
-  readonly scheduler: Scheduler;
+  readonly scheduler: EmbeddingScheduler;
   readonly defaultTruncation: TruncationSide;
   private readonly tokenizerPool: TokenizerPool;
 
@@ -89,7 +109,7 @@ export class Embedder {
     this.tokenizer = tokenizer;
     this.backend = backend;
     this.defaultTruncation = opts.truncation ?? 'none';
-    this.scheduler = new Scheduler(backend, model.settings.pooling, { ...DEFAULT_LIMITS, ...opts.limits });
+    this.scheduler = createScheduler(model, backend, { ...DEFAULT_LIMITS, ...opts.limits }, opts.kvCache);
     this.tokenizerPool = new TokenizerPool(model.path, tokenizer, {
       numWorkers: opts.tokenizerWorkers ?? Math.min(2, Math.max(1, cpus().length - 1)),
       minCharsForWorkers: opts.minCharsForTokenizerWorkers ?? 32768,
@@ -127,6 +147,27 @@ export class Embedder {
 
   get maxSeqLength(): number {
     return this.model.settings.maxSeqLength;
+  }
+
+  /** Whether this model runs with paged KV blocks, prefix caching and chunked prefill, and the cache's geometry. */
+  describeKvCache(): KvCacheDescription {
+    if (this.scheduler instanceof DecoderScheduler) {
+      const { kv, maxTokensPerSequence } = this.scheduler.stats;
+      return {
+        prefixCaching: kv.prefixCachingEnabled,
+        chunkedPrefill: true,
+        blockSize: kv.blockSize,
+        numBlocks: kv.numUsableBlocks,
+        maxTokensPerSequence,
+        ...(kv.prefixCachingEnabled ? {} : { reason: 'prefix caching disabled (--no-enable-prefix-caching)' }),
+      };
+    }
+    const reason = !isDecoderConfig(this.model.config)
+      ? 'encoder model: bidirectional attention, every input is computed whole'
+      : this.model.settings.pooling !== 'last'
+        ? `decoder with ${this.model.settings.pooling} pooling: needs every token's hidden state, so inputs are computed whole`
+        : `the ${this.backend.name} backend has no paged KV cache: inputs are computed whole`;
+    return { prefixCaching: false, chunkedPrefill: false, reason };
   }
 
   /** Plain description for logs, /v1/models and /info. */
@@ -256,6 +297,7 @@ export class Embedder {
       normalize,
       priority: control.priority,
       signal: control.signal,
+      cacheSalt: control.cacheSalt,
     });
     let numPromptTokens = 0;
     for (const s of sequences) numPromptTokens += s.length;
@@ -306,6 +348,18 @@ export class Embedder {
     }
     return requested;
   }
+}
+
+/**
+ * The decoder scheduler (paged KV, prefix caching, chunked prefill) for decoder models on a backend with a paged KV
+ * cache and LAST pooling; the encoder scheduler (whole sequences per step) for everything else, decoders included,
+ * whose backend then computes causal attention one-shot.
+ */
+function createScheduler(model: LoadedModel, backend: Backend, limits: SchedulerLimits, kvCache: DecoderSchedulerOptions | undefined): EmbeddingScheduler {
+  if (isDecoderConfig(model.config) && supportsPagedKv(backend) && model.settings.pooling === 'last') {
+    return new DecoderScheduler(backend, model.settings.pooling, limits, kvCache);
+  }
+  return new Scheduler(backend, model.settings.pooling, limits);
 }
 
 export function cosineSimilarity(x: ArrayLike<number>, y: ArrayLike<number>): number {

@@ -28,6 +28,11 @@ export interface SubmitOptions {
   readonly priority?: number;
   /** Aborting drops the request's remaining work and rejects with the signal's reason. */
   readonly signal?: AbortSignal;
+  /**
+   * Decoder models with prefix caching (DecoderScheduler): requests share cached KV blocks only when their salts are
+   * equal (vLLM's `cache_salt`), isolating tenants. The encoder scheduler keeps no cache and ignores it.
+   */
+  readonly cacheSalt?: string;
 }
 
 export interface SubmitResult {
@@ -72,11 +77,25 @@ export interface PhasedReason {
   readonly phasedReason: (phase: 'queued' | 'running') => unknown;
 }
 
-function isPhasedReason(reason: unknown): reason is PhasedReason {
+export function isPhasedReason(reason: unknown): reason is PhasedReason {
   return typeof reason === 'object' && reason !== null && typeof (reason as PhasedReason).phasedReason === 'function';
 }
 
-export class Scheduler {
+/**
+ * What the Embedder and the server use of a scheduler: the encoder Scheduler below, or DecoderScheduler
+ * (./decoder_scheduler.ts) for decoder models with paged KV blocks.
+ */
+export interface EmbeddingScheduler {
+  readonly limits: SchedulerLimits;
+  /** Called after every step (metrics hook). */
+  onStep: ((stats: StepStats) => void) | null;
+  readonly queuedTokens: number;
+  readonly numWaitingSequences: number;
+  submit(sequences: readonly Int32Array[], options: SubmitOptions): Promise<SubmitResult>;
+  close(): Promise<void>;
+}
+
+export class Scheduler implements EmbeddingScheduler {
   /** Sorted by (priority, arrival). */
   private readonly waiting: PendingSequence[] = [];
   private numQueuedTokens = 0;

@@ -1,6 +1,7 @@
 // config.json -> ModelConfig for the BERT family (transformers models/bert/configuration_bert.py BertConfig).
 import { ModelLoadError } from '../errors.js';
 import { readJsonFile } from './json_file.js';
+import { isQwen3ConfigJson, parseQwen3Config, SUPPORTED_QWEN3_ARCHITECTURES } from './qwen3_config.js';
 import type { BertConfig, ModelConfig } from './types.js';
 
 /** transformers classes whose checkpoints hold a plain BERT encoder (possibly under a `bert.` prefix, plus heads). */
@@ -65,7 +66,9 @@ function checkIsBert(json: Json, file: string): void {
     }
   }
   const architectureNames = (architectures ?? []) as string[];
-  const supportedList = `model_type "bert" or architectures ${SUPPORTED_BERT_ARCHITECTURES.join(', ')}`;
+  const supportedList =
+    `model_type "bert" or architectures ${SUPPORTED_BERT_ARCHITECTURES.join(', ')}; ` +
+    `or model_type "qwen3" (${SUPPORTED_QWEN3_ARCHITECTURES.join(', ')})`;
   if (modelType !== undefined && modelType !== 'bert') {
     throw new ModelLoadError(
       `${file}: unsupported model_type ${describeValue(modelType)}` +
@@ -124,8 +127,14 @@ function parseMatryoshka(json: Json, hiddenSize: number, file: string): Pick<Ber
   return { isMatryoshka, matryoshkaDimensions };
 }
 
-/** Validates a parsed config.json; `file` names it in errors. */
+/** Validates a parsed config.json; `file` names it in errors. model_type "qwen3" goes to parseQwen3Config. */
 export function parseModelConfig(json: unknown, file: string): ModelConfig {
+  if (isQwen3ConfigJson(json)) return parseQwen3Config(json, file);
+  return parseBertConfig(json, file);
+}
+
+/** Validates a parsed BERT config.json; anything else is an error naming what is supported. */
+export function parseBertConfig(json: unknown, file: string): BertConfig {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new ModelLoadError(`${file}: config is not a JSON object`);
   }

@@ -1,10 +1,11 @@
 // spec -> LoadedModel: resolve the folder, parse config.json, read the safetensors checkpoint, check it against the
-// BERT layout, read the sentence-transformers settings. Everything that can be wrong with a model fails here.
+// architecture's layout (BERT or Qwen3), read the sentence-transformers settings. Everything that can be wrong with a model fails here.
 import { join } from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { canonicalizeBertWeights, weightDTypeSummary } from './bert_layout.js';
 import { readCheckpoint } from './checkpoint.js';
 import { readModelConfig } from './config.js';
+import { canonicalizeQwen3Weights } from './qwen3_layout.js';
 import { resolveModel, type ResolvedModel } from './resolve.js';
 import { readEmbeddingSettings, type EmbeddingOverrides } from './sentence_transformers.js';
 import type { LoadedModel } from './types.js';
@@ -33,7 +34,11 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
   const resolved = await resolveModel(spec, { revision: opts.revision, env: opts.env, fetch: opts.fetch });
   const config = await readModelConfig(join(resolved.path, 'config.json'));
   const checkpoint = await readCheckpoint(resolved.path);
-  const weights = canonicalizeBertWeights(checkpoint.tensors, config, checkpoint.files.join(', '));
+  const files = checkpoint.files.join(', ');
+  const weights =
+    config.architecture === 'qwen3'
+      ? canonicalizeQwen3Weights(checkpoint.tensors, config, files)
+      : canonicalizeBertWeights(checkpoint.tensors, config, files);
   const settings = await readEmbeddingSettings(resolved.path, config, opts.overrides);
   return {
     id: opts.servedModelName ?? resolved.id,

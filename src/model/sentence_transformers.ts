@@ -4,7 +4,7 @@
 import { isAbsolute, join, posix } from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { isJsonObject, readOptionalJsonFile } from './json_file.js';
-import type { BertConfig, EmbeddingSettings, PoolingMode } from './types.js';
+import type { EmbeddingSettings, ModelConfig, PoolingMode } from './types.js';
 
 /** Values given on the command line; each one wins over the model's files. */
 export interface EmbeddingOverrides {
@@ -151,7 +151,7 @@ function parsePrompts(json: unknown, file: string): { prompts: Record<string, st
  */
 export async function readEmbeddingSettings(
   folder: string,
-  config: BertConfig,
+  config: ModelConfig,
   overrides: EmbeddingOverrides = {},
 ): Promise<EmbeddingSettings> {
   const sources: Record<string, string> = {};

@@ -12,6 +12,7 @@ export const BUNDLED_MODELS = {
   'bge-small': 'BAAI--bge-small-en-v1.5',
   'all-minilm': 'sentence-transformers--all-MiniLM-L6-v2',
   'e5-small': 'intfloat--e5-small-v2',
+  'qwen3-embedding': 'Qwen--Qwen3-Embedding-0.6B',
 } as const;
 
 export type BundledModelName = keyof typeof BUNDLED_MODELS;
@@ -21,6 +22,9 @@ export interface ModelShape {
   readonly hiddenSize?: number;
   readonly numHeads?: number;
   readonly intermediateSize?: number;
+  /** Qwen3 only. */
+  readonly numKeyValueHeads?: number;
+  readonly headDim?: number;
 }
 
 /**
@@ -30,7 +34,8 @@ export interface ModelShape {
  */
 export async function ensureSyntheticModel(name: BundledModelName, opts: { seed: number; shape?: ModelShape; label: string }): Promise<string> {
   const s = opts.shape;
-  const shapeKey = s ? `-${s.numLayers ?? 'L'}l-${s.hiddenSize ?? 'H'}h-${s.numHeads ?? 'A'}a-${s.intermediateSize ?? 'I'}i` : '';
+  const gqaKey = s?.numKeyValueHeads !== undefined || s?.headDim !== undefined ? `-${s.numKeyValueHeads ?? 'K'}kv-${s.headDim ?? 'D'}d` : '';
+  const shapeKey = s ? `-${s.numLayers ?? 'L'}l-${s.hiddenSize ?? 'H'}h-${s.numHeads ?? 'A'}a-${s.intermediateSize ?? 'I'}i${gqaKey}` : '';
   const dir = join(cacheRoot(), `${opts.label}-${name}${shapeKey}-random-seed${opts.seed}`);
   if (existsSync(join(dir, 'model.safetensors'))) return dir;
   await mkdir(cacheRoot(), { recursive: true });

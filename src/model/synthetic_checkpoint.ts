@@ -15,9 +15,10 @@ import { gunzipSync } from 'node:zlib';
 import { ModelLoadError } from '../errors.js';
 import { bertTensorSpecs } from './bert_layout.js';
 import { parseModelConfig } from './config.js';
+import { qwen3TensorSpecs } from './qwen3_layout.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors_write.js';
 import { DTYPE_ITEM_SIZE, float32ToBytes, isSupportedDType, numElements } from './tensor_data.js';
-import type { BertConfig, DType } from './types.js';
+import type { DType, ModelConfig } from './types.js';
 
 export type SyntheticFloatDType = 'F32' | 'F16' | 'BF16';
 
@@ -26,6 +27,9 @@ export interface CheckpointShrink {
   readonly hiddenSize?: number;
   readonly numHeads?: number;
   readonly intermediateSize?: number;
+  /** Qwen3 only: num_key_value_heads and head_dim (Qwen3 sets head_dim explicitly, so shrinking hidden keeps it). */
+  readonly numKeyValueHeads?: number;
+  readonly headDim?: number;
 }
 
 export interface GenerateCheckpointOptions {
@@ -181,9 +185,14 @@ function parseTensorsJson(text: string, file: string): SourceLayout {
   return { prefix, metadata, tensors };
 }
 
-/** Shapes BertModel gives every tensor a checkpoint may hold, for this config. */
-function shapeTable(config: BertConfig): Map<string, readonly number[]> {
+/** Shapes the architecture gives every tensor a checkpoint may hold, for this config. */
+function shapeTable(config: ModelConfig): Map<string, readonly number[]> {
   const H = config.hiddenSize;
+  if (config.architecture === 'qwen3') {
+    const qwen3Shapes = new Map<string, readonly number[]>(qwen3TensorSpecs(config).map((spec) => [spec.name, spec.shape]));
+    qwen3Shapes.set('lm_head.weight', [config.vocabSize, H]); // Qwen3ForCausalLM's head, when a source stores it untied
+    return qwen3Shapes;
+  }
   const nameToShape = new Map<string, readonly number[]>(bertTensorSpecs(config).map((spec) => [spec.name, spec.shape]));
   nameToShape.set(POSITION_IDS, [1, config.maxPositionEmbeddings]); // BertEmbeddings' registered buffer
   nameToShape.set('pooler.dense.weight', [H, H]); // BertPooler
@@ -192,14 +201,14 @@ function shapeTable(config: BertConfig): Map<string, readonly number[]> {
 }
 
 function layerIndexOf(canonicalName: string): number | null {
-  const match = /^encoder\.layer\.(\d+)\./.exec(canonicalName);
+  const match = /^(?:encoder\.layer|layers)\.(\d+)\./.exec(canonicalName);
   return match === null ? null : Number(match[1]);
 }
 
 function planTensors(
   source: SourceLayout,
-  sourceConfig: BertConfig,
-  targetConfig: BertConfig,
+  sourceConfig: ModelConfig,
+  targetConfig: ModelConfig,
   opts: { dtype?: SyntheticFloatDType; withPositionIds?: boolean },
   file: string,
 ): PlannedTensor[] {
@@ -213,7 +222,7 @@ function planTensors(
   for (const tensor of canonical) {
     const expected = sourceShapes.get(tensor.name);
     if (expected === undefined) {
-      throw new ModelLoadError(`${file}: tensor ${tensor.name} is not part of the BERT layout this generator knows`);
+      throw new ModelLoadError(`${file}: tensor ${tensor.name} is not part of the ${sourceConfig.architecture} layout this generator knows`);
     }
     if (expected.length !== tensor.shape.length || expected.some((dim, i) => dim !== tensor.shape[i])) {
       throw new ModelLoadError(`${file}: tensor ${tensor.name} has shape [${tensor.shape.join(', ')}], config.json implies [${expected.join(', ')}]`);
@@ -247,13 +256,18 @@ function tensorBytes(tensor: PlannedTensor, seed: number): Uint8Array {
     return littleEndianBytes(ids);
   }
   const stream = new NormalStream(seed, tensor.canonicalName);
-  const isLayerNormWeight = tensor.canonicalName.endsWith('LayerNorm.weight');
+  const isLayerNormWeight = isNormWeight(tensor.canonicalName);
   const isBias = tensor.canonicalName.endsWith('.bias');
   const mean = isLayerNormWeight ? 1 : 0;
   const std = isLayerNormWeight ? LAYER_NORM_WEIGHT_STD : isBias ? BIAS_STD : WEIGHT_STD;
   const values = new Float32Array(numValues);
   for (let i = 0; i < numValues; i++) values[i] = mean + std * stream.nextNormal();
   return float32ToBytes(values, tensor.dtype);
+}
+
+/** Scales of normalization layers, initialized around 1: BERT LayerNorm, Qwen3 RMSNorm (layer, per-head q/k, final). */
+function isNormWeight(canonicalName: string): boolean {
+  return canonicalName.endsWith('LayerNorm.weight') || /(?:^|\.|_)(?:layernorm|norm|q_norm|k_norm)\.weight$/.test(canonicalName);
 }
 
 function littleEndianBytes(values: BigInt64Array): Uint8Array {
@@ -329,8 +343,12 @@ function splitIntoShards(tensors: readonly PlannedTensor[], numShards: number): 
   return shards;
 }
 
-function describeShrink(config: BertConfig): string {
-  return `${config.numLayers} layers, hidden ${config.hiddenSize}, ${config.numHeads} heads, intermediate ${config.intermediateSize}`;
+function describeShrink(config: ModelConfig): string {
+  const heads =
+    config.architecture === 'qwen3'
+      ? `${config.numHeads} query heads / ${config.numKeyValueHeads} kv heads of ${config.headDim}`
+      : `${config.numHeads} heads`;
+  return `${config.numLayers} layers, hidden ${config.hiddenSize}, ${heads}, intermediate ${config.intermediateSize}`;
 }
 
 /**
@@ -363,6 +381,11 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
   if (shrink.numLayers !== undefined) targetConfigJson.num_hidden_layers = shrink.numLayers;
   if (shrink.numHeads !== undefined) targetConfigJson.num_attention_heads = shrink.numHeads;
   if (shrink.intermediateSize !== undefined) targetConfigJson.intermediate_size = shrink.intermediateSize;
+  if (shrink.numKeyValueHeads !== undefined || shrink.headDim !== undefined) {
+    if (sourceConfig.architecture !== 'qwen3') throw new RangeError('shrink.numKeyValueHeads and shrink.headDim apply to Qwen3 models only');
+    if (shrink.numKeyValueHeads !== undefined) targetConfigJson.num_key_value_heads = shrink.numKeyValueHeads;
+    if (shrink.headDim !== undefined) targetConfigJson.head_dim = shrink.headDim;
+  }
   const sourceFloatDType = source.tensors.find((tensor) => tensor.dtype !== 'I64')?.dtype;
   if (opts.dtype !== undefined && opts.dtype !== sourceFloatDType) targetConfigJson.torch_dtype = TORCH_DTYPE_NAMES[opts.dtype];
   // Validated by the project's own parser: whatever it rejects (heads not dividing hidden, ...) fails here.
@@ -433,7 +456,7 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
     `- architecture: ${describeShrink(targetConfig)} (source: ${describeShrink(sourceConfig)})`,
     `- tensors: ${planned.length}, dtype ${opts.dtype ?? sourceFloatDType}${prefix ? `, name prefix \`${prefix}\`` : ''}`,
     `- weight files: ${weightFiles.join(', ')}`,
-    `- init: N(0, ${WEIGHT_STD}) for matrices and embeddings, N(0, ${BIAS_STD}) for biases, 1 + N(0, ${LAYER_NORM_WEIGHT_STD}) for LayerNorm weights`,
+    `- init: N(0, ${WEIGHT_STD}) for matrices and embeddings, N(0, ${BIAS_STD}) for biases, 1 + N(0, ${LAYER_NORM_WEIGHT_STD}) for LayerNorm/RMSNorm weights`,
     ``,
   ].join('\n');
   await writeFile(join(opts.outDir, 'README.md'), readme);

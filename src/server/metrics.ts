@@ -2,7 +2,7 @@
 // never collide. Names follow Prometheus conventions: base units (seconds), _total for counters.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import type { Scheduler, StepStats } from '../engine/scheduler.js';
+import type { EmbeddingScheduler, StepStats } from '../engine/scheduler.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
@@ -66,7 +66,7 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  constructor(scheduler: Scheduler) {
+  constructor(scheduler: EmbeddingScheduler) {
     collectDefaultMetrics({ register: this.registry, prefix: 'pooled_' });
     new Gauge({
       name: 'pooled_queue_tokens',

@@ -4,13 +4,13 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { ModelLoadError } from '../../src/errors.js';
 import { bertTensorSpecs, canonicalizeBertWeights } from '../../src/model/bert_layout.js';
-import { parseModelConfig } from '../../src/model/config.js';
+import { parseBertConfig } from '../../src/model/config.js';
 import { DTYPE_ITEM_SIZE, numElements } from '../../src/model/tensor_data.js';
 import type { DType, TensorView } from '../../src/model/types.js';
 import { TINY_BERT_CONFIG, tinyBertShapes } from '../helpers/model_tiny_bert.js';
 
 const FIXTURE_MODELS = ['sentence-transformers--all-MiniLM-L6-v2', 'BAAI--bge-small-en-v1.5', 'intfloat--e5-small-v2'];
-const tinyConfig = parseModelConfig(TINY_BERT_CONFIG, 'tiny/config.json');
+const tinyConfig = parseBertConfig(TINY_BERT_CONFIG, 'tiny/config.json');
 
 function tensorView(name: string, shape: readonly number[], dtype: DType = 'F32'): TensorView {
   return { name, dtype, shape, bytes: new Uint8Array(numElements(shape) * DTYPE_ITEM_SIZE[dtype]) };
@@ -43,7 +43,7 @@ describe('BERT tensor layout', () => {
   it('canonicalizes the three real checkpoint layouts from TENSORS.json', () => {
     for (const model of FIXTURE_MODELS) {
       const layout = JSON.parse(gunzipSync(readFileSync(`test/fixtures/models/${model}/TENSORS.json.gz`)).toString());
-      const config = parseModelConfig(JSON.parse(readFileSync(`test/fixtures/models/${model}/config.json`, 'utf8')), model);
+      const config = parseBertConfig(JSON.parse(readFileSync(`test/fixtures/models/${model}/config.json`, 'utf8')), model);
       // The layout check reads only names, dtypes and shapes; the real data is not in the repo, so bytes are empty.
       const tensors = new Map<string, TensorView>();
       for (const entry of layout.tensors as { name: string; dtype: DType; shape: number[] }[]) {

@@ -3,10 +3,11 @@
 // keys are visited in tiles and the softmax is computed online (running max and sum, rescaling the partial
 // output), so the full score matrix is never stored and any sequence length needs O(tile) memory beyond K^T.
 //
-// Work item: one (sequence, head, range of up to 64 queries). Its K columns for that head are first transposed
-// into K^T [head_dim][keys] so a tile of scores is register-blocked like a small GEMM (kQueryRows queries x
-// kKeyVecs vectors of keys), then P V accumulates with V rows read in place. Items are independent, so a
-// sequence's result does not depend on the rest of the batch.
+// First K is transposed once per (sequence, head) into K^T [head_dim][keys], so a tile of scores is register-blocked
+// like a small GEMM (kQueryRows queries x kKeyVecs vectors of keys). Then each work item, one (sequence, head,
+// range of up to 64 queries), walks the key tiles; P V accumulates with V rows read in place, each probability
+// broadcast once for up to 4 vectors of the head dimension. Items are independent, so a sequence's result does
+// not depend on the rest of the batch.
 #include <cstdint>
 
 #include "kernels/cpu/isa_dispatch.h"
@@ -25,9 +26,12 @@
 namespace pooled::kernels::cpu {
 
 POOLED_DECLARE_FOR_EACH_ISA(int64_t AttentionKeyTile())
-POOLED_DECLARE_FOR_EACH_ISA(int64_t AttentionScratchFloats(int64_t head_dim, int64_t max_seq_len))
+POOLED_DECLARE_FOR_EACH_ISA(int64_t AttentionScratchFloats(int64_t head_dim))
+POOLED_DECLARE_FOR_EACH_ISA(void TransposeKeys(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len, int64_t head,
+                                               float* key_t, int64_t key_t_stride))
 POOLED_DECLARE_FOR_EACH_ISA(void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len,
-                                               int64_t head, int64_t query_begin, int64_t query_end, float* scratch))
+                                               int64_t head, int64_t query_begin, int64_t query_end,
+                                               const float* key_t, int64_t key_t_stride, float* scratch))
 
 namespace POOLED_ISA_NS {
 
@@ -42,55 +46,99 @@ constexpr int kKeyVecs = 2;  // 16 keys per tile; 8 accumulators of the 16 regis
 constexpr int kKeyVecs = 8;
 #endif
 constexpr int kKeyTile = kKeyVecs * kLanes;
+// Head-dimension vectors per P V pass: a query row's accumulators for them stay in registers.
+constexpr int kValueVecs = 4;
 constexpr float kNegativeInfinity = -__builtin_huge_valf();
 
 inline int64_t RoundUp(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
 inline VecF LoadUpTo(const float* p, int64_t left) { return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left)); }
 
+// O[r][d0 .. d0 + NV*kLanes) += sum_j P[r][j] V[j][...] for the tile's keys: each V row is loaded once and each
+// probability broadcast once for NV vectors of the row.
+template <int NV>
+inline void AccumulateValues(const float* probabilities, const float* v_tile, int64_t ldv, int64_t num_keys, int64_t d0,
+                             int64_t dim, float* acc_out, int64_t padded_dim) {
+  VecF o[kQueryRows][NV];
+#pragma GCC unroll 8
+  for (int r = 0; r < kQueryRows; ++r) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) o[r][v] = Load(acc_out + r * padded_dim + d0 + v * kLanes);
+  }
+  const bool full = d0 + NV * kLanes <= dim;
+  for (int64_t j = 0; j < num_keys; ++j) {
+    const float* v_row = v_tile + j * ldv + d0;
+    VecF vv[NV];
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) vv[v] = full ? Load(v_row + v * kLanes) : LoadUpTo(v_row + v * kLanes, dim - d0 - v * kLanes);
+#pragma GCC unroll 8
+    for (int r = 0; r < kQueryRows; ++r) {
+      const VecF p = Set1(probabilities[r * kKeyTile + j]);
+#pragma GCC unroll 8
+      for (int v = 0; v < NV; ++v) o[r][v] = Fma(p, vv[v], o[r][v]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < kQueryRows; ++r) {
+#pragma GCC unroll 8
+    for (int v = 0; v < NV; ++v) Store(acc_out + r * padded_dim + d0 + v * kLanes, o[r][v]);
+  }
+}
+
 }  // namespace
 
 int64_t AttentionKeyTile() { return kKeyTile; }
 
-int64_t AttentionScratchFloats(int64_t head_dim, int64_t max_seq_len) {
+int64_t AttentionScratchFloats(int64_t head_dim) {
   const int64_t padded_dim = RoundUp(head_dim, kLanes);
-  return head_dim * RoundUp(max_seq_len, kKeyTile)  // K^T
-         + kQueryRows * kKeyTile                     // scores / probabilities of one tile
-         + kQueryRows * padded_dim                   // output accumulators
-         + 2 * kQueryRows;                           // running max and sum
+  return kQueryRows * padded_dim  // scaled queries
+         + kQueryRows * kKeyTile  // scores / probabilities of one tile
+         + kQueryRows * padded_dim  // output accumulators
+         + 2 * kQueryRows;          // running max and sum
+}
+
+// K^T of one (sequence, head): key_t[d * key_t_stride + j] = K[seq_begin + j][head * dim + d], keys past the
+// sequence (up to the tile multiple) zero. Done once per layer for every query block that reads it, in blocks of
+// 16 keys so both the reads (rows of K) and the writes (runs of K^T) stay within a few cache lines.
+void TransposeKeys(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len, int64_t head, float* key_t,
+                   int64_t key_t_stride) {
+  const int64_t dim = args.head_dim;
+  const float* k_head = args.k + seq_begin * args.ldk + head * dim;
+  constexpr int64_t kBlock = 16;
+  for (int64_t j0 = 0; j0 < seq_len; j0 += kBlock) {
+    const int64_t j1 = seq_len - j0 < kBlock ? seq_len : j0 + kBlock;
+    for (int64_t d = 0; d < dim; ++d) {
+      float* dst = key_t + d * key_t_stride;
+      for (int64_t j = j0; j < j1; ++j) dst[j] = k_head[j * args.ldk + d];
+    }
+  }
+  const int64_t padded = RoundUp(seq_len, kKeyTile);
+  for (int64_t d = 0; d < dim; ++d) {
+    for (int64_t j = seq_len; j < padded; ++j) key_t[d * key_t_stride + j] = 0.0f;
+  }
 }
 
 void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len, int64_t head, int64_t query_begin,
-                   int64_t query_end, float* scratch) {
+                   int64_t query_end, const float* key_t, int64_t key_t_stride, float* scratch) {
   const int64_t dim = args.head_dim;
   const int64_t padded_dim = RoundUp(dim, kLanes);
-  const int64_t keys_padded = RoundUp(seq_len, kKeyTile);
-  float* key_t = scratch;
-  float* scores = key_t + dim * keys_padded;
+  float* q_scaled = scratch;
+  float* scores = q_scaled + kQueryRows * padded_dim;
   float* acc_out = scores + kQueryRows * kKeyTile;
   float* running_max = acc_out + kQueryRows * padded_dim;
   float* running_sum = running_max + kQueryRows;
 
   const float* q_head = args.q + seq_begin * args.ldq + head * dim;
-  const float* k_head = args.k + seq_begin * args.ldk + head * dim;
   const float* v_head = args.v + seq_begin * args.ldv + head * dim;
   float* out_head = args.out + seq_begin * args.ldo + head * dim;
   const float scale = 1.0f / Sqrt(static_cast<float>(dim));
 
-  for (int64_t j = 0; j < seq_len; ++j) {
-    const float* k_row = k_head + j * args.ldk;
-    for (int64_t d = 0; d < dim; ++d) key_t[d * keys_padded + j] = k_row[d];
-  }
-  for (int64_t d = 0; d < dim; ++d) {
-    for (int64_t j = seq_len; j < keys_padded; ++j) key_t[d * keys_padded + j] = 0.0f;
-  }
-
   for (int64_t i0 = query_begin; i0 < query_end; i0 += kQueryRows) {
     const int64_t num_rows = query_end - i0 < kQueryRows ? query_end - i0 : kQueryRows;
-    // Rows past the end repeat the last real query (valid memory), and their results are dropped.
-    const float* q_rows[kQueryRows];
-    for (int r = 0; r < kQueryRows; ++r) q_rows[r] = q_head + (i0 + (r < num_rows ? r : num_rows - 1)) * args.ldq;
+    // Rows past the end repeat the last real query (so every lane computes something finite); dropped at the end.
     for (int r = 0; r < kQueryRows; ++r) {
+      const float* q_row = q_head + (i0 + (r < num_rows ? r : num_rows - 1)) * args.ldq;
+      for (int64_t d = 0; d < dim; ++d) q_scaled[r * padded_dim + d] = q_row[d] * scale;
       running_max[r] = kNegativeInfinity;
       running_sum[r] = 0.0f;
       for (int64_t d = 0; d < padded_dim; d += kLanes) Store(acc_out + r * padded_dim + d, Zero());
@@ -98,7 +146,7 @@ void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len
 
     for (int64_t j0 = 0; j0 < seq_len; j0 += kKeyTile) {
       const int64_t num_keys = seq_len - j0 < kKeyTile ? seq_len - j0 : kKeyTile;
-      // Scores for this tile: S = (scale q) K^T.
+      // Scores for this tile: S = (scale q) K^T, queries broadcast, keys along the vector lanes.
       VecF s[kQueryRows][kKeyVecs];
 #pragma GCC unroll 8
       for (int r = 0; r < kQueryRows; ++r) {
@@ -106,13 +154,13 @@ void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len
         for (int v = 0; v < kKeyVecs; ++v) s[r][v] = Zero();
       }
       for (int64_t d = 0; d < dim; ++d) {
-        const float* kt = key_t + d * keys_padded + j0;
+        const float* kt = key_t + d * key_t_stride + j0;
         VecF kv[kKeyVecs];
 #pragma GCC unroll 8
         for (int v = 0; v < kKeyVecs; ++v) kv[v] = Load(kt + v * kLanes);
 #pragma GCC unroll 8
         for (int r = 0; r < kQueryRows; ++r) {
-          const VecF qd = Set1(q_rows[r][d] * scale);
+          const VecF qd = Set1(q_scaled[r * padded_dim + d]);
 #pragma GCC unroll 8
           for (int v = 0; v < kKeyVecs; ++v) s[r][v] = Fma(qd, kv[v], s[r][v]);
         }
@@ -120,25 +168,37 @@ void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len
       // Online softmax: new running max, rescale what was accumulated, probabilities of this tile.
       for (int r = 0; r < kQueryRows; ++r) {
         float* p_row = scores + r * kKeyTile;
-        for (int v = 0; v < kKeyVecs; ++v) Store(p_row + v * kLanes, s[r][v]);
-        for (int64_t j = num_keys; j < kKeyTile; ++j) p_row[j] = kNegativeInfinity;
         VecF tile_max = Set1(kNegativeInfinity);
-        for (int v = 0; v < kKeyVecs; ++v) tile_max = Max(tile_max, Load(p_row + v * kLanes));
-        const float new_max = running_max[r] > ReduceMax(tile_max) ? running_max[r] : ReduceMax(tile_max);
+        for (int v = 0; v < kKeyVecs; ++v) {
+          const int valid = static_cast<int>(num_keys - v * kLanes);
+          if (valid >= kLanes) {
+            tile_max = Max(tile_max, s[r][v]);
+          } else if (valid > 0) {  // padding keys must not raise the max
+            Store(p_row + v * kLanes, s[r][v]);
+            for (int j = valid; j < kLanes; ++j) p_row[v * kLanes + j] = kNegativeInfinity;
+            s[r][v] = Load(p_row + v * kLanes);
+            tile_max = Max(tile_max, s[r][v]);
+          }
+        }
+        const float tile_max_value = ReduceMax(tile_max);
+        const float new_max = running_max[r] > tile_max_value ? running_max[r] : tile_max_value;
         const VecF new_max_v = Set1(new_max);
         VecF tile_sum = Zero();
         for (int v = 0; v < kKeyVecs; ++v) {
           const int valid = static_cast<int>(num_keys - v * kLanes);
-          VecF p = Exp(Sub(Load(p_row + v * kLanes), new_max_v));
-          if (valid < kLanes) {  // padding keys get exactly 0, not exp's smallest value
-            Store(p_row + v * kLanes, p);
-            p = LoadN(p_row + v * kLanes, valid < 0 ? 0 : valid);
+          VecF p = Zero();
+          if (valid > 0) {
+            p = Exp(Sub(s[r][v], new_max_v));
+            if (valid < kLanes) {  // padding keys get exactly 0, not exp's smallest value
+              Store(p_row + v * kLanes, p);
+              p = LoadN(p_row + v * kLanes, valid);
+            }
           }
           Store(p_row + v * kLanes, p);
           tile_sum = Add(tile_sum, p);
         }
         // exp(-inf) on the first tile: nothing accumulated yet, the factor is 0.
-        const float correction = running_max[r] == kNegativeInfinity ? 0.0f : __builtin_expf(running_max[r] - new_max);
+        const float correction = running_max[r] == kNegativeInfinity ? 0.0f : ReduceMax(Exp(Set1(running_max[r] - new_max)));
         running_sum[r] = running_sum[r] * correction + ReduceAdd(tile_sum);
         running_max[r] = new_max;
         if (correction != 1.0f) {
@@ -148,19 +208,19 @@ void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len
           }
         }
       }
-      // Output += P V over this tile, one vector of head dimensions at a time with every query row in registers.
-      for (int64_t d = 0; d < dim; d += kLanes) {
-        const int64_t left = dim - d;
-        VecF o[kQueryRows];
-#pragma GCC unroll 8
-        for (int r = 0; r < kQueryRows; ++r) o[r] = Load(acc_out + r * padded_dim + d);
-        for (int64_t j = 0; j < num_keys; ++j) {
-          const VecF vv = LoadUpTo(v_head + (j0 + j) * args.ldv + d, left);
-#pragma GCC unroll 8
-          for (int r = 0; r < kQueryRows; ++r) o[r] = Fma(Set1(scores[r * kKeyTile + j]), vv, o[r]);
+      // Output += P V over this tile.
+      const float* v_tile = v_head + j0 * args.ldv;
+      for (int64_t d0 = 0; d0 < dim; d0 += kValueVecs * kLanes) {
+        const int64_t vecs = (dim - d0 + kLanes - 1) / kLanes;
+        if (vecs >= 4) {
+          AccumulateValues<4>(scores, v_tile, args.ldv, num_keys, d0, dim, acc_out, padded_dim);
+        } else if (vecs == 3) {
+          AccumulateValues<3>(scores, v_tile, args.ldv, num_keys, d0, dim, acc_out, padded_dim);
+        } else if (vecs == 2) {
+          AccumulateValues<2>(scores, v_tile, args.ldv, num_keys, d0, dim, acc_out, padded_dim);
+        } else {
+          AccumulateValues<1>(scores, v_tile, args.ldv, num_keys, d0, dim, acc_out, padded_dim);
         }
-#pragma GCC unroll 8
-        for (int r = 0; r < kQueryRows; ++r) Store(acc_out + r * padded_dim + d, o[r]);
       }
     }
 
@@ -183,8 +243,8 @@ void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len
 
 #if POOLED_ISA_BASELINE
 namespace {
-// Queries per work item: small enough to spread one long sequence over every thread, large enough that the K^T
-// transpose (head_dim x seq_len) is a small share of the item's work.
+// Queries per work item: small enough to spread one long sequence over every thread, large enough that an item's
+// fixed costs (its setup, the pool's hand-out) stay small next to its 64 x seq_len scores.
 constexpr int64_t kQueriesPerItem = 64;
 
 struct Item {
@@ -197,6 +257,18 @@ struct Item {
 
 [[noreturn]] void Fail(const std::string& message) { throw std::invalid_argument("Attention: " + message); }
 }  // namespace
+
+int64_t AttentionWorkspaceFloats(const AttentionArgs& args) {
+  if (args.cu_seq_lens == nullptr || args.num_seqs < 0) Fail("cu_seq_lens is null");
+  auto tile = [&]() -> int64_t { POOLED_DISPATCH_RETURN(AttentionKeyTile); };
+  const int64_t key_tile = tile();
+  int64_t keys = 0;
+  for (int64_t s = 0; s < args.num_seqs; ++s) {
+    const int64_t len = static_cast<int64_t>(args.cu_seq_lens[s + 1]) - args.cu_seq_lens[s];
+    if (len > 0) keys += (len + key_tile - 1) / key_tile * key_tile;
+  }
+  return keys * args.num_heads * args.head_dim;
+}
 
 void Attention(ThreadPool& pool, const AttentionArgs& args) {
   if (args.num_heads <= 0 || args.head_dim <= 0) Fail("num_heads and head_dim must be > 0");
@@ -220,6 +292,12 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
   std::vector<Item> items;
   for (int64_t s = 0; s < args.num_seqs; ++s) {
     const int64_t len = static_cast<int64_t>(args.cu_seq_lens[s + 1]) - args.cu_seq_lens[s];
+    if (args.only_query != nullptr) {
+      const int64_t q = args.only_query[s];
+      if (q < 0 || q >= len) Fail("only_query[" + std::to_string(s) + "] = " + std::to_string(q) + " is outside its sequence");
+      for (int64_t h = 0; h < args.num_heads; ++h) items.push_back({s, h, q, q + 1, len});
+      continue;
+    }
     for (int64_t h = 0; h < args.num_heads; ++h) {
       for (int64_t q0 = 0; q0 < len; q0 += kQueriesPerItem) {
         const int64_t q1 = std::min(len, q0 + kQueriesPerItem);
@@ -230,11 +308,42 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
   // Longest first, so the threads finish together when a batch mixes long and short sequences.
   std::stable_sort(items.begin(), items.end(), [](const Item& x, const Item& y) { return x.cost > y.cost; });
 
+  // Phase 1: K^T of every (sequence, head), sequences padded to the key tile: head h, dimension d, key j of
+  // sequence s sits at key_t[(h * head_dim + d) * stride + key_offsets[s] + j].
+  int64_t key_tile = 0;
   int64_t scratch_floats = 0;
   {
-    auto query = [&]() -> int64_t { POOLED_DISPATCH_RETURN(AttentionScratchFloats, args.head_dim, max_len); };
-    scratch_floats = query();
+    auto tile = [&]() -> int64_t { POOLED_DISPATCH_RETURN(AttentionKeyTile); };
+    auto floats = [&]() -> int64_t { POOLED_DISPATCH_RETURN(AttentionScratchFloats, args.head_dim); };
+    key_tile = tile();
+    scratch_floats = floats();
   }
+  std::vector<int64_t> key_offsets(static_cast<size_t>(args.num_seqs) + 1, 0);
+  for (int64_t s = 0; s < args.num_seqs; ++s) {
+    const int64_t len = static_cast<int64_t>(args.cu_seq_lens[s + 1]) - args.cu_seq_lens[s];
+    key_offsets[static_cast<size_t>(s) + 1] = key_offsets[static_cast<size_t>(s)] + (len + key_tile - 1) / key_tile * key_tile;
+  }
+  const int64_t stride = key_offsets.back();
+  float* key_t = args.workspace;
+  if (key_t == nullptr) {
+    // Kept by the calling thread between calls; it only grows.
+    thread_local AlignedBuffer own_workspace;
+    const size_t bytes = static_cast<size_t>(width * stride) * sizeof(float);
+    if (own_workspace.size() < bytes) own_workspace = AlignedBuffer(bytes);
+    key_t = static_cast<float*>(own_workspace.data());
+  } else if (args.workspace_floats < width * stride) {
+    Fail("workspace holds " + std::to_string(args.workspace_floats) + " floats, " + std::to_string(width * stride) + " needed");
+  }
+  pool.Run(args.num_seqs * args.num_heads, [&](int64_t task, int) {
+    const int64_t s = task / args.num_heads;
+    const int64_t h = task % args.num_heads;
+    const int64_t seq_begin = args.cu_seq_lens[s];
+    const int64_t seq_len = args.cu_seq_lens[s + 1] - seq_begin;
+    if (seq_len == 0) return;
+    POOLED_DISPATCH(TransposeKeys, args, seq_begin, seq_len, h, key_t + h * args.head_dim * stride + key_offsets[static_cast<size_t>(s)], stride);
+  });
+
+  // Phase 2: blocks of queries, longest sequences first.
   const size_t scratch_bytes = static_cast<size_t>(scratch_floats) * sizeof(float);
   pool.Run(static_cast<int64_t>(items.size()), [&](int64_t task, int) {
     thread_local AlignedBuffer scratch;
@@ -242,7 +351,8 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
     const Item& item = items[static_cast<size_t>(task)];
     const int64_t seq_begin = args.cu_seq_lens[item.seq];
     const int64_t seq_len = args.cu_seq_lens[item.seq + 1] - seq_begin;
-    POOLED_DISPATCH(AttentionItem, args, seq_begin, seq_len, item.head, item.query_begin, item.query_end,
+    const float* head_key_t = key_t + item.head * args.head_dim * stride + key_offsets[static_cast<size_t>(item.seq)];
+    POOLED_DISPATCH(AttentionItem, args, seq_begin, seq_len, item.head, item.query_begin, item.query_end, head_key_t, stride,
                     static_cast<float*>(scratch.data()));
   });
 }

@@ -76,11 +76,8 @@ struct TileOut {
   int64_t ldc;
   int ncols;        // valid columns of this panel (the rest is padding)
   bool accumulate;  // a later k pass: start from what C holds
-  bool finish;      // the last k pass: apply the epilogue
+  bool finish;      // the last k pass: add the bias
   const float* bias;  // at the panel's first column, or null
-  Activation activation;
-  const float* residual;  // at the tile's first element, or null
-  int64_t ldr;
 };
 
 inline int ValidLanes(int ncols, int v) {
@@ -105,27 +102,49 @@ inline void InitTile(VecF (&acc)[MR][kVecs], const TileOut& out) {
   }
 }
 
+// Activation and residual over a block of finished rows and columns, row by row while it is in L2. Kept out of
+// the register tile on purpose: inlining a GELU into each of the MR x kVecs accumulators of every tile size made
+// the kernel code so large that the epilogue cost as much as the multiply-adds.
+__attribute__((noinline)) void BlockEpilogue(float* c, int64_t ldc, int64_t rows, int64_t cols, Activation activation,
+                                             const float* residual, int64_t ldr) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = c + r * ldc;
+    const float* res = residual != nullptr ? residual + r * ldr : nullptr;
+    int64_t col = 0;
+    for (; col + kLanes <= cols; col += kLanes) {
+      VecF x = Activate(Load(row + col), activation);
+      if (res != nullptr) x = Add(x, Load(res + col));
+      Store(row + col, x);
+    }
+    if (col < cols) {
+      const int n = static_cast<int>(cols - col);
+      VecF x = Activate(LoadN(row + col, n), activation);
+      if (res != nullptr) x = Add(x, LoadN(res + col, n));
+      StoreN(row + col, x, n);
+    }
+  }
+}
+
+// Stores the accumulators, adding the bias on the last k pass (cheap in registers: one load per column vector).
 template <int MR>
 inline void StoreTile(VecF (&acc)[MR][kVecs], const TileOut& out) {
+  VecF bias[kVecs];
+  const bool add_bias = out.finish && out.bias != nullptr;
+#pragma GCC unroll 16
+  for (int v = 0; v < kVecs; ++v) {
+    const int n = ValidLanes(out.ncols, v);
+    bias[v] = add_bias && n > 0 ? (n == kLanes ? Load(out.bias + v * kLanes) : LoadN(out.bias + v * kLanes, n)) : Zero();
+  }
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
 #pragma GCC unroll 16
     for (int v = 0; v < kVecs; ++v) {
       const int n = ValidLanes(out.ncols, v);
-      if (n == 0) continue;
-      VecF x = acc[r][v];
-      if (out.finish) {
-        if (out.bias != nullptr) x = Add(x, n == kLanes ? Load(out.bias + v * kLanes) : LoadN(out.bias + v * kLanes, n));
-        x = Activate(x, out.activation);
-        if (out.residual != nullptr) {
-          const float* res = out.residual + r * out.ldr + v * kLanes;
-          x = Add(x, n == kLanes ? Load(res) : LoadN(res, n));
-        }
-      }
       float* dst = out.c + r * out.ldc + v * kLanes;
+      const VecF x = add_bias ? Add(acc[r][v], bias[v]) : acc[r][v];
       if (n == kLanes) {
         Store(dst, x);
-      } else {
+      } else if (n > 0) {
         StoreN(dst, x, n);
       }
     }
@@ -214,15 +233,37 @@ inline uint16_t RoundToBf16(float value) {
   return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
 }
 
+// One tile of A, [mr rows][k] -> [k][mr], for the k that exist (k_count); the rest of the pass (padding) is zero.
+template <int MR>
+inline void PackTileF32(const float* a, int64_t lda, int64_t k_count, int64_t kc, float* dst) {
+  const float* rows[MR];
+#pragma GCC unroll 16
+  for (int r = 0; r < MR; ++r) rows[r] = a + r * lda;
+  for (int64_t k = 0; k < k_count; ++k) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) dst[k * MR + r] = rows[r][k];
+  }
+  for (int64_t k = k_count; k < kc; ++k) {
+#pragma GCC unroll 16
+    for (int r = 0; r < MR; ++r) dst[k * MR + r] = 0.0f;
+  }
+}
+
 // Rows [row_begin, row_end) x k [k0, k0 + kc) of A, tile by tile: tile t (rows row_begin + t*kMr ...) holds
-// mr = min(kMr, rows left) rows as [kc][mr]. k past the matrix (bfloat16 padding) reads as 0.
+// mr = min(kMr, rows left) rows as [kc][mr]. k past the matrix (bfloat16 padding) reads as 0. Full tiles take the
+// unrolled copy (12 row streams in, one contiguous stream out); only a batch's last tile takes the generic one.
 void PackActivationsF32(const float* a, int64_t lda, int64_t k_valid, int64_t row_begin, int64_t row_end, int64_t k0,
                         int64_t kc, float* dst) {
+  const int64_t k_count = k_valid - k0 < kc ? (k_valid - k0 > 0 ? k_valid - k0 : 0) : kc;
   for (int64_t r0 = row_begin; r0 < row_end; r0 += kMr) {
     const int64_t mr = row_end - r0 < kMr ? row_end - r0 : kMr;
-    for (int64_t r = 0; r < mr; ++r) {
-      const float* src = a + (r0 + r) * lda;
-      for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = k0 + k < k_valid ? src[k0 + k] : 0.0f;
+    const float* src = a + r0 * lda + k0;
+    if (mr == kMr) {
+      PackTileF32<kMr>(src, lda, k_count, kc, dst);
+    } else {
+      for (int64_t r = 0; r < mr; ++r) {
+        for (int64_t k = 0; k < kc; ++k) dst[k * mr + r] = k < k_count ? src[r * lda + k] : 0.0f;
+      }
     }
     dst += mr * kc;
   }
@@ -331,13 +372,16 @@ void GemmUnit(const gemm::UnitArgs& g, int64_t row_begin, int64_t row_end, int64
           out.accumulate = accumulate;
           out.finish = finish;
           out.bias = g.bias != nullptr ? g.bias + col0 : nullptr;
-          out.activation = g.activation;
-          out.residual = g.residual != nullptr ? g.residual + r0 * g.ldr + col0 : nullptr;
-          out.ldr = g.ldr;
           const char* bp = weights + (p * w.k_padded + k0) * kNr * weight_size;
           RunTileRows(mr, kind, ap, bp, kc, out);
         }
         ap += mr * packed_per_row * 4;
+      }
+      if (finish && (g.activation != Activation::kNone || g.residual != nullptr)) {
+        const int64_t col_begin = block * kNr;
+        const int64_t col_end = block_end * kNr < w.n ? block_end * kNr : w.n;
+        BlockEpilogue(g.c + row_begin * g.ldc + col_begin, g.ldc, row_end - row_begin, col_end - col_begin, g.activation,
+                      g.residual != nullptr ? g.residual + row_begin * g.ldr + col_begin : nullptr, g.ldr);
       }
     }
   }

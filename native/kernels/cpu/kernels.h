@@ -138,8 +138,17 @@ struct AttentionArgs {
   const int32_t* cu_seq_lens = nullptr;  // [num_seqs + 1]
   int64_t num_seqs = 0;
   int64_t num_tokens = 0;
+  // Per sequence, the one query to compute (an index within the sequence), e.g. the token CLS or LAST pooling
+  // reads in the last layer; the other output rows are not written. Null = every query.
+  const int32_t* only_query = nullptr;
+  // Room for K^T (AttentionWorkspaceFloats), e.g. a buffer the engine keeps between layers; null = the op keeps
+  // its own per calling thread.
+  float* workspace = nullptr;
+  int64_t workspace_floats = 0;
 };
 void Attention(ThreadPool& pool, const AttentionArgs& args);
+// Floats of workspace Attention needs for these sequences (K^T of every sequence and head, padded to the key tile).
+int64_t AttentionWorkspaceFloats(const AttentionArgs& args);
 
 // ---------------------------------------------------------------------------------------------------------------
 // Fused pooling: per sequence, CLS / MEAN / LAST over hidden[tokens, ld] (first hidden_size columns), keep the

@@ -45,6 +45,13 @@ inline VecF Pow2Int(VecF n) {
   const __m512i bits = _mm512_slli_epi32(_mm512_add_epi32(_mm512_cvtps_epi32(n.v), _mm512_set1_epi32(127)), 23);
   return {_mm512_castsi512_ps(bits)};
 }
+// p * 2^n for integral n (one instruction here).
+inline VecF ScaleByPow2(VecF p, VecF n) { return {_mm512_scalef_ps(p.v, n.v)}; }
+// 1 / x to ~1 ulp: the 14-bit estimate and one Newton step, much cheaper than a division.
+inline VecF Reciprocal(VecF x) {
+  const __m512 r = _mm512_rcp14_ps(x.v);
+  return {_mm512_fmadd_ps(r, _mm512_fnmadd_ps(x.v, r, _mm512_set1_ps(1.0f)), r)};
+}
 // Per lane: a < 0 ? if_negative : otherwise.
 inline VecF SelectNegative(VecF a, VecF if_negative, VecF otherwise) {
   const __mmask16 negative = _mm512_cmp_ps_mask(a.v, _mm512_setzero_ps(), _CMP_LT_OQ);
@@ -95,6 +102,13 @@ inline VecF Round(VecF a) { return {_mm256_round_ps(a.v, _MM_FROUND_TO_NEAREST_I
 inline VecF Pow2Int(VecF n) {
   const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n.v), _mm256_set1_epi32(127)), 23);
   return {_mm256_castsi256_ps(bits)};
+}
+inline VecF ScaleByPow2(VecF p, VecF n) { return Mul(p, Pow2Int(n)); }
+// 1 / x: the 12-bit estimate and two Newton steps.
+inline VecF Reciprocal(VecF x) {
+  __m256 r = _mm256_rcp_ps(x.v);
+  r = _mm256_fmadd_ps(r, _mm256_fnmadd_ps(x.v, r, _mm256_set1_ps(1.0f)), r);
+  return {_mm256_fmadd_ps(r, _mm256_fnmadd_ps(x.v, r, _mm256_set1_ps(1.0f)), r)};
 }
 inline VecF SelectNegative(VecF a, VecF if_negative, VecF otherwise) {
   const __m256 negative = _mm256_cmp_ps(a.v, _mm256_setzero_ps(), _CMP_LT_OQ);
@@ -169,6 +183,8 @@ inline VecF Pow2Int(VecF n) {
   return {out};
 }
 inline VecF SelectNegative(VecF a, VecF if_negative, VecF otherwise) { return a.v < 0.0f ? if_negative : otherwise; }
+inline VecF ScaleByPow2(VecF p, VecF n) { return Mul(p, Pow2Int(n)); }
+inline VecF Reciprocal(VecF x) { return {1.0f / x.v}; }
 inline float ReduceAdd(VecF a) { return a.v; }
 inline float ReduceMax(VecF a) { return a.v; }
 inline float Bf16BitsToFloat(uint16_t h) {
@@ -212,9 +228,10 @@ inline void LoadBf16Pairs(const uint16_t* p, VecF* even, VecF* odd) {
 #endif
 
 // e^x, Cephes expf scheme: x = n ln2 + r with |r| <= ln2 / 2, e^r by a degree-6 polynomial, 2^n from the exponent
-// bits. About 1 ulp. Inputs are clamped so 2^n stays a normal float (softmax and GELU never need more range).
+// bits. About 1 ulp. Inputs are clamped to [-80, 88]: below, the result would approach the subnormal range, where
+// every arithmetic instruction takes a slow microcode path (softmax and GELU lose nothing: e^-80 ~ 2e-35).
 inline VecF Exp(VecF x) {
-  x = Min(Max(x, Set1(-87.0f)), Set1(88.0f));
+  x = Min(Max(x, Set1(-80.0f)), Set1(88.0f));
   const VecF n = Round(Mul(x, Set1(1.44269504088896341f)));
   VecF r = Fma(n, Set1(-0.693359375f), x);
   r = Fma(n, Set1(2.12194440e-4f), r);
@@ -225,7 +242,7 @@ inline VecF Exp(VecF x) {
   p = Fma(p, r, Set1(1.6666665459e-1f));
   p = Fma(p, r, Set1(5.0000001201e-1f));
   p = Fma(p, Mul(r, r), Add(r, Set1(1.0f)));
-  return Mul(p, Pow2Int(n));
+  return ScaleByPow2(p, n);
 }
 
 // Exact (erf) GELU, x * Phi(x), with Phi(x) = erfc(-x / sqrt 2) / 2. erfc(z), z >= 0, is Numerical Recipes'
@@ -233,7 +250,7 @@ inline VecF Exp(VecF x) {
 // cancelling in 1 + erf(x / sqrt 2).
 inline VecF GeluErf(VecF x) {
   const VecF z = Mul(Abs(x), Set1(0.70710678118654752f));
-  const VecF t = Div(Set1(1.0f), Fma(z, Set1(0.5f), Set1(1.0f)));
+  const VecF t = Reciprocal(Fma(z, Set1(0.5f), Set1(1.0f)));
   VecF p = Set1(0.17087277f);
   p = Fma(p, t, Set1(-0.82215223f));
   p = Fma(p, t, Set1(1.48851587f));
@@ -255,7 +272,7 @@ inline VecF GeluErf(VecF x) {
 inline VecF GeluTanh(VecF x) {
   const VecF x3 = Mul(Mul(x, x), x);
   const VecF y = Mul(Set1(0.79788456080286536f), Fma(x3, Set1(0.044715f), x));
-  return Div(x, Add(Set1(1.0f), Exp(Mul(y, Set1(-2.0f)))));
+  return Mul(x, Reciprocal(Add(Set1(1.0f), Exp(Mul(y, Set1(-2.0f))))));
 }
 
 inline VecF Relu(VecF x) { return Max(x, Zero()); }

@@ -29,7 +29,7 @@ export class NativeBackend implements Backend {
   static async create(model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeBackend> {
     const { config } = model;
     const architecture: string = config.architecture;
-    if (architecture !== 'bert') throw new ModelLoadError(`the cpu backend supports BERT encoders only, not '${architecture}' (model ${model.id})`);
+    if (config.architecture !== 'bert') throw new ModelLoadError(`the cpu backend supports BERT encoders only, not '${architecture}' (model ${model.id})`);
     const dtype = options.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'bfloat16') throw new ModelLoadError(`the cpu backend computes in float32 or bfloat16, not ${String(dtype)}`);
     const threads = options.threads ?? 0;

@@ -1,7 +1,7 @@
 // The reference backend: plain TypeScript in float64, slow on purpose and written for clarity. It is the oracle
 // the native and WebGPU backends are compared with, and a fallback that runs anywhere Node runs.
 import { ModelLoadError } from '../../errors.js';
-import type { LoadedModel } from '../../model/types.js';
+import type { BertConfig, LoadedModel } from '../../model/types.js';
 import type { Backend, BackendFactory, PooledRows, RaggedBatch } from '../backend.js';
 import { bertForward } from './bert.js';
 import { type BertWeights64, loadBertWeights64 } from './bert_weights.js';
@@ -13,19 +13,24 @@ export class ReferenceBackend implements Backend {
   private weights: BertWeights64 | null;
 
   private constructor(
-    private readonly model: LoadedModel,
+    private readonly config: BertConfig,
     weights: BertWeights64,
   ) {
     this.weights = weights;
   }
 
-  /** Converts the model's weights to float64 once. Throws ModelLoadError for anything but a BERT encoder. */
+  /**
+   * Converts the model's weights to float64 once. Throws ModelLoadError for anything but a BERT encoder (Qwen3
+   * decoders have their own class, ReferenceQwen3Backend in ./qwen3_backend.ts; createReferenceBackend picks).
+   */
   static async create(model: LoadedModel): Promise<ReferenceBackend> {
-    const architecture: string = model.config.architecture;
-    if (architecture !== 'bert') {
-      throw new ModelLoadError(`the reference backend supports BERT encoders only, not '${architecture}' (model ${model.id})`);
+    const { config } = model;
+    if (config.architecture !== 'bert') {
+      throw new ModelLoadError(
+        `ReferenceBackend runs BERT encoders only, not '${config.architecture}' (model ${model.id}); use ReferenceQwen3Backend`,
+      );
     }
-    return new ReferenceBackend(model, loadBertWeights64(model.config, model.weights));
+    return new ReferenceBackend(config, loadBertWeights64(config, model.weights));
   }
 
   /**
@@ -34,7 +39,7 @@ export class ReferenceBackend implements Backend {
    */
   forward64(batch: RaggedBatch): Float64Array[] {
     if (this.weights === null) throw new Error('reference backend: forward after dispose()');
-    const { config } = this.model;
+    const { config } = this;
     checkBertBatch(batch, config);
     const hidden = bertForward(config, this.weights, batch);
     const pooled = pool(hidden, batch.cuSeqLens, config.hiddenSize, batch.pooling);
@@ -50,4 +55,11 @@ export class ReferenceBackend implements Backend {
   }
 }
 
-export const createReferenceBackend: BackendFactory = (model) => ReferenceBackend.create(model);
+/** The reference backend for any supported architecture: BERT encoders here, Qwen3 decoders in ./qwen3_backend.ts. */
+export const createReferenceBackend: BackendFactory = async (model) => {
+  if (model.config.architecture === 'qwen3') {
+    const { ReferenceQwen3Backend } = await import('./qwen3_backend.js');
+    return ReferenceQwen3Backend.create(model);
+  }
+  return ReferenceBackend.create(model);
+};

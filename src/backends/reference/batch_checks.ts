@@ -4,7 +4,7 @@
 // can influence (token ids sent as arrays, sequences longer than the model, bad `dimensions`) are
 // InvalidRequestError (a 400).
 import { InvalidRequestError } from '../../errors.js';
-import type { BertConfig } from '../../model/types.js';
+import type { ModelConfig, Qwen3Config } from '../../model/types.js';
 import type { RaggedBatch } from '../backend.js';
 
 function checkRange(values: Int32Array, limit: number, what: string, param: string, hint: string): void {
@@ -16,7 +16,8 @@ function checkRange(values: Int32Array, limit: number, what: string, param: stri
 }
 
 /** Throws unless `batch` is a well-formed ragged batch this BERT config can run. Returns the sequence count. */
-export function checkBertBatch(batch: RaggedBatch, config: BertConfig): number {
+export function checkBertBatch(batch: RaggedBatch, config: ModelConfig): number {
+  if (config.architecture !== 'bert') throw new RangeError(`checkBertBatch: a ${config.architecture} model is not a BERT encoder`);
   const { tokenIds, positions, tokenTypeIds, cuSeqLens, dimensions, normalize } = batch;
   const numTokens = tokenIds.length;
   if (cuSeqLens.length < 2) throw new RangeError('ragged batch: cuSeqLens needs at least 2 entries (one sequence)');
@@ -41,6 +42,70 @@ export function checkBertBatch(batch: RaggedBatch, config: BertConfig): number {
     if (dimensions[i] < 0 || dimensions[i] > config.hiddenSize) {
       throw new InvalidRequestError(`dimensions ${dimensions[i]} is outside [1, ${config.hiddenSize}] for this model`, 'dimensions');
     }
+  }
+  return numSequences;
+}
+
+/** Geometry of the KV store a paged decoder batch is checked against. */
+export interface KvGeometry {
+  readonly numBlocks: number;
+  readonly blockSize: number;
+}
+
+/**
+ * Throws unless `batch` is a well-formed batch for this decoder: the common structure, token ids and positions in
+ * range, and either no decoder fields (one-shot: whole sequences) or all three of them, consistent with each other
+ * and with `kv` (positions continue from numCachedTokens, block tables cover every position, block ids are real
+ * blocks, never the reserved block 0). Returns the sequence count.
+ */
+export function checkDecoderBatch(batch: RaggedBatch, config: Qwen3Config, kv: KvGeometry | null): number {
+  const { tokenIds, positions, cuSeqLens, dimensions, normalize, blockTables, numCachedTokens, isLastChunk } = batch;
+  const numTokens = tokenIds.length;
+  if (cuSeqLens.length < 2) throw new RangeError('ragged batch: cuSeqLens needs at least 2 entries (one sequence)');
+  const numSequences = cuSeqLens.length - 1;
+  if (cuSeqLens[0] !== 0 || cuSeqLens[numSequences] !== numTokens) {
+    throw new RangeError(`ragged batch: cuSeqLens must run from 0 to ${numTokens} tokens, got ${cuSeqLens[0]}..${cuSeqLens[numSequences]}`);
+  }
+  for (let i = 0; i < numSequences; i++) {
+    if (cuSeqLens[i + 1] <= cuSeqLens[i]) throw new RangeError(`ragged batch: sequence ${i} is empty or cuSeqLens decreases`);
+  }
+  if (positions.length !== numTokens) throw new RangeError(`ragged batch: ${positions.length} positions for ${numTokens} tokens`);
+  if (dimensions.length !== numSequences || normalize.length !== numSequences) {
+    throw new RangeError(`ragged batch: dimensions/normalize must have one entry per sequence (${numSequences})`);
+  }
+  checkRange(tokenIds, config.vocabSize, 'token id', 'input', `(vocab_size ${config.vocabSize})`);
+  checkRange(positions, config.maxPositionEmbeddings, 'position', 'input', `(max_position_embeddings ${config.maxPositionEmbeddings}: input too long)`);
+  for (let i = 0; i < numSequences; i++) {
+    if (dimensions[i] < 0 || dimensions[i] > config.hiddenSize) {
+      throw new InvalidRequestError(`dimensions ${dimensions[i]} is outside [1, ${config.hiddenSize}] for this model`, 'dimensions');
+    }
+  }
+  const numDecoderFields = [blockTables, numCachedTokens, isLastChunk].filter((field) => field !== undefined).length;
+  if (numDecoderFields === 0) return numSequences;
+  if (numDecoderFields !== 3) throw new RangeError('ragged batch: blockTables, numCachedTokens and isLastChunk come together or not at all');
+  if (kv === null) throw new RangeError('ragged batch: block tables given, but the backend has no KV cache (initKvCache was not called)');
+  if (blockTables!.length !== numSequences || numCachedTokens!.length !== numSequences || isLastChunk!.length !== numSequences) {
+    throw new RangeError(`ragged batch: blockTables/numCachedTokens/isLastChunk must have one entry per sequence (${numSequences})`);
+  }
+  for (let i = 0; i < numSequences; i++) {
+    const cached = numCachedTokens![i];
+    if (!Number.isInteger(cached) || cached < 0) throw new RangeError(`ragged batch: numCachedTokens[${i}] = ${cached}`);
+    for (let t = cuSeqLens[i]; t < cuSeqLens[i + 1]; t++) {
+      if (positions[t] !== cached + (t - cuSeqLens[i])) {
+        throw new RangeError(`ragged batch: sequence ${i} token ${t - cuSeqLens[i]} has position ${positions[t]}, expected ${cached + (t - cuSeqLens[i])} (after ${cached} cached tokens)`);
+      }
+    }
+    const numPositions = cached + cuSeqLens[i + 1] - cuSeqLens[i];
+    const table = blockTables![i];
+    if (table.length * kv.blockSize < numPositions) {
+      throw new RangeError(`ragged batch: block table of sequence ${i} has ${table.length} blocks of ${kv.blockSize}, too few for ${numPositions} positions`);
+    }
+    for (let b = 0; b < Math.ceil(numPositions / kv.blockSize); b++) {
+      if (!Number.isInteger(table[b]) || table[b] <= 0 || table[b] >= kv.numBlocks) {
+        throw new RangeError(`ragged batch: block table of sequence ${i} names block ${table[b]}, outside [1, ${kv.numBlocks})`);
+      }
+    }
+    if (isLastChunk![i] !== 0 && isLastChunk![i] !== 1) throw new RangeError(`ragged batch: isLastChunk[${i}] must be 0 or 1`);
   }
   return numSequences;
 }

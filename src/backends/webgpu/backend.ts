@@ -78,7 +78,7 @@ export class WebGpuBackend implements Backend {
   static async create(model: LoadedModel, opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
     const { config } = model;
     const architecture: string = config.architecture;
-    if (architecture !== 'bert') throw new ModelLoadError(`the webgpu backend supports BERT encoders only, not '${architecture}' (model ${model.id})`);
+    if (config.architecture !== 'bert') throw new ModelLoadError(`the webgpu backend supports BERT encoders only, not '${architecture}' (model ${model.id})`);
     if (config.hiddenSize % config.numHeads !== 0) {
       throw new ModelLoadError(`hidden_size ${config.hiddenSize} is not a multiple of num_attention_heads ${config.numHeads}`);
     }

@@ -1,0 +1,65 @@
+// Shrunk Qwen3-Embedding checkpoints for tests (real layout and tokenizer, random weights), and a backend wrapper
+// that records the batches a scheduler sends while the real reference backend computes them.
+import type { KvCacheSpec, PagedKvBackend, PooledRows, RaggedBatch } from '../../src/backends/backend.js';
+import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
+import { loadModel, type LoadedModelWithOrigin } from '../../src/model/load.js';
+import type { SyntheticFloatDType } from '../../src/model/synthetic_checkpoint.js';
+import { fixtureModel, type FixtureOptions } from '../fixtures/generate.js';
+
+/** 2 layers, hidden 64, 4 query heads / 2 kv heads of 16, intermediate 128 (the real 151669-token vocabulary). */
+export const QWEN3_TINY_SHRINK = { numLayers: 2, hiddenSize: 64, numHeads: 4, numKeyValueHeads: 2, headDim: 16, intermediateSize: 128 } as const;
+
+export async function qwen3FixtureDir(dtype: SyntheticFloatDType = 'BF16', extra: Omit<FixtureOptions, 'shrink' | 'dtype'> = {}): Promise<string> {
+  return fixtureModel('qwen3-embedding', { shrink: QWEN3_TINY_SHRINK, dtype, ...extra });
+}
+
+export async function loadQwen3Fixture(dtype: SyntheticFloatDType = 'BF16'): Promise<LoadedModelWithOrigin> {
+  return loadModel(await qwen3FixtureDir(dtype));
+}
+
+/** The real reference backend, with every batch it was given kept for inspection. */
+export class RecordingBackend implements PagedKvBackend {
+  readonly name = 'reference' as const;
+  readonly batches: RaggedBatch[] = [];
+  kvSpec: KvCacheSpec | null = null;
+  /** Called before each forward (e.g. to cancel a request mid-step). */
+  beforeForward: ((batch: RaggedBatch) => void) | null = null;
+
+  constructor(readonly inner: ReferenceQwen3Backend) {}
+
+  get kvBytesPerToken(): number {
+    return this.inner.kvBytesPerToken;
+  }
+
+  initKvCache(spec: KvCacheSpec): void {
+    this.kvSpec = spec;
+    this.inner.initKvCache(spec);
+  }
+
+  async forward(batch: RaggedBatch): Promise<PooledRows> {
+    this.batches.push(batch);
+    this.beforeForward?.(batch);
+    return this.inner.forward(batch);
+  }
+
+  async dispose(): Promise<void> {
+    await this.inner.dispose();
+  }
+}
+
+/** Deterministic pseudo-random token ids below `vocabSize` (an LCG; tests need variety, not quality). */
+export function randomTokens(length: number, seed: number, vocabSize = 151669): Int32Array {
+  let state = seed >>> 0;
+  return Int32Array.from({ length }, () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state % vocabSize;
+  });
+}
+
+/** Largest |a[i] - b[i]|. */
+export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  let max = 0;
+  for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
+  return max;
+}

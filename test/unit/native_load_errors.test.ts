@@ -1,0 +1,91 @@
+// A malformed or truncated checkpoint fails cleanly when the native engine loads it: a rejected promise naming the
+// problem, before any packing or kernel runs, and never a crash or an out-of-bounds read.
+import assert from 'node:assert/strict';
+import { copyFile, mkdtemp, readdir, rm, truncate, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { before, describe, test } from 'node:test';
+import { ModelLoadError } from '../../src/errors.js';
+import { loadAddon, type NativeModelSpec, type NativeTensorSpec } from '../../src/backends/native/addon.js';
+import { createNativeBackend } from '../../src/backends/native/backend.js';
+import { loadModel } from '../../src/model/load.js';
+import type { LoadedModel } from '../../src/model/types.js';
+import { fixtureModel } from '../fixtures/generate.js';
+
+const shrink = { numLayers: 1, hiddenSize: 32, numHeads: 2, intermediateSize: 48 };
+
+function specOf(model: LoadedModel, edit: (tensors: NativeTensorSpec[]) => NativeTensorSpec[] = (t) => t): NativeModelSpec {
+  const { config } = model;
+  if (config.architecture !== 'bert') throw new Error('BERT fixture expected');
+  const tensors: NativeTensorSpec[] = [];
+  for (const [name, view] of model.weights) {
+    if (view.dtype !== 'I64') tensors.push({ name, dtype: view.dtype, shape: view.shape, bytes: view.bytes });
+  }
+  return {
+    config: { ...config, hiddenAct: config.hiddenAct },
+    dtype: 'float32',
+    threads: 1,
+    tensors: edit(tensors),
+  };
+}
+
+describe('native engine: malformed weights fail at load', () => {
+  let model: LoadedModel;
+  let folder: string;
+  before(async () => {
+    folder = await fixtureModel('bge-small', { shrink });
+    model = await loadModel(folder);
+  });
+
+  test('a well-formed spec loads (the control case)', async () => {
+    const native = await loadAddon().loadModel(specOf(model));
+    assert.ok(native.nativeBytes > 0);
+    native.dispose();
+    assert.equal(native.disposed, true);
+  });
+
+  test('a tensor with fewer bytes than its shape needs', async () => {
+    const spec = specOf(model, (tensors) =>
+      tensors.map((t) => (t.name === 'encoder.layer.0.intermediate.dense.weight' ? { ...t, bytes: t.bytes.subarray(0, t.bytes.length - 4) } : t)),
+    );
+    await assert.rejects(loadAddon().loadModel(spec), /intermediate\.dense\.weight: \d+ bytes, expected \d+.*truncated or malformed/);
+  });
+
+  test('a missing tensor', async () => {
+    const spec = specOf(model, (tensors) => tensors.filter((t) => t.name !== 'encoder.layer.0.output.LayerNorm.bias'));
+    await assert.rejects(loadAddon().loadModel(spec), /missing tensor encoder\.layer\.0\.output\.LayerNorm\.bias/);
+  });
+
+  test('a tensor with the wrong shape', async () => {
+    const spec = specOf(model, (tensors) =>
+      tensors.map((t) => (t.name === 'embeddings.position_embeddings.weight' ? { ...t, shape: [t.shape[1], t.shape[0]] } : t)),
+    );
+    await assert.rejects(loadAddon().loadModel(spec), /position_embeddings\.weight: shape \[32, 512\], expected \[512, 32\]/);
+  });
+
+  test('bad spec values are TypeErrors / RangeErrors before any work', () => {
+    const addon = loadAddon();
+    assert.throws(() => addon.loadModel({ ...specOf(model), dtype: 'float16' as 'float32' }), TypeError);
+    assert.throws(() => addon.loadModel({ ...specOf(model), threads: -1 }), RangeError);
+    assert.throws(() => addon.loadModel(specOf(model, (t) => t.map((x) => ({ ...x, dtype: 'I8' as 'F32' })))), TypeError);
+    assert.throws(() => addon.loadModel(specOf(model, (t) => [...t, t[0]])), /duplicate tensor/);
+    assert.throws(() => addon.loadModel({ ...specOf(model), config: { ...specOf(model).config, hiddenAct: 'swish' } }), /not supported/);
+  });
+
+  test('a truncated checkpoint file never reaches the engine', async () => {
+    const copy = await mkdtemp(join(tmpdir(), 'pooled-truncated-'));
+    try {
+      for (const file of await readdir(folder, { recursive: true })) {
+        const source = join(folder, String(file));
+        if ((await stat(source)).isFile() && !String(file).includes('/')) await copyFile(source, join(copy, String(file)));
+      }
+      const weights = join(copy, 'model.safetensors');
+      await truncate(weights, (await stat(weights)).size - 1000);
+      // The loader checks the file against its header; whichever layer notices, it is a ModelLoadError.
+      await assert.rejects(async () => createNativeBackend(await loadModel(copy)), ModelLoadError);
+    } finally {
+      await rm(copy, { recursive: true, force: true });
+    }
+  });
+
+});
