@@ -42,6 +42,10 @@ export const SERVE_FLAGS = {
   'unauthenticated-routes': { type: 'string', env: 'POOLED_UNAUTHENTICATED_ROUTES', help: `comma-separated routes open without the key (default ${DEFAULT_SERVER_OPTIONS.unauthenticatedRoutes.join(',')})` },
   'cors-origins': { type: 'string', env: 'POOLED_CORS_ORIGINS', help: 'comma-separated allowed CORS origins, or * (default: CORS off)' },
   'tokenizer-workers': { type: 'string', env: 'POOLED_TOKENIZER_WORKERS', help: 'worker threads that tokenize large requests (default min(2, cores - 1); 0 = inline)' },
+  'block-size': { type: 'string', env: 'POOLED_BLOCK_SIZE', help: 'decoder models: tokens per KV block (default 16)' },
+  'kv-cache-memory': { type: 'string', env: 'POOLED_KV_CACHE_MEMORY', help: 'decoder models: KV cache size, bytes or e.g. 4GiB (default 4GiB)' },
+  'enable-prefix-caching': { type: 'boolean', env: 'POOLED_ENABLE_PREFIX_CACHING', help: 'decoder models: reuse cached prompt prefixes (default on)' },
+  'no-enable-prefix-caching': { type: 'boolean', env: '', help: 'decoder models: turn prefix caching off' },
   'log-level': { type: 'string', env: 'POOLED_LOG_LEVEL', help: 'fatal | error | warn | info | debug (default info)' },
   help: { type: 'boolean', env: '', help: 'print this help' },
 } as const;
@@ -78,6 +82,19 @@ function nonNegativeNumber(flag: string, value: string | undefined): number | un
 function list(value: string | undefined): string[] | undefined {
   if (value === undefined) return undefined;
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+
+/** "4GiB", "512MiB", "1e9", "1000000" -> bytes. */
+function byteSize(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const m = /^\s*(\d+(?:\.\d+)?(?:e\d+)?)\s*([a-z]*)\s*$/i.exec(value);
+  const unit = m ? BYTE_UNITS[m[2].toLowerCase()] : undefined;
+  if (!m || unit === undefined || !(Number(m[1]) * unit >= 1)) {
+    throw new UsageError(`--${flag} must be a byte size like 4GiB, 512MiB or 1000000; got "${value}"`);
+  }
+  return Math.floor(Number(m[1]) * unit);
 }
 
 function bool(flag: string, value: string | undefined): boolean | undefined {
@@ -128,6 +145,15 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     defaultPromptName: get('default-prompt-name'),
     truncation: oneOf<TruncationSide>('truncate', get('truncate'), ['none', 'end', 'start']) ?? 'none',
     tokenizerWorkers: get('tokenizer-workers') === undefined ? undefined : Math.floor(nonNegativeNumber('tokenizer-workers', get('tokenizer-workers'))!),
+    kvCache: {
+      blockSize: positiveInt('block-size', get('block-size')),
+      kvCacheMemoryBytes: byteSize('kv-cache-memory', get('kv-cache-memory')),
+      enablePrefixCaching: values['no-enable-prefix-caching']
+        ? false
+        : values['enable-prefix-caching']
+          ? true
+          : bool('enable-prefix-caching', env.POOLED_ENABLE_PREFIX_CACHING),
+    },
     limits: {
       maxNumBatchedTokens: positiveInt('max-num-batched-tokens', get('max-num-batched-tokens')) ?? DEFAULT_LIMITS.maxNumBatchedTokens,
       maxNumSeqs: positiveInt('max-num-seqs', get('max-num-seqs')) ?? DEFAULT_LIMITS.maxNumSeqs,

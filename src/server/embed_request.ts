@@ -2,7 +2,7 @@
 // under the request's priority and deadline, then report timings and metrics.
 import type { FastifyReply, FastifyRequest } from 'fastify';
 
-import type { EmbedInput, EmbedOptions, EmbedResult } from '../engine/embedder.js';
+import type { EmbedInput, EmbedOptions, EmbedResult, RequestControl } from '../engine/embedder.js';
 import type { RouteContext } from './context.js';
 import { reportTimings, requestControl } from './request_control.js';
 
@@ -12,11 +12,11 @@ export async function embedForRequest(
   reply: FastifyReply,
   inputs: readonly EmbedInput[],
   opts: EmbedOptions,
-  priority?: number,
+  scheduling: Pick<RequestControl, 'priority' | 'cacheSalt'> = {},
 ): Promise<EmbedResult> {
   const dimensions = ctx.embedder.resolveDimensions(opts.dimensions);
   const { sequences, tokenizationSeconds } = await ctx.embedder.prepare(inputs, opts);
-  const control = requestControl(request, reply, ctx.options.requestTimeoutSeconds, priority);
+  const control = requestControl(request, reply, ctx.options.requestTimeoutSeconds, scheduling);
   const result = await ctx.embedder.embedSequences(sequences, { ...opts, dimensions }, control);
   reportTimings(request, reply, ctx.metrics, tokenizationSeconds, result, sequences);
   return result;

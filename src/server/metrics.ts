@@ -2,6 +2,7 @@
 // never collide. Names follow Prometheus conventions: base units (seconds), _total for counters.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import { DecoderScheduler } from '../engine/decoder_scheduler.js';
 import type { EmbeddingScheduler, StepStats } from '../engine/scheduler.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -67,6 +68,7 @@ export class ServerMetrics {
   });
 
   constructor(scheduler: EmbeddingScheduler) {
+    if (scheduler instanceof DecoderScheduler) this.addKvCacheGauges(scheduler);
     collectDefaultMetrics({ register: this.registry, prefix: 'pooled_' });
     new Gauge({
       name: 'pooled_queue_tokens',
@@ -84,6 +86,24 @@ export class ServerMetrics {
         this.set(scheduler.numWaitingSequences);
       },
     });
+  }
+
+  /** vLLM's KV and prefix-cache metrics, read from the decoder scheduler's counters when scraped. */
+  private addKvCacheGauges(scheduler: DecoderScheduler): void {
+    const gauge = (name: string, help: string, read: () => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [this.registry],
+        collect() {
+          this.set(read());
+        },
+      });
+    gauge('pooled_kv_cache_usage_ratio', 'Fraction of KV blocks held by running sequences', () => scheduler.stats.kv.usage);
+    gauge('pooled_prefix_cache_queries_tokens_total', 'Prompt tokens looked up in the prefix cache', () => scheduler.stats.kv.prefixCache?.numQueriedTokens ?? 0);
+    gauge('pooled_prefix_cache_hits_tokens_total', 'Prompt tokens served from the prefix cache', () => scheduler.stats.kv.prefixCache?.numHitTokens ?? 0);
+    gauge('pooled_chunked_prefill_sequences_total', 'Inputs computed over several steps (chunked prefill)', () => scheduler.stats.numChunkedSequences);
+    gauge('pooled_kv_cache_evicted_blocks_total', 'Cached KV blocks evicted to make room', () => scheduler.stats.kv.numEvictedBlocks);
   }
 
   observeStep(stats: StepStats): void {

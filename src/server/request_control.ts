@@ -8,7 +8,12 @@ import type { EmbedResult, RequestControl } from '../engine/embedder.js';
 import type { PhasedReason } from '../engine/scheduler.js';
 import type { ServerMetrics } from './metrics.js';
 
-export function requestControl(request: FastifyRequest, reply: FastifyReply, timeoutSeconds: number, priority?: number): RequestControl {
+export function requestControl(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  timeoutSeconds: number,
+  scheduling: Pick<RequestControl, 'priority' | 'cacheSalt'> = {},
+): RequestControl {
   const controller = new AbortController();
   const onClose = () => {
     if (!reply.raw.writableFinished) controller.abort(new ClientClosedError());
@@ -23,7 +28,7 @@ export function requestControl(request: FastifyRequest, reply: FastifyReply, tim
   }
   reply.raw.once('finish', () => clearTimeout(timer));
   reply.raw.once('close', () => clearTimeout(timer));
-  return { signal: controller.signal, priority };
+  return { signal: controller.signal, ...scheduling };
 }
 
 const startTimes = new WeakMap<FastifyRequest, number>();

@@ -116,7 +116,7 @@ export function registerCohereEmbedRoute(app: FastifyInstance, ctx: RouteContext
       reply,
       texts,
       { promptName, dimensions: body.output_dimension, truncate, maxLength: body.max_tokens },
-      body.priority,
+      { priority: body.priority },
     );
     const embeddings: Partial<Record<EmbeddingType, unknown[]>> = {};
     for (const type of types) embeddings[type] = result.rows.map(ENCODERS[type]);

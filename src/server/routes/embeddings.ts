@@ -29,7 +29,7 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: RouteContext)
           promptName: body.prompt_name,
           ...vllmTruncation(body.truncate_prompt_tokens, body.truncation_side),
         },
-        body.priority,
+        { priority: body.priority, cacheSalt: body.cache_salt },
       );
       const base64 = body.encoding_format === 'base64';
       return {

@@ -19,6 +19,7 @@ export function registerOperatorRoutes(app: FastifyInstance, ctx: RouteContext):
 
   app.get('/info', async () => {
     const limits = embedder.scheduler.limits;
+    const kv = embedder.describeKvCache();
     return {
       version: PACKAGE_VERSION,
       model_id: embedder.id,
@@ -34,10 +35,11 @@ export function registerOperatorRoutes(app: FastifyInstance, ctx: RouteContext):
       request_timeout_seconds: ctx.options.requestTimeoutSeconds,
       default_truncation: embedder.defaultTruncation,
       auth: ctx.options.apiKey ? 'bearer' : 'none',
-      // Encoder models attend bidirectionally: every input is computed whole, so there is no KV cache to page,
-      // no prefix to reuse and nothing to chunk.
-      prefix_caching: false,
-      chunked_prefill: false,
+      // Decoder models page their KV cache, reuse prompt prefixes and chunk long inputs; encoder models attend
+      // bidirectionally, compute every input whole and have neither (describeKvCache says why).
+      prefix_caching: kv.prefixCaching,
+      chunked_prefill: kv.chunkedPrefill,
+      kv_cache: kv,
       queue: { queued_tokens: embedder.scheduler.queuedTokens, waiting_sequences: embedder.scheduler.numWaitingSequences },
     };
   });

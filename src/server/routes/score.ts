@@ -52,7 +52,7 @@ export function registerScoreRoute(app: FastifyInstance, ctx: RouteContext): voi
       if (left.length + right.length > ctx.options.maxInputsPerRequest) {
         throw new InvalidRequestError(`Too many texts: at most ${ctx.options.maxInputsPerRequest} per request.`, 'text_2', 'too_many_inputs', 413);
       }
-      const result = await embedForRequest(ctx, request, reply, [...left, ...right], vllmTruncation(body.truncate_prompt_tokens, undefined), body.priority);
+      const result = await embedForRequest(ctx, request, reply, [...left, ...right], vllmTruncation(body.truncate_prompt_tokens, undefined), { priority: body.priority });
       const rows = result.rows;
       const data = Array.from({ length: numPairs }, (_, i) => ({
         index: i,

@@ -10,6 +10,7 @@ export const vllmExtraProperties = {
   endianness: { type: 'string', enum: ['native', 'little', 'big'] },
   priority: { type: 'integer' },
   prompt_name: { type: 'string' },
+  cache_salt: { type: 'string', minLength: 1 },
 } as const;
 
 export const embeddingsBodySchema = {
@@ -60,6 +61,8 @@ export interface VllmExtras {
   endianness?: 'native' | 'little' | 'big';
   priority?: number;
   prompt_name?: string;
+  /** Isolates a tenant's prefix-cache entries (decoder models), as vLLM's cache_salt. */
+  cache_salt?: string;
 }
 
 export interface EmbeddingsBody extends VllmExtras {
