@@ -187,7 +187,8 @@ Napi::Value EmbeddingsJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// attention(q, k, v, cuSeqLens, numHeads, headDim) -> Float32Array; q, k, v, out: [T, numHeads * headDim]
+// attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery?) -> Float32Array; q, k, v, out: [T, numHeads * headDim].
+// With onlyQuery (per sequence, an index within it) only those rows are computed; the others stay 0.
 Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t num_heads = ExpectInteger(info[4], "numHeads", 1, 1 << 16);
@@ -212,6 +213,7 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   args.cu_seq_lens = cu.data;
   args.num_seqs = static_cast<int64_t>(cu.length) - 1;
   args.num_tokens = num_tokens;
+  if (!IsNullish(info[6])) args.only_query = ExpectInt32Array(info[6], "onlyQuery", args.num_seqs).data;
   Guarded(env, [&] { kc::Attention(OpPool(env), args); });
   return out;
 }

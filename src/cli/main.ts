@@ -1,5 +1,6 @@
 // `pooled <command>` dispatch. Each command lives in its own file and returns an exit code.
 import { runDemoCommand } from './demo.js';
+import { runEmbedCommand } from './embed.js';
 import { runProfileCommand } from './profile.js';
 import { runReportCommand } from './report.js';
 import { runServeCommand } from './serve.js';
@@ -9,6 +10,7 @@ const USAGE = `usage: pooled <command> [options]
 commands:
   serve     serve a model over HTTP (OpenAI /v1/embeddings)      pooled serve --model <folder | HF id>
   demo      serve the bundled demo checkpoint (RANDOM weights) on port 8000 and show a sample request
+  embed     embed a JSONL/text file into .jsonl or .npy (resumable, shardable)   pooled embed --model M --input F --output O
   profile   AIPerf-style load generator for embedding endpoints     pooled profile --model M --url HOST:PORT
   report    HTML + PNG charts from a profile's artifacts folder     pooled report ARTIFACT_DIR
 
@@ -22,6 +24,8 @@ export async function main(argv: string[]): Promise<number> {
       return runServeCommand(rest);
     case 'demo':
       return runDemoCommand(rest);
+    case 'embed':
+      return runEmbedCommand(rest);
     case 'profile':
       return runProfileCommand(rest);
     case 'report':

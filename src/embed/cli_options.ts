@@ -29,8 +29,20 @@ export const EMBED_FLAGS = {
   help: { type: 'boolean', help: 'print this help' },
 } as const;
 
-/** serve flags that mean nothing without an HTTP server. */
-const SERVER_ONLY_FLAGS = new Set(['model', 'host', 'port', 'max-inputs-per-request', 'max-body-bytes', 'log-level', 'help']);
+/** serve flags that mean nothing without an HTTP server (every other serve flag configures the engine). */
+const SERVER_ONLY_FLAGS = new Set([
+  'model',
+  'host',
+  'port',
+  'max-inputs-per-request',
+  'max-body-bytes',
+  'log-level',
+  'request-timeout',
+  'api-key',
+  'unauthenticated-routes',
+  'cors-origins',
+  'help',
+]);
 const ENGINE_FLAG_NAMES = (Object.keys(SERVE_FLAGS) as (keyof typeof SERVE_FLAGS)[]).filter((name) => !SERVER_ONLY_FLAGS.has(name));
 
 export interface EmbedCommandOptions {

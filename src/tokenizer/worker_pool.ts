@@ -60,11 +60,8 @@ export class TokenizerPool {
 
   private ensureWorkers(): void {
     if (this.workers.length > 0) return;
-    const url = new URL(import.meta.url.endsWith('.ts') ? './worker.ts' : './worker.js', import.meta.url);
     for (let i = 0; i < this.options.numWorkers; i++) {
-      // Under tsx (tests, development) the worker must load the same TypeScript loader; compiled code runs as is.
-      const execArgv = import.meta.url.endsWith('.ts') ? ['--import', 'tsx'] : [];
-      const worker = new Worker(url, { workerData: { folder: this.folder }, execArgv });
+      const worker = spawnWorker(this.folder);
       worker.unref();
       worker.on('message', (response: EncodeBatchResponse) => {
         const entry = this.pending.get(response.id);
@@ -89,4 +86,17 @@ export class TokenizerPool {
       worker.postMessage(request);
     });
   }
+}
+
+/**
+ * Compiled code starts worker.js directly. Running from TypeScript sources (tests, `node --import tsx`), Node 20
+ * resolves a worker's entry before any `--import` hook registers, so a .ts entry fails with
+ * ERR_UNKNOWN_FILE_EXTENSION; a tiny JavaScript bootstrap registers tsx first, then imports worker.ts.
+ */
+function spawnWorker(folder: string): Worker {
+  const fromSources = import.meta.url.endsWith('.ts');
+  if (!fromSources) return new Worker(new URL('./worker.js', import.meta.url), { workerData: { folder } });
+  const entry = new URL('./worker.ts', import.meta.url).href;
+  const bootstrap = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(bootstrap, { eval: true, workerData: { folder } });
 }

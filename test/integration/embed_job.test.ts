@@ -3,7 +3,7 @@
 // journal, refuse what they cannot resume, and shard outputs concatenate to the single-machine output.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { appendFile, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -71,6 +71,7 @@ before(async () => {
 
 after(async () => {
   await embedder?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 describe('outputs', () => {

@@ -1,9 +1,9 @@
-// The README's library examples run as written: each ```js block of docs/readme-library-section.md is executed in
+// The README's library examples run as written: each ```js block of README.md's "Library" section is executed in
 // a child process, with the hub model id pointed at a fixture checkpoint (no network) and 'pooled' at the sources.
-import { before, test } from 'node:test';
+import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -22,13 +22,18 @@ let dir: string;
 let modelPath: string;
 
 before(async () => {
-  const section = await readFile(join(REPO_ROOT, 'docs', 'readme-library-section.md'), 'utf8');
+  const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('## Library'), readme.indexOf('## Configuration'));
   blocks = [...section.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1]);
   modelPath = await fixtureModel('bge-small', { shrink: SHRINK });
   dir = await mkdtemp(join(tmpdir(), 'pooled-readme-'));
   // The file the offline example reads from its working folder.
   const docs = ['first document', '', 'third document'].map((text, i) => JSON.stringify({ id: `d${i}`, text }));
   await writeFile(join(dir, 'corpus.jsonl'), `${docs.join('\n')}\n`);
+});
+
+after(async () => {
+  if (dir) await rm(dir, { recursive: true, force: true });
 });
 
 async function runExample(index: number): Promise<string> {

@@ -59,6 +59,28 @@ describe('native attention', () => {
     }
   });
 
+  test('onlyQuery computes just those rows, bitwise as in the full computation', () => {
+    const [numHeads, headDim] = [3, 20];
+    const width = numHeads * headDim;
+    const lengths = [1, 9, 130, 4];
+    const tokens = 144;
+    const q = randomArray(tokens * width, 31);
+    const k = randomArray(tokens * width, 32);
+    const v = randomArray(tokens * width, 33);
+    const cu = cuSeqLensOf(lengths);
+    const full = attention(q, k, v, cu, numHeads, headDim);
+    const onlyQuery = Int32Array.from([0, 8, 77, 0]);
+    const partial = attention(q, k, v, cu, numHeads, headDim, onlyQuery);
+    for (let s = 0; s < lengths.length; s++) {
+      for (let t = 0; t < lengths[s]; t++) {
+        const row = (cu[s] + t) * width;
+        const expected = t === onlyQuery[s] ? full.subarray(row, row + width) : new Float32Array(width);
+        assert.deepEqual(partial.subarray(row, row + width), expected, `sequence ${s} token ${t}`);
+      }
+    }
+    assert.throws(() => attention(q, k, v, cu, numHeads, headDim, Int32Array.from([1, 0, 0, 0])), /only_query\[0\] = 1 is outside/);
+  });
+
   test('large scores do not overflow (the running max is subtracted)', () => {
     const q = Float32Array.from({ length: 3 * 4 }, (_, i) => (i % 2 ? 60 : -60));
     const k = Float32Array.from({ length: 3 * 4 }, (_, i) => (i % 3 ? 60 : -60));

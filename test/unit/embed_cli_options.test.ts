@@ -92,8 +92,10 @@ test('engine flags are serve\'s: same names, same values, same env fallbacks', (
     assert.ok(Object.hasOwn(SERVE_FLAGS, name) && embedHelp().includes(`--${name}`), name);
   }
   // Flags that only mean something to an HTTP server are not embed flags.
-  assert.throws(() => parse([...BASE, '--port', '8000']), UsageError);
-  assert.ok(!embedHelp().includes('--port'));
+  for (const serverOnly of ['--port', '--host', '--api-key', '--cors-origins', '--request-timeout', '--log-level']) {
+    assert.throws(() => parse([...BASE, serverOnly, 'x']), UsageError, serverOnly);
+    assert.ok(!embedHelp().includes(`${serverOnly} `), serverOnly);
+  }
 });
 
 test('missing or wrong flags are usage errors that say what to do', () => {

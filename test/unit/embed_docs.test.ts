@@ -42,7 +42,7 @@ function parse(command: string): EmbedCommandOptions {
 
 test('every pooled embed command in the docs parses', async () => {
   let count = 0;
-  for (const file of ['docs/embed.md', 'docs/readme-library-section.md']) {
+  for (const file of ['docs/embed.md', 'README.md']) {
     for (const command of embedCommands(shellBlocks(await readFile(`${REPO_ROOT}${file}`, 'utf8')))) {
       assert.doesNotThrow(() => parse(command), `${file}: pooled embed ${command}`);
       count++;

@@ -107,7 +107,7 @@ export interface NativeOps {
   biasActivation(x: Float32Array, rows: number, cols: number, bias: Float32Array | null, activation: NativeActivation): Float32Array;
   layerNorm(x: Float32Array, rows: number, cols: number, gamma: Float32Array, beta: Float32Array, eps: number, residual?: Float32Array | null): Float32Array;
   embeddings(spec: EmbeddingsSpec): Float32Array;
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, cuSeqLens: Int32Array, numHeads: number, headDim: number): Float32Array;
+  attention(q: Float32Array, k: Float32Array, v: Float32Array, cuSeqLens: Int32Array, numHeads: number, headDim: number, onlyQuery?: Int32Array | null): Float32Array;
   pool(hidden: Float32Array, cuSeqLens: Int32Array, hiddenSize: number, mode: NativePooling, dimensions: Int32Array, normalize: Uint8Array): Float32Array;
   peakGflops(bf16: boolean, seconds: number): number;
   setOpThreads(threads: number): number;

@@ -47,9 +47,21 @@ export function embeddings(spec: Parameters<ReturnType<typeof loadAddon>['ops'][
   return loadAddon().ops.embeddings(spec);
 }
 
-/** Bidirectional attention per sequence and head; q, k, v are [T, numHeads * headDim]. */
-export function attention(q: Float32Array, k: Float32Array, v: Float32Array, cuSeqLens: Int32Array, numHeads: number, headDim: number): Float32Array {
-  return loadAddon().ops.attention(q, k, v, cuSeqLens, numHeads, headDim);
+/**
+ * Bidirectional attention per sequence and head; q, k, v are [T, numHeads * headDim]. With onlyQuery (per
+ * sequence, an index within it), only those output rows are computed (the rest are 0): what CLS / LAST pooling
+ * needs from the last layer.
+ */
+export function attention(
+  q: Float32Array,
+  k: Float32Array,
+  v: Float32Array,
+  cuSeqLens: Int32Array,
+  numHeads: number,
+  headDim: number,
+  onlyQuery?: Int32Array,
+): Float32Array {
+  return loadAddon().ops.attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery ?? null);
 }
 
 /** Fused pooling + dimensions + L2 normalize; rows back to back (row i has dimensions[i] || hiddenSize values). */
