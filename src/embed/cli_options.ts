@@ -2,7 +2,8 @@
 // dtype, threads, pooling, truncate, token budget...), parsed by serve's own parser so the two never drift apart.
 import { parseArgs } from 'node:util';
 
-import { parseServeArgs, SERVE_FLAGS, UsageError } from '../config/serve_options.js';
+import { oneOf, UsageError } from '../config/flag_values.js';
+import { parseServeArgs, SERVE_FLAGS } from '../config/serve_options.js';
 import type { EmbedderOptions } from '../engine/embedder.js';
 import type { InputFormat } from './documents.js';
 import type { EmbedJobOptions, OnError } from './job.js';
@@ -62,12 +63,6 @@ export function embedHelp(): string {
     `${own.join('\n')}\n\nengine options (as for pooled serve):\n${engine.join('\n')}\n\n` +
     'Killed or stopped, the same command resumes where it left off (progress journal: <output>.progress.json).\n'
   );
-}
-
-function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
-  if (value === undefined) return undefined;
-  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`--${flag} must be one of ${allowed.join(', ')}; got "${value}"`);
-  return value as T;
 }
 
 function number(flag: string, value: string | undefined, check: (n: number) => boolean, what: string): number | undefined {
