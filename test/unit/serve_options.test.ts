@@ -48,7 +48,7 @@ test('every option is parsed and range-checked', () => {
     [['--model', 'm', '--threads', '0'], /--threads must be a positive integer/],
     [['--model', 'm', '--pooling', 'max'], /--pooling must be one of cls, mean, last/],
     [['--model', 'm', '--normalize', 'yes'], /--normalize must be true or false/],
-    [['--model', 'm', '--request-timeout', '-1'], /--request-timeout must be a number >= 0/],
+    [['--model', 'm', '--request-timeout=-1'], /--request-timeout must be a number >= 0/],
     [['--model', 'm', '--frobnicate'], /Unknown option/],
     [[], /--model is required/],
   ] as const) {

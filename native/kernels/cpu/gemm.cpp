@@ -395,7 +395,8 @@ void GemmUnit(const gemm::UnitArgs& g, int64_t row_begin, int64_t row_end, int64
 
 namespace {
 
-// Rows per unit: a multiple of every variant's tile height (12, 6, 4).
+// Rows per unit: a multiple of every variant's tile height (12, 6, 4). A batch of up to twice this many rows is
+// one row block split by panels.
 constexpr int64_t kRowsPerUnit = 96;
 // Target size of a weight panel block (kept in L2 while every row tile of a unit sweeps it).
 constexpr int64_t kPanelBlockBytes = 512 * 1024;
@@ -493,17 +494,20 @@ void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const Packed
   const int64_t panel_bytes = kc_block * w.panel_width * (bf16 ? 2 : 4);
   const int64_t panels_per_block = std::max<int64_t>(1, kPanelBlockBytes / panel_bytes);
 
-  // Units: blocks of rows, and when there are too few of them to keep every thread busy, ranges of panels too.
+  // Units: blocks of rows; when there are too few of them to keep every thread busy (one short batch), all rows
+  // in one block and ranges of panels instead, which split evenly (row blocks only split at tile multiples).
   const int64_t num_threads = pool.NumThreads();
   int64_t num_row_blocks = (m + kRowsPerUnit - 1) / kRowsPerUnit;
-  if (num_row_blocks < num_threads) num_row_blocks = std::min<int64_t>(num_threads, (m + tile_rows - 1) / tile_rows);
+  int64_t num_col_blocks = 1;
+  if (num_row_blocks < 2 * num_threads && m <= 2 * kRowsPerUnit) {
+    num_row_blocks = 1;
+    num_col_blocks = std::min<int64_t>(w.num_panels, 4 * num_threads);
+  } else if (num_row_blocks < 2 * num_threads) {
+    num_col_blocks = std::min<int64_t>(w.num_panels, (4 * num_threads + num_row_blocks - 1) / num_row_blocks);
+  }
   int64_t rows_per_unit = (m + num_row_blocks - 1) / num_row_blocks;
   rows_per_unit = (rows_per_unit + tile_rows - 1) / tile_rows * tile_rows;
   num_row_blocks = (m + rows_per_unit - 1) / rows_per_unit;
-  int64_t num_col_blocks = 1;
-  if (num_row_blocks < 2 * num_threads) {
-    num_col_blocks = std::min<int64_t>(w.num_panels, (2 * num_threads + num_row_blocks - 1) / num_row_blocks);
-  }
   const int64_t panels_per_unit = (w.num_panels + num_col_blocks - 1) / num_col_blocks;
   num_col_blocks = (w.num_panels + panels_per_unit - 1) / panels_per_unit;
   // With whole rows in one unit, the LayerNorm runs right after them while they are still in cache.
