@@ -19,6 +19,9 @@ export interface BackendOptions {
 
 export const BACKEND_NAMES: readonly BackendName[] = ['reference', 'cpu', 'webgpu'];
 
+/** The C++ engine: the fastest backend on a machine without a GPU, and the one every machine can build. */
+export const DEFAULT_BACKEND: BackendName = 'cpu';
+
 function unsupportedDType(backend: BackendName, dtype: ComputeDType, supported: string): ModelLoadError {
   return new ModelLoadError(`the ${backend} backend does not support --dtype ${dtype}; it supports ${supported}`);
 }
@@ -37,7 +40,11 @@ export async function createBackend(name: BackendName, model: LoadedModel, opts:
       const { createWebGpuBackend } = await import('./webgpu/backend.js');
       return createWebGpuBackend(model, { weightType: opts.dtype === 'float16' ? 'f16' : 'f32', maxBatchTokens: opts.maxBatchTokens });
     }
-    default:
-      throw new ModelLoadError(`backend '${name}' is not available in this build; available: reference, webgpu`);
+    case 'cpu': {
+      // The C++ engine has float32 and bfloat16 weight paths; float16 checkpoints convert at load into either.
+      if (opts.dtype === 'float16') throw unsupportedDType(name, opts.dtype, 'float32 and bfloat16');
+      const { createNativeBackend } = await import('./native/backend.js');
+      return createNativeBackend(model, { dtype: opts.dtype, threads: opts.threads });
+    }
   }
 }

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 
 import type { BackendName } from '../backends/backend.js';
-import { BACKEND_NAMES, COMPUTE_DTYPES, type ComputeDType } from '../backends/select.js';
+import { BACKEND_NAMES, COMPUTE_DTYPES, DEFAULT_BACKEND, type ComputeDType } from '../backends/select.js';
 import { DEFAULT_LIMITS, type EmbedderOptions } from '../engine/embedder.js';
 import type { PoolingMode } from '../model/types.js';
 import type { TruncationSide } from '../tokenizer/tokenizer.js';
@@ -83,7 +83,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const logLevel = oneOf('log-level', get('log-level'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) ?? 'info';
 
   const embedder: EmbedderOptions = {
-    backend: oneOf<BackendName>('backend', get('backend'), BACKEND_NAMES) ?? 'reference',
+    backend: oneOf<BackendName>('backend', get('backend'), BACKEND_NAMES) ?? DEFAULT_BACKEND,
     dtype: oneOf<ComputeDType>('dtype', get('dtype'), COMPUTE_DTYPES) ?? 'float32',
     threads: positiveInt('threads', get('threads')) ?? cpus().length,
     revision: get('revision'),
