@@ -2,7 +2,7 @@
 // inputs, measured side by side in one run (both share this machine, so the ratio is what matters).
 //
 //   server rows: concurrency 1, 4, 16, 64 x requests of 1 text and of 32 texts, over loopback HTTP
-//   engine row:  the same texts submitted straight to the scheduler (no HTTP, no JSON), all at once
+//   engine row:  the same texts submitted straight to the scheduler (no HTTP, no JSON), best of 3 chunk sizes
 //
 // Targets (issue "Serving under load"): at 32-text requests the server adds <= 5% over the engine
 // (ratio >= 0.95), and single-text requests at concurrency 64 reach >= 80% of the engine's batched throughput.
@@ -38,9 +38,14 @@ async function main(): Promise<void> {
   // Warm up (first-touch allocations, JIT) before any timing.
   await embedder.embedSequences(sequences.slice(0, 64));
 
-  const engineStart = performance.now();
-  await embedder.embedSequences(sequences);
-  const engineSeconds = (performance.now() - engineStart) / 1000;
+  // The engine's best batched throughput: the same sequences straight to the scheduler, in chunks of several
+  // sizes (all at once included); the best chunk size is the bar the server is measured against.
+  let engineSeconds = Infinity;
+  for (const chunk of [32, 128, numTexts]) {
+    const started = performance.now();
+    for (let i = 0; i < numTexts; i += chunk) await embedder.embedSequences(sequences.slice(i, i + chunk));
+    engineSeconds = Math.min(engineSeconds, (performance.now() - started) / 1000);
+  }
   const engineTextsPerSecond = numTexts / engineSeconds;
 
   const app = buildServer(embedder, { maxInputsPerRequest: 64 });
