@@ -1,4 +1,5 @@
 // npm run bench:kernels -- [--threads N] [--tokens T] [--seconds S] [--json FILE]
+// npm run bench:kernels -- --backend webgpu [...]   (WGSL kernels on the WebGPU adapter, CPU numbers beside them)
 //
 // GFLOP/s of each native CPU op at the shapes of a BERT layer (bge-small: hidden 384, bge-base: hidden 768; a
 // batch of 32 x 128 tokens by default), and the fraction of this machine's peak, measured in the same run by a
@@ -65,6 +66,7 @@ function timeIt(fn: () => void, seconds: number): number {
 function main(): void {
   const { values } = parseArgs({
     options: {
+      backend: { type: 'string', default: 'cpu' },
       threads: { type: 'string', default: '0' },
       tokens: { type: 'string', default: '4096' },
       'seq-len': { type: 'string', default: '128' },
@@ -174,4 +176,20 @@ function main(): void {
   }
 }
 
-main();
+/** `--backend webgpu` (or `--backend=webgpu`) hands the whole command line to the WebGPU benchmark. */
+function requestedBackend(argv: readonly string[]): string {
+  const i = argv.indexOf('--backend');
+  if (i >= 0) return argv[i + 1] ?? '';
+  return argv.find((a) => a.startsWith('--backend='))?.slice('--backend='.length) ?? 'cpu';
+}
+
+const backend = requestedBackend(process.argv.slice(2));
+if (backend === 'webgpu') {
+  const { runWebGpuKernelBenchCli } = await import('./webgpu_kernels.js');
+  process.exitCode = await runWebGpuKernelBenchCli(process.argv.slice(2));
+} else if (backend !== 'cpu') {
+  console.error(`bench:kernels: --backend must be cpu (default) or webgpu, got '${backend}'`);
+  process.exitCode = 2;
+} else {
+  main();
+}

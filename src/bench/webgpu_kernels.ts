@@ -199,7 +199,8 @@ export async function runWebGpuKernelBench(opts: KernelBenchOptions = {}): Promi
   }
 }
 
-async function main(argv: string[]): Promise<number> {
+/** The command line of the WebGPU kernel benchmark (`npm run bench:kernels -- --backend webgpu [...]`). */
+export async function runWebGpuKernelBenchCli(argv: string[]): Promise<number> {
   const { values: flags } = parseArgs({
     args: argv,
     options: {
@@ -251,7 +252,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  main(process.argv.slice(2)).then(
+  runWebGpuKernelBenchCli(process.argv.slice(2)).then(
     (code) => process.exit(code),
     (error: unknown) => {
       process.stderr.write(`${(error as Error).message}\n`);
