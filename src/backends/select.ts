@@ -19,8 +19,14 @@ export interface BackendOptions {
 
 export const BACKEND_NAMES: readonly BackendName[] = ['reference', 'cpu', 'webgpu'];
 
-/** The C++ engine: the fastest backend on a machine without a GPU, and the one every machine can build. */
-export const DEFAULT_BACKEND: BackendName = 'cpu';
+/**
+ * The backend used when none is asked for: the C++ engine (the fastest without a GPU, and one every machine can
+ * build) for the architectures it runs, else the reference backend. Qwen3 runs on the reference backend only until
+ * the native and WebGPU decoder kernels exist; asking for another backend explicitly is a load-time error.
+ */
+export function defaultBackendFor(model: LoadedModel): BackendName {
+  return model.config.architecture === 'bert' ? 'cpu' : 'reference';
+}
 
 function unsupportedDType(backend: BackendName, dtype: ComputeDType, supported: string): ModelLoadError {
   return new ModelLoadError(`the ${backend} backend does not support --dtype ${dtype}; it supports ${supported}`);

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 
 import type { BackendName } from '../backends/backend.js';
-import { BACKEND_NAMES, COMPUTE_DTYPES, DEFAULT_BACKEND, type ComputeDType } from '../backends/select.js';
+import { BACKEND_NAMES, COMPUTE_DTYPES, type ComputeDType } from '../backends/select.js';
 import { DEFAULT_LIMITS, type EmbedderOptions } from '../engine/embedder.js';
 import type { PoolingMode } from '../model/types.js';
 import type { TruncationSide } from '../tokenizer/tokenizer.js';
@@ -25,7 +25,7 @@ export const SERVE_FLAGS = {
   model: { type: 'string', env: 'POOLED_MODEL', help: 'model folder, HF cache entry or HF hub id (required)' },
   host: { type: 'string', env: 'POOLED_HOST', help: 'address to listen on (default 127.0.0.1)' },
   port: { type: 'string', env: 'POOLED_PORT', help: 'port (default 8000)' },
-  backend: { type: 'string', env: 'POOLED_BACKEND', help: `compute backend: ${BACKEND_NAMES.join(' | ')}` },
+  backend: { type: 'string', env: 'POOLED_BACKEND', help: `compute backend: ${BACKEND_NAMES.join(' | ')} (default cpu; reference for architectures cpu lacks)` },
   dtype: { type: 'string', env: 'POOLED_DTYPE', help: 'float32 | bfloat16 | float16 (weight storage; accumulation is fp32)' },
   threads: { type: 'string', env: 'POOLED_THREADS', help: 'compute threads (default: one per core)' },
   revision: { type: 'string', env: 'POOLED_REVISION', help: 'hub revision (branch, tag or commit; default main)' },
@@ -83,7 +83,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const logLevel = oneOf('log-level', get('log-level'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) ?? 'info';
 
   const embedder: EmbedderOptions = {
-    backend: oneOf<BackendName>('backend', get('backend'), BACKEND_NAMES) ?? DEFAULT_BACKEND,
+    backend: oneOf<BackendName>('backend', get('backend'), BACKEND_NAMES),
     dtype: oneOf<ComputeDType>('dtype', get('dtype'), COMPUTE_DTYPES) ?? 'float32',
     threads: positiveInt('threads', get('threads')) ?? cpus().length,
     revision: get('revision'),

@@ -20,11 +20,19 @@
 // tokens and of earlier chunks are never computed again (vLLM likewise disables both features for other poolings);
 // the Embedder falls back to the encoder Scheduler (one-shot causal forward) for them.
 import type { PagedKvBackend, RaggedBatch } from '../backends/backend.js';
-import { InvalidRequestError, ModelLoadError, OverloadedError } from '../errors.js';
+import { InvalidRequestError, ModelLoadError } from '../errors.js';
 import type { PoolingMode } from '../model/types.js';
 import { KvManager, type KvManagerStats } from './kv/kv_manager.js';
 import {
-  isPhasedReason,
+  cancellationError,
+  chargeStep,
+  IdleWaiters,
+  overloadError,
+  PendingRequest,
+  priorityInsertionPoint,
+  refusalBeforeQueueing,
+} from './request_lifecycle.js';
+import {
   type EmbeddingScheduler,
   type SchedulerLimits,
   type StepStats,
@@ -60,27 +68,19 @@ export interface DecoderSchedulerStats {
   readonly maxTokensPerSequence: number;
 }
 
-interface PendingRequest {
-  readonly rows: Float32Array[];
-  readonly admittedAt: number;
-  startedAt: number;
-  inferenceSeconds: number;
-  numRemaining: number;
-  settled: boolean;
-  readonly sequences: DecoderSequence[];
-  readonly resolve: (result: SubmitResult) => void;
-  readonly reject: (err: unknown) => void;
+/** A request and its sequences, so settling it early can find and drop all of its work. */
+class DecoderRequest extends PendingRequest {
+  readonly sequences: DecoderSequence[] = [];
 }
 
 interface DecoderSequence {
   /** KvManager sequence id. */
   readonly id: number;
-  readonly request: PendingRequest;
+  readonly request: DecoderRequest;
   readonly index: number;
   readonly tokenIds: Int32Array;
   readonly options: SubmitOptions;
   readonly priority: number;
-  readonly arrival: number;
   /** Tokens whose K/V is in the cache (prefix hit + computed chunks). */
   numComputed: number;
   numChunks: number;
@@ -100,13 +100,12 @@ export class DecoderScheduler implements EmbeddingScheduler {
   private readonly running: DecoderSequence[] = [];
   private readonly kv: KvManager;
   private numQueuedTokens = 0;
-  private numArrivals = 0;
   private nextSequenceId = 1;
   private numChunkedSequences = 0;
   private draining = false;
   private closed = false;
   private currentStep: ReadonlySet<DecoderSequence> | null = null;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new IdleWaiters();
   onStep: ((stats: StepStats) => void) | null = null;
 
   constructor(
@@ -163,11 +162,8 @@ export class DecoderScheduler implements EmbeddingScheduler {
 
   /** Queue the sequences of one request; resolves with one pooled row per sequence, in order. */
   submit(sequences: readonly Int32Array[], options: SubmitOptions): Promise<SubmitResult> {
-    if (this.closed) return Promise.reject(new OverloadedError('The server is shutting down.'));
-    if (options.signal?.aborted) {
-      const reason = options.signal.reason;
-      return Promise.reject(isPhasedReason(reason) ? reason.phasedReason('queued') : reason);
-    }
+    const refusal = refusalBeforeQueueing(this.closed, options);
+    if (refusal !== null) return Promise.reject(refusal);
     if (sequences.length === 0) return Promise.resolve({ rows: [], queueSeconds: 0, inferenceSeconds: 0 });
     let numTokens = 0;
     for (let i = 0; i < sequences.length; i++) {
@@ -185,29 +181,11 @@ export class DecoderScheduler implements EmbeddingScheduler {
       }
       numTokens += length;
     }
-    // An empty queue always admits, so a request larger than the queue limit can still be served alone.
-    if (this.numQueuedTokens > 0 && this.numQueuedTokens + numTokens > this.limits.maxQueuedTokens) {
-      return Promise.reject(
-        new OverloadedError(
-          `The server is busy: ${this.numQueuedTokens} tokens are queued and this request adds ${numTokens} ` +
-            `(limit ${this.limits.maxQueuedTokens}). Retry shortly.`,
-        ),
-      );
-    }
+    const overload = overloadError(this.numQueuedTokens, numTokens, this.limits.maxQueuedTokens);
+    if (overload !== null) return Promise.reject(overload);
     return new Promise<SubmitResult>((resolve, reject) => {
-      const request: PendingRequest = {
-        rows: new Array<Float32Array>(sequences.length),
-        admittedAt: performance.now(),
-        startedAt: -1,
-        inferenceSeconds: 0,
-        numRemaining: sequences.length,
-        settled: false,
-        sequences: [],
-        resolve,
-        reject,
-      };
+      const request = new DecoderRequest(sequences.length, resolve, reject);
       const priority = options.priority ?? 0;
-      const arrival = this.numArrivals++;
       for (let index = 0; index < sequences.length; index++) {
         request.sequences.push({
           id: this.nextSequenceId++,
@@ -216,13 +194,12 @@ export class DecoderScheduler implements EmbeddingScheduler {
           tokenIds: sequences[index],
           options,
           priority,
-          arrival,
           numComputed: 0,
           numChunks: 0,
           dropped: false,
         });
       }
-      this.waiting.splice(this.insertionPoint(priority), 0, ...request.sequences);
+      this.waiting.splice(priorityInsertionPoint(this.waiting, priority), 0, ...request.sequences);
       this.numQueuedTokens += numTokens;
       options.signal?.addEventListener('abort', () => this.settleEarly(request, options.signal!.reason, 'cancel'), { once: true });
       void this.drain();
@@ -233,22 +210,11 @@ export class DecoderScheduler implements EmbeddingScheduler {
   async close(): Promise<void> {
     this.closed = true;
     if (this.isIdle()) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
+    await this.idle.wait();
   }
 
   private isIdle(): boolean {
     return !this.draining && this.waiting.length === 0 && this.running.length === 0;
-  }
-
-  private insertionPoint(priority: number): number {
-    let lo = 0;
-    let hi = this.waiting.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.waiting[mid].priority <= priority) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
   }
 
   /**
@@ -256,9 +222,8 @@ export class DecoderScheduler implements EmbeddingScheduler {
    * work: waiting sequences leave the queue, running ones release their blocks (at once, or after the step that is
    * computing them).
    */
-  private settleEarly(request: PendingRequest, reason: unknown, why: 'cancel' | 'failure'): void {
+  private settleEarly(request: DecoderRequest, reason: unknown, why: 'cancel' | 'failure'): void {
     if (request.settled) return;
-    request.settled = true;
     for (const sequence of request.sequences) {
       if (sequence.dropped) continue;
       sequence.dropped = true;
@@ -267,11 +232,7 @@ export class DecoderScheduler implements EmbeddingScheduler {
       if (waitingIndex >= 0) this.waiting.splice(waitingIndex, 1);
       else if (this.currentStep === null || !this.currentStep.has(sequence)) this.retire(sequence);
     }
-    if (why === 'cancel') {
-      request.reject(isPhasedReason(reason) ? reason.phasedReason(request.startedAt >= 0 ? 'running' : 'queued') : reason);
-    } else {
-      request.reject(reason);
-    }
+    request.fail(why === 'cancel' ? cancellationError(reason, request.hasStarted) : reason);
     this.notifyIfIdle();
   }
 
@@ -339,16 +300,14 @@ export class DecoderScheduler implements EmbeddingScheduler {
 
   private notifyIfIdle(): void {
     if (!this.isIdle()) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
+    this.idle.release();
   }
 
   private async runStep(step: StepEntry[]): Promise<void> {
     const batch = this.buildBatch(step);
     const numTokens = batch.tokenIds.length;
     const started = performance.now();
-    for (const { sequence } of step) if (sequence.request.startedAt < 0) sequence.request.startedAt = started;
+    for (const { sequence } of step) sequence.request.markStarted(started);
     this.currentStep = new Set(step.map((entry) => entry.sequence));
     const numLastChunks = step.filter(({ sequence, numTokens: chunk }) => sequence.numComputed + chunk === sequence.tokenIds.length).length;
     let rows: Float32Array[];
@@ -370,7 +329,7 @@ export class DecoderScheduler implements EmbeddingScheduler {
     this.currentStep = null;
     const seconds = (performance.now() - started) / 1000;
     this.onStep?.({ numSequences: step.length, numTokens, seconds });
-    const seen = new Set<PendingRequest>();
+    chargeStep(step.filter(({ sequence }) => !sequence.dropped).map(({ sequence }) => sequence.request), seconds);
     let rowIndex = 0;
     for (const { sequence, numTokens: chunk } of step) {
       const isLast = sequence.numComputed + chunk === sequence.tokenIds.length;
@@ -384,24 +343,10 @@ export class DecoderScheduler implements EmbeddingScheduler {
         continue;
       }
       this.numQueuedTokens -= chunk;
-      const request = sequence.request;
-      if (!seen.has(request)) {
-        seen.add(request);
-        request.inferenceSeconds += seconds;
-      }
       if (!isLast) continue;
       if (sequence.numChunks > 1) this.numChunkedSequences++;
       this.retire(sequence);
-      request.rows[sequence.index] = row!;
-      request.numRemaining -= 1;
-      if (request.numRemaining === 0) {
-        request.settled = true;
-        request.resolve({
-          rows: request.rows,
-          queueSeconds: (request.startedAt - request.admittedAt) / 1000,
-          inferenceSeconds: request.inferenceSeconds,
-        });
-      }
+      sequence.request.deliver(sequence.index, row!);
     }
   }
 

@@ -3,7 +3,7 @@
 import { cpus } from 'node:os';
 
 import { supportsPagedKv, type Backend, type BackendName } from '../backends/backend.js';
-import { createBackend, DEFAULT_BACKEND, type ComputeDType } from '../backends/select.js';
+import { createBackend, defaultBackendFor, type ComputeDType } from '../backends/select.js';
 import { InvalidRequestError } from '../errors.js';
 import { describeModel, loadModel } from '../model/load.js';
 import { isDecoderConfig, type LoadedModel, type PoolingMode } from '../model/types.js';
@@ -129,7 +129,7 @@ export class Embedder {
       },
     });
     const tokenizer = TextTokenizer.load(model.path);
-    const backend = await createBackend(opts.backend ?? DEFAULT_BACKEND, model, {
+    const backend = await createBackend(opts.backend ?? defaultBackendFor(model), model, {
       dtype: opts.dtype ?? 'float32',
       threads: opts.threads ?? cpus().length,
       maxBatchTokens: opts.limits?.maxNumBatchedTokens ?? DEFAULT_LIMITS.maxNumBatchedTokens,

@@ -9,7 +9,15 @@
 // prefix caching and no chunked prefill here, and a sequence longer than the token budget runs alone in its step.
 import type { Backend, RaggedBatch } from '../backends/backend.js';
 import type { PoolingMode } from '../model/types.js';
-import { OverloadedError } from '../errors.js';
+import {
+  cancellationError,
+  chargeStep,
+  IdleWaiters,
+  overloadError,
+  PendingRequest,
+  priorityInsertionPoint,
+  refusalBeforeQueueing,
+} from './request_lifecycle.js';
 
 export interface SchedulerLimits {
   /** Token budget of one step (sum of sequence lengths in one ragged batch). */
@@ -43,24 +51,12 @@ export interface SubmitResult {
   readonly inferenceSeconds: number;
 }
 
-interface PendingRequest {
-  readonly rows: Float32Array[];
-  readonly admittedAt: number;
-  startedAt: number;
-  inferenceSeconds: number;
-  numRemaining: number;
-  settled: boolean;
-  readonly resolve: (result: SubmitResult) => void;
-  readonly reject: (err: unknown) => void;
-}
-
 interface PendingSequence {
   readonly request: PendingRequest;
   readonly index: number;
   readonly tokenIds: Int32Array;
   readonly options: SubmitOptions;
   readonly priority: number;
-  readonly arrival: number;
 }
 
 export interface StepStats {
@@ -77,9 +73,7 @@ export interface PhasedReason {
   readonly phasedReason: (phase: 'queued' | 'running') => unknown;
 }
 
-export function isPhasedReason(reason: unknown): reason is PhasedReason {
-  return typeof reason === 'object' && reason !== null && typeof (reason as PhasedReason).phasedReason === 'function';
-}
+export { isPhasedReason } from './request_lifecycle.js';
 
 /**
  * What the Embedder and the server use of a scheduler: the encoder Scheduler below, or DecoderScheduler
@@ -99,10 +93,9 @@ export class Scheduler implements EmbeddingScheduler {
   /** Sorted by (priority, arrival). */
   private readonly waiting: PendingSequence[] = [];
   private numQueuedTokens = 0;
-  private numArrivals = 0;
   private running = false;
   private closed = false;
-  private idleWaiters: (() => void)[] = [];
+  private readonly idle = new IdleWaiters();
   /** Called after every step (metrics hook). */
   onStep: ((stats: StepStats) => void) | null = null;
 
@@ -122,39 +115,18 @@ export class Scheduler implements EmbeddingScheduler {
 
   /** Queue the sequences of one request; resolves with one pooled row per sequence, in order. */
   submit(sequences: readonly Int32Array[], options: SubmitOptions): Promise<SubmitResult> {
-    if (this.closed) return Promise.reject(new OverloadedError('The server is shutting down.'));
-    if (options.signal?.aborted) {
-      const reason = options.signal.reason;
-      return Promise.reject(isPhasedReason(reason) ? reason.phasedReason('queued') : reason);
-    }
+    const refusal = refusalBeforeQueueing(this.closed, options);
+    if (refusal !== null) return Promise.reject(refusal);
     if (sequences.length === 0) return Promise.resolve({ rows: [], queueSeconds: 0, inferenceSeconds: 0 });
     let numTokens = 0;
     for (const s of sequences) numTokens += s.length;
-    // An empty queue always admits, so a request larger than the queue limit can still be served alone.
-    if (this.numQueuedTokens > 0 && this.numQueuedTokens + numTokens > this.limits.maxQueuedTokens) {
-      return Promise.reject(
-        new OverloadedError(
-          `The server is busy: ${this.numQueuedTokens} tokens are queued and this request adds ${numTokens} ` +
-            `(limit ${this.limits.maxQueuedTokens}). Retry shortly.`,
-        ),
-      );
-    }
+    const overload = overloadError(this.numQueuedTokens, numTokens, this.limits.maxQueuedTokens);
+    if (overload !== null) return Promise.reject(overload);
     return new Promise<SubmitResult>((resolve, reject) => {
-      const request: PendingRequest = {
-        rows: new Array<Float32Array>(sequences.length),
-        admittedAt: performance.now(),
-        startedAt: -1,
-        inferenceSeconds: 0,
-        numRemaining: sequences.length,
-        settled: false,
-        resolve,
-        reject,
-      };
+      const request = new PendingRequest(sequences.length, resolve, reject);
       const priority = options.priority ?? 0;
-      const arrival = this.numArrivals++;
-      const position = this.insertionPoint(priority);
-      const entries = sequences.map((tokenIds, index) => ({ request, index, tokenIds, options, priority, arrival }));
-      this.waiting.splice(position, 0, ...entries);
+      const entries = sequences.map((tokenIds, index) => ({ request, index, tokenIds, options, priority }));
+      this.waiting.splice(priorityInsertionPoint(this.waiting, priority), 0, ...entries);
       this.numQueuedTokens += numTokens;
       options.signal?.addEventListener('abort', () => this.cancel(request, options.signal!.reason), { once: true });
       void this.drain();
@@ -165,24 +137,11 @@ export class Scheduler implements EmbeddingScheduler {
   async close(): Promise<void> {
     this.closed = true;
     if (!this.running && this.waiting.length === 0) return;
-    await new Promise<void>((resolve) => this.idleWaiters.push(resolve));
-  }
-
-  /** First index whose priority is greater than `priority` (stable: equal priorities keep arrival order). */
-  private insertionPoint(priority: number): number {
-    let lo = 0;
-    let hi = this.waiting.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (this.waiting[mid].priority <= priority) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo;
+    await this.idle.wait();
   }
 
   private cancel(request: PendingRequest, reason: unknown): void {
     if (request.settled) return;
-    request.settled = true;
     // Free its queued tokens now, so a cancelled request stops counting against admission at once.
     for (let i = this.waiting.length - 1; i >= 0; i--) {
       if (this.waiting[i].request === request) {
@@ -190,7 +149,7 @@ export class Scheduler implements EmbeddingScheduler {
         this.waiting.splice(i, 1);
       }
     }
-    request.reject(isPhasedReason(reason) ? reason.phasedReason(request.startedAt >= 0 ? 'running' : 'queued') : reason);
+    request.fail(cancellationError(reason, request.hasStarted));
     this.notifyIfIdle();
   }
 
@@ -223,54 +182,28 @@ export class Scheduler implements EmbeddingScheduler {
   }
 
   private notifyIfIdle(): void {
-    if (this.running || this.waiting.length > 0) return;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
-    for (const w of waiters) w();
+    if (!this.running && this.waiting.length === 0) this.idle.release();
   }
 
   private async runStep(step: PendingSequence[]): Promise<void> {
     const batch = buildBatch(step, this.pooling);
     const numTokens = batch.tokenIds.length;
     const started = performance.now();
-    for (const seq of step) if (seq.request.startedAt < 0) seq.request.startedAt = started;
+    for (const seq of step) seq.request.markStarted(started);
     let rows: Float32Array[];
     try {
       rows = await this.backend.forward(batch);
     } catch (err) {
-      for (const seq of step) fail(seq.request, err);
+      for (const seq of step) seq.request.fail(err);
       return;
     } finally {
       this.numQueuedTokens -= numTokens;
     }
     const seconds = (performance.now() - started) / 1000;
     this.onStep?.({ numSequences: step.length, numTokens, seconds });
-    const seen = new Set<PendingRequest>();
-    step.forEach((seq, i) => {
-      const request = seq.request;
-      if (request.settled) return;
-      if (!seen.has(request)) {
-        seen.add(request);
-        request.inferenceSeconds += seconds;
-      }
-      request.rows[seq.index] = rows[i];
-      request.numRemaining -= 1;
-      if (request.numRemaining === 0) {
-        request.settled = true;
-        request.resolve({
-          rows: request.rows,
-          queueSeconds: (request.startedAt - request.admittedAt) / 1000,
-          inferenceSeconds: request.inferenceSeconds,
-        });
-      }
-    });
+    chargeStep(step.map((seq) => seq.request), seconds);
+    step.forEach((seq, i) => seq.request.deliver(seq.index, rows[i]));
   }
-}
-
-function fail(request: PendingRequest, err: unknown): void {
-  if (request.settled) return;
-  request.settled = true;
-  request.reject(err);
 }
 
 function buildBatch(step: readonly PendingSequence[], pooling: PoolingMode): RaggedBatch {

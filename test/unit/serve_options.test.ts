@@ -13,7 +13,7 @@ test('defaults', () => {
   const o = parse(['--model', 'm']);
   assert.equal(o.host, '127.0.0.1');
   assert.equal(o.port, 8000);
-  assert.equal(o.embedder.backend, 'cpu');
+  assert.equal(o.embedder.backend, undefined); // chosen per architecture at load: cpu for BERT
   assert.equal(o.embedder.dtype, 'float32');
   assert.equal(o.embedder.truncation, 'none');
   assert.equal(o.server.apiKey, null);
