@@ -1,5 +1,6 @@
 // config.json -> ModelConfig for the BERT family (transformers models/bert/configuration_bert.py BertConfig).
 import { ModelLoadError } from '../errors.js';
+import { describeValue, optionalPositiveInteger, parseMatryoshka, requirePositiveInteger, type Json } from './config_fields.js';
 import { readJsonFile } from './json_file.js';
 import { isQwen3ConfigJson, parseQwen3Config, SUPPORTED_QWEN3_ARCHITECTURES } from './qwen3_config.js';
 import type { BertConfig, ModelConfig } from './types.js';
@@ -38,24 +39,6 @@ const BERT_DEFAULT_LAYER_NORM_EPS = 1e-12;
 const BERT_DEFAULT_TYPE_VOCAB_SIZE = 2;
 const BERT_DEFAULT_PAD_TOKEN_ID = 0;
 const BERT_DEFAULT_HIDDEN_ACT = 'gelu';
-
-type Json = Record<string, unknown>;
-
-function describeValue(value: unknown): string {
-  return value === undefined ? 'missing' : JSON.stringify(value);
-}
-
-function requirePositiveInteger(json: Json, field: string, file: string): number {
-  const value = json[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ModelLoadError(`${file}: "${field}" must be a positive integer (found ${describeValue(value)})`);
-  }
-  return value;
-}
-
-function optionalPositiveInteger(json: Json, field: string, fallback: number, file: string): number {
-  return json[field] === undefined || json[field] === null ? fallback : requirePositiveInteger(json, field, file);
-}
 
 function checkIsBert(json: Json, file: string): void {
   const modelType = json.model_type;
@@ -105,28 +88,6 @@ function parseHiddenAct(json: Json, file: string): BertConfig['hiddenAct'] {
  * Matryoshka flags as vLLM reads them (vllm/config/model.py ModelConfig.is_matryoshka / matryoshka_dimensions):
  * is_matryoshka = bool(matryoshka_dimensions) or is_matryoshka.
  */
-function parseMatryoshka(json: Json, hiddenSize: number, file: string): Pick<BertConfig, 'isMatryoshka' | 'matryoshkaDimensions'> {
-  const rawDimensions = json.matryoshka_dimensions;
-  let matryoshkaDimensions: number[] | null = null;
-  if (rawDimensions !== undefined && rawDimensions !== null) {
-    if (
-      !Array.isArray(rawDimensions) ||
-      !rawDimensions.every((dim) => typeof dim === 'number' && Number.isSafeInteger(dim) && dim > 0 && dim <= hiddenSize)
-    ) {
-      throw new ModelLoadError(
-        `${file}: "matryoshka_dimensions" must be a list of integers in 1..${hiddenSize} (found ${describeValue(rawDimensions)})`,
-      );
-    }
-    matryoshkaDimensions = [...(rawDimensions as number[])];
-  }
-  const rawFlag = json.is_matryoshka;
-  if (rawFlag !== undefined && rawFlag !== null && typeof rawFlag !== 'boolean') {
-    throw new ModelLoadError(`${file}: "is_matryoshka" must be true or false (found ${describeValue(rawFlag)})`);
-  }
-  const isMatryoshka = (matryoshkaDimensions !== null && matryoshkaDimensions.length > 0) || rawFlag === true;
-  return { isMatryoshka, matryoshkaDimensions };
-}
-
 /** Validates a parsed config.json; `file` names it in errors. model_type "qwen3" goes to parseQwen3Config. */
 export function parseModelConfig(json: unknown, file: string): ModelConfig {
   if (isQwen3ConfigJson(json)) return parseQwen3Config(json, file);

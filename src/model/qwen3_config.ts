@@ -6,6 +6,7 @@
 // rather than silently ignored: biased projections (attention_bias), sliding-window layers, RoPE scaling variants and
 // activations other than SiLU.
 import { ModelLoadError } from '../errors.js';
+import { describeValue, optionalPositiveInteger, optionalPositiveNumber, parseMatryoshka, requirePositiveInteger, type Json } from './config_fields.js';
 import type { Qwen3Config } from './types.js';
 
 /** transformers classes whose checkpoints hold a Qwen3Model (possibly under `model.`, plus an lm_head we ignore). */
@@ -18,32 +19,6 @@ const QWEN3_DEFAULT_HEAD_DIM = 128;
 const QWEN3_DEFAULT_RMS_NORM_EPS = 1e-6;
 const QWEN3_DEFAULT_ROPE_THETA = 10000;
 const QWEN3_DEFAULT_HIDDEN_ACT = 'silu';
-
-type Json = Record<string, unknown>;
-
-function describeValue(value: unknown): string {
-  return value === undefined ? 'missing' : JSON.stringify(value);
-}
-
-function requirePositiveInteger(json: Json, field: string, file: string): number {
-  const value = json[field];
-  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value <= 0) {
-    throw new ModelLoadError(`${file}: "${field}" must be a positive integer (found ${describeValue(value)})`);
-  }
-  return value;
-}
-
-function optionalPositiveInteger(json: Json, field: string, fallback: number, file: string): number {
-  return json[field] === undefined || json[field] === null ? fallback : requirePositiveInteger(json, field, file);
-}
-
-function optionalPositiveNumber(json: Json, field: string, fallback: number, file: string): number {
-  const value = json[field] ?? fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new ModelLoadError(`${file}: "${field}" must be a positive number (found ${describeValue(value)})`);
-  }
-  return value;
-}
 
 /** True when config.json describes a Qwen3 model (model_type is what transformers' AutoConfig dispatches on). */
 export function isQwen3ConfigJson(json: unknown): boolean {
@@ -85,25 +60,6 @@ function parseRopeTheta(json: Json, file: string): number {
 }
 
 /** Same rule as the BERT parser (vLLM ModelConfig.is_matryoshka / matryoshka_dimensions). */
-function parseMatryoshka(json: Json, hiddenSize: number, file: string): Pick<Qwen3Config, 'isMatryoshka' | 'matryoshkaDimensions'> {
-  const rawDimensions = json.matryoshka_dimensions;
-  let matryoshkaDimensions: number[] | null = null;
-  if (rawDimensions !== undefined && rawDimensions !== null) {
-    if (
-      !Array.isArray(rawDimensions) ||
-      !rawDimensions.every((dim) => typeof dim === 'number' && Number.isSafeInteger(dim) && dim > 0 && dim <= hiddenSize)
-    ) {
-      throw new ModelLoadError(`${file}: "matryoshka_dimensions" must be a list of integers in 1..${hiddenSize} (found ${describeValue(rawDimensions)})`);
-    }
-    matryoshkaDimensions = [...(rawDimensions as number[])];
-  }
-  const rawFlag = json.is_matryoshka;
-  if (rawFlag !== undefined && rawFlag !== null && typeof rawFlag !== 'boolean') {
-    throw new ModelLoadError(`${file}: "is_matryoshka" must be true or false (found ${describeValue(rawFlag)})`);
-  }
-  return { isMatryoshka: (matryoshkaDimensions !== null && matryoshkaDimensions.length > 0) || rawFlag === true, matryoshkaDimensions };
-}
-
 /** Validates a parsed Qwen3 config.json (model_type "qwen3"); `file` names it in errors. */
 export function parseQwen3Config(json: unknown, file: string): Qwen3Config {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
