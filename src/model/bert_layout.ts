@@ -14,13 +14,10 @@
 //   encoder.layer.N.output.dense.weight      [H, I], .bias [H]
 //   encoder.layer.N.output.LayerNorm.{weight,bias} [H]
 import { ModelLoadError } from '../errors.js';
-import { isFloatDType } from './tensor_data.js';
 import type { BertConfig, TensorView, WeightMap } from './types.js';
+import { checkWeightsAgainstLayout, type TensorSpec } from './layout_check.js';
 
-export interface TensorSpec {
-  readonly name: string;
-  readonly shape: readonly number[];
-}
+export type { TensorSpec } from './layout_check.js';
 
 /** Every tensor a BertModel forward pass reads, in checkpoint order of appearance. */
 export function bertTensorSpecs(config: BertConfig): TensorSpec[] {
@@ -84,7 +81,6 @@ function isIgnoredTensor(canonicalName: string): boolean {
  */
 export function canonicalizeBertWeights(tensors: ReadonlyMap<string, TensorView>, config: BertConfig, file: string): WeightMap {
   const canonicalToView = new Map<string, TensorView>();
-  const unexpected: string[] = [];
   for (const [storedName, view] of tensors) {
     // Heads of task models sit outside the `bert.` prefix (cls.*, classifier.*), so strip it only where present.
     const canonicalName = storedName.startsWith(TASK_MODEL_PREFIX) ? storedName.slice(TASK_MODEL_PREFIX.length) : storedName;
@@ -95,44 +91,12 @@ export function canonicalizeBertWeights(tensors: ReadonlyMap<string, TensorView>
     canonicalToView.set(canonicalName, view);
   }
 
-  const missing: string[] = [];
-  const mismatched: string[] = [];
-  const required = bertTensorSpecs(config);
-  const requiredNames = new Set(required.map((spec) => spec.name));
-  for (const spec of required) {
-    const view = canonicalToView.get(spec.name);
-    if (view === undefined) {
-      missing.push(spec.name);
-    } else if (!isFloatDType(view.dtype)) {
-      mismatched.push(`${spec.name}: dtype ${view.dtype}, expected a float dtype (F32, F16, BF16)`);
-    } else if (view.shape.length !== spec.shape.length || view.shape.some((dim, axis) => dim !== spec.shape[axis])) {
-      mismatched.push(`${spec.name}: shape [${view.shape.join(', ')}], expected [${spec.shape.join(', ')}]`);
-    }
-  }
-  // Unknown tensors inside the encoder's own namespaces mean the checkpoint computes something the config does not
-  // describe (more layers, another attention variant); anything else is a head we don't run, like transformers'
-  // "weights of the checkpoint were not used" warning.
-  for (const name of canonicalToView.keys()) {
-    if (!requiredNames.has(name) && (name.startsWith('embeddings.') || name.startsWith('encoder.'))) unexpected.push(name);
-  }
-
-  const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing ${missing.length} tensor(s): ${abbreviate(missing)}`);
-  if (mismatched.length > 0) problems.push(`mismatched: ${abbreviate(mismatched)}`);
-  if (unexpected.length > 0) problems.push(`unexpected tensor(s) not in a ${config.numLayers}-layer BERT: ${abbreviate(unexpected)}`);
-  if (problems.length > 0) {
-    throw new ModelLoadError(`${file}: checkpoint does not match config.json (BERT): ${problems.join('; ')}`);
-  }
-
-  // Canonical order, so every consumer iterates the same way regardless of file order.
-  const weights = new Map<string, TensorView>();
-  for (const spec of required) weights.set(spec.name, canonicalToView.get(spec.name)!);
-  return weights;
-}
-
-/** Keeps error messages readable for a checkpoint that is wrong everywhere. */
-function abbreviate(items: readonly string[], limit = 12): string {
-  return items.length <= limit ? items.join(', ') : `${items.slice(0, limit).join(', ')}, ... (${items.length - limit} more)`;
+  return checkWeightsAgainstLayout(
+    canonicalToView,
+    bertTensorSpecs(config),
+    { architecture: 'BERT', numLayers: config.numLayers, isOwnNamespace: (name) => name.startsWith('embeddings.') || name.startsWith('encoder.') },
+    file,
+  );
 }
 
 /** The float dtype(s) of a weight map, e.g. 'F32' or 'F16+F32' (for logs and describeModel). */

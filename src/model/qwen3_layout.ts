@@ -23,9 +23,8 @@
 // Qwen3ForCausalLM save puts them under `model.` (its base_model_prefix) next to `lm_head.weight`, which an embedding
 // model never reads, tied or not.
 import { ModelLoadError } from '../errors.js';
-import type { TensorSpec } from './bert_layout.js';
-import { isFloatDType } from './tensor_data.js';
 import type { Qwen3Config, TensorView, WeightMap } from './types.js';
+import { checkWeightsAgainstLayout, type TensorSpec } from './layout_check.js';
 
 /** Tensors of one decoder layer, named as in the checkpoint after `layers.<i>.`, with their shapes. */
 export function qwen3LayerTensorSpecs(config: Qwen3Config): TensorSpec[] {
@@ -72,11 +71,6 @@ function isQwen3Namespace(name: string): boolean {
   return name.startsWith('embed_tokens.') || name.startsWith('layers.') || name.startsWith('norm.');
 }
 
-/** Keeps error messages readable for a checkpoint that is wrong everywhere. */
-function abbreviate(items: readonly string[], limit = 12): string {
-  return items.length <= limit ? items.join(', ') : `${items.slice(0, limit).join(', ')}, ... (${items.length - limit} more)`;
-}
-
 /**
  * Maps checkpoint names to canonical Qwen3Model names (strips `model.`, drops lm_head) and checks the result against
  * the config: every required tensor present with the exact shape and a float dtype, nothing unknown inside the
@@ -93,33 +87,10 @@ export function canonicalizeQwen3Weights(tensors: ReadonlyMap<string, TensorView
     canonicalToView.set(canonicalName, view);
   }
 
-  const required = qwen3TensorSpecs(config);
-  const requiredNames = new Set(required.map((spec) => spec.name));
-  const missing: string[] = [];
-  const mismatched: string[] = [];
-  for (const spec of required) {
-    const view = canonicalToView.get(spec.name);
-    if (view === undefined) {
-      missing.push(spec.name);
-    } else if (!isFloatDType(view.dtype)) {
-      mismatched.push(`${spec.name}: dtype ${view.dtype}, expected a float dtype (F32, F16, BF16)`);
-    } else if (view.shape.length !== spec.shape.length || view.shape.some((dim, axis) => dim !== spec.shape[axis])) {
-      mismatched.push(`${spec.name}: shape [${view.shape.join(', ')}], expected [${spec.shape.join(', ')}]`);
-    }
-  }
-  // Unknown names inside the model's namespaces mean it computes something config.json does not describe (more
-  // layers, q/k/v biases); anything else is a head we don't run.
-  const unexpected = [...canonicalToView.keys()].filter((name) => !requiredNames.has(name) && isQwen3Namespace(name));
-
-  const problems: string[] = [];
-  if (missing.length > 0) problems.push(`missing ${missing.length} tensor(s): ${abbreviate(missing)}`);
-  if (mismatched.length > 0) problems.push(`mismatched: ${abbreviate(mismatched)}`);
-  if (unexpected.length > 0) problems.push(`unexpected tensor(s) not in a ${config.numLayers}-layer Qwen3: ${abbreviate(unexpected)}`);
-  if (problems.length > 0) {
-    throw new ModelLoadError(`${file}: checkpoint does not match config.json (Qwen3): ${problems.join('; ')}`);
-  }
-
-  const weights = new Map<string, TensorView>();
-  for (const spec of required) weights.set(spec.name, canonicalToView.get(spec.name)!);
-  return weights;
+  return checkWeightsAgainstLayout(
+    canonicalToView,
+    qwen3TensorSpecs(config),
+    { architecture: 'Qwen3', numLayers: config.numLayers, isOwnNamespace: isQwen3Namespace },
+    file,
+  );
 }
