@@ -5,7 +5,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { RouteContext } from '../context.js';
 import { embedForRequest, vllmTruncation } from '../embed_request.js';
-import { encodeBase64, float32ToList } from '../encoding.js';
+import { encodeRow } from '../encoding.js';
 import { parseEmbeddingInput } from '../inputs.js';
 import { checkModelName } from '../model_name.js';
 import { embeddingsBodySchema, embeddingsResponseSchema, type EmbeddingsBody } from '../schemas/embeddings.js';
@@ -31,7 +31,6 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: RouteContext)
         },
         { priority: body.priority, cacheSalt: body.cache_salt },
       );
-      const base64 = body.encoding_format === 'base64';
       return {
         id: `embd-${randomUUID()}`,
         object: 'list',
@@ -39,7 +38,7 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: RouteContext)
         data: result.rows.map((row, index) => ({
           object: 'embedding',
           index,
-          embedding: base64 ? encodeBase64(row, body.embed_dtype, body.endianness) : float32ToList(row),
+          embedding: encodeRow(row, body.encoding_format, body.embed_dtype, body.endianness),
         })),
         model: ctx.embedder.id,
         usage: { prompt_tokens: result.numPromptTokens, total_tokens: result.numPromptTokens },

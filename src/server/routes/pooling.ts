@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 
 import type { RouteContext } from '../context.js';
 import { embedForRequest, vllmTruncation } from '../embed_request.js';
-import { encodeBase64, float32ToList } from '../encoding.js';
+import { encodeRow } from '../encoding.js';
 import { parseEmbeddingInput } from '../inputs.js';
 import { checkModelName } from '../model_name.js';
 import { vllmExtraProperties, type VllmExtras } from '../schemas/embeddings.js';
@@ -41,7 +41,6 @@ export function registerPoolingRoute(app: FastifyInstance, ctx: RouteContext): v
         { normalize: false, promptName: body.prompt_name, ...vllmTruncation(body.truncate_prompt_tokens, body.truncation_side) },
         { priority: body.priority, cacheSalt: body.cache_salt },
       );
-      const base64 = body.encoding_format === 'base64';
       return {
         id: `pool-${randomUUID()}`,
         object: 'list',
@@ -50,7 +49,7 @@ export function registerPoolingRoute(app: FastifyInstance, ctx: RouteContext): v
         data: result.rows.map((row, index) => ({
           index,
           object: 'pooling',
-          data: base64 ? encodeBase64(row, body.embed_dtype, body.endianness) : float32ToList(row),
+          data: encodeRow(row, body.encoding_format, body.embed_dtype, body.endianness),
         })),
         usage: { prompt_tokens: result.numPromptTokens, total_tokens: result.numPromptTokens },
       };
