@@ -8,12 +8,14 @@ import { embedForRequest, vllmTruncation } from '../embed_request.js';
 import { encodeRow } from '../encoding.js';
 import { parseEmbeddingInput } from '../inputs.js';
 import { checkModelName } from '../model_name.js';
-import { embeddingsBodySchema, embeddingsResponseSchema, type EmbeddingsBody } from '../schemas/embeddings.js';
+import { embeddingsBodySchema, type EmbeddingsBody } from '../schemas/embeddings.js';
 
 export function registerEmbeddingsRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Body: EmbeddingsBody }>(
     '/v1/embeddings',
-    { schema: { body: embeddingsBodySchema, response: embeddingsResponseSchema } },
+    // No response schema: fast-json-stringify checks anyOf (number list | base64 string) per row, which costs more
+    // than plain JSON.stringify for large float arrays (measured: 5.6 vs 3.7 ms for 32 x 384 floats).
+    { schema: { body: embeddingsBodySchema } },
     async (request, reply) => {
       const body = request.body;
       checkModelName(ctx.embedder, body.model);

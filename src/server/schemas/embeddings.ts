@@ -26,33 +26,6 @@ export const embeddingsBodySchema = {
   },
 } as const;
 
-export const embeddingsResponseSchema = {
-  200: {
-    type: 'object',
-    properties: {
-      id: { type: 'string' },
-      object: { type: 'string' },
-      created: { type: 'integer' },
-      data: {
-        type: 'array',
-        items: {
-          type: 'object',
-          properties: {
-            object: { type: 'string' },
-            index: { type: 'integer' },
-            embedding: { anyOf: [{ type: 'array', items: { type: 'number' } }, { type: 'string' }] },
-          },
-        },
-      },
-      model: { type: 'string' },
-      usage: {
-        type: 'object',
-        properties: { prompt_tokens: { type: 'integer' }, total_tokens: { type: 'integer' } },
-      },
-    },
-  },
-} as const;
-
 export interface VllmExtras {
   truncate_prompt_tokens?: number;
   truncation_side?: 'left' | 'right';
