@@ -16,7 +16,9 @@ import { fixtureModel } from '../fixtures/generate.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SHRINK = { numLayers: 1, hiddenSize: 32, numHeads: 2, intermediateSize: 64 };
-const ENGINE_FLAGS = ['--max-num-batched-tokens', '512', '--max-num-seqs', '32'];
+// The reference backend (TypeScript, float64) is slow enough on purpose that several kills land mid-run; the native
+// engine finishes 6000 tiny documents before the kill schedule gets going.
+const ENGINE_FLAGS = ['--backend', 'reference', '--max-num-batched-tokens', '512', '--max-num-seqs', '32'];
 const NUM_DOCS = 6000;
 const ENTRY = "import { runEmbedCommand } from './src/cli/embed.js'; process.exitCode = await runEmbedCommand(process.argv.slice(1));";
 
@@ -73,7 +75,7 @@ before(async () => {
   });
   input = join(dir, 'corpus.jsonl');
   await writeFile(input, `${lines.join('\n')}\n`);
-  embedder = await Embedder.load(modelPath, { limits: { maxNumBatchedTokens: 512, maxNumSeqs: 32 }, tokenizerWorkers: 0 });
+  embedder = await Embedder.load(modelPath, { backend: 'reference', limits: { maxNumBatchedTokens: 512, maxNumSeqs: 32 }, tokenizerWorkers: 0 });
   // The uninterrupted outputs every interrupted run must reproduce byte for byte.
   for (const format of ['jsonl', 'npy']) await runEmbedJob(embedder, { input, output: join(dir, `reference.${format}`), progress: 'none' });
 });
