@@ -29,7 +29,7 @@ test('defaults: fail on bad lines, whole input, float32, text/id fields, auto pr
   assert.equal(job.progress, 'auto');
   assert.equal(job.checkpointIntervalSeconds, 5);
   assert.equal(job.overwrite, false);
-  assert.equal(embedder.backend, 'reference');
+  assert.equal(embedder.backend, undefined); // chosen per architecture at load (cpu for BERT), as for serve
   assert.equal(embedder.truncation, 'none');
 });
 
