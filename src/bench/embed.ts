@@ -15,7 +15,7 @@ import { syntheticTexts } from './synthetic_texts.js';
 
 const { values } = parseArgs({
   options: {
-    backend: { type: 'string', default: 'reference' },
+    backend: { type: 'string', default: 'cpu' },
     model: { type: 'string' },
     shape: { type: 'string' },
     threads: { type: 'string', default: String(cpus().length) },
