@@ -4,7 +4,7 @@
 # native/engine. See native/kernels/cpu/isa_dispatch.h.
 {
   "variables": {
-    "common_defines": ["POOLED_NATIVE_VERSION=\"0.1.0\"", "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"]
+    "common_defines": ["POOLED_NATIVE_VERSION=\"<!(node -p \"require('./package.json').version\")\"", "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"]
   },
   "target_defaults": {
     "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fPIC"],
