@@ -79,7 +79,7 @@ export class AppendFile {
 
   async flush(): Promise<void> {
     if (this.numPendingBytes === 0) return;
-    const handle = await this.ensureOpen();
+    await this.ensureOpen();
     // One copy into one buffer, one positional write: cheaper than a writev of thousands of row-sized buffers.
     const data = this.pending.length === 1 ? this.pending[0] : Buffer.concat(this.pending, this.numPendingBytes);
     this.pending = [];

@@ -36,7 +36,7 @@ export function gemmWorkgroupBytes(tiling: GemmTiling): number {
 
 /** Throws a RangeError naming the problem when a tiling cannot compile or run on this device. */
 export function checkTiling(tiling: GemmTiling, maxInvocations: number, maxWorkgroupBytes = 16384): void {
-  const { tileM, tileN, tileK, microM, microN } = tiling;
+  const { tileM, tileN, microM, microN } = tiling;
   for (const [name, value] of Object.entries(tiling)) {
     if (!Number.isInteger(value) || value <= 0) throw new RangeError(`gemm tiling ${name} must be a positive integer, got ${value}`);
   }
