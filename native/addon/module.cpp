@@ -5,6 +5,7 @@
 #include "addon/cpu_features_binding.h"
 #include "addon/model_binding.h"
 #include "addon/ops_binding.h"
+#include "addon/qwen3_binding.h"
 
 namespace {
 
@@ -15,6 +16,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<pooled::addon::AddonData>(data);
   pooled::addon::RegisterModel(env, exports, data);
   pooled::addon::RegisterOps(env, exports, data);
+  pooled::addon::RegisterQwen3Model(env, exports, data);
   return exports;
 }
 

@@ -218,6 +218,96 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
+// rmsNorm(x, rows, groups, cols, weight, eps) -> Float32Array; x: [rows, groups * cols], each group normalized.
+Napi::Value RmsNormJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t rows = ExpectInteger(info[1], "rows", 0, kMaxCount);
+  const int64_t groups = ExpectInteger(info[2], "groups", 1, 1 << 16);
+  const int64_t cols = ExpectInteger(info[3], "cols", 1, 1 << 20);
+  const auto x = ExpectFloat32Array(info[0], "x", rows * groups * cols);
+  const auto weight = ExpectFloat32Array(info[4], "weight", cols);
+  const float eps = static_cast<float>(ExpectNumber(info[5], "eps"));
+  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(rows * groups * cols));
+  float* y = out.ElementLength() == 0 ? nullptr : out.Data();
+  Guarded(env, [&] { kc::RmsNorm(OpPool(env), x.data, groups * cols, y, groups * cols, rows, groups, cols, weight.data, eps); });
+  return out;
+}
+
+// rope(x, positions, numHeads, headDim, theta, maxPosition) -> Float32Array (a rotated copy of x [T, numHeads * headDim]).
+Napi::Value RopeJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const auto positions = ExpectInt32Array(info[1], "positions");
+  const int64_t num_tokens = static_cast<int64_t>(positions.length);
+  const int64_t num_heads = ExpectInteger(info[2], "numHeads", 1, 1 << 12);
+  const int64_t head_dim = ExpectInteger(info[3], "headDim", 1, 1 << 12);
+  const auto x = ExpectFloat32Array(info[0], "x", num_tokens * num_heads * head_dim);
+  const double theta = ExpectNumber(info[4], "theta");
+  const int64_t max_position = ExpectInteger(info[5], "maxPosition", 1, kMaxCount);
+  Napi::Float32Array out = Napi::Float32Array::New(env, x.length);
+  if (x.length != 0) std::memcpy(out.Data(), x.data, x.length * sizeof(float));
+  float* y = out.ElementLength() == 0 ? nullptr : out.Data();
+  Guarded(env, [&] { kc::Rope(OpPool(env), y, num_heads * head_dim, num_tokens, num_heads, head_dim, positions.data, theta, max_position); });
+  return out;
+}
+
+// swiGlu(gateUp, rows, cols) -> Float32Array [rows, cols]; gateUp: [rows, 2 * cols], gate then up in each row.
+Napi::Value SwiGluJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t rows = ExpectInteger(info[1], "rows", 0, kMaxCount);
+  const int64_t cols = ExpectInteger(info[2], "cols", 1, kMaxCount);
+  const auto gate_up = ExpectFloat32Array(info[0], "gateUp", rows * 2 * cols);
+  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(rows * cols));
+  float* y = out.ElementLength() == 0 ? nullptr : out.Data();
+  Guarded(env, [&] { kc::SwiGlu(OpPool(env), gate_up.data, 2 * cols, y, cols, rows, cols); });
+  return out;
+}
+
+// pagedAttention({q, kCache, vCache, numBlocks, blockSize, numHeads, numKvHeads, headDim, cuSeqLens, numCachedTokens,
+// blockTables: Int32Array[]}) -> Float32Array [T, numHeads * headDim]. kCache / vCache: [numBlocks, blockSize,
+// numKvHeads, headDim].
+Napi::Value PagedAttentionJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const Napi::Object o = ExpectObject(info[0], "args");
+  kc::PagedAttentionArgs a;
+  a.num_heads = ExpectInteger(o.Get("numHeads"), "numHeads", 1, 1 << 12);
+  a.num_kv_heads = ExpectInteger(o.Get("numKvHeads"), "numKvHeads", 1, 1 << 12);
+  a.head_dim = ExpectInteger(o.Get("headDim"), "headDim", 1, 1 << 12);
+  a.num_blocks = ExpectInteger(o.Get("numBlocks"), "numBlocks", 1, kMaxCount);
+  a.block_size = ExpectInteger(o.Get("blockSize"), "blockSize", 1, 1 << 20);
+  const int64_t width = a.num_heads * a.head_dim;
+  const auto q = ExpectFloat32Array(o.Get("q"), "q");
+  if (q.length % static_cast<size_t>(width) != 0) throw Napi::RangeError::New(env, "q length is not a multiple of numHeads * headDim");
+  const int64_t cache_floats = a.num_blocks * a.block_size * a.num_kv_heads * a.head_dim;
+  a.k_cache = ExpectFloat32Array(o.Get("kCache"), "kCache", cache_floats).data;
+  a.v_cache = ExpectFloat32Array(o.Get("vCache"), "vCache", cache_floats).data;
+  const auto cu = ExpectInt32Array(o.Get("cuSeqLens"), "cuSeqLens");
+  if (cu.length < 1) throw Napi::RangeError::New(env, "cuSeqLens must have at least one entry");
+  a.num_seqs = static_cast<int64_t>(cu.length) - 1;
+  a.cu_seq_lens = cu.data;
+  a.num_cached_tokens = ExpectInt32Array(o.Get("numCachedTokens"), "numCachedTokens", a.num_seqs).data;
+  const Napi::Value tables = o.Get("blockTables");
+  if (!tables.IsArray() || tables.As<Napi::Array>().Length() != static_cast<uint32_t>(a.num_seqs)) {
+    throw Napi::TypeError::New(env, "blockTables must be an array with one Int32Array per sequence");
+  }
+  std::vector<int32_t> flat;
+  std::vector<int32_t> offsets{0};
+  for (uint32_t s = 0; s < static_cast<uint32_t>(a.num_seqs); ++s) {
+    const auto table = ExpectInt32Array(tables.As<Napi::Array>().Get(s), "blockTables[" + std::to_string(s) + "]");
+    flat.insert(flat.end(), table.data, table.data + table.length);
+    offsets.push_back(static_cast<int32_t>(flat.size()));
+  }
+  flat.push_back(0);  // never read: keeps data() non-null for empty tables
+  a.block_tables = flat.data();
+  a.block_table_offsets = offsets.data();
+  a.q = q.data;
+  a.ldq = a.ldo = width;
+  a.num_tokens = static_cast<int64_t>(q.length) / width;
+  Napi::Float32Array out = Napi::Float32Array::New(env, q.length);
+  a.out = out.ElementLength() == 0 ? nullptr : out.Data();
+  Guarded(env, [&] { kc::PagedAttention(OpPool(env), a); });
+  return out;
+}
+
 // pool(hidden, cuSeqLens, hiddenSize, mode, dimensions, normalize) -> Float32Array (rows back to back)
 Napi::Value PoolJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -288,6 +378,10 @@ void RegisterOps(Napi::Env env, Napi::Object exports, AddonData* data) {
   ops.Set("embeddings", Napi::Function::New(env, EmbeddingsJs, "embeddings"));
   ops.Set("attention", Napi::Function::New(env, AttentionJs, "attention"));
   ops.Set("pool", Napi::Function::New(env, PoolJs, "pool"));
+  ops.Set("rmsNorm", Napi::Function::New(env, RmsNormJs, "rmsNorm"));
+  ops.Set("rope", Napi::Function::New(env, RopeJs, "rope"));
+  ops.Set("swiGlu", Napi::Function::New(env, SwiGluJs, "swiGlu"));
+  ops.Set("pagedAttention", Napi::Function::New(env, PagedAttentionJs, "pagedAttention"));
   ops.Set("peakGflops", Napi::Function::New(env, PeakGflopsJs, "peakGflops"));
   ops.Set("setOpThreads", Napi::Function::New(env, SetOpThreadsJs, "setOpThreads"));
   ops.Set("kernelInfo", Napi::Function::New(env, KernelInfoJs, "kernelInfo"));

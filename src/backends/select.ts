@@ -21,11 +21,12 @@ export const BACKEND_NAMES: readonly BackendName[] = ['reference', 'cpu', 'webgp
 
 /**
  * The backend used when none is asked for: the C++ engine (the fastest without a GPU, and one every machine can
- * build) for the architectures it runs, else the reference backend. Qwen3 runs on the reference backend only until
- * the native and WebGPU decoder kernels exist; asking for another backend explicitly is a load-time error.
+ * build) for the architectures it runs (BERT encoders; Qwen3 decoders with a paged KV cache), else the reference
+ * backend.
  */
 export function defaultBackendFor(model: LoadedModel): BackendName {
-  return model.config.architecture === 'bert' ? 'cpu' : 'reference';
+  const architecture = model.config.architecture;
+  return architecture === 'bert' || architecture === 'qwen3' ? 'cpu' : 'reference';
 }
 
 function unsupportedDType(backend: BackendName, dtype: ComputeDType, supported: string): ModelLoadError {

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, test } from 'node:test';
 import { loadAddon } from '../../src/backends/native/addon.js';
 
-const KERNEL_TESTS = ['gemm', 'layer_norm', 'bias_activation', 'embeddings', 'attention', 'pooling'].map((name) =>
+const KERNEL_TESTS = ['gemm', 'layer_norm', 'bias_activation', 'embeddings', 'attention', 'pooling', 'qwen3_rms_norm', 'qwen3_rope', 'qwen3_swiglu', 'qwen3_paged_attention'].map((name) =>
   fileURLToPath(new URL(`./${name}.test.ts`, import.meta.url)),
 );
 

@@ -159,6 +159,58 @@ void Pool(ThreadPool& pool, const float* hidden, int64_t ld, int64_t hidden_size
           int64_t out_size);
 
 // ---------------------------------------------------------------------------------------------------------------
+// Decoder (Qwen3) ops.
+
+// Qwen3RMSNorm over groups of `cols` values: row r of x holds `groups` consecutive groups from column 0 (groups = 1
+// for the hidden state, = heads for the per-head q_norm / k_norm). y = weight * x / sqrt(mean(x^2) + eps), float32
+// statistics. y may equal x (in place).
+void RmsNorm(ThreadPool& pool, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows, int64_t groups, int64_t cols,
+             const float* weight, float eps);
+
+// Rotate-half RoPE in place over x[num_tokens, ldx], heads [h*head_dim, (h+1)*head_dim) for h < num_heads, token t at
+// positions[t]: for j < head_dim/2, (x_j, x_{j+d/2}) -> (x_j cos - x_{j+d/2} sin, x_{j+d/2} cos + x_j sin) with angle
+// position / theta^(2j/d). Angles, cos and sin in float64 (exact enough at any position), products in float32.
+// Positions must lie in [0, max_position) (checked before anything is written).
+void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim, const int32_t* positions,
+          double theta, int64_t max_position);
+
+// SwiGLU (Qwen3MLP): out[r, i] = silu(gate_up[r, i]) * gate_up[r, cols + i], gate and up side by side in one row (one
+// fused GEMM), silu(x) = x / (1 + e^-x).
+void SwiGlu(ThreadPool& pool, const float* gate_up, int64_t ld_in, float* out, int64_t ldo, int64_t rows, int64_t cols);
+
+// Causal grouped-query attention of a ragged batch's new tokens over cached + new K/V read through block tables.
+// Cache layout (per layer): [num_blocks][block_size][num_kv_heads][head_dim] float32 for K and for V. Sequence s's
+// queries are rows cu_seq_lens[s].. of q, at positions num_cached_tokens[s] + 0, 1, ...; the query at position p reads
+// positions 0..p, position p living in block block_tables[block_table_offsets[s] + p / block_size], slot
+// p % block_size (the new tokens' K/V must be written there already). Query head h reads kv head
+// h / (num_heads / num_kv_heads). Online softmax in float32, scale head_dim^-0.5. Every index (block ids in
+// [1, num_blocks), table lengths) is checked before anything is read.
+struct PagedAttentionArgs {
+  const float* q = nullptr;  // [T, ldq], heads from column 0
+  int64_t ldq = 0;
+  float* out = nullptr;  // [T, ldo], num_heads * head_dim columns written
+  int64_t ldo = 0;
+  const float* k_cache = nullptr;
+  const float* v_cache = nullptr;
+  int64_t num_blocks = 0;
+  int64_t block_size = 0;
+  int64_t num_heads = 0;
+  int64_t num_kv_heads = 0;
+  int64_t head_dim = 0;
+  const int32_t* cu_seq_lens = nullptr;  // [num_seqs + 1]
+  int64_t num_seqs = 0;
+  int64_t num_tokens = 0;
+  const int32_t* num_cached_tokens = nullptr;    // [num_seqs]
+  const int32_t* block_tables = nullptr;         // flat, sequence s's table at [offsets[s], offsets[s + 1])
+  const int32_t* block_table_offsets = nullptr;  // [num_seqs + 1]
+  // Per sequence, compute only its last query row (LAST pooling's token); null = every row.
+  bool only_last_query = false;
+};
+void PagedAttention(ThreadPool& pool, const PagedAttentionArgs& args);
+// The largest head_dim PagedAttention and Rope accept (their per-row scratch lives on the stack).
+constexpr int64_t kMaxDecoderHeadDim = 512;
+
+// ---------------------------------------------------------------------------------------------------------------
 // Machine peak: a register-only multiply-add loop on every pool thread (float32 FMA, or bf16 dot products when
 // bf16 is true and the CPU has them; else the float32 loop). Returns GFLOP/s for the whole pool.
 double MeasurePeakGflops(ThreadPool& pool, bool bf16, double seconds);

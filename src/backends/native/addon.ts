@@ -70,6 +70,66 @@ export interface NativeModel {
   readonly disposed: boolean;
 }
 
+export interface NativeQwen3ModelSpec {
+  readonly config: {
+    readonly vocabSize: number;
+    readonly hiddenSize: number;
+    readonly numLayers: number;
+    readonly numHeads: number;
+    readonly numKeyValueHeads: number;
+    readonly headDim: number;
+    readonly intermediateSize: number;
+    readonly maxPositionEmbeddings: number;
+    readonly rmsNormEps: number;
+    readonly ropeTheta: number;
+  };
+  readonly dtype: Precision;
+  /** 0 = one per hardware thread. */
+  readonly threads: number;
+  readonly tensors: readonly NativeTensorSpec[];
+}
+
+/** A decoder batch: paged when the three decoder fields are present (see RaggedBatch), else one-shot. */
+export interface NativeDecoderBatch {
+  readonly tokenIds: Int32Array;
+  readonly positions: Int32Array;
+  readonly cuSeqLens: Int32Array;
+  readonly pooling: NativePooling;
+  readonly dimensions: Int32Array;
+  readonly normalize: Uint8Array;
+  readonly blockTables?: readonly Int32Array[];
+  readonly numCachedTokens?: Int32Array;
+  readonly isLastChunk?: Uint8Array;
+}
+
+export interface NativeQwen3Model {
+  /** Pooled rows back to back: paged batches give rows only for sequences with isLastChunk = 1. */
+  forward(batch: NativeDecoderBatch): Promise<Float32Array>;
+  /** Allocates the float32 KV cache (zeroed), discarding the previous one. Not while a forward runs. */
+  initKvCache(numBlocks: number, blockSize: number): void;
+  dispose(): void;
+  /** Packed weights plus the KV cache. */
+  readonly nativeBytes: number;
+  readonly kvBytesPerToken: number;
+  readonly threads: number;
+  readonly dtype: Precision | undefined;
+  readonly disposed: boolean;
+}
+
+export interface PagedAttentionSpec {
+  readonly q: Float32Array;
+  readonly kCache: Float32Array;
+  readonly vCache: Float32Array;
+  readonly numBlocks: number;
+  readonly blockSize: number;
+  readonly numHeads: number;
+  readonly numKvHeads: number;
+  readonly headDim: number;
+  readonly cuSeqLens: Int32Array;
+  readonly numCachedTokens: Int32Array;
+  readonly blockTables: readonly Int32Array[];
+}
+
 export interface PackedWeights {
   readonly n: number;
   readonly k: number;
@@ -109,6 +169,10 @@ export interface NativeOps {
   embeddings(spec: EmbeddingsSpec): Float32Array;
   attention(q: Float32Array, k: Float32Array, v: Float32Array, cuSeqLens: Int32Array, numHeads: number, headDim: number, onlyQuery?: Int32Array | null): Float32Array;
   pool(hidden: Float32Array, cuSeqLens: Int32Array, hiddenSize: number, mode: NativePooling, dimensions: Int32Array, normalize: Uint8Array): Float32Array;
+  rmsNorm(x: Float32Array, rows: number, groups: number, cols: number, weight: Float32Array, eps: number): Float32Array;
+  rope(x: Float32Array, positions: Int32Array, numHeads: number, headDim: number, theta: number, maxPosition: number): Float32Array;
+  swiGlu(gateUp: Float32Array, rows: number, cols: number): Float32Array;
+  pagedAttention(spec: PagedAttentionSpec): Float32Array;
   peakGflops(bf16: boolean, seconds: number): number;
   setOpThreads(threads: number): number;
   kernelInfo(): { gemmPanelWidth: number; bf16DotProduct: boolean; hardwareThreads: number; opThreads: number };
@@ -118,6 +182,7 @@ export interface NativeAddon {
   readonly version: string;
   cpuFeatures(): CpuFeatures;
   loadModel(spec: NativeModelSpec): Promise<NativeModel>;
+  loadQwen3Model(spec: NativeQwen3ModelSpec): Promise<NativeQwen3Model>;
   readonly ops: NativeOps;
 }
 

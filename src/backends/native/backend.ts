@@ -20,16 +20,24 @@ export class NativeBackend implements Backend {
   // queueing here keeps libuv's threads free instead of blocked on the engine's lock.
   private tail: Promise<unknown> = Promise.resolve();
 
-  private constructor(
-    private readonly model: LoadedModel,
-    private native: NativeModel | null,
+  protected constructor(
+    protected readonly model: LoadedModel,
+    protected native: NativeModel | null,
   ) {}
 
-  /** Loads the weights into the native engine. Throws ModelLoadError for unsupported models or bad weights. */
+  /**
+   * Loads the weights into the native engine. Throws ModelLoadError for unsupported models or bad weights. Qwen3
+   * decoders get a NativeQwen3Backend (./qwen3_backend.ts: paged KV, chunked prefill, prefix caching).
+   */
   static async create(model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeBackend> {
     const { config } = model;
     const architecture: string = config.architecture;
-    if (config.architecture !== 'bert') throw new ModelLoadError(`the cpu backend supports BERT encoders only, not '${architecture}' (model ${model.id})`);
+    if (config.architecture === 'qwen3') {
+      // Imported lazily: qwen3_backend.ts extends this class, so a static import would be a cycle.
+      const { NativeQwen3Backend } = await import('./qwen3_backend.js');
+      return NativeQwen3Backend.createQwen3(model, options);
+    }
+    if (config.architecture !== 'bert') throw new ModelLoadError(`the cpu backend supports BERT and Qwen3 models only, not '${architecture}' (model ${model.id})`);
     const dtype = options.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'bfloat16') throw new ModelLoadError(`the cpu backend computes in float32 or bfloat16, not ${String(dtype)}`);
     const threads = options.threads ?? 0;
@@ -82,7 +90,7 @@ export class NativeBackend implements Backend {
     return run;
   }
 
-  private async forwardNow(batch: RaggedBatch): Promise<PooledRows> {
+  protected async forwardNow(batch: RaggedBatch): Promise<PooledRows> {
     const native = this.native;
     if (native === null) throw new Error('cpu backend: forward after dispose()');
     const { hiddenSize } = this.model.config;

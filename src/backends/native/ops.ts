@@ -1,7 +1,7 @@
 // Op-level entry points of the native CPU kernels, for kernel tests and microbenchmarks. Each call is synchronous
 // and runs on the calling thread plus the op pool (setOpThreads). Layouts follow src/backends/reference/ops.ts:
 // row-major, a Linear weight is [outFeatures, inFeatures], ragged batches are described by cuSeqLens.
-import { loadAddon, type CheckpointDType, type GemmEpilogueSpec, type NativeActivation, type NativePooling, type PackedWeights, type Precision } from './addon.js';
+import { loadAddon, type PagedAttentionSpec, type CheckpointDType, type GemmEpilogueSpec, type NativeActivation, type NativePooling, type PackedWeights, type Precision } from './addon.js';
 
 export type { GemmEpilogueSpec, NativeActivation, NativePooling, PackedWeights, Precision } from './addon.js';
 
@@ -88,4 +88,24 @@ export function setOpThreads(threads: number): number {
 
 export function kernelInfo(): ReturnType<ReturnType<typeof loadAddon>['ops']['kernelInfo']> {
   return loadAddon().ops.kernelInfo();
+}
+
+/** Qwen3RMSNorm over each of `groups` groups of `cols` values per row (groups = heads for q_norm / k_norm). */
+export function rmsNorm(x: Float32Array, rows: number, groups: number, cols: number, weight: Float32Array, eps: number): Float32Array {
+  return loadAddon().ops.rmsNorm(x, rows, groups, cols, weight, eps);
+}
+
+/** Rotate-half RoPE of x [T, numHeads * headDim] at each token's position (a rotated copy). */
+export function rope(x: Float32Array, positions: Int32Array, numHeads: number, headDim: number, theta: number, maxPosition: number): Float32Array {
+  return loadAddon().ops.rope(x, positions, numHeads, headDim, theta, maxPosition);
+}
+
+/** silu(gate) * up over rows of [gate | up] ([rows, 2 * cols] -> [rows, cols]). */
+export function swiGlu(gateUp: Float32Array, rows: number, cols: number): Float32Array {
+  return loadAddon().ops.swiGlu(gateUp, rows, cols);
+}
+
+/** Causal GQA of new tokens over cached + new K/V read through block tables (K/V already in the caches). */
+export function pagedAttention(spec: PagedAttentionSpec): Float32Array {
+  return loadAddon().ops.pagedAttention(spec);
 }

@@ -1,0 +1,414 @@
+#include "engine/qwen3_engine.h"
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "kernels/cpu/element_convert.h"
+
+namespace pooled::engine {
+
+namespace kc = kernels::cpu;
+
+namespace {
+
+[[noreturn]] void LoadFail(const std::string& message) { throw std::invalid_argument("Qwen3 weights: " + message); }
+[[noreturn]] void BatchFail(const std::string& message) { throw std::invalid_argument("batch: " + message); }
+
+std::string ShapeString(const std::vector<int64_t>& shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+// Presence, element type, shape and byte length of one tensor; nothing is read before all of them pass.
+const TensorRef& Expect(const TensorMap& tensors, const std::string& name, const std::vector<int64_t>& shape) {
+  const auto it = tensors.find(name);
+  if (it == tensors.end()) LoadFail("missing tensor " + name);
+  const TensorRef& t = it->second;
+  if (t.type != ElementType::kF32 && t.type != ElementType::kF16 && t.type != ElementType::kBF16) LoadFail(name + ": unsupported element type");
+  if (t.shape != shape) LoadFail(name + ": shape " + ShapeString(t.shape) + ", expected " + ShapeString(shape));
+  size_t count = 1;
+  for (int64_t d : shape) count *= static_cast<size_t>(d);
+  if (t.byte_length != count * kc::ElementSize(t.type)) {
+    LoadFail(name + ": " + std::to_string(t.byte_length) + " bytes, expected " + std::to_string(count * kc::ElementSize(t.type)) + " for " +
+             kc::ElementTypeName(t.type) + " " + ShapeString(shape) + " (truncated or malformed file?)");
+  }
+  if (t.data == nullptr && count > 0) LoadFail(name + ": no data");
+  return t;
+}
+
+float ElementToFloat(const void* data, ElementType type, size_t i) {
+  switch (type) {
+    case ElementType::kF32: return static_cast<const float*>(data)[i];
+    case ElementType::kF16: return kc::convert::F16ToFloat(static_cast<const uint16_t*>(data)[i]);
+    case ElementType::kBF16: return kc::convert::Bf16ToFloat(static_cast<const uint16_t*>(data)[i]);
+  }
+  return 0.0f;
+}
+
+std::vector<float> ToFloat(const TensorRef& t) {
+  const size_t count = t.byte_length / kc::ElementSize(t.type);
+  std::vector<float> out(count);
+  for (size_t i = 0; i < count; ++i) out[i] = ElementToFloat(t.data, t.type, i);
+  return out;
+}
+
+// Several [rows_i, k] weights of one element type packed as one [sum rows_i, k] matrix (fused q|k|v, gate|up).
+kc::PackedWeights PackStacked(const std::vector<const TensorRef*>& parts, int64_t k, ElementType target) {
+  const ElementType type = parts.front()->type;
+  size_t bytes = 0;
+  int64_t rows = 0;
+  for (const TensorRef* part : parts) {
+    if (part->type != type) LoadFail("weights packed together (q|k|v, gate|up) must share one element type");
+    bytes += part->byte_length;
+    rows += part->shape[0];
+  }
+  std::vector<unsigned char> stacked(bytes);
+  size_t offset = 0;
+  for (const TensorRef* part : parts) {
+    std::memcpy(stacked.data() + offset, part->data, part->byte_length);
+    offset += part->byte_length;
+  }
+  return kc::PackWeights(stacked.data(), type, rows, k, target);
+}
+
+template <typename T>
+void Grow(std::vector<T>& buffer, size_t size) {
+  if (buffer.size() < size) buffer.resize(size);
+}
+
+}  // namespace
+
+Qwen3Engine::Qwen3Engine(const Qwen3Hyperparameters& config, ElementType weight_type, int num_threads)
+    : config_(config), weight_type_(weight_type), pool_(std::make_unique<kc::ThreadPool>(num_threads)) {}
+
+std::unique_ptr<Qwen3Engine> Qwen3Engine::Load(const Qwen3Hyperparameters& c, const TensorMap& tensors, ElementType weight_type,
+                                               int num_threads) {
+  if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.num_kv_heads <= 0 || c.head_dim <= 0 ||
+      c.intermediate_size <= 0 || c.max_position_embeddings <= 0) {
+    LoadFail("every size in the config must be > 0");
+  }
+  if (c.num_heads % c.num_kv_heads != 0) LoadFail("num_attention_heads is not a multiple of num_key_value_heads");
+  if (c.head_dim % 2 != 0 || c.head_dim > kc::kMaxDecoderHeadDim) {
+    LoadFail("head_dim must be even and at most " + std::to_string(kc::kMaxDecoderHeadDim));
+  }
+  if (!(c.rms_norm_eps >= 0.0f)) LoadFail("rms_norm_eps must be >= 0");
+  if (!(c.rope_theta > 0.0)) LoadFail("rope_theta must be > 0");
+  if (weight_type != ElementType::kF32 && weight_type != ElementType::kBF16) LoadFail("weights can be packed as float32 or bfloat16 only");
+  const int64_t H = c.hidden_size;
+  const int64_t I = c.intermediate_size;
+  const int64_t d = c.head_dim;
+  const int64_t qw = c.num_heads * d;
+  const int64_t kvw = c.num_kv_heads * d;
+
+  // Validate everything first: a malformed checkpoint fails here, before any packing.
+  const TensorRef& embed = Expect(tensors, "embed_tokens.weight", {c.vocab_size, H});
+  const TensorRef& norm = Expect(tensors, "norm.weight", {H});
+  struct LayerRefs {
+    const TensorRef *in_norm, *q, *k, *v, *o, *qn, *kn, *post_norm, *gate, *up, *down;
+  };
+  std::vector<LayerRefs> refs;
+  for (int64_t l = 0; l < c.num_layers; ++l) {
+    const std::string p = "layers." + std::to_string(l) + ".";
+    refs.push_back({&Expect(tensors, p + "input_layernorm.weight", {H}), &Expect(tensors, p + "self_attn.q_proj.weight", {qw, H}),
+                    &Expect(tensors, p + "self_attn.k_proj.weight", {kvw, H}), &Expect(tensors, p + "self_attn.v_proj.weight", {kvw, H}),
+                    &Expect(tensors, p + "self_attn.o_proj.weight", {H, qw}), &Expect(tensors, p + "self_attn.q_norm.weight", {d}),
+                    &Expect(tensors, p + "self_attn.k_norm.weight", {d}), &Expect(tensors, p + "post_attention_layernorm.weight", {H}),
+                    &Expect(tensors, p + "mlp.gate_proj.weight", {I, H}), &Expect(tensors, p + "mlp.up_proj.weight", {I, H}),
+                    &Expect(tensors, p + "mlp.down_proj.weight", {H, I})});
+  }
+
+  std::unique_ptr<Qwen3Engine> engine(new Qwen3Engine(c, weight_type, num_threads));
+  Qwen3Engine& e = *engine;
+  e.embed_table_ = embed.data;
+  e.embed_type_ = embed.type;
+  e.final_norm_ = ToFloat(norm);
+  size_t bytes = static_cast<size_t>(H) * sizeof(float);
+  for (const LayerRefs& r : refs) {
+    Layer layer;
+    layer.input_norm = ToFloat(*r.in_norm);
+    layer.qkv = PackStacked({r.q, r.k, r.v}, H, weight_type);
+    layer.q_norm = ToFloat(*r.qn);
+    layer.k_norm = ToFloat(*r.kn);
+    layer.o_proj = kc::PackWeights(r.o->data, r.o->type, H, qw, weight_type);
+    layer.post_norm = ToFloat(*r.post_norm);
+    layer.gate_up = PackStacked({r.gate, r.up}, H, weight_type);
+    layer.down = kc::PackWeights(r.down->data, r.down->type, H, I, weight_type);
+    bytes += layer.qkv.SizeBytes() + layer.o_proj.SizeBytes() + layer.gate_up.SizeBytes() + layer.down.SizeBytes();
+    bytes += static_cast<size_t>(2 * H + 2 * d) * sizeof(float);
+    e.layers_.push_back(std::move(layer));
+  }
+  e.native_bytes_ = bytes;
+  return engine;
+}
+
+size_t Qwen3Engine::InitKvCache(int64_t num_blocks, int64_t block_size) {
+  if (num_blocks < 2) throw std::invalid_argument("KV cache: needs at least 2 blocks (block 0 is reserved), got " + std::to_string(num_blocks));
+  if (block_size < 1) throw std::invalid_argument("KV cache: block size must be >= 1, got " + std::to_string(block_size));
+  const int64_t row = config_.num_kv_heads * config_.head_dim;
+  // Overflow guard: the slot index (block * block_size + slot) * row must stay far inside int64 and size_t.
+  const double floats = 2.0 * static_cast<double>(config_.num_layers) * static_cast<double>(num_blocks) * static_cast<double>(block_size) *
+                        static_cast<double>(row);
+  if (floats * 4.0 > 1e15) throw std::invalid_argument("KV cache: " + std::to_string(floats * 4.0) + " bytes is too large");
+  std::lock_guard<std::mutex> lock(forward_mutex_);
+  kv_cache_ = kc::AlignedBuffer();
+  kv_num_blocks_ = 0;
+  kv_block_size_ = 0;
+  kv_bytes_ = 0;
+  const size_t bytes = static_cast<size_t>(floats) * sizeof(float);
+  kv_cache_ = kc::AlignedBuffer(bytes);
+  kv_num_blocks_ = num_blocks;
+  kv_block_size_ = block_size;
+  kv_bytes_ = bytes;
+  return bytes;
+}
+
+int64_t Qwen3Engine::CheckBatch(const DecoderBatch& b) const {
+  const size_t num_tokens = b.token_ids.size();
+  if (b.cu_seq_lens.empty() || b.cu_seq_lens[0] != 0) BatchFail("cuSeqLens must start with 0");
+  const size_t num_seqs = b.cu_seq_lens.size() - 1;
+  if (b.positions.size() != num_tokens) BatchFail("positions and tokenIds differ in length");
+  if (b.dimensions.size() != num_seqs || b.normalize.size() != num_seqs) BatchFail("dimensions and normalize need one entry per sequence");
+  for (size_t s = 0; s < num_seqs; ++s) {
+    if (b.cu_seq_lens[s + 1] <= b.cu_seq_lens[s]) BatchFail("sequence " + std::to_string(s) + " is empty or cuSeqLens decreases");
+  }
+  if (static_cast<size_t>(b.cu_seq_lens[num_seqs]) != num_tokens) {
+    BatchFail("cuSeqLens ends at " + std::to_string(b.cu_seq_lens[num_seqs]) + " but there are " + std::to_string(num_tokens) + " tokens");
+  }
+  for (size_t t = 0; t < num_tokens; ++t) {
+    if (b.token_ids[t] < 0 || b.token_ids[t] >= config_.vocab_size) {
+      BatchFail("tokenIds[" + std::to_string(t) + "] = " + std::to_string(b.token_ids[t]) + " is outside [0, " + std::to_string(config_.vocab_size) + ")");
+    }
+    if (b.positions[t] < 0 || b.positions[t] >= config_.max_position_embeddings) {
+      BatchFail("positions[" + std::to_string(t) + "] = " + std::to_string(b.positions[t]) + " is outside [0, " +
+                std::to_string(config_.max_position_embeddings) + ") (max_position_embeddings)");
+    }
+  }
+  if (b.pooling != PoolingMode::kCls && b.pooling != PoolingMode::kMean && b.pooling != PoolingMode::kLast) BatchFail("unknown pooling mode");
+  if (b.paged) {
+    if (kv_num_blocks_ == 0) BatchFail("a paged batch before initKvCache()");
+    if (b.pooling != PoolingMode::kLast) BatchFail("paged decoder batches pool 'last' only");
+    if (b.num_cached_tokens.size() != num_seqs || b.is_last_chunk.size() != num_seqs || b.block_table_offsets.size() != num_seqs + 1) {
+      BatchFail("blockTables, numCachedTokens and isLastChunk need one entry per sequence");
+    }
+    if (b.block_table_offsets[0] != 0 || static_cast<size_t>(b.block_table_offsets[num_seqs]) != b.block_tables.size()) {
+      BatchFail("malformed block tables");
+    }
+    for (size_t s = 0; s < num_seqs; ++s) {
+      const int64_t cached = b.num_cached_tokens[s];
+      const int64_t len = b.cu_seq_lens[s + 1] - b.cu_seq_lens[s];
+      if (cached < 0) BatchFail("numCachedTokens[" + std::to_string(s) + "] is negative");
+      for (int64_t i = 0; i < len; ++i) {
+        if (b.positions[static_cast<size_t>(b.cu_seq_lens[s] + i)] != cached + i) {
+          BatchFail("sequence " + std::to_string(s) + ": positions must run numCachedTokens, numCachedTokens + 1, ...");
+        }
+      }
+      const int64_t table_len = static_cast<int64_t>(b.block_table_offsets[s + 1]) - b.block_table_offsets[s];
+      const int64_t needed = (cached + len + kv_block_size_ - 1) / kv_block_size_;
+      if (table_len < needed) {
+        BatchFail("block table of sequence " + std::to_string(s) + " has " + std::to_string(table_len) + " blocks, needs " +
+                  std::to_string(needed) + " (" + std::to_string(cached + len) + " positions, block size " + std::to_string(kv_block_size_) + ")");
+      }
+      for (int64_t k = 0; k < needed; ++k) {
+        const int32_t id = b.block_tables[static_cast<size_t>(b.block_table_offsets[s] + k)];
+        if (id < 1 || id >= kv_num_blocks_) {
+          BatchFail("blockTables[" + std::to_string(s) + "][" + std::to_string(k) + "] = " + std::to_string(id) + " is outside [1, " +
+                    std::to_string(kv_num_blocks_) + ")");
+        }
+      }
+    }
+  }
+  int64_t out_size = 0;
+  for (size_t s = 0; s < num_seqs; ++s) {
+    const int32_t dim = b.dimensions[s];
+    if (dim < 0 || dim > config_.hidden_size) BatchFail("dimensions[" + std::to_string(s) + "] = " + std::to_string(dim) + " is outside [0, " + std::to_string(config_.hidden_size) + "]");
+    if (b.paged && b.is_last_chunk[s] == 0) continue;
+    out_size += dim == 0 ? config_.hidden_size : dim;
+  }
+  return out_size;
+}
+
+void Qwen3Engine::EmbedTokens(const int32_t* token_ids, int64_t num_tokens, float* out) {
+  const int64_t H = config_.hidden_size;
+  pool_->Run(num_tokens, [&](int64_t t, int) {
+    const size_t base = static_cast<size_t>(token_ids[t]) * static_cast<size_t>(H);
+    float* row = out + t * H;
+    for (int64_t c = 0; c < H; ++c) row[c] = ElementToFloat(embed_table_, embed_type_, base + static_cast<size_t>(c));
+  });
+}
+
+std::vector<float> Qwen3Engine::Forward(const DecoderBatch& b) {
+  std::lock_guard<std::mutex> lock(forward_mutex_);
+  const int64_t out_size = CheckBatch(b);
+  const int64_t num_seqs = static_cast<int64_t>(b.cu_seq_lens.size()) - 1;
+  const int64_t T = static_cast<int64_t>(b.token_ids.size());
+  std::vector<float> pooled(static_cast<size_t>(out_size));
+  if (num_seqs == 0) return pooled;
+  const Qwen3Hyperparameters& c = config_;
+  const int64_t H = c.hidden_size;
+  const int64_t I = c.intermediate_size;
+  const int64_t d = c.head_dim;
+  const int64_t qw = c.num_heads * d;
+  const int64_t kvw = c.num_kv_heads * d;
+  const int64_t W = qw + 2 * kvw;
+  kc::ThreadPool& pool = *pool_;
+  Grow(hidden_, static_cast<size_t>(T * H));
+  Grow(hidden_alt_, static_cast<size_t>(T * H));
+  Grow(normed_, static_cast<size_t>(T * H));
+  Grow(qkv_, static_cast<size_t>(T * W));
+  Grow(context_, static_cast<size_t>(T * qw));
+  Grow(gate_up_, static_cast<size_t>(T * 2 * I));
+  Grow(mlp_, static_cast<size_t>(T * I));
+  float* x = hidden_.data();
+  float* h = hidden_alt_.data();
+
+  // Where K/V live. One-shot batches: block size 1, token t of the batch in block t + 1 of a scratch area shared by
+  // every layer (the layer's K/V are dead once its attention ran).
+  kc::PagedAttentionArgs attention;
+  std::vector<int32_t> one_shot_tables;
+  std::vector<int32_t> one_shot_cached;
+  float* k_base = nullptr;
+  size_t layer_floats = 0;
+  if (b.paged) {
+    attention.num_blocks = kv_num_blocks_;
+    attention.block_size = kv_block_size_;
+    attention.block_tables = b.block_tables.data();
+    attention.block_table_offsets = b.block_table_offsets.data();
+    attention.num_cached_tokens = b.num_cached_tokens.data();
+    k_base = static_cast<float*>(kv_cache_.data());
+    layer_floats = static_cast<size_t>(kv_num_blocks_ * kv_block_size_ * kvw);
+  } else {
+    one_shot_tables.resize(static_cast<size_t>(T));
+    for (int64_t t = 0; t < T; ++t) one_shot_tables[static_cast<size_t>(t)] = static_cast<int32_t>(t + 1);
+    one_shot_cached.assign(static_cast<size_t>(num_seqs), 0);
+    attention.num_blocks = T + 1;
+    attention.block_size = 1;
+    attention.block_tables = one_shot_tables.data();
+    attention.block_table_offsets = b.cu_seq_lens.data();
+    attention.num_cached_tokens = one_shot_cached.data();
+    layer_floats = static_cast<size_t>((T + 1) * kvw);
+    Grow(scratch_kv_, 2 * layer_floats);
+    k_base = scratch_kv_.data();
+  }
+  attention.q = qkv_.data();
+  attention.ldq = W;
+  attention.out = context_.data();
+  attention.ldo = qw;
+  attention.num_heads = c.num_heads;
+  attention.num_kv_heads = c.num_kv_heads;
+  attention.head_dim = d;
+  attention.cu_seq_lens = b.cu_seq_lens.data();
+  attention.num_seqs = num_seqs;
+  attention.num_tokens = T;
+
+  // LAST pooling reads one token per sequence (paged batches: only sequences whose input ends here).
+  const bool prune_last_layer = b.paged || b.pooling == PoolingMode::kLast;
+  EmbedTokens(b.token_ids.data(), T, x);
+  for (size_t l = 0; l < layers_.size(); ++l) {
+    const Layer& layer = layers_[l];
+    float* k_cache = b.paged ? k_base + 2 * l * layer_floats : k_base;
+    float* v_cache = k_cache + layer_floats;
+    // Qwen3Attention: input_layernorm, q|k|v projections (no bias), q_norm / k_norm per head, then RoPE.
+    kc::RmsNorm(pool, x, H, normed_.data(), H, T, 1, H, layer.input_norm.data(), c.rms_norm_eps);
+    kc::Gemm(pool, normed_.data(), T, H, layer.qkv, qkv_.data(), W, kc::GemmEpilogue{});
+    kc::RmsNorm(pool, qkv_.data(), W, qkv_.data(), W, T, c.num_heads, d, layer.q_norm.data(), c.rms_norm_eps);
+    kc::RmsNorm(pool, qkv_.data() + qw, W, qkv_.data() + qw, W, T, c.num_kv_heads, d, layer.k_norm.data(), c.rms_norm_eps);
+    kc::Rope(pool, qkv_.data(), W, T, c.num_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
+    kc::Rope(pool, qkv_.data() + qw, W, T, c.num_kv_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
+    // The chunk's K and V into their slots (every block id was checked in CheckBatch).
+    for (int64_t s = 0; s < num_seqs; ++s) {
+      const int32_t* table = attention.block_tables + attention.block_table_offsets[s];
+      const int64_t cached = attention.num_cached_tokens[s];
+      for (int64_t t = b.cu_seq_lens[s]; t < b.cu_seq_lens[s + 1]; ++t) {
+        const int64_t p = cached + (t - b.cu_seq_lens[s]);
+        const int64_t slot = static_cast<int64_t>(table[p / attention.block_size]) * attention.block_size + p % attention.block_size;
+        std::memcpy(k_cache + slot * kvw, qkv_.data() + t * W + qw, static_cast<size_t>(kvw) * sizeof(float));
+        std::memcpy(v_cache + slot * kvw, qkv_.data() + t * W + qw + kvw, static_cast<size_t>(kvw) * sizeof(float));
+      }
+    }
+    attention.k_cache = k_cache;
+    attention.v_cache = v_cache;
+    if (prune_last_layer && l + 1 == layers_.size()) {
+      // Only each pooled sequence's last token is read after this layer: its K/V (written above) were all the other
+      // tokens needed. Rows are computed independently, so the pooled rows are bitwise what the full layer gives.
+      attention.only_last_query = true;
+      kc::PagedAttention(pool, attention);
+      return FinishPrunedLayer(layer, b, x, out_size, std::move(pooled));
+    }
+    kc::PagedAttention(pool, attention);
+    // o_proj + residual.
+    kc::GemmEpilogue o_epilogue;
+    o_epilogue.residual = x;
+    o_epilogue.ldr = H;
+    kc::Gemm(pool, context_.data(), T, qw, layer.o_proj, h, H, o_epilogue);
+    // Qwen3MLP: post_attention_layernorm, gate|up, SwiGLU, down_proj + residual.
+    kc::RmsNorm(pool, h, H, normed_.data(), H, T, 1, H, layer.post_norm.data(), c.rms_norm_eps);
+    kc::Gemm(pool, normed_.data(), T, H, layer.gate_up, gate_up_.data(), 2 * I, kc::GemmEpilogue{});
+    kc::SwiGlu(pool, gate_up_.data(), 2 * I, mlp_.data(), I, T, I);
+    kc::GemmEpilogue down_epilogue;
+    down_epilogue.residual = h;
+    down_epilogue.ldr = H;
+    kc::Gemm(pool, mlp_.data(), T, I, layer.down, x, H, down_epilogue);
+  }
+
+  kc::RmsNorm(pool, x, H, normed_.data(), H, T, 1, H, final_norm_.data(), c.rms_norm_eps);
+  kc::Pool(pool, normed_.data(), H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(),
+           out_size);
+  return pooled;
+}
+
+std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const DecoderBatch& b, const float* x, int64_t out_size,
+                                                  std::vector<float> pooled) {
+  const Qwen3Hyperparameters& c = config_;
+  const int64_t H = c.hidden_size;
+  const int64_t I = c.intermediate_size;
+  const int64_t qw = c.num_heads * c.head_dim;
+  kc::ThreadPool& pool = *pool_;
+  const int64_t num_seqs = static_cast<int64_t>(b.cu_seq_lens.size()) - 1;
+  std::vector<int32_t> dims;
+  std::vector<uint8_t> norms;
+  std::vector<int64_t> rows;
+  for (int64_t s = 0; s < num_seqs; ++s) {
+    if (b.paged && b.is_last_chunk[static_cast<size_t>(s)] == 0) continue;
+    rows.push_back(b.cu_seq_lens[s + 1] - 1);
+    dims.push_back(b.dimensions[static_cast<size_t>(s)]);
+    norms.push_back(b.normalize[static_cast<size_t>(s)]);
+  }
+  const int64_t R = static_cast<int64_t>(rows.size());
+  if (R == 0) return pooled;
+  // [R, qw] context | [R, H] input | [R, H] after attention | [R, H] normed | [R, 2I] gate|up | [R, I] | [R, H] output
+  std::vector<float> work(static_cast<size_t>(R * (qw + 4 * H + 3 * I)));
+  float* context = work.data();
+  float* input = context + R * qw;
+  float* after_attention = input + R * H;
+  float* normed = after_attention + R * H;
+  float* gate_up = normed + R * H;
+  float* mlp = gate_up + R * 2 * I;
+  float* output = mlp + R * I;
+  for (int64_t r = 0; r < R; ++r) {
+    std::memcpy(context + r * qw, context_.data() + rows[static_cast<size_t>(r)] * qw, static_cast<size_t>(qw) * sizeof(float));
+    std::memcpy(input + r * H, x + rows[static_cast<size_t>(r)] * H, static_cast<size_t>(H) * sizeof(float));
+  }
+  kc::GemmEpilogue o_epilogue;
+  o_epilogue.residual = input;
+  o_epilogue.ldr = H;
+  kc::Gemm(pool, context, R, qw, layer.o_proj, after_attention, H, o_epilogue);
+  kc::RmsNorm(pool, after_attention, H, normed, H, R, 1, H, layer.post_norm.data(), c.rms_norm_eps);
+  kc::Gemm(pool, normed, R, H, layer.gate_up, gate_up, 2 * I, kc::GemmEpilogue{});
+  kc::SwiGlu(pool, gate_up, 2 * I, mlp, I, R, I);
+  kc::GemmEpilogue down_epilogue;
+  down_epilogue.residual = after_attention;
+  down_epilogue.ldr = H;
+  kc::Gemm(pool, mlp, R, I, layer.down, output, H, down_epilogue);
+  // The final norm (Qwen3Model.norm), then LAST pooling of one row each, dimensions, normalize.
+  kc::RmsNorm(pool, output, H, normed, H, R, 1, H, final_norm_.data(), c.rms_norm_eps);
+  std::vector<int32_t> one_row_each(static_cast<size_t>(R) + 1);
+  for (int64_t r = 0; r <= R; ++r) one_row_each[static_cast<size_t>(r)] = static_cast<int32_t>(r);
+  kc::Pool(pool, normed, H, H, one_row_each.data(), R, PoolingMode::kCls, dims.data(), norms.data(), pooled.data(), out_size);
+  return pooled;
+}
+
+}  // namespace pooled::engine
