@@ -8,16 +8,17 @@
 //      one shot (whole sequence per step, no KV cache): tokens/s and peak memory (max RSS of a child process per
 //      mode, so the two don't share a heap), and the largest difference between the two modes' vectors.
 //
-// Backend: the reference backend (plain TypeScript, float64), the only one with Qwen3 and paged KV today; the
-// native backend will take its place. Its speed says nothing about production speed, but ratios between modes on
-// the same backend are meaningful. The model is a seeded random-weight checkpoint in Qwen3-Embedding-0.6B's layout,
-// shrunk (--layers, --hidden, ...) so the reference backend finishes in minutes.
+// Backend: --backend cpu (default: the native engine, paged KV through block tables) or reference (float64
+// TypeScript; its speed says nothing about production, but ratios between modes on one backend are meaningful).
+// The model is a seeded random-weight checkpoint in Qwen3-Embedding-0.6B's layout, shrunk (--layers, --hidden, ...)
+// by default so either backend finishes in minutes.
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import type { PagedKvBackend } from '../backends/backend.js';
-import { ReferenceQwen3Backend } from '../backends/reference/qwen3_backend.js';
+import { BACKEND_NAMES, createBackend } from '../backends/select.js';
+import type { BackendName } from '../backends/backend.js';
 import { DecoderScheduler } from '../engine/decoder_scheduler.js';
 import { Embedder } from '../engine/embedder.js';
 import { Scheduler, type EmbeddingScheduler, type SchedulerLimits } from '../engine/scheduler.js';
@@ -28,6 +29,7 @@ import { syntheticTexts } from './synthetic_texts.js';
 
 const { values } = parseArgs({
   options: {
+    backend: { type: 'string', default: 'cpu' },
     model: { type: 'string' },
     layers: { type: 'string', default: '2' },
     hidden: { type: 'string', default: '128' },
@@ -92,8 +94,8 @@ async function runQueries(embedder: Embedder, requests: Int32Array[][]): Promise
 async function benchPrefix(path: string): Promise<void> {
   const blockSize = int('block-size');
   const limits = { maxNumBatchedTokens: int('max-num-batched-tokens') };
-  const on = await Embedder.load(path, { tokenizerWorkers: 0, limits, kvCache: { blockSize, enablePrefixCaching: true } });
-  const off = await Embedder.load(path, { tokenizerWorkers: 0, limits, kvCache: { blockSize, enablePrefixCaching: false } });
+  const on = await Embedder.load(path, { backend: backendName(), tokenizerWorkers: 0, limits, kvCache: { blockSize, enablePrefixCaching: true } });
+  const off = await Embedder.load(path, { backend: backendName(), tokenizerWorkers: 0, limits, kvCache: { blockSize, enablePrefixCaching: false } });
   const numQueries = int('queries');
   const perRequest = int('per-request');
   const numRounds = 2;
@@ -164,7 +166,7 @@ interface LongDocResult {
 /** Child-process body: embeds the documents one mode's way and prints a JSON LongDocResult. */
 async function longDocWorker(path: string, mode: string): Promise<void> {
   const model = await loadModel(path);
-  const backend = await ReferenceQwen3Backend.create(model);
+  const backend = await createBackend(backendName(), model, { dtype: 'float32', threads: 0, maxBatchTokens: int('doc-tokens') });
   const docTokens = int('doc-tokens');
   // Token ids from a seeded walk over the vocabulary: every document exactly docTokens long (the weights are random
   // anyway, so real text would measure nothing more).
@@ -247,10 +249,16 @@ async function benchLongDocuments(): Promise<void> {
   console.log(`largest |chunked - one-shot| over the pooled vectors: ${maxDiff.toExponential(2)}`);
 }
 
+function backendName(): BackendName {
+  const name = values.backend as BackendName;
+  if (!BACKEND_NAMES.includes(name)) throw new Error(`--backend must be one of ${BACKEND_NAMES.join(', ')}, got '${name}'`);
+  return name;
+}
+
 async function main(): Promise<void> {
   const path = await modelPath();
   if (values['long-doc-worker'] !== undefined) return longDocWorker(path, values['long-doc-worker']);
-  console.log(`model ${path} (RANDOM WEIGHTS, Qwen3-Embedding-0.6B layout), backend reference (float64 TypeScript)`);
+  console.log(`model ${path} (RANDOM WEIGHTS, Qwen3-Embedding-0.6B layout), backend ${backendName()}`);
   if (!values['skip-prefix']) await benchPrefix(path);
   if (!values['skip-long']) await benchLongDocuments();
 }
