@@ -16,6 +16,7 @@ import { MapMode } from './gpu_constants.js';
 import { DEFAULT_ATTENTION_TILING, MAX_HEAD_DIM } from './kernels/attention.js';
 import { PipelineCache } from './pipeline_cache.js';
 import type { WeightType } from './shader_source.js';
+import { WebGpuQwen3Backend } from './qwen3_backend.js';
 
 export interface WebGpuBackendOptions extends WebGpuDeviceOptions, EncoderTuning {
   /**
@@ -199,7 +200,11 @@ export class WebGpuBackend implements Backend {
   }
 }
 
-/** BackendFactory for `--backend webgpu`; the options pick the adapter, weight storage and token capacity. */
+/**
+ * BackendFactory for `--backend webgpu`; the options pick the adapter, weight storage and token capacity. Qwen3
+ * decoders get WebGpuQwen3Backend (paged KV through block tables); BERT encoders get WebGpuBackend.
+ */
 export async function createWebGpuBackend(model: LoadedModel, opts: WebGpuBackendOptions = {}): Promise<Backend> {
+  if (model.config.architecture === 'qwen3') return WebGpuQwen3Backend.create(model, opts);
   return WebGpuBackend.create(model, opts);
 }

@@ -5,7 +5,19 @@
 /** 'read' = read-only storage, 'write' = read_write storage, 'uniform' = uniform buffer. */
 export type BindingKind = 'read' | 'write' | 'uniform';
 
-export type KernelName = 'gemm' | 'gemm_residual_layernorm' | 'layer_norm' | 'activation' | 'embeddings' | 'attention' | 'pooling';
+export type KernelName =
+  | 'gemm'
+  | 'gemm_residual_layernorm'
+  | 'layer_norm'
+  | 'activation'
+  | 'embeddings'
+  | 'attention'
+  | 'pooling'
+  | 'rms_norm'
+  | 'rope'
+  | 'swiglu'
+  | 'kv_write'
+  | 'paged_attention';
 
 export interface KernelSpec {
   readonly name: KernelName;

@@ -1,0 +1,31 @@
+// Host side of shaders/rope.wgsl: rotate-half RoPE in place, inverse frequencies computed here in float64.
+import type { KernelSpec, PipelineKey } from '../kernel_spec.js';
+import { grid2d, uniformBlock } from '../gpu_buffers.js';
+
+export const ROPE_KERNEL: KernelSpec = {
+  name: 'rope',
+  file: 'rope.wgsl',
+  readsWeights: false,
+  // x (in place), positions, inv_freq, params
+  bindings: ['write', 'read', 'read', 'uniform'],
+};
+
+export const ROPE_WORKGROUP_SIZE = 64;
+
+export function ropePipelineKey(headDim: number): PipelineKey {
+  if (headDim % 2 !== 0) throw new RangeError(`rotate-half RoPE needs an even head size, got ${headDim}`);
+  return { kernel: ROPE_KERNEL, weightType: 'f32', constants: { HEAD_DIM: headDim, WORKGROUP_SIZE: ROPE_WORKGROUP_SIZE } };
+}
+
+/** inv_freq[j] = 1 / theta^(2j / headDim) in float64, rounded once to f32 (see the precision note in rope.wgsl). */
+export function ropeInverseFrequencies32(headDim: number, theta: number): Float32Array {
+  return Float32Array.from({ length: headDim / 2 }, (_, j) => 1 / theta ** ((2 * j) / headDim));
+}
+
+export function ropeParams(numTokens: number, numHeads: number): ArrayBuffer {
+  return uniformBlock([['u32', numTokens], ['u32', numHeads]]);
+}
+
+export function ropeWorkgroups(numTokens: number, numHeads: number, headDim: number, maxPerDimension: number): [number, number, number] {
+  return grid2d(Math.ceil((numTokens * numHeads * (headDim / 2)) / ROPE_WORKGROUP_SIZE), maxPerDimension);
+}
