@@ -1,6 +1,6 @@
 // Shrunk Qwen3-Embedding checkpoints for tests (real layout and tokenizer, random weights), and a backend wrapper
 // that records the batches a scheduler sends while the real reference backend computes them.
-import type { KvCacheSpec, PagedKvBackend, PooledRows, RaggedBatch } from '../../src/backends/backend.js';
+import { buildRaggedBatch, type KvCacheSpec, type PagedKvBackend, type PooledRows, type RaggedBatch } from '../../src/backends/backend.js';
 import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
 import { loadModel, type LoadedModelWithOrigin } from '../../src/model/load.js';
 import type { SyntheticFloatDType } from '../../src/model/synthetic_checkpoint.js';
@@ -62,4 +62,26 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   let max = 0;
   for (let i = 0; i < a.length; i++) max = Math.max(max, Math.abs(a[i] - b[i]));
   return max;
+}
+
+/**
+ * Runs `tokens` (at least 7) through a paged backend by hand in two chunks, tokens 0..5 then 6.., over the scattered
+ * blocks 3, 5, 7 (block size 4 or more), asking for 24 normalized dimensions. Returns the rows of each chunk: none
+ * for the first (it does not end its input), one for the second.
+ */
+export async function forwardTwoManualChunks(backend: PagedKvBackend, tokens: Int32Array): Promise<[PooledRows, PooledRows]> {
+  const table = Int32Array.of(3, 5, 7);
+  const first = await backend.forward({
+    ...buildRaggedBatch([tokens.subarray(0, 6)], { pooling: 'last', dimensions: [24], normalize: [true] }),
+    blockTables: [table],
+    numCachedTokens: Int32Array.of(0),
+    isLastChunk: Uint8Array.of(0),
+  });
+  const second = await backend.forward({
+    ...buildRaggedBatch([tokens.subarray(6)], { pooling: 'last', dimensions: [24], normalize: [true], positionOffset: 6 }),
+    blockTables: [table],
+    numCachedTokens: Int32Array.of(6),
+    isLastChunk: Uint8Array.of(1),
+  });
+  return [first, second];
 }

@@ -10,7 +10,7 @@ import { createWebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { WebGpuQwen3Backend } from '../../src/backends/webgpu/qwen3_backend.js';
 import { DecoderScheduler } from '../../src/engine/decoder_scheduler.js';
 import type { LoadedModel } from '../../src/model/types.js';
-import { loadQwen3Fixture, randomTokens } from '../helpers/qwen3_fixture.js';
+import { loadQwen3Fixture, randomTokens, forwardTwoManualChunks } from '../helpers/qwen3_fixture.js';
 import { cosine, webGpuProbe } from '../kernels/webgpu_support.js';
 
 // Cosine to the float64 reference embedding. f32 weights and f32 math over 2 layers (every op rounds to ~6e-8
@@ -146,20 +146,8 @@ if (!probe.available) {
       const tokens = randomTokens(10, 77);
       const reference = await ReferenceQwen3Backend.create(loaded);
       const [want] = reference.forward64(buildRaggedBatch([tokens], { pooling: 'last', normalize: [true], dimensions: [24] }));
-      const table = Int32Array.of(3, 5, 7);
-      const first = await backend.forward({
-        ...buildRaggedBatch([tokens.subarray(0, 6)], { pooling: 'last', dimensions: [24], normalize: [true] }),
-        blockTables: [table],
-        numCachedTokens: Int32Array.of(0),
-        isLastChunk: Uint8Array.of(0),
-      });
+      const [first, second] = await forwardTwoManualChunks(backend, tokens);
       assert.equal(first.length, 0, 'no row for a chunk that does not end its input');
-      const second = await backend.forward({
-        ...buildRaggedBatch([tokens.subarray(6)], { pooling: 'last', dimensions: [24], normalize: [true], positionOffset: 6 }),
-        blockTables: [table],
-        numCachedTokens: Int32Array.of(6),
-        isLastChunk: Uint8Array.of(1),
-      });
       assert.equal(second.length, 1);
       expectClose('two manual chunks, 24 dimensions', second[0], want);
       let norm = 0;

@@ -12,7 +12,7 @@ import { DecoderScheduler } from '../../src/engine/decoder_scheduler.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { defaultBackendFor } from '../../src/backends/select.js';
 import type { LoadedModel } from '../../src/model/types.js';
-import { loadQwen3Fixture, qwen3FixtureDir, randomTokens } from '../helpers/qwen3_fixture.js';
+import { loadQwen3Fixture, qwen3FixtureDir, randomTokens, forwardTwoManualChunks } from '../helpers/qwen3_fixture.js';
 import { cosine } from '../kernels/native_helpers.js';
 
 // Cosine similarity to the float64 reference embedding. float32 weights: every op rounds to float32 (~6e-8 relative)
@@ -139,20 +139,8 @@ describe('native Qwen3: whole model against the float64 reference', () => {
     const tokens = randomTokens(10, 77);
     const [expected] = await oracle(loaded, [tokens], 24);
     // Chunk 1: tokens 0..5 (not last), chunk 2: tokens 6..9 (last), blocks 3, 5, 7.
-    const table = Int32Array.of(3, 5, 7);
-    const first = await backend.forward({
-      ...buildRaggedBatch([tokens.subarray(0, 6)], { pooling: 'last', dimensions: [24], normalize: [true] }),
-      blockTables: [table],
-      numCachedTokens: Int32Array.of(0),
-      isLastChunk: Uint8Array.of(0),
-    });
+    const [first, second] = await forwardTwoManualChunks(backend, tokens);
     assert.equal(first.length, 0, 'no row for a chunk that does not end its input');
-    const second = await backend.forward({
-      ...buildRaggedBatch([tokens.subarray(6)], { pooling: 'last', dimensions: [24], normalize: [true], positionOffset: 6 }),
-      blockTables: [table],
-      numCachedTokens: Int32Array.of(6),
-      isLastChunk: Uint8Array.of(1),
-    });
     assert.equal(second.length, 1);
     expectClose('two manual chunks, 24 dimensions', 'manual chunks F32/float32', second[0], expected, MIN_COSINE.float32);
     let norm = 0;
