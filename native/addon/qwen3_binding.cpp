@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "addon/js_args.h"
+#include "addon/tensor_list.h"
 #include "engine/qwen3_engine.h"
 
 namespace pooled::addon {
@@ -276,34 +277,9 @@ Napi::Value LoadQwen3Model(const Napi::CallbackInfo& info) {
   const kc::ElementType weight_type = ParsePrecision(spec.Get("dtype"), "spec.dtype");
   const int threads = static_cast<int>(ExpectInteger(spec.Get("threads"), "spec.threads", 0, 4096));
 
-  const Napi::Value tensor_list = spec.Get("tensors");
-  if (!tensor_list.IsArray()) throw Napi::TypeError::New(env, "spec.tensors must be an array");
-  const Napi::Array array = tensor_list.As<Napi::Array>();
-  engine::TensorMap tensors;
-  std::vector<Napi::ObjectReference> pins;
-  Napi::Object embed_bytes;
-  for (uint32_t i = 0; i < array.Length(); ++i) {
-    const std::string where = "spec.tensors[" + std::to_string(i) + "]";
-    const Napi::Object t = ExpectObject(array.Get(i), where);
-    const std::string name = ExpectString(t.Get("name"), where + ".name");
-    engine::TensorRef ref;
-    ref.type = ParseCheckpointDType(t.Get("dtype"), where + ".dtype");
-    const Napi::Value shape = t.Get("shape");
-    if (!shape.IsArray()) throw Napi::TypeError::New(env, where + ".shape must be an array");
-    for (uint32_t d = 0; d < shape.As<Napi::Array>().Length(); ++d) {
-      ref.shape.push_back(ExpectInteger(shape.As<Napi::Array>().Get(d), where + ".shape[" + std::to_string(d) + "]", 0, kMaxDim));
-    }
-    const Napi::Value bytes_value = t.Get("bytes");
-    const auto bytes = ExpectUint8Array(bytes_value, where + ".bytes");
-    ref.data = bytes.data;
-    ref.byte_length = bytes.length;
-    if (!tensors.emplace(name, ref).second) throw Napi::TypeError::New(env, "duplicate tensor " + name);
-    pins.push_back(Napi::Persistent(bytes_value.As<Napi::Object>()));
-    if (name == kEmbedTable) embed_bytes = bytes_value.As<Napi::Object>();
-  }
-  if (embed_bytes.IsEmpty()) throw Napi::TypeError::New(env, std::string("spec.tensors has no ") + kEmbedTable);
+  PinnedTensors checkpoint = ReadTensorList(env, spec.Get("tensors"), kEmbedTable);
 
-  auto* worker = new Qwen3LoadWorker(env, config, std::move(tensors), weight_type, threads, std::move(pins), embed_bytes);
+  auto* worker = new Qwen3LoadWorker(env, config, std::move(checkpoint.tensors), weight_type, threads, std::move(checkpoint.pins), checkpoint.table_bytes);
   worker->Queue();
   return worker->Promise();
 }
