@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "engine/checkpoint_tensors.h"
 #include "kernels/cpu/element_convert.h"
 
 namespace pooled::engine {
@@ -14,66 +15,20 @@ namespace kc = kernels::cpu;
 
 namespace {
 
-[[noreturn]] void LoadFail(const std::string& message) { throw std::invalid_argument("Qwen3 weights: " + message); }
-[[noreturn]] void BatchFail(const std::string& message) { throw std::invalid_argument("batch: " + message); }
+constexpr const char* kWeightsLabel = "Qwen3 weights";
 
-std::string ShapeString(const std::vector<int64_t>& shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
+[[noreturn]] void LoadFail(const std::string& message) { WeightsFail(kWeightsLabel, message); }
 
-// Presence, element type, shape and byte length of one tensor; nothing is read before all of them pass.
 const TensorRef& Expect(const TensorMap& tensors, const std::string& name, const std::vector<int64_t>& shape) {
-  const auto it = tensors.find(name);
-  if (it == tensors.end()) LoadFail("missing tensor " + name);
-  const TensorRef& t = it->second;
-  if (t.type != ElementType::kF32 && t.type != ElementType::kF16 && t.type != ElementType::kBF16) LoadFail(name + ": unsupported element type");
-  if (t.shape != shape) LoadFail(name + ": shape " + ShapeString(t.shape) + ", expected " + ShapeString(shape));
-  size_t count = 1;
-  for (int64_t d : shape) count *= static_cast<size_t>(d);
-  if (t.byte_length != count * kc::ElementSize(t.type)) {
-    LoadFail(name + ": " + std::to_string(t.byte_length) + " bytes, expected " + std::to_string(count * kc::ElementSize(t.type)) + " for " +
-             kc::ElementTypeName(t.type) + " " + ShapeString(shape) + " (truncated or malformed file?)");
-  }
-  if (t.data == nullptr && count > 0) LoadFail(name + ": no data");
-  return t;
+  return ExpectTensor(tensors, name, shape, kWeightsLabel);
 }
 
-float ElementToFloat(const void* data, ElementType type, size_t i) {
-  switch (type) {
-    case ElementType::kF32: return static_cast<const float*>(data)[i];
-    case ElementType::kF16: return kc::convert::F16ToFloat(static_cast<const uint16_t*>(data)[i]);
-    case ElementType::kBF16: return kc::convert::Bf16ToFloat(static_cast<const uint16_t*>(data)[i]);
-  }
-  return 0.0f;
-}
+std::vector<float> ToFloat(const TensorRef& t) { return TensorToFloat(t); }
 
-std::vector<float> ToFloat(const TensorRef& t) {
-  const size_t count = t.byte_length / kc::ElementSize(t.type);
-  std::vector<float> out(count);
-  for (size_t i = 0; i < count; ++i) out[i] = ElementToFloat(t.data, t.type, i);
-  return out;
-}
-
-// Several [rows_i, k] weights of one element type packed as one [sum rows_i, k] matrix (fused q|k|v, gate|up).
 kc::PackedWeights PackStacked(const std::vector<const TensorRef*>& parts, int64_t k, ElementType target) {
-  const ElementType type = parts.front()->type;
-  size_t bytes = 0;
-  int64_t rows = 0;
-  for (const TensorRef* part : parts) {
-    if (part->type != type) LoadFail("weights packed together (q|k|v, gate|up) must share one element type");
-    bytes += part->byte_length;
-    rows += part->shape[0];
-  }
-  std::vector<unsigned char> stacked(bytes);
-  size_t offset = 0;
-  for (const TensorRef* part : parts) {
-    std::memcpy(stacked.data() + offset, part->data, part->byte_length);
-    offset += part->byte_length;
-  }
-  return kc::PackWeights(stacked.data(), type, rows, k, target);
+  return engine::PackStacked(parts, k, target, kWeightsLabel);
 }
+[[noreturn]] void BatchFail(const std::string& message) { throw std::invalid_argument("batch: " + message); }
 
 template <typename T>
 void Grow(std::vector<T>& buffer, size_t size) {
