@@ -85,3 +85,20 @@ export async function forwardTwoManualChunks(backend: PagedKvBackend, tokens: In
   });
   return [first, second];
 }
+
+/** Block size and prefix-hash seed of the paged-KV whole-model checks (every backend runs the same inputs). */
+export const PAGED_KV_BLOCK_SIZE = 4;
+export const PAGED_KV_HASH_SEED = new Uint8Array(32).fill(5);
+const PAGED_KV_PROMPT = randomTokens(12, 200); // 3 full blocks
+const concatTokens = (...parts: ArrayLike<number>[]): Int32Array => Int32Array.from(parts.flatMap((part) => Array.from(part)));
+
+/** Inputs that end on and off block boundaries, share a cached prompt, are one token long, or need chunking. */
+export const PAGED_KV_INPUTS: readonly Int32Array[] = [
+  PAGED_KV_PROMPT, // ends exactly on a block boundary
+  concatTokens(PAGED_KV_PROMPT, randomTokens(4, 11)), // 16: ends on a block boundary, shares 3 blocks
+  concatTokens(PAGED_KV_PROMPT, randomTokens(1, 12)), // 13
+  concatTokens(PAGED_KV_PROMPT, randomTokens(7, 13)), // 19
+  randomTokens(5, 14),
+  randomTokens(1, 15), // a single token
+  randomTokens(33, 16), // longer than the budgets 1, 7 and 16: chunked
+];

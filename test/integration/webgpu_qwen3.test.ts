@@ -10,25 +10,15 @@ import { createWebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { WebGpuQwen3Backend } from '../../src/backends/webgpu/qwen3_backend.js';
 import { DecoderScheduler } from '../../src/engine/decoder_scheduler.js';
 import type { LoadedModel } from '../../src/model/types.js';
-import { loadQwen3Fixture, randomTokens, forwardTwoManualChunks } from '../helpers/qwen3_fixture.js';
+import { loadQwen3Fixture, randomTokens, forwardTwoManualChunks, PAGED_KV_BLOCK_SIZE, PAGED_KV_HASH_SEED, PAGED_KV_INPUTS } from '../helpers/qwen3_fixture.js';
 import { cosine, webGpuProbe } from '../kernels/webgpu_support.js';
 
 // Cosine to the float64 reference embedding. f32 weights and f32 math over 2 layers (every op rounds to ~6e-8
 // relative; RoPE angles at positions < 40 are good to ~1e-5 rad): the project's whole-model float32 bar, 0.99999.
 const MIN_COSINE = 0.99999;
-const BLOCK_SIZE = 4;
-const HASH_SEED = new Uint8Array(32).fill(5);
-const PROMPT = randomTokens(12, 200); // 3 full blocks
-const concat = (...parts: ArrayLike<number>[]): Int32Array => Int32Array.from(parts.flatMap((part) => Array.from(part)));
-const INPUTS: Int32Array[] = [
-  PROMPT, // ends exactly on a block boundary
-  concat(PROMPT, randomTokens(4, 11)), // 16: ends on a block boundary, shares 3 blocks
-  concat(PROMPT, randomTokens(1, 12)), // 13
-  concat(PROMPT, randomTokens(7, 13)), // 19
-  randomTokens(5, 14),
-  randomTokens(1, 15), // a single token
-  randomTokens(33, 16), // longer than the budgets 1 and 7: chunked
-];
+const BLOCK_SIZE = PAGED_KV_BLOCK_SIZE;
+const HASH_SEED = PAGED_KV_HASH_SEED;
+const INPUTS = PAGED_KV_INPUTS;
 
 const probe = await webGpuProbe();
 if (!probe.available) {

@@ -12,26 +12,16 @@ import { DecoderScheduler } from '../../src/engine/decoder_scheduler.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { defaultBackendFor } from '../../src/backends/select.js';
 import type { LoadedModel } from '../../src/model/types.js';
-import { loadQwen3Fixture, qwen3FixtureDir, randomTokens, forwardTwoManualChunks } from '../helpers/qwen3_fixture.js';
+import { loadQwen3Fixture, qwen3FixtureDir, randomTokens, forwardTwoManualChunks, PAGED_KV_BLOCK_SIZE, PAGED_KV_HASH_SEED, PAGED_KV_INPUTS } from '../helpers/qwen3_fixture.js';
 import { cosine } from '../kernels/native_helpers.js';
 
 // Cosine similarity to the float64 reference embedding. float32 weights: every op rounds to float32 (~6e-8 relative)
 // over 2 layers; measured ~1 - 1e-12..1e-10, bound 0.99999 (the project's whole-model float32 bar). bfloat16 weights:
 // each weight is rounded to 8 significant bits (relative 2^-9) against the checkpoint's exact values; bound 0.999.
 const MIN_COSINE = { float32: 0.99999, bfloat16: 0.999 } as const;
-const BLOCK_SIZE = 4;
-const HASH_SEED = new Uint8Array(32).fill(5);
-const PROMPT = randomTokens(12, 200); // 3 full blocks
-const concat = (...parts: ArrayLike<number>[]): Int32Array => Int32Array.from(parts.flatMap((part) => Array.from(part)));
-const INPUTS: Int32Array[] = [
-  PROMPT, // ends exactly on a block boundary
-  concat(PROMPT, randomTokens(4, 11)), // 16: ends on a block boundary, shares 3 blocks
-  concat(PROMPT, randomTokens(1, 12)), // 13
-  concat(PROMPT, randomTokens(7, 13)), // 19
-  randomTokens(5, 14),
-  randomTokens(1, 15), // a single token
-  randomTokens(33, 16), // longer than one 16-token budget, several key tiles of blocks
-];
+const BLOCK_SIZE = PAGED_KV_BLOCK_SIZE;
+const HASH_SEED = PAGED_KV_HASH_SEED;
+const INPUTS = PAGED_KV_INPUTS;
 
 const models = new Map<string, Promise<LoadedModel>>();
 function model(dtype: 'F32' | 'BF16'): Promise<LoadedModel> {
