@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/cpu/element_convert.h"
 #include "kernels/cpu/kernels.h"
 
 #if defined(__AVX512F__) || defined(__AVX2__)
@@ -187,35 +188,10 @@ inline VecF ScaleByPow2(VecF p, VecF n) { return Mul(p, Pow2Int(n)); }
 inline VecF Reciprocal(VecF x) { return {1.0f / x.v}; }
 inline float ReduceAdd(VecF a) { return a.v; }
 inline float ReduceMax(VecF a) { return a.v; }
-inline float Bf16BitsToFloat(uint16_t h) {
-  const uint32_t bits = static_cast<uint32_t>(h) << 16;
-  float out;
-  std::memcpy(&out, &bits, sizeof(out));
-  return out;
-}
-inline float F16BitsToFloat(uint16_t h) {
-  const uint32_t sign = static_cast<uint32_t>(h & 0x8000u) << 16;
-  uint32_t exponent = (h >> 10) & 0x1fu;
-  uint32_t mantissa = h & 0x3ffu;
-  uint32_t bits;
-  if (exponent == 0x1f) {
-    bits = sign | 0x7f800000u | (mantissa << 13);
-  } else if (exponent != 0) {
-    bits = sign | ((exponent + 112u) << 23) | (mantissa << 13);
-  } else if (mantissa == 0) {
-    bits = sign;
-  } else {  // subnormal half: normalize
-    exponent = 113;
-    while ((mantissa & 0x400u) == 0) {
-      mantissa <<= 1;
-      --exponent;
-    }
-    bits = sign | (exponent << 23) | ((mantissa & 0x3ffu) << 13);
-  }
-  float out;
-  std::memcpy(&out, &bits, sizeof(out));
-  return out;
-}
+// element_convert.h's converters are `static inline` (internal linkage), so each per-ISA translation unit keeps its
+// own copy: safe here despite the no-shared-inline-code rule of isa_dispatch.h.
+inline float Bf16BitsToFloat(uint16_t h) { return convert::Bf16ToFloat(h); }
+inline float F16BitsToFloat(uint16_t h) { return convert::F16ToFloat(h); }
 inline VecF LoadBf16(const uint16_t* p) { return {Bf16BitsToFloat(*p)}; }
 inline VecF LoadBf16N(const uint16_t* p, int n) { return {n > 0 ? Bf16BitsToFloat(*p) : 0.0f}; }
 inline VecF LoadF16(const uint16_t* p) { return {F16BitsToFloat(*p)}; }
