@@ -49,6 +49,12 @@ export interface GenerateCheckpointOptions {
   readonly withPositionIds?: boolean;
   /** > 1 writes model-0000i-of-0000N.safetensors + model.safetensors.index.json. Default 1. */
   readonly numShards?: number;
+  /**
+   * Standard deviation of matrices, embeddings and biases; default 0.02 (BERT's initializer_range). Tests that compare
+   * whole models use ~0.1: at 0.02 attention is nearly uniform and GELU inputs stay where tanh and erf GELU agree to
+   * 1e-4, so a wrong activation or LayerNorm eps would pass. Norm weights stay 1 + N(0, 0.1) either way.
+   */
+  readonly initStd?: number;
 }
 
 /** The loud marker put first in config.json. */
@@ -65,7 +71,7 @@ const shardFileName = (index: number, numShards: number): string =>
 
 /** Standard deviations: BertPreTrainedModel._init_weights uses N(0, initializer_range = 0.02) for weights. */
 const WEIGHT_STD = 0.02;
-const BIAS_STD = 0.02; // BERT initializes biases to 0; noise keeps every bias path visible in tests
+// BERT initializes biases to 0; noise (at the weights' std) keeps every bias path visible in tests.
 const LAYER_NORM_WEIGHT_STD = 0.1; // around 1, so LayerNorm does not degenerate to the identity scale
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -248,7 +254,7 @@ function planTensors(
 // ---------------------------------------------------------------------------------------------------------------
 // Tensor values.
 
-function tensorBytes(tensor: PlannedTensor, seed: number): Uint8Array {
+function tensorBytes(tensor: PlannedTensor, seed: number, initStd: number): Uint8Array {
   const numValues = numElements(tensor.shape);
   if (tensor.canonicalName === POSITION_IDS) {
     const ids = new BigInt64Array(numValues);
@@ -257,9 +263,8 @@ function tensorBytes(tensor: PlannedTensor, seed: number): Uint8Array {
   }
   const stream = new NormalStream(seed, tensor.canonicalName);
   const isLayerNormWeight = isNormWeight(tensor.canonicalName);
-  const isBias = tensor.canonicalName.endsWith('.bias');
   const mean = isLayerNormWeight ? 1 : 0;
-  const std = isLayerNormWeight ? LAYER_NORM_WEIGHT_STD : isBias ? BIAS_STD : WEIGHT_STD;
+  const std = isLayerNormWeight ? LAYER_NORM_WEIGHT_STD : initStd;
   const values = new Float32Array(numValues);
   for (let i = 0; i < numValues; i++) values[i] = mean + std * stream.nextNormal();
   return float32ToBytes(values, tensor.dtype);
@@ -301,6 +306,7 @@ function checkOptions(opts: GenerateCheckpointOptions): void {
   const numShards = opts.numShards ?? 1;
   if (!Number.isSafeInteger(numShards) || numShards < 1) throw new RangeError(`numShards must be a positive integer, got ${opts.numShards}`);
   if (opts.prefix !== undefined && /[\s"\\]/.test(opts.prefix)) throw new RangeError(`prefix ${JSON.stringify(opts.prefix)} contains whitespace, quotes or backslashes`);
+  if (opts.initStd !== undefined && !(Number.isFinite(opts.initStd) && opts.initStd > 0)) throw new RangeError(`initStd must be a positive finite number, got ${opts.initStd}`);
 }
 
 async function ensureEmptyDir(dir: string): Promise<void> {
@@ -360,6 +366,7 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
   const seed = opts.seed ?? 0;
   const prefix = opts.prefix ?? '';
   const numShards = opts.numShards ?? 1;
+  const initStd = opts.initStd ?? WEIGHT_STD;
 
   const configPath = join(opts.sourceDir, 'config.json');
   const configText = await readFile(configPath, 'utf8');
@@ -420,7 +427,7 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
     name: prefix + tensor.canonicalName,
     dtype: tensor.dtype,
     shape: tensor.shape,
-    data: () => tensorBytes(tensor, seed), // generated just before it is written: one tensor in memory at a time
+    data: () => tensorBytes(tensor, seed, initStd), // generated just before it is written: one tensor in memory at a time
   });
   const weightFiles: string[] = [];
   if (numShards === 1) {
@@ -456,7 +463,7 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
     `- architecture: ${describeShrink(targetConfig)} (source: ${describeShrink(sourceConfig)})`,
     `- tensors: ${planned.length}, dtype ${opts.dtype ?? sourceFloatDType}${prefix ? `, name prefix \`${prefix}\`` : ''}`,
     `- weight files: ${weightFiles.join(', ')}`,
-    `- init: N(0, ${WEIGHT_STD}) for matrices and embeddings, N(0, ${BIAS_STD}) for biases, 1 + N(0, ${LAYER_NORM_WEIGHT_STD}) for LayerNorm/RMSNorm weights`,
+    `- init: N(0, ${initStd}) for matrices, embeddings and biases, 1 + N(0, ${LAYER_NORM_WEIGHT_STD}) for LayerNorm/RMSNorm weights`,
     ``,
   ].join('\n');
   await writeFile(join(opts.outDir, 'README.md'), readme);

@@ -10,44 +10,36 @@ import { ReferenceBackend } from '../../src/backends/reference/backend.js';
 import { loadModel } from '../../src/model/load.js';
 import type { LoadedModel } from '../../src/model/types.js';
 import { fixtureModel, type FixtureName } from '../fixtures/generate.js';
-
-function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length);
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
+import { assertRowsClose, WHOLE_MODEL_INIT_STD, WorstErrors, type RowTolerance } from '../helpers/whole_model.js';
 
 /** Token ids spread over the vocabulary (deterministic), starting with [CLS]-like 101 and ending with 102. */
 function tokens(length: number, salt: number, vocabSize: number): number[] {
   return Array.from({ length }, (_, i) => (i === 0 ? 101 : i === length - 1 ? 102 : (i * 7919 + salt * 104729) % vocabSize));
 }
 
-// The issue's bars: whole-model cosine to the float64 reference.
-const FLOAT32_MIN_COSINE = 0.99999;
-const BFLOAT16_MIN_COSINE = 0.999;
+// Whole-model bounds against the float64 reference, on fixtures drawn with std WHOLE_MODEL_INIT_STD (sharp
+// attention, GELU inputs of a few units). float32: every op rounds to ~6e-8 relative and the errors add up over the
+// layers. Measured worst: full-size 12-layer models 1 - cos 1.2e-11, max abs 6.9e-6; the 2-layer model 4.3e-14,
+// 7.1e-7. For scale, tanh GELU in place of erf GELU moves these models by 1 - cos 6e-9..1.4e-7 and max abs
+// 5e-5..2.7e-4, and a LayerNorm eps of 1e-5 in place of the config's 1e-12 by 1.3e-9..6.6e-9 and 7e-5..3.7e-4.
+const FLOAT32: RowTolerance = { cosineDistance: 1e-9, maxAbs: 3e-5 };
+// bfloat16 weights: each weight rounded to 8 significant bits (2^-9 relative) against the checkpoint's exact
+// values, so the error is the weights' rounding, not the arithmetic. Measured worst (full-size models):
+// 1 - cos 1.7e-4, max abs 6.5e-2 (rows not normalized); bounds about 3x and 2x above.
+const BFLOAT16: RowTolerance = { cosineDistance: 5e-4, maxAbs: 0.15 };
+const TOLERANCE = { float32: FLOAT32, bfloat16: BFLOAT16 } as const;
+
+const worst = new WorstErrors('native BERT');
 
 async function expectClose(
   native: NativeBackend,
   reference: ReferenceBackend | Float64Array[],
   batch: RaggedBatch,
-  minCosine: number,
+  tolerance: RowTolerance,
   what: string,
 ): Promise<void> {
   const expected = Array.isArray(reference) ? reference : reference.forward64(batch);
-  const actual = await native.forward(batch);
-  assert.equal(actual.length, expected.length);
-  for (let i = 0; i < expected.length; i++) {
-    assert.equal(actual[i].length, expected[i].length, `${what}: row ${i} size`);
-    const c = cosine(actual[i], expected[i]);
-    assert.ok(c >= minCosine, `${what}: row ${i} cosine ${c} < ${minCosine}`);
-  }
+  assertRowsClose(await native.forward(batch), expected, tolerance, what, { errors: worst, key: `${native.dtype} ${what.split(' ')[0]}` });
 }
 
 describe('native backend vs reference, full-size fixture models', () => {
@@ -57,7 +49,7 @@ describe('native backend vs reference, full-size fixture models', () => {
       let batch: RaggedBatch;
       let expected: Float64Array[];
       before(async () => {
-        model = await loadModel(await fixtureModel(name));
+        model = await loadModel(await fixtureModel(name, { initStd: WHOLE_MODEL_INIT_STD }));
         const { vocabSize } = model.config;
         batch = buildRaggedBatch([tokens(1, 1, vocabSize), tokens(9, 2, vocabSize), tokens(23, 3, vocabSize)], {
           pooling: model.settings.pooling,
@@ -68,10 +60,10 @@ describe('native backend vs reference, full-size fixture models', () => {
         expected = (await ReferenceBackend.create(model)).forward64(batch);
       });
       for (const dtype of ['float32', 'bfloat16'] as const) {
-        test(`${dtype}: cosine >= ${dtype === 'float32' ? FLOAT32_MIN_COSINE : BFLOAT16_MIN_COSINE}`, async () => {
+        test(`${dtype}: 1 - cos <= ${TOLERANCE[dtype].cosineDistance}, max abs <= ${TOLERANCE[dtype].maxAbs}`, async () => {
           const native = await createNativeBackend(model, { dtype });
           try {
-            await expectClose(native, expected, batch, dtype === 'float32' ? FLOAT32_MIN_COSINE : BFLOAT16_MIN_COSINE, `${name} ${dtype}`);
+            await expectClose(native, expected, batch, TOLERANCE[dtype], `${name} ${dtype}`);
           } finally {
             await native.dispose();
           }
@@ -86,7 +78,7 @@ describe('native backend on a small model', () => {
   let model: LoadedModel;
   let reference: ReferenceBackend;
   before(async () => {
-    model = await loadModel(await fixtureModel('bge-small', { shrink }));
+    model = await loadModel(await fixtureModel('bge-small', { shrink, initStd: WHOLE_MODEL_INIT_STD }));
     reference = await ReferenceBackend.create(model);
   });
 
@@ -100,7 +92,7 @@ describe('native backend on a small model', () => {
           normalize: [false, true, true, false],
           dimensions: [0, 16, 0, 47],
         });
-        await expectClose(native, reference, batch, FLOAT32_MIN_COSINE, `${pooling}`);
+        await expectClose(native, reference, batch, FLOAT32, `${pooling}`);
       } finally {
         await native.dispose();
       }
@@ -143,13 +135,13 @@ describe('native backend on a small model', () => {
 
   test('float16 and bfloat16 checkpoints load and match the reference', async () => {
     for (const dtype of ['F16', 'BF16'] as const) {
-      const halfModel = await loadModel(await fixtureModel('bge-small', { shrink, dtype }));
+      const halfModel = await loadModel(await fixtureModel('bge-small', { shrink, dtype, initStd: WHOLE_MODEL_INIT_STD }));
       const halfReference = await ReferenceBackend.create(halfModel);
       const native = await createNativeBackend(halfModel);
       try {
         const V = halfModel.config.vocabSize;
         const batch = buildRaggedBatch([tokens(12, 15, V), tokens(2, 16, V)], { pooling: 'mean', normalize: [true, true] });
-        await expectClose(native, halfReference, batch, FLOAT32_MIN_COSINE, `${dtype} checkpoint`);
+        await expectClose(native, halfReference, batch, FLOAT32, `${dtype} checkpoint`);
       } finally {
         await native.dispose();
       }

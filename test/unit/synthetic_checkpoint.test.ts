@@ -157,6 +157,22 @@ describe('generateCheckpoint options', () => {
     assert.notDeepEqual(weightsC, weightsA);
   });
 
+  it('initStd scales matrices, embeddings and biases (same draws), leaves norm weights alone, and must be positive', async () => {
+    const opts = { sourceDir: fixtureSourceDir('bge-small'), shrink: TINY_SHRINK };
+    const [base, wide] = [await freshDir(), await freshDir()];
+    await generateCheckpoint({ ...opts, outDir: base });
+    await generateCheckpoint({ ...opts, outDir: wide, initStd: 0.1 });
+    const [baseTensors, wideTensors] = [await readTensorBytes(join(base, 'model.safetensors')), await readTensorBytes(join(wide, 'model.safetensors'))];
+    const floats = (bytes: Buffer): Float32Array => new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+    for (const name of ['embeddings.word_embeddings.weight', 'encoder.layer.1.intermediate.dense.weight', 'encoder.layer.0.attention.self.query.bias']) {
+      const [a, b] = [floats(baseTensors.get(name)!), floats(wideTensors.get(name)!)];
+      // Each value is std * the same normal draw, rounded to float32: 5x within float32 rounding of both sides.
+      for (let i = 0; i < a.length; i++) assert.ok(Math.abs(b[i] - 5 * a[i]) <= 1e-6 * Math.abs(b[i]), `${name}[${i}]: ${b[i]} vs 5 x ${a[i]}`);
+    }
+    assert.deepEqual(wideTensors.get('encoder.layer.0.output.LayerNorm.weight'), baseTensors.get('encoder.layer.0.output.LayerNorm.weight'));
+    await assert.rejects(generateCheckpoint({ ...opts, outDir: await freshDir(), initStd: 0 }), /initStd must be a positive/);
+  });
+
   it('shrinks: keeps names and order of the kept layers, scales shapes, adjusts config and 1_Pooling', async () => {
     const dir = await fixtureModel('bge-small', { shrink: TINY_SHRINK });
     const source = await readSourceTensors('bge-small');
