@@ -13,8 +13,8 @@ export async function qwen3FixtureDir(dtype: SyntheticFloatDType = 'BF16', extra
   return fixtureModel('qwen3-embedding', { shrink: QWEN3_TINY_SHRINK, dtype, ...extra });
 }
 
-export async function loadQwen3Fixture(dtype: SyntheticFloatDType = 'BF16'): Promise<LoadedModelWithOrigin> {
-  return loadModel(await qwen3FixtureDir(dtype));
+export async function loadQwen3Fixture(dtype: SyntheticFloatDType = 'BF16', extra: Omit<FixtureOptions, 'shrink' | 'dtype'> = {}): Promise<LoadedModelWithOrigin> {
+  return loadModel(await qwen3FixtureDir(dtype, extra));
 }
 
 /** The real reference backend, with every batch it was given kept for inspection. */
