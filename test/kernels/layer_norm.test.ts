@@ -40,10 +40,19 @@ describe('native layerNorm', () => {
     assertWithin(maxAbsError(y, referenceLayerNorm(x, 1, cols, gamma, beta, 1e-12)), 1e-4, 'offset rows vs reference');
   });
 
-  test('eps is honoured for a constant row (output = beta)', () => {
-    const beta = randomArray(5, 3);
-    const y = layerNorm(new Float32Array(5).fill(2.5), 1, 5, new Float32Array(5).fill(1), beta, 1e-5);
-    assert.deepEqual(y, beta);
+  test('eps is honoured where it matters: rows whose variance is below eps', () => {
+    // Rows of std ~1e-3 (variance 1e-6) with eps 1e-5: the output scale is 1 / sqrt(1e-6 + 1e-5), about 0.3 of what
+    // it would be without eps, so a dropped, misplaced (outside the square root) or replaced eps fails by ~0.1.
+    const eps = 1e-5;
+    for (const cols of [7, 17, 384]) {
+      const x = randomArray(2 * cols, cols + 9, Math.sqrt(3) * 1e-3); // uniform, std 1e-3
+      const gamma = randomArray(cols, cols + 10);
+      const beta = randomArray(cols, cols + 11);
+      const expected = referenceLayerNorm(x, 2, cols, gamma, beta, eps);
+      assert.ok(maxAbsError(referenceLayerNorm(x, 2, cols, gamma, beta, 1e-12), expected) > 0.1, 'eps changes these rows materially');
+      // Outputs are O(1); float32 statistics err by a few ulps of that (measured <= 8.4e-8); eps 1e-12 instead errs by 0.85..1.2.
+      assertWithin(maxAbsError(layerNorm(x, 2, cols, gamma, beta, eps), expected), 2e-6, `${cols} columns, eps ${eps}`);
+    }
   });
 
   test('bad sizes are RangeErrors', () => {
