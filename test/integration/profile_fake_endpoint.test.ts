@@ -102,8 +102,10 @@ test('errors are classified: 429, 500, dropped connections, timeout, short answe
     assert.equal(records[1]!.error!.message, 'HTTP 429: injected 429');
     assert.equal(records[6]!.error!.message, 'expected 2 embeddings, got 1');
     const timedOut = records[5]!.metrics.error_request_latency!.value;
-    // Timers run on the event loop's cached clock, so they may fire a hair before 300 ms of hrtime.
-    assert.ok(timedOut >= 295 && timedOut < 450, `timeout after ${timedOut} ms`);
+    // Not before the 300 ms timeout (timers run on the event loop's cached clock, so they may fire a hair before 300 ms
+    // of hrtime). No upper bound: the TimeoutError above already shows the 600 ms response was cut short, and how late
+    // a loaded machine fires the timer is not the profiler's behaviour.
+    assert.ok(timedOut >= 295, `timeout after ${timedOut} ms`);
     assert.match(out, /│ 429 +│ +2 │/);
     assert.match(out, /│ TimeoutError +│ +1 │/);
   } finally {
