@@ -77,6 +77,16 @@ class PackedWeightsWrap : public Napi::ObjectWrap<PackedWeightsWrap> {
   kc::PackedWeights packed_;
 };
 
+// The optional `out` argument of an op: a caller's Float32Array of exactly `length` values (written in place, so a
+// benchmark's timed region allocates nothing), or a new one when absent.
+Napi::Float32Array OutOrNew(Napi::Env env, const Napi::Value& value, int64_t length) {
+  if (IsNullish(value)) return Napi::Float32Array::New(env, static_cast<size_t>(length));
+  ExpectFloat32Array(value, "out", length);
+  return value.As<Napi::Float32Array>();
+}
+
+float* DataOrNull(Napi::Float32Array& array) { return array.ElementLength() == 0 ? nullptr : array.Data(); }
+
 const kc::PackedWeights& ExpectPacked(const Napi::Value& value, const std::string& name) {
   auto* data = value.Env().GetInstanceData<AddonData>();
   if (!value.IsObject() || !value.As<Napi::Object>().InstanceOf(data->packed_weights_constructor.Value())) {
@@ -121,7 +131,7 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// biasActivation(x, rows, cols, bias | null, activation) -> Float32Array (x is not modified)
+// biasActivation(x, rows, cols, bias | null, activation, out?) -> Float32Array (out may be x itself: in place)
 Napi::Value BiasActivationJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t rows = ExpectInteger(info[1], "rows", 0, kMaxCount);
@@ -129,13 +139,13 @@ Napi::Value BiasActivationJs(const Napi::CallbackInfo& info) {
   const auto x = ExpectFloat32Array(info[0], "x", rows * cols);
   const float* bias = IsNullish(info[3]) ? nullptr : ExpectFloat32Array(info[3], "bias", cols).data;
   const kc::Activation activation = ParseActivation(info[4], "activation");
-  Napi::Float32Array out = NewFloat32Array(env, x.data, x.length);
-  float* y = out.ElementLength() == 0 ? nullptr : out.Data();
-  Guarded(env, [&] { kc::BiasActivation(OpPool(env), y, rows, cols, bias, activation); });
+  Napi::Float32Array out = OutOrNew(env, info[5], rows * cols);
+  float* y = DataOrNull(out);
+  Guarded(env, [&] { kc::BiasActivation(OpPool(env), x.data, y, rows, cols, bias, activation); });
   return out;
 }
 
-// layerNorm(x, rows, cols, gamma, beta, eps, residual?) -> Float32Array
+// layerNorm(x, rows, cols, gamma, beta, eps, residual?, out?) -> Float32Array
 Napi::Value LayerNormJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t rows = ExpectInteger(info[1], "rows", 0, kMaxCount);
@@ -145,13 +155,13 @@ Napi::Value LayerNormJs(const Napi::CallbackInfo& info) {
   const auto beta = ExpectFloat32Array(info[4], "beta", cols);
   const float eps = static_cast<float>(ExpectNumber(info[5], "eps"));
   const float* residual = IsNullish(info[6]) ? nullptr : ExpectFloat32Array(info[6], "residual", rows * cols).data;
-  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(rows * cols));
-  float* y = out.ElementLength() == 0 ? nullptr : out.Data();
+  Napi::Float32Array out = OutOrNew(env, info[7], rows * cols);
+  float* y = DataOrNull(out);
   Guarded(env, [&] { kc::LayerNorm(OpPool(env), x.data, residual, y, rows, cols, gamma.data, beta.data, eps); });
   return out;
 }
 
-// embeddings({tokenIds, positions, tokenTypeIds?, word, wordDType, position, tokenType, hiddenSize, gamma, beta, eps})
+// embeddings({tokenIds, positions, tokenTypeIds?, word, wordDType, position, tokenType, hiddenSize, gamma, beta, eps, out?})
 Napi::Value EmbeddingsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Napi::Object o = ExpectObject(info[0], "args");
@@ -181,14 +191,15 @@ Napi::Value EmbeddingsJs(const Napi::CallbackInfo& info) {
   t.gamma = ExpectFloat32Array(o.Get("gamma"), "gamma", hidden).data;
   t.beta = ExpectFloat32Array(o.Get("beta"), "beta", hidden).data;
   t.eps = static_cast<float>(ExpectNumber(o.Get("eps"), "eps"));
-  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(num_tokens * hidden));
-  float* y = out.ElementLength() == 0 ? nullptr : out.Data();
+  Napi::Float32Array out = OutOrNew(env, o.Get("out"), num_tokens * hidden);
+  float* y = DataOrNull(out);
   Guarded(env, [&] { kc::Embeddings(OpPool(env), t, token_ids.data, positions.data, token_types, num_tokens, y); });
   return out;
 }
 
-// attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery?) -> Float32Array; q, k, v, out: [T, numHeads * headDim].
-// With onlyQuery (per sequence, an index within it) only those rows are computed; the others stay 0.
+// attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery?, out?) -> Float32Array; q, k, v, out: [T, numHeads * headDim].
+// With onlyQuery (per sequence, an index within it) only those rows are computed; the others stay 0 (or, in a
+// caller's out, unchanged).
 Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t num_heads = ExpectInteger(info[4], "numHeads", 1, 1 << 16);
@@ -201,12 +212,12 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   const auto v = ExpectFloat32Array(info[2], "v", static_cast<int64_t>(q.length));
   const auto cu = ExpectInt32Array(info[3], "cuSeqLens");
   if (cu.length < 1) throw Napi::RangeError::New(env, "cuSeqLens must have at least one entry");
-  Napi::Float32Array out = Napi::Float32Array::New(env, q.length);
+  Napi::Float32Array out = OutOrNew(env, info[7], static_cast<int64_t>(q.length));
   kc::AttentionArgs args;
   args.q = q.data;
   args.k = k.data;
   args.v = v.data;
-  args.out = out.ElementLength() == 0 ? nullptr : out.Data();
+  args.out = DataOrNull(out);
   args.ldq = args.ldk = args.ldv = args.ldo = width;
   args.num_heads = num_heads;
   args.head_dim = head_dim;
@@ -214,6 +225,36 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   args.num_seqs = static_cast<int64_t>(cu.length) - 1;
   args.num_tokens = num_tokens;
   if (!IsNullish(info[6])) args.only_query = ExpectInt32Array(info[6], "onlyQuery", args.num_seqs).data;
+  Guarded(env, [&] { kc::Attention(OpPool(env), args); });
+  return out;
+}
+
+// attentionQkv(qkv, cuSeqLens, numHeads, headDim, onlyQuery?, out?) -> Float32Array [T, numHeads * headDim]: the
+// engine's layout, q, k and v side by side in each row of the fused projection's output qkv [T, 3 * numHeads * headDim].
+Napi::Value AttentionQkvJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t num_heads = ExpectInteger(info[2], "numHeads", 1, 1 << 16);
+  const int64_t head_dim = ExpectInteger(info[3], "headDim", 1, 1 << 16);
+  const int64_t width = num_heads * head_dim;
+  const auto qkv = ExpectFloat32Array(info[0], "qkv");
+  if (qkv.length % static_cast<size_t>(3 * width) != 0) throw Napi::RangeError::New(env, "qkv length is not a multiple of 3 * numHeads * headDim");
+  const int64_t num_tokens = static_cast<int64_t>(qkv.length) / (3 * width);
+  const auto cu = ExpectInt32Array(info[1], "cuSeqLens");
+  if (cu.length < 1) throw Napi::RangeError::New(env, "cuSeqLens must have at least one entry");
+  Napi::Float32Array out = OutOrNew(env, info[5], num_tokens * width);
+  kc::AttentionArgs args;
+  args.q = qkv.data;
+  args.k = qkv.data == nullptr ? nullptr : qkv.data + width;
+  args.v = qkv.data == nullptr ? nullptr : qkv.data + 2 * width;
+  args.ldq = args.ldk = args.ldv = 3 * width;
+  args.out = DataOrNull(out);
+  args.ldo = width;
+  args.num_heads = num_heads;
+  args.head_dim = head_dim;
+  args.cu_seq_lens = cu.data;
+  args.num_seqs = static_cast<int64_t>(cu.length) - 1;
+  args.num_tokens = num_tokens;
+  if (!IsNullish(info[4])) args.only_query = ExpectInt32Array(info[4], "onlyQuery", args.num_seqs).data;
   Guarded(env, [&] { kc::Attention(OpPool(env), args); });
   return out;
 }
@@ -308,7 +349,7 @@ Napi::Value PagedAttentionJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// pool(hidden, cuSeqLens, hiddenSize, mode, dimensions, normalize) -> Float32Array (rows back to back)
+// pool(hidden, cuSeqLens, hiddenSize, mode, dimensions, normalize, out?) -> Float32Array (rows back to back)
 Napi::Value PoolJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t hidden_size = ExpectInteger(info[2], "hiddenSize", 1, kMaxCount);
@@ -328,8 +369,8 @@ Napi::Value PoolJs(const Napi::CallbackInfo& info) {
     if (dims.data[s] < 0 || dims.data[s] > hidden_size) throw Napi::RangeError::New(env, "dimensions[" + std::to_string(s) + "] is outside [0, hiddenSize]");
     out_size += dims.data[s] == 0 ? hidden_size : dims.data[s];
   }
-  Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(out_size));
-  float* y = out.ElementLength() == 0 ? nullptr : out.Data();
+  Napi::Float32Array out = OutOrNew(env, info[6], out_size);
+  float* y = DataOrNull(out);
   Guarded(env, [&] {
     kc::Pool(OpPool(env), hidden.data, hidden_size, hidden_size, cu.data, num_seqs, mode, dims.data, normalize.data, y, out_size);
   });
@@ -345,6 +386,17 @@ Napi::Value PeakGflopsJs(const Napi::CallbackInfo& info) {
   double gflops = 0;
   Guarded(env, [&] { gflops = kc::MeasurePeakGflops(OpPool(env), info[0].As<Napi::Boolean>().Value(), seconds); });
   return Napi::Number::New(env, gflops);
+}
+
+// memoryBandwidth(bytesPerArray, seconds) -> GB/s of a STREAM triad on the op pool
+Napi::Value MemoryBandwidthJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  const int64_t bytes = ExpectInteger(info[0], "bytesPerArray", int64_t{1} << 20, int64_t{1} << 34);
+  const double seconds = ExpectNumber(info[1], "seconds");
+  if (!(seconds > 0 && seconds <= 60)) throw Napi::RangeError::New(env, "seconds must be in (0, 60]");
+  double gbps = 0;
+  Guarded(env, [&] { gbps = kc::MeasureMemoryBandwidth(OpPool(env), bytes, seconds); });
+  return Napi::Number::New(env, gbps);
 }
 
 // setOpThreads(n): size of the op pool (0 = one per hardware thread).
@@ -377,12 +429,14 @@ void RegisterOps(Napi::Env env, Napi::Object exports, AddonData* data) {
   ops.Set("layerNorm", Napi::Function::New(env, LayerNormJs, "layerNorm"));
   ops.Set("embeddings", Napi::Function::New(env, EmbeddingsJs, "embeddings"));
   ops.Set("attention", Napi::Function::New(env, AttentionJs, "attention"));
+  ops.Set("attentionQkv", Napi::Function::New(env, AttentionQkvJs, "attentionQkv"));
   ops.Set("pool", Napi::Function::New(env, PoolJs, "pool"));
   ops.Set("rmsNorm", Napi::Function::New(env, RmsNormJs, "rmsNorm"));
   ops.Set("rope", Napi::Function::New(env, RopeJs, "rope"));
   ops.Set("swiGlu", Napi::Function::New(env, SwiGluJs, "swiGlu"));
   ops.Set("pagedAttention", Napi::Function::New(env, PagedAttentionJs, "pagedAttention"));
   ops.Set("peakGflops", Napi::Function::New(env, PeakGflopsJs, "peakGflops"));
+  ops.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidthJs, "memoryBandwidth"));
   ops.Set("setOpThreads", Napi::Function::New(env, SetOpThreadsJs, "setOpThreads"));
   ops.Set("kernelInfo", Napi::Function::New(env, KernelInfoJs, "kernelInfo"));
   exports.Set("ops", ops);

@@ -1,16 +1,41 @@
-// npm run bench:kernels -- [--threads N] [--tokens T] [--seconds S] [--json FILE]
+// npm run bench:kernels -- [--threads N] [--tokens T] [--seq-len L] [--seconds S] [--stream-mib M] [--json FILE]
 // npm run bench:kernels -- --backend webgpu [...]   (WGSL kernels on the WebGPU adapter, CPU numbers beside them)
 //
-// GFLOP/s of each native CPU op at the shapes of a BERT layer (bge-small: hidden 384, bge-base: hidden 768; a
-// batch of 32 x 128 tokens by default), and the fraction of this machine's peak, measured in the same run by a
-// register-only multiply-add loop (float32 FMA, and bf16 dot products where the CPU has them). Memory-bound ops
-// (LayerNorm, embeddings, pooling) also report GB/s. On a shared machine the available speed drifts, so each op's
-// fraction is taken against a peak measured right before it (0.25 s); the run's first and last peaks are printed
-// too. A benchmark, not a test: it asserts nothing.
+// Each native CPU op the BERT engine (native/engine/bert_engine.cpp) runs per layer, called the way the engine calls
+// it, at the shapes of bge-small (hidden 384) and bge-base (hidden 768), a batch of 32 x 128 tokens by default:
+//   - the four GEMMs with their fused epilogues: Q/K/V as one [3H, H] weight + bias, attention output + bias +
+//     residual + LayerNorm, intermediate + bias + GELU, output + bias + residual + LayerNorm;
+//   - attention reading q, k and v from the fused projection's output [T, 3H] (row stride 3H) into a [T, H] context,
+//     and the last layer's CLS-only attention (one query per sequence, what CLS pooling lets the engine do);
+//   - embeddings (gather + LayerNorm) and mean pooling + L2 normalize.
+// Unfused LayerNorm and bias + GELU are timed too, as the baseline the GEMM epilogues replace (the engine itself does
+// not call them). Every output is allocated before timing and passed in (`out`): the timed region allocates nothing.
+//
+// Two yardsticks, both measured in this run, on the same op pool:
+//   - ops with a real flop count (GEMM, attention) report GFLOP/s and % of the multiply-add peak of a register-only
+//     FMA loop (bf16 dot products for bf16 GEMMs where the GEMM uses them), measured right before each op (0.25 s)
+//     since the available speed drifts on a shared machine;
+//   - memory-bound ops report GB/s (compulsory bytes: each input read once, each output written once, as STREAM
+//     counts) and % of the bandwidth of a STREAM triad over arrays of --stream-mib MiB each, measured right before
+//     each. An op whose working set (printed) fits in the last-level cache can exceed 100%: it is then timed warm in
+//     cache, as the engine often runs it, and the percentage says so rather than hiding it.
+// A benchmark, not a test: it asserts nothing.
 import { writeFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { loadAddon } from '../backends/native/addon.js';
-import { attention, biasActivation, embeddings, kernelInfo, layerNorm, linear, packLinear, peakGflops, pool, setOpThreads } from '../backends/native/ops.js';
+import {
+  attentionQkv,
+  biasActivation,
+  embeddings,
+  kernelInfo,
+  layerNorm,
+  linear,
+  memoryBandwidth,
+  packLinear,
+  peakGflops,
+  pool,
+  setOpThreads,
+} from '../backends/native/ops.js';
 
 interface Shape {
   readonly name: string;
@@ -30,9 +55,13 @@ export interface KernelResult {
   readonly shape: string;
   readonly dtype: string;
   readonly ms: number;
-  readonly gflops: number;
-  readonly fractionOfPeak: number;
+  /** Compute-bound ops (GEMM, attention). */
+  readonly gflops?: number;
+  readonly fractionOfPeak?: number;
+  /** Memory-bound ops: compulsory bytes per call / time, against the triad bandwidth measured before the op. */
   readonly gbPerSecond?: number;
+  readonly fractionOfBandwidth?: number;
+  readonly workingSetBytes?: number;
 }
 
 function randomArray(length: number, seed: number, scale = 1): Float32Array {
@@ -63,6 +92,8 @@ function timeIt(fn: () => void, seconds: number): number {
   return best;
 }
 
+const MB = 1e6;
+
 function main(): void {
   const { values } = parseArgs({
     options: {
@@ -71,6 +102,7 @@ function main(): void {
       tokens: { type: 'string', default: '4096' },
       'seq-len': { type: 'string', default: '128' },
       seconds: { type: 'string', default: '1' },
+      'stream-mib': { type: 'string', default: '128' },
       json: { type: 'string' },
     },
   });
@@ -79,76 +111,102 @@ function main(): void {
   const numSeqs = Math.max(1, Math.round(Number(values.tokens) / seqLen));
   const T = numSeqs * seqLen;
   const seconds = Number(values.seconds);
+  const streamBytes = Math.round(Number(values['stream-mib']) * 2 ** 20);
   const features = loadAddon().cpuFeatures();
   const info = kernelInfo();
 
   const peakF32 = peakGflops(false, 1);
   const peakBf16 = peakGflops(true, 1);
+  const bandwidth = memoryBandwidth(streamBytes, 1);
   console.log(`pooled bench:kernels  isa=${features.isa}  threads=${threads}  tokens=${T} (${numSeqs} x ${seqLen})`);
   console.log(`peak (multiply-add loop, all threads): float32 ${peakF32.toFixed(0)} GFLOP/s, bf16 dot ${peakBf16.toFixed(0)} GFLOP/s` +
     `${features.avx512bf16 ? '' : ' (no bf16 instruction: float32 loop)'}; bf16 GEMMs ${info.bf16DotProduct ? 'use vdpbf16ps' : 'widen to float32 FMAs'}`);
+  console.log(`memory bandwidth (STREAM triad, 3 x ${values['stream-mib']} MiB, all threads): ${bandwidth.toFixed(1)} GB/s`);
   const results: KernelResult[] = [];
-  // The peak right now, for the op about to be timed (float32 FMAs unless the bf16 GEMM uses dot products).
+  // The peaks right now, for the op about to be timed (float32 FMAs unless the bf16 GEMM uses dot products).
   const nearbyPeak = (bf16: boolean) => peakGflops(bf16 && info.bf16DotProduct, 0.25);
-  const report = (r: KernelResult) => {
-    results.push(r);
-    const gb = r.gbPerSecond === undefined ? '' : `  ${r.gbPerSecond.toFixed(1).padStart(6)} GB/s`;
+  const nearbyBandwidth = () => memoryBandwidth(streamBytes, 0.25);
+  const prefix = (r: KernelResult) =>
+    `${r.model.padEnd(10)} ${r.op.padEnd(30)} ${r.shape.padEnd(22)} ${r.dtype.padEnd(9)} ${r.ms.toFixed(3).padStart(9)} ms `;
+  const computeBound = (r: Omit<KernelResult, 'gflops' | 'fractionOfPeak'>, flops: number, peak: number) => {
+    const gflops = flops / r.ms / 1e6;
+    const full: KernelResult = { ...r, gflops, fractionOfPeak: gflops / peak };
+    results.push(full);
+    console.log(`${prefix(full)}${gflops.toFixed(1).padStart(7)} GFLOP/s ${(100 * gflops / peak).toFixed(0).padStart(4)}% of FMA peak`);
+  };
+  const memoryBound = (r: Omit<KernelResult, 'gbPerSecond' | 'fractionOfBandwidth' | 'workingSetBytes'>, bytes: number, workingSet: number, bw: number) => {
+    const gbPerSecond = bytes / r.ms / 1e6;
+    const full: KernelResult = { ...r, gbPerSecond, fractionOfBandwidth: gbPerSecond / bw, workingSetBytes: workingSet };
+    results.push(full);
     console.log(
-      `${r.model.padEnd(10)} ${r.op.padEnd(26)} ${r.shape.padEnd(20)} ${r.dtype.padEnd(9)} ${r.ms.toFixed(3).padStart(9)} ms ` +
-        `${r.gflops.toFixed(1).padStart(7)} GFLOP/s ${(100 * r.fractionOfPeak).toFixed(0).padStart(4)}% of peak${gb}`,
+      `${prefix(full)}${gbPerSecond.toFixed(1).padStart(7)} GB/s    ${(100 * gbPerSecond / bw).toFixed(0).padStart(4)}% of triad bandwidth (working set ${(workingSet / MB).toFixed(1)} MB)`,
     );
   };
 
   for (const shape of SHAPES) {
     const H = shape.hidden;
     const I = shape.intermediate;
+    const headDim = H / shape.heads;
+    // The engine's activation buffers (BertEngine::Forward): hidden x [T, H], attention output [T, H], fused
+    // qkv [T, 3H], context [T, H], intermediate [T, I].
     const x = randomArray(T * H, 1);
-    const mid = randomArray(T * I, 2);
-    const residual = randomArray(T * H, 3);
-    const gamma = randomArray(H, 4);
-    const beta = randomArray(H, 5);
-    const gemms: { op: string; k: number; n: number; epilogue: Parameters<typeof linear>[3] }[] = [
-      { op: 'gemm qkv + bias', k: H, n: 3 * H, epilogue: { bias: randomArray(3 * H, 6) } },
-      { op: 'gemm out + bias+res+LN', k: H, n: H, epilogue: { bias: randomArray(H, 7), residual, lnGamma: gamma, lnBeta: beta, lnEps: 1e-12 } },
-      { op: 'gemm up + bias+GELU', k: H, n: I, epilogue: { bias: randomArray(I, 8), activation: 'gelu' } },
-      { op: 'gemm down + bias+res+LN', k: I, n: H, epilogue: { bias: randomArray(H, 9), residual, lnGamma: gamma, lnBeta: beta, lnEps: 1e-12 } },
+    const attentionOut = randomArray(T * H, 2);
+    const qkv = randomArray(T * 3 * H, 3, 0.5);
+    const context = randomArray(T * H, 4);
+    const intermediate = randomArray(T * I, 5);
+    const output = new Float32Array(T * H);
+    const gamma = randomArray(H, 6);
+    const beta = randomArray(H, 7);
+    const gemms: { op: string; a: Float32Array; k: number; n: number; out: Float32Array; epilogue: Parameters<typeof linear>[3] }[] = [
+      { op: 'gemm qkv + bias', a: x, k: H, n: 3 * H, out: qkv, epilogue: { bias: randomArray(3 * H, 8) } },
+      {
+        op: 'gemm attn-out + bias+res+LN',
+        a: context,
+        k: H,
+        n: H,
+        out: attentionOut,
+        epilogue: { bias: randomArray(H, 9), residual: x, lnGamma: gamma, lnBeta: beta, lnEps: 1e-12 },
+      },
+      { op: 'gemm up + bias+GELU', a: attentionOut, k: H, n: I, out: intermediate, epilogue: { bias: randomArray(I, 10), activation: 'gelu' } },
+      {
+        op: 'gemm down + bias+res+LN',
+        a: intermediate,
+        k: I,
+        n: H,
+        out: output,
+        epilogue: { bias: randomArray(H, 11), residual: attentionOut, lnGamma: gamma, lnBeta: beta, lnEps: 1e-12 },
+      },
     ];
     for (const dtype of ['float32', 'bfloat16'] as const) {
       for (const g of gemms) {
-        const a = g.k === H ? x : mid;
-        const packed = packLinear(randomArray(g.n * g.k, g.n + g.k), g.n, g.k, dtype);
-        const out = new Float32Array(T * g.n);
+        const packed = packLinear(randomArray(g.n * g.k, g.n + g.k, 0.05), g.n, g.k, dtype);
         const peak = nearbyPeak(dtype === 'bfloat16');
-        const ms = timeIt(() => linear(a, T, packed, g.epilogue, out), seconds);
-        const gflops = (2 * T * g.k * g.n) / ms / 1e6;
-        report({ model: shape.name, op: g.op, shape: `${T}x${g.k} * ${g.n}x${g.k}`, dtype, ms, gflops, fractionOfPeak: gflops / peak });
+        const ms = timeIt(() => linear(g.a, T, packed, g.epilogue, g.out), seconds);
+        computeBound({ model: shape.name, op: g.op, shape: `${T}x${g.k} * ${g.n}x${g.k}`, dtype, ms }, 2 * T * g.k * g.n, peak);
       }
     }
 
-    const headDim = H / shape.heads;
     const cu = Int32Array.from({ length: numSeqs + 1 }, (_, i) => i * seqLen);
-    const q = randomArray(T * H, 10);
-    const k = randomArray(T * H, 11);
-    const v = randomArray(T * H, 12);
-    let peak = nearbyPeak(false);
     {
-      const ms = timeIt(() => attention(q, k, v, cu, shape.heads, headDim), seconds);
-      // QK^T and PV: 2 * seqLen * headDim multiply-adds per query and head each.
-      const gflops = (4 * T * seqLen * H) / ms / 1e6;
-      report({ model: shape.name, op: 'attention (online softmax)', shape: `${numSeqs}x${seqLen}, ${shape.heads}x${headDim}`, dtype: 'float32', ms, gflops, fractionOfPeak: gflops / peak });
-    }
-    peak = nearbyPeak(false);
-    {
-      const ms = timeIt(() => layerNorm(x, T, H, gamma, beta, 1e-12, residual), seconds);
-      const gflops = (8 * T * H) / ms / 1e6;
-      report({ model: shape.name, op: 'layerNorm + residual', shape: `${T}x${H}`, dtype: 'float32', ms, gflops, fractionOfPeak: gflops / peak, gbPerSecond: (3 * 4 * T * H) / ms / 1e6 });
+      const peak = nearbyPeak(false);
+      const ms = timeIt(() => attentionQkv(qkv, cu, shape.heads, headDim, undefined, context), seconds);
+      // QK^T and PV: 2 * seqLen * headDim multiply-adds per query and head each (softmax's exps not counted).
+      computeBound(
+        { model: shape.name, op: 'attention (fused qkv rows)', shape: `${numSeqs}x${seqLen}, ${shape.heads}x${headDim}`, dtype: 'float32', ms },
+        4 * T * seqLen * H,
+        peak,
+      );
     }
     {
-      const bias = randomArray(I, 13);
-      const ms = timeIt(() => biasActivation(mid, T, I, bias, 'gelu'), seconds);
-      // About 30 flops per erf-GELU (exp, the rational fit, one division).
-      const gflops = (30 * T * I) / ms / 1e6;
-      report({ model: shape.name, op: 'bias + GELU (unfused)', shape: `${T}x${I}`, dtype: 'float32', ms, gflops, fractionOfPeak: gflops / peak, gbPerSecond: (3 * 4 * T * I) / ms / 1e6 });
+      // The last layer under CLS pooling: every key and value, one query per sequence.
+      const clsQuery = new Int32Array(numSeqs);
+      const peak = nearbyPeak(false);
+      const ms = timeIt(() => attentionQkv(qkv, cu, shape.heads, headDim, clsQuery, context), seconds);
+      computeBound(
+        { model: shape.name, op: 'attention CLS query only', shape: `${numSeqs}x${seqLen}, ${shape.heads}x${headDim}`, dtype: 'float32', ms },
+        4 * numSeqs * seqLen * H,
+        peak,
+      );
     }
     {
       const vocab = 30522;
@@ -157,22 +215,47 @@ function main(): void {
       const tokenType = randomArray(2 * H, 16);
       const tokenIds = Int32Array.from({ length: T }, (_, i) => (i * 7919) % vocab);
       const positions = Int32Array.from({ length: T }, (_, i) => i % seqLen);
-      const ms = timeIt(() => embeddings({ tokenIds, positions, word, wordDType: 'F32', position, tokenType, hiddenSize: H, gamma, beta, eps: 1e-12 }), seconds);
-      const gflops = (11 * T * H) / ms / 1e6;
-      report({ model: shape.name, op: 'embeddings gather + LN', shape: `${T}x${H}`, dtype: 'float32', ms, gflops, fractionOfPeak: gflops / peak, gbPerSecond: (4 * 4 * T * H) / ms / 1e6 });
+      const spec = { tokenIds, positions, word, wordDType: 'F32' as const, position, tokenType, hiddenSize: H, gamma, beta, eps: 1e-12, out: x };
+      const bw = nearbyBandwidth();
+      const ms = timeIt(() => embeddings(spec), seconds);
+      // Word rows gathered (distinct here), the positions' rows once, ids and positions, the output.
+      const bytes = 4 * (2 * T * H + seqLen * H + 2 * T);
+      memoryBound({ model: shape.name, op: 'embeddings gather + LN', shape: `${T}x${H}`, dtype: 'float32', ms }, bytes, bytes, bw);
     }
     {
       const dims = new Int32Array(numSeqs);
       const normalize = new Uint8Array(numSeqs).fill(1);
-      const ms = timeIt(() => pool(x, cu, H, 'mean', dims, normalize), seconds);
-      const gflops = (T * H + 3 * numSeqs * H) / ms / 1e6;
-      report({ model: shape.name, op: 'mean pool + normalize', shape: `${numSeqs}x${seqLen}x${H}`, dtype: 'float32', ms, gflops, fractionOfPeak: gflops / peak, gbPerSecond: (4 * T * H) / ms / 1e6 });
+      const pooled = new Float32Array(numSeqs * H);
+      const bw = nearbyBandwidth();
+      const ms = timeIt(() => pool(x, cu, H, 'mean', dims, normalize, pooled), seconds);
+      const bytes = 4 * (T * H + numSeqs * H);
+      memoryBound({ model: shape.name, op: 'mean pool + normalize', shape: `${numSeqs}x${seqLen}x${H}`, dtype: 'float32', ms }, bytes, bytes, bw);
+    }
+    {
+      const bw = nearbyBandwidth();
+      const ms = timeIt(() => layerNorm(context, T, H, gamma, beta, 1e-12, x, output), seconds);
+      const bytes = 3 * 4 * T * H;
+      memoryBound({ model: shape.name, op: 'layerNorm + residual (unfused)', shape: `${T}x${H}`, dtype: 'float32', ms }, bytes, bytes, bw);
+    }
+    {
+      const bias = randomArray(I, 13);
+      const up = randomArray(T * I, 12);
+      const bw = nearbyBandwidth();
+      const ms = timeIt(() => biasActivation(up, T, I, bias, 'gelu', intermediate), seconds);
+      const bytes = 2 * 4 * T * I;
+      memoryBound({ model: shape.name, op: 'bias + GELU (unfused)', shape: `${T}x${I}`, dtype: 'float32', ms }, bytes, bytes, bw);
     }
   }
   const peakAfter = peakGflops(false, 1);
-  console.log(`peak float32 again at the end: ${peakAfter.toFixed(0)} GFLOP/s (a large change means the machine was busy)`);
+  const bandwidthAfter = memoryBandwidth(streamBytes, 1);
+  console.log(
+    `again at the end: float32 peak ${peakAfter.toFixed(0)} GFLOP/s, triad ${bandwidthAfter.toFixed(1)} GB/s (a large change means the machine was busy)`,
+  );
   if (values.json !== undefined) {
-    void writeFile(values.json, JSON.stringify({ isa: features.isa, threads, tokens: T, peakF32, peakBf16, peakAfter, results }, null, 2));
+    void writeFile(
+      values.json,
+      JSON.stringify({ isa: features.isa, threads, tokens: T, peakF32, peakBf16, bandwidth, peakAfter, bandwidthAfter, results }, null, 2),
+    );
   }
 }
 

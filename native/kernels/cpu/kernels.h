@@ -93,8 +93,9 @@ bool HasBf16DotProduct();
 double Bf16DotToFmaThroughput();
 
 // ---------------------------------------------------------------------------------------------------------------
-// x[rows, cols] in place: x = activation(x + bias[col]) (bias may be null).
-void BiasActivation(ThreadPool& pool, float* x, int64_t rows, int64_t cols, const float* bias, Activation activation);
+// y[rows, cols] = activation(x + bias[col]) (bias may be null; y may equal x, in place).
+void BiasActivation(ThreadPool& pool, const float* x, float* y, int64_t rows, int64_t cols, const float* bias,
+                    Activation activation);
 
 // y = LayerNorm(x + residual) over each row of `cols` values (residual may be null; y may equal x).
 void LayerNorm(ThreadPool& pool, const float* x, const float* residual, float* y, int64_t rows, int64_t cols,
@@ -214,5 +215,10 @@ constexpr int64_t kMaxDecoderHeadDim = 512;
 // Machine peak: a register-only multiply-add loop on every pool thread (float32 FMA, or bf16 dot products when
 // bf16 is true and the CPU has them; else the float32 loop). Returns GFLOP/s for the whole pool.
 double MeasurePeakGflops(ThreadPool& pool, bool bf16, double seconds);
+
+// Machine memory bandwidth: a STREAM-triad loop a[i] = b[i] + s * c[i] on every pool thread over three arrays of
+// `bytes_per_array` (each thread first touches its own slice), repeated for about `seconds`; the best repetition,
+// counting 3 * bytes_per_array per pass as STREAM does (no write-allocate traffic). Returns GB/s (1e9 bytes).
+double MeasureMemoryBandwidth(ThreadPool& pool, int64_t bytes_per_array, double seconds);
 
 }  // namespace pooled::kernels::cpu

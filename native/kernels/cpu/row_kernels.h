@@ -13,8 +13,9 @@ POOLED_DECLARE_FOR_EACH_ISA(void LayerNormRows(const float* x, int64_t ldx, cons
                                                float* y, int64_t ldy, int64_t cols, const float* gamma,
                                                const float* beta, float eps, int64_t row_begin, int64_t row_end))
 
-// Rows [row_begin, row_end): x = activation(x + bias) in place (bias may be null).
-POOLED_DECLARE_FOR_EACH_ISA(void BiasActivationRows(float* x, int64_t ldx, int64_t cols, const float* bias,
-                                                    Activation activation, int64_t row_begin, int64_t row_end))
+// Rows [row_begin, row_end): y = activation(x + bias) (bias may be null; y may alias x).
+POOLED_DECLARE_FOR_EACH_ISA(void BiasActivationRows(const float* x, int64_t ldx, float* y, int64_t ldy, int64_t cols,
+                                                    const float* bias, Activation activation, int64_t row_begin,
+                                                    int64_t row_end))
 
 }  // namespace pooled::kernels::cpu

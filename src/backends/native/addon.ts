@@ -159,21 +159,58 @@ export interface EmbeddingsSpec {
   readonly gamma: Float32Array;
   readonly beta: Float32Array;
   readonly eps: number;
+  /** [tokenIds.length, hiddenSize], written in place; a new array when absent. */
+  readonly out?: Float32Array | null;
 }
 
+/**
+ * Op entry points. Each optional trailing `out` is a caller's Float32Array of exactly the output's length, written
+ * in place and returned (benchmarks time the ops with nothing allocated); absent, a new array is returned.
+ */
 export interface NativeOps {
   packWeights(weight: Float32Array | Uint16Array, sourceDType: CheckpointDType, n: number, k: number, dtype: Precision): PackedWeights;
   gemm(a: Float32Array, m: number, packed: PackedWeights, epilogue?: GemmEpilogueSpec | null, out?: Float32Array | null): Float32Array;
-  biasActivation(x: Float32Array, rows: number, cols: number, bias: Float32Array | null, activation: NativeActivation): Float32Array;
-  layerNorm(x: Float32Array, rows: number, cols: number, gamma: Float32Array, beta: Float32Array, eps: number, residual?: Float32Array | null): Float32Array;
+  /** out may be x itself (in place). */
+  biasActivation(x: Float32Array, rows: number, cols: number, bias: Float32Array | null, activation: NativeActivation, out?: Float32Array | null): Float32Array;
+  layerNorm(
+    x: Float32Array,
+    rows: number,
+    cols: number,
+    gamma: Float32Array,
+    beta: Float32Array,
+    eps: number,
+    residual?: Float32Array | null,
+    out?: Float32Array | null,
+  ): Float32Array;
   embeddings(spec: EmbeddingsSpec): Float32Array;
-  attention(q: Float32Array, k: Float32Array, v: Float32Array, cuSeqLens: Int32Array, numHeads: number, headDim: number, onlyQuery?: Int32Array | null): Float32Array;
-  pool(hidden: Float32Array, cuSeqLens: Int32Array, hiddenSize: number, mode: NativePooling, dimensions: Int32Array, normalize: Uint8Array): Float32Array;
+  attention(
+    q: Float32Array,
+    k: Float32Array,
+    v: Float32Array,
+    cuSeqLens: Int32Array,
+    numHeads: number,
+    headDim: number,
+    onlyQuery?: Int32Array | null,
+    out?: Float32Array | null,
+  ): Float32Array;
+  /** The engine's layout: qkv [T, 3 * numHeads * headDim] (q | k | v in each row) -> out [T, numHeads * headDim]. */
+  attentionQkv(qkv: Float32Array, cuSeqLens: Int32Array, numHeads: number, headDim: number, onlyQuery?: Int32Array | null, out?: Float32Array | null): Float32Array;
+  pool(
+    hidden: Float32Array,
+    cuSeqLens: Int32Array,
+    hiddenSize: number,
+    mode: NativePooling,
+    dimensions: Int32Array,
+    normalize: Uint8Array,
+    out?: Float32Array | null,
+  ): Float32Array;
   rmsNorm(x: Float32Array, rows: number, groups: number, cols: number, weight: Float32Array, eps: number): Float32Array;
   rope(x: Float32Array, positions: Int32Array, numHeads: number, headDim: number, theta: number, maxPosition: number): Float32Array;
   swiGlu(gateUp: Float32Array, rows: number, cols: number): Float32Array;
   pagedAttention(spec: PagedAttentionSpec): Float32Array;
   peakGflops(bf16: boolean, seconds: number): number;
+  /** GB/s of a STREAM triad over three arrays of bytesPerArray on the op pool (3 x bytesPerArray per pass). */
+  memoryBandwidth(bytesPerArray: number, seconds: number): number;
   setOpThreads(threads: number): number;
   kernelInfo(): { gemmPanelWidth: number; bf16DotProduct: boolean; hardwareThreads: number; opThreads: number };
 }

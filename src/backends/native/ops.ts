@@ -24,12 +24,19 @@ export function linear(x: Float32Array, numRows: number, weight: PackedWeights, 
   return loadAddon().ops.gemm(x, numRows, weight, epilogue ?? null, out ?? null);
 }
 
-/** activation(x + bias) elementwise over [rows, cols]; bias may be null. */
-export function biasActivation(x: Float32Array, rows: number, cols: number, bias: Float32Array | null, kind: NativeActivation): Float32Array {
-  return loadAddon().ops.biasActivation(x, rows, cols, bias, kind);
+/** activation(x + bias) elementwise over [rows, cols]; bias may be null. Written into `out` when given (may be x). */
+export function biasActivation(
+  x: Float32Array,
+  rows: number,
+  cols: number,
+  bias: Float32Array | null,
+  kind: NativeActivation,
+  out?: Float32Array,
+): Float32Array {
+  return loadAddon().ops.biasActivation(x, rows, cols, bias, kind, out ?? null);
 }
 
-/** LayerNorm(x + residual) over each row of `cols` values (residual optional). */
+/** LayerNorm(x + residual) over each row of `cols` values (residual optional); written into `out` when given. */
 export function layerNorm(
   x: Float32Array,
   rows: number,
@@ -38,11 +45,12 @@ export function layerNorm(
   beta: Float32Array,
   eps: number,
   residual?: Float32Array,
+  out?: Float32Array,
 ): Float32Array {
-  return loadAddon().ops.layerNorm(x, rows, cols, gamma, beta, eps, residual ?? null);
+  return loadAddon().ops.layerNorm(x, rows, cols, gamma, beta, eps, residual ?? null, out ?? null);
 }
 
-/** BertEmbeddings: word + position + token type rows, then LayerNorm. */
+/** BertEmbeddings: word + position + token type rows, then LayerNorm (into spec.out when given). */
 export function embeddings(spec: Parameters<ReturnType<typeof loadAddon>['ops']['embeddings']>[0]): Float32Array {
   return loadAddon().ops.embeddings(spec);
 }
@@ -60,8 +68,24 @@ export function attention(
   numHeads: number,
   headDim: number,
   onlyQuery?: Int32Array,
+  out?: Float32Array,
 ): Float32Array {
-  return loadAddon().ops.attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery ?? null);
+  return loadAddon().ops.attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery ?? null, out ?? null);
+}
+
+/**
+ * Attention in the engine's layout: qkv [T, 3 * numHeads * headDim] as the fused Q/K/V projection writes it (q, k, v
+ * side by side in each row, row stride 3 * width), out [T, numHeads * headDim].
+ */
+export function attentionQkv(
+  qkv: Float32Array,
+  cuSeqLens: Int32Array,
+  numHeads: number,
+  headDim: number,
+  onlyQuery?: Int32Array,
+  out?: Float32Array,
+): Float32Array {
+  return loadAddon().ops.attentionQkv(qkv, cuSeqLens, numHeads, headDim, onlyQuery ?? null, out ?? null);
 }
 
 /** Fused pooling + dimensions + L2 normalize; rows back to back (row i has dimensions[i] || hiddenSize values). */
@@ -72,13 +96,19 @@ export function pool(
   mode: NativePooling,
   dimensions: Int32Array,
   normalize: Uint8Array,
+  out?: Float32Array,
 ): Float32Array {
-  return loadAddon().ops.pool(hidden, cuSeqLens, hiddenSize, mode, dimensions, normalize);
+  return loadAddon().ops.pool(hidden, cuSeqLens, hiddenSize, mode, dimensions, normalize, out ?? null);
 }
 
 /** Multiply-add throughput of the op pool, in GFLOP/s (bf16 dot products when asked and available). */
 export function peakGflops(bf16: boolean, seconds = 0.5): number {
   return loadAddon().ops.peakGflops(bf16, seconds);
+}
+
+/** Memory bandwidth of the op pool in GB/s: a STREAM triad over three arrays of bytesPerArray (counted 3x per pass). */
+export function memoryBandwidth(bytesPerArray = 128 * 2 ** 20, seconds = 0.5): number {
+  return loadAddon().ops.memoryBandwidth(bytesPerArray, seconds);
 }
 
 /** Resizes the op pool (0 = one thread per core); returns the thread count. */
