@@ -10,8 +10,8 @@
 // Weights are float32 initializers (whatever the checkpoint stores is widened exactly); Linear weights [out, in] are
 // transposed to MatMul's [in, out].
 import { createRequire } from 'node:module';
-import { tensorToFloat32 } from '../model/tensor_data.js';
-import type { BertConfig, LoadedModel } from '../model/types.js';
+import { tensorToFloat32 } from '../../model/tensor_data.js';
+import type { BertConfig, LoadedModel } from '../../model/types.js';
 
 // onnx-proto is an optional dependency (protobufjs code generated from onnx.proto): loaded when an export is asked for.
 type OnnxNamespace = typeof import('onnx-proto').onnx;
