@@ -52,6 +52,19 @@ if (!probe.available) {
       }
     });
 
+    it('layer_norm honours eps on rows whose variance is below it', async (t) => {
+      // Std ~1e-3 (variance 1e-6) with eps 1e-5: eps sets the output scale, so a dropped or misplaced eps errs by ~1.
+      const [rows, cols, eps] = [3, 384, 1e-5];
+      const x = seededValues(rows * cols, 21, Math.sqrt(3) * 1e-3);
+      const gamma = seededValues(cols, 22, 0.3, 1);
+      const beta = seededValues(cols, 23, 0.3);
+      const want = ref.layerNorm(x, rows, cols, gamma, beta, eps);
+      assert.ok(maxAbsError(ref.layerNorm(x, rows, cols, gamma, beta, 1e-12), want) > 0.1, 'eps changes these rows materially');
+      const error = maxAbsError(await ops.layerNorm(x, rows, cols, gamma, beta, eps), want);
+      t.diagnostic(`${rows}x${cols} eps ${eps}: ${error.toExponential(2)}`);
+      assert.ok(error <= LAYER_NORM_TOLERANCE, `${error}`);
+    });
+
     it('activation matches the reference for every kind (count not a workgroup multiple)', async (t) => {
       const x = Float32Array.from({ length: 1001 }, (_, i) => -12 + (24 * i) / 1000);
       for (const kind of ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'] as ActivationKind[]) {
