@@ -6,10 +6,14 @@
 #include "addon/model_binding.h"
 #include "addon/ops_binding.h"
 #include "addon/qwen3_binding.h"
+#include "kernels/cpu/cpu_features.h"
 
 namespace {
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  if (const char* error = pooled::kernels::cpu::IsaRequestError()) {
+    throw Napi::Error::New(env, error);
+  }
   exports.Set("version", Napi::String::New(env, POOLED_NATIVE_VERSION));
   pooled::addon::RegisterCpuFeatures(env, exports);
   auto* data = new pooled::addon::AddonData();

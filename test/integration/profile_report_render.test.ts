@@ -14,6 +14,7 @@ import { PALETTE } from '../../src/bench/profile/report/svg_charts.js';
 import { runProfile } from '../../src/bench/profile/run_profile.js';
 import { runReportCommand } from '../../src/cli/report.js';
 import { startFakeEndpoint } from './profile_fake_endpoint.js';
+import { skipUnless } from '../helpers/required_capability.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'profile-report-'));
 const artifactDir = join(scratch, 'sweep');
@@ -58,7 +59,7 @@ test('the report command rejects bad arguments and unreadable folders with disti
   assert.match(stderr, /PNG images skipped: disabled with --no-png/);
 });
 
-test('the HTML report renders its charts in headless Chromium, and each chart is exported as a PNG', { skip: chromium ? false : 'chromium is not installed' }, async () => {
+test('the HTML report renders its charts in headless Chromium, and each chart is exported as a PNG', { skip: skipUnless('chromium', chromium !== null, 'no Chromium found (POOLED_CHROMIUM, the usual paths, PATH)') }, async () => {
   const pngDir = join(scratch, 'charts');
   const report = await makeReport({ artifactDir, pngDir, costPerHour: 2.5, png: true });
   assert.equal(report.pngSkipped, null);

@@ -12,6 +12,7 @@ import type { LoadedModel } from '../../src/model/types.js';
 import { fixtureModel, type FixtureName } from '../fixtures/generate.js';
 import { assertRowsClose, WHOLE_MODEL_INIT_STD, WorstErrors, type RowTolerance } from '../helpers/whole_model.js';
 import { maxAbsError, seededInts, webGpuProbe } from '../kernels/webgpu_support.js';
+import { missingCapability } from '../helpers/required_capability.js';
 
 // Bounds on each pooled row against the float64 reference, on fixtures drawn with std WHOLE_MODEL_INIT_STD (sharp
 // attention, GELU inputs of a few units). f32 weights and f32 math, measured on lavapipe (Mesa 25, llvmpipe): worst
@@ -35,7 +36,7 @@ function sequences(lengths: readonly number[], vocabSize: number, seed: number):
 
 const probe = await webGpuProbe();
 if (!probe.available) {
-  test.skip(`no WebGPU adapter: ${probe.reason}`);
+  missingCapability('webgpu', `no WebGPU adapter: ${probe.reason}`);
 } else {
   describe('webgpu backend on every fixture model (real widths)', () => {
     // Real hidden size, heads, intermediate size and vocabulary. all-MiniLM runs at its full 6 layers; the two

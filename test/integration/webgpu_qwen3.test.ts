@@ -13,6 +13,7 @@ import type { LoadedModel } from '../../src/model/types.js';
 import { loadQwen3Fixture, randomTokens, forwardTwoManualChunks, PAGED_KV_BLOCK_SIZE, PAGED_KV_HASH_SEED, PAGED_KV_INPUTS } from '../helpers/qwen3_fixture.js';
 import { assertRowClose, WHOLE_MODEL_INIT_STD, WorstErrors, type RowTolerance } from '../helpers/whole_model.js';
 import { webGpuProbe } from '../kernels/webgpu_support.js';
+import { missingCapability } from '../helpers/required_capability.js';
 
 // Bounds on each pooled row against the float64 reference embedding, on the fixture drawn with std
 // WHOLE_MODEL_INIT_STD. f32 weights and f32 math over 2 layers, measured on lavapipe (Mesa 25, llvmpipe): worst
@@ -24,7 +25,7 @@ const INPUTS = PAGED_KV_INPUTS;
 
 const probe = await webGpuProbe();
 if (!probe.available) {
-  test.skip(`no WebGPU adapter: ${probe.reason}`);
+  missingCapability('webgpu', `no WebGPU adapter: ${probe.reason}`);
 } else {
   let loadedModel: Promise<LoadedModel> | null = null;
   const model = (): Promise<LoadedModel> => (loadedModel ??= loadQwen3Fixture('F32', { initStd: WHOLE_MODEL_INIT_STD }));

@@ -7,6 +7,7 @@ import * as ref from '../../src/backends/reference/ops.js';
 import type { AttentionTiling } from '../../src/backends/webgpu/kernels/attention.js';
 import { WebGpuOps } from '../../src/backends/webgpu/ops.js';
 import { cuSeqLensOf, maxAbs, maxAbsError, seededValues, webGpuProbe } from './webgpu_support.js';
+import { missingCapability } from '../helpers/required_capability.js';
 
 // Each output is a softmax-weighted average of v rows, so its error is relative to max |v|: f32 dot products
 // over the head dimension perturb the scores by ~1e-7 relative, exp and the running rescale add a few ulps,
@@ -26,7 +27,7 @@ interface Case {
 
 const probe = await webGpuProbe();
 if (!probe.available) {
-  test.skip(`no WebGPU adapter: ${probe.reason}`);
+  missingCapability('webgpu', `no WebGPU adapter: ${probe.reason}`);
 } else {
   describe('webgpu attention', () => {
     let ops: WebGpuOps;

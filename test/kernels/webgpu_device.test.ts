@@ -10,10 +10,11 @@ import { WebGpuOps } from '../../src/backends/webgpu/ops.js';
 import { PipelineCache } from '../../src/backends/webgpu/pipeline_cache.js';
 import { ModelLoadError } from '../../src/errors.js';
 import { webGpuProbe } from './webgpu_support.js';
+import { missingCapability } from '../helpers/required_capability.js';
 
 const probe = await webGpuProbe();
 if (!probe.available) {
-  test.skip(`no WebGPU adapter: ${probe.reason}`);
+  missingCapability('webgpu', `no WebGPU adapter: ${probe.reason}`);
 } else {
   describe('webgpu device', () => {
     let ops: WebGpuOps;

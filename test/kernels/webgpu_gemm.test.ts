@@ -8,6 +8,7 @@ import type { ActivationKind } from '../../src/backends/reference/ops.js';
 import { WebGpuOps } from '../../src/backends/webgpu/ops.js';
 import type { GemmTiling } from '../../src/backends/webgpu/kernels/gemm.js';
 import { absValues, maxAbsError, maxScaledError, roundToF16, seededValues, webGpuProbe } from './webgpu_support.js';
+import { missingCapability } from '../helpers/required_capability.js';
 
 // f32 GEMM: each output is a K-term dot product summed in f32 (with fma). Its rounding error is bounded by
 // about K * 2^-24 * sum_k |x_k w_k|; in practice it grows like sqrt(K). The tolerance is stated against that
@@ -35,7 +36,7 @@ const SHAPES: readonly [rows: number, inFeatures: number, outFeatures: number][]
 
 const probe = await webGpuProbe();
 if (!probe.available) {
-  test.skip(`no WebGPU adapter: ${probe.reason}`);
+  missingCapability('webgpu', `no WebGPU adapter: ${probe.reason}`);
 } else {
   describe('webgpu gemm', () => {
     let ops: WebGpuOps;

@@ -8,6 +8,7 @@ import { WebGpuContext } from '../../src/backends/webgpu/device.js';
 import { PipelineCache } from '../../src/backends/webgpu/pipeline_cache.js';
 import { WebGpuDecoderOps } from '../../src/backends/webgpu/qwen3_ops.js';
 import { cuSeqLensOf, maxAbs, maxAbsError, seededValues, webGpuProbe } from './webgpu_support.js';
+import { missingCapability } from '../helpers/required_capability.js';
 
 // RMSNorm outputs are O(weight): an f32 sum of squares over <= 64 values and inverseSqrt give a few ulps of O(1)
 // values (measured ~2e-7); 2e-6 absolute catches a wrong eps placement, column or a missing 1/COLS.
@@ -25,7 +26,7 @@ const ATTENTION_TOLERANCE = 2e-6;
 
 const probe = await webGpuProbe();
 if (!probe.available) {
-  test.skip(`no WebGPU adapter: ${probe.reason}`);
+  missingCapability('webgpu', `no WebGPU adapter: ${probe.reason}`);
 } else {
   describe('webgpu Qwen3 decoder kernels', () => {
     let ctx: WebGpuContext;

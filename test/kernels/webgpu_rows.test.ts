@@ -7,6 +7,7 @@ import type { ActivationKind } from '../../src/backends/reference/ops.js';
 import type { PoolingMode } from '../../src/model/types.js';
 import { WebGpuOps } from '../../src/backends/webgpu/ops.js';
 import { cuSeqLensOf, maxAbs, maxAbsError, roundToF16, seededInts, seededValues, webGpuProbe } from './webgpu_support.js';
+import { missingCapability } from '../helpers/required_capability.js';
 
 // LayerNorm outputs are O(gamma): f32 sums over the row and the division by std give a few ulps of O(1)
 // values; 1e-5 absolute leaves a wide margin and catches any wrong mean, variance or column.
@@ -19,7 +20,7 @@ const POOLING_TOLERANCE = 1e-5;
 
 const probe = await webGpuProbe();
 if (!probe.available) {
-  test.skip(`no WebGPU adapter: ${probe.reason}`);
+  missingCapability('webgpu', `no WebGPU adapter: ${probe.reason}`);
 } else {
   describe('webgpu row kernels', () => {
     let ops: WebGpuOps;

@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 #if defined(__x86_64__) || defined(_M_X64) || defined(__i386__)
 #define POOLED_X86 1
@@ -101,6 +102,17 @@ const CpuFeatures& DetectCpuFeatures() {
 Isa SelectedIsa() {
   static const Isa isa = Select();
   return isa;
+}
+
+const char* IsaRequestError() {
+  const char* request = std::getenv("POOLED_ISA");
+  if (request == nullptr) return nullptr;
+  for (const char* known : {"scalar", "avx2", "avx512"}) {
+    if (std::strcmp(request, known) == 0) return nullptr;
+  }
+  static std::string message;
+  message = std::string("POOLED_ISA=") + request + " is not a kernel variant; use scalar, avx2 or avx512 (or leave it unset)";
+  return message.c_str();
 }
 
 const char* IsaName(Isa isa) {

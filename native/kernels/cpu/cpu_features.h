@@ -23,5 +23,8 @@ enum class Isa { kScalar = 0, kAvx2 = 1, kAvx512 = 2 };
 const CpuFeatures& DetectCpuFeatures();
 Isa SelectedIsa();
 const char* IsaName(Isa isa);
+// Null when POOLED_ISA is unset or names a variant; otherwise why the value is refused. The addon refuses to load
+// on such a value: a typo must not silently run the default kernels a test or benchmark meant to avoid.
+const char* IsaRequestError();
 
 }  // namespace pooled::kernels::cpu
