@@ -7,6 +7,7 @@ import { installApiKeyCheck } from './auth.js';
 import { DEFAULT_SERVER_OPTIONS, type RouteContext, type ServerOptions } from './context.js';
 import { installErrorHandlers } from './errors.js';
 import { ServerMetrics } from './metrics.js';
+import { installPlainSerializer, registerOpenApi } from './openapi.js';
 import { markStart } from './request_control.js';
 import { registerCohereEmbedRoute } from './routes/cohere_embed.js';
 import { registerEmbeddingsRoute } from './routes/embeddings.js';
@@ -49,11 +50,16 @@ export function buildServer(embedder: Embedder, options: Partial<ServerOptions> 
     metrics.requests.inc({ route, status: String(reply.statusCode) });
     metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
   });
-  registerOperatorRoutes(app, ctx);
-  registerEmbeddingsRoute(app, ctx);
-  registerCohereEmbedRoute(app, ctx);
-  registerPoolingRoute(app, ctx);
-  registerScoreRoute(app, ctx);
-  registerTokenizeRoutes(app, ctx);
+  installPlainSerializer(app);
+  // The routes go in a plugin registered after @fastify/swagger, so its onRoute hook sees every one of them.
+  registerOpenApi(app, ctx);
+  void app.register(async (api) => {
+    registerOperatorRoutes(api, ctx);
+    registerEmbeddingsRoute(api, ctx);
+    registerCohereEmbedRoute(api, ctx);
+    registerPoolingRoute(api, ctx);
+    registerScoreRoute(api, ctx);
+    registerTokenizeRoutes(api, ctx);
+  });
   return app;
 }

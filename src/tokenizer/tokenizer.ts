@@ -118,6 +118,8 @@ export class TextTokenizer {
   }
 
   decode(ids: ArrayLike<number>, skipSpecialTokens = false): string {
+    // @huggingface/tokenizers throws on an empty list; no tokens is the empty text (as transformers decodes it).
+    if (ids.length === 0) return '';
     return this.tokenizer.decode(Array.from(ids), { skip_special_tokens: skipSpecialTokens });
   }
 }

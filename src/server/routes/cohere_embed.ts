@@ -8,6 +8,7 @@ import type { RouteContext } from '../context.js';
 import { embedForRequest } from '../embed_request.js';
 import { encodeBase64, float32ToList, packBinary, packUbinary, quantizeInt8, quantizeUint8 } from '../encoding.js';
 import { checkModelName } from '../model_name.js';
+import { EMBED_ROUTE_ERRORS, errorResponses } from '../schemas/common.js';
 import type { Embedder } from '../../engine/embedder.js';
 import type { TruncationSide } from '../../tokenizer/tokenizer.js';
 
@@ -62,6 +63,55 @@ const bodySchema = {
   },
 } as const;
 
+/** The body as documented: what the handler accepts, stricter than the validator where the handler checks itself. */
+const bodyDocSchema = {
+  ...bodySchema,
+  required: ['texts'],
+  properties: {
+    ...bodySchema.properties,
+    texts: { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+    images: { type: 'array', maxItems: 0, description: 'Not supported: this server embeds text only.' },
+    inputs: { type: 'array', maxItems: 0, description: 'Not supported: this server embeds text only.' },
+    input_type: {
+      type: 'string',
+      description: 'search_query, search_document, classification, clustering, or a prompt name of the model.',
+    },
+    output_dimension: { type: 'integer', description: 'Matryoshka models only.' },
+  },
+} as const;
+
+const intRows = (minimum: number, maximum: number) => ({ type: 'array', items: { type: 'array', items: { type: 'integer', minimum, maximum } } });
+
+const responseSchema = {
+  type: 'object',
+  required: ['id', 'embeddings', 'texts', 'meta', 'response_type'],
+  properties: {
+    id: { type: 'string' },
+    embeddings: {
+      type: 'object',
+      description: 'One list of rows per requested embedding type.',
+      properties: {
+        float: { type: 'array', items: { type: 'array', items: { type: 'number' } } },
+        int8: intRows(-127, 127),
+        uint8: intRows(1, 255),
+        binary: intRows(-128, 127),
+        ubinary: intRows(0, 255),
+        base64: { type: 'array', items: { type: 'string' } },
+      },
+    },
+    texts: { type: 'array', items: { type: 'string' } },
+    meta: {
+      type: 'object',
+      required: ['api_version', 'billed_units'],
+      properties: {
+        api_version: { type: 'object', required: ['version'], properties: { version: { type: 'string' } } },
+        billed_units: { type: 'object', required: ['input_tokens'], properties: { input_tokens: { type: 'integer', minimum: 0 } } },
+      },
+    },
+    response_type: { type: 'string', enum: ['embeddings_by_type'] },
+  },
+} as const;
+
 /** The prompt name for a Cohere input_type, or undefined for no prompt; 400 when the model can't honour it. */
 export function promptForInputType(embedder: Embedder, inputType: string | undefined): string | undefined {
   if (inputType === undefined) return undefined;
@@ -88,7 +138,13 @@ export function promptForInputType(embedder: Embedder, inputType: string | undef
 }
 
 export function registerCohereEmbedRoute(app: FastifyInstance, ctx: RouteContext): void {
-  app.post<{ Body: CohereEmbedBody }>('/v2/embed', { schema: { body: bodySchema } }, async (request, reply) => {
+  const schema = {
+    tags: ['Cohere'],
+    summary: 'Embed (Cohere v2)',
+    body: bodySchema,
+    response: { 200: responseSchema, ...errorResponses(...EMBED_ROUTE_ERRORS) },
+  };
+  app.post<{ Body: CohereEmbedBody }>('/v2/embed', { schema, config: { documentedBody: bodyDocSchema } }, async (request, reply) => {
     const body = request.body;
     checkModelName(ctx.embedder, body.model);
     if (body.images?.length || body.inputs?.length) {

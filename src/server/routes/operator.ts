@@ -4,20 +4,111 @@ import type { FastifyInstance } from 'fastify';
 
 import type { RouteContext } from '../context.js';
 import { errorBody } from '../errors.js';
+import { errorResponses } from '../schemas/common.js';
 
-const PACKAGE_VERSION = '0.1.0';
+export const PACKAGE_VERSION = '0.1.0';
+
+const statusSchema = (value: string) => ({ type: 'object', required: ['status'], properties: { status: { type: 'string', enum: [value] } } });
+
+/** The model's effective settings (describeModel): open-ended, the keys most clients read are listed. */
+const modelDescriptionProperties = {
+  backend: { type: 'string' },
+  pooling: { type: 'string' },
+  normalize: { type: 'boolean' },
+  hiddenSize: { type: 'integer' },
+  isMatryoshka: { type: 'boolean' },
+  matryoshkaDimensions: { type: ['array', 'null'], items: { type: 'integer' } },
+  prompts: { type: 'object', additionalProperties: { type: 'string' } },
+} as const;
+
+const infoSchema = {
+  type: 'object',
+  required: ['version', 'model_id', 'model_path', 'model', 'backend', 'max_model_len', 'max_num_batched_tokens', 'max_num_seqs',
+    'max_queued_tokens', 'max_inputs_per_request', 'max_body_bytes', 'request_timeout_seconds', 'default_truncation', 'auth',
+    'prefix_caching', 'chunked_prefill', 'kv_cache', 'queue'],
+  properties: {
+    version: { type: 'string' },
+    model_id: { type: 'string' },
+    model_path: { type: 'string' },
+    model: { type: 'object', properties: modelDescriptionProperties },
+    backend: { type: 'string' },
+    max_model_len: { type: 'integer' },
+    max_num_batched_tokens: { type: 'integer' },
+    max_num_seqs: { type: 'integer' },
+    max_queued_tokens: { type: 'integer' },
+    max_inputs_per_request: { type: 'integer' },
+    max_body_bytes: { type: 'integer' },
+    request_timeout_seconds: { type: 'number', description: '0 = no limit' },
+    default_truncation: { type: 'string', enum: ['none', 'end', 'start'] },
+    auth: { type: 'string', enum: ['bearer', 'none'] },
+    prefix_caching: { type: 'boolean' },
+    chunked_prefill: { type: 'boolean' },
+    kv_cache: {
+      type: 'object',
+      required: ['prefixCaching', 'chunkedPrefill'],
+      properties: {
+        prefixCaching: { type: 'boolean' },
+        chunkedPrefill: { type: 'boolean' },
+        reason: { type: 'string' },
+        blockSize: { type: 'integer' },
+        numBlocks: { type: 'integer' },
+        maxTokensPerSequence: { type: 'integer' },
+      },
+    },
+    queue: {
+      type: 'object',
+      required: ['queued_tokens', 'waiting_sequences'],
+      properties: { queued_tokens: { type: 'integer' }, waiting_sequences: { type: 'integer' } },
+    },
+  },
+} as const;
+
+const modelsSchema = {
+  type: 'object',
+  required: ['object', 'data'],
+  properties: {
+    object: { type: 'string', enum: ['list'] },
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['id', 'object', 'created', 'owned_by', 'root', 'max_model_len'],
+        properties: {
+          id: { type: 'string' },
+          object: { type: 'string', enum: ['model'] },
+          created: { type: 'integer' },
+          owned_by: { type: 'string' },
+          root: { type: 'string' },
+          max_model_len: { type: 'integer' },
+          ...modelDescriptionProperties,
+        },
+      },
+    },
+  },
+} as const;
+
+const tags = ['operator'];
 
 export function registerOperatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { embedder } = ctx;
 
-  app.get('/health', async () => ({ status: 'ok' }));
+  app.get(
+    '/health',
+    { schema: { tags, summary: 'Liveness', response: { 200: statusSchema('ok'), ...errorResponses(500) } } },
+    async () => ({ status: 'ok' }),
+  );
 
-  app.get('/ready', async (_request, reply) => {
+  const readySchema = {
+    tags,
+    summary: 'Readiness: 200 once the model has answered a warm-up batch',
+    response: { 200: statusSchema('ready'), ...errorResponses(500), 503: { ...(errorResponses(503)[503] as object), description: 'The model is still warming up.' } },
+  };
+  app.get('/ready', { schema: readySchema }, async (_request, reply) => {
     if (ctx.isReady()) return { status: 'ready' };
     return reply.status(503).send(errorBody('The model is still warming up.', 'server_error', null, 'not_ready'));
   });
 
-  app.get('/info', async () => {
+  app.get('/info', { schema: { tags, summary: 'Live configuration and limits', response: { 200: infoSchema, ...errorResponses(500) } } }, async () => {
     const limits = embedder.scheduler.limits;
     const kv = embedder.describeKvCache();
     return {
@@ -44,7 +135,7 @@ export function registerOperatorRoutes(app: FastifyInstance, ctx: RouteContext):
     };
   });
 
-  app.get('/v1/models', async () => ({
+  app.get('/v1/models', { schema: { tags, summary: 'The served model (OpenAI list shape)', response: { 200: modelsSchema, ...errorResponses(500) } } }, async () => ({
     object: 'list',
     data: [
       {
@@ -59,7 +150,12 @@ export function registerOperatorRoutes(app: FastifyInstance, ctx: RouteContext):
     ],
   }));
 
-  app.get('/metrics', async (_request, reply) => {
+  const metricsSchema = {
+    tags,
+    summary: 'Prometheus metrics',
+    response: { 200: { description: 'Prometheus text exposition format.', content: { 'text/plain': { schema: { type: 'string' } } } }, ...errorResponses(500) },
+  };
+  app.get('/metrics', { schema: metricsSchema }, async (_request, reply) => {
     reply.header('content-type', ctx.metrics.registry.contentType);
     return ctx.metrics.registry.metrics();
   });

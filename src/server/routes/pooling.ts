@@ -7,7 +7,8 @@ import { embedForRequest, vllmTruncation } from '../embed_request.js';
 import { encodeRow } from '../encoding.js';
 import { parseEmbeddingInput } from '../inputs.js';
 import { checkModelName } from '../model_name.js';
-import { vllmExtraProperties, type VllmExtras } from '../schemas/embeddings.js';
+import { EMBED_ROUTE_ERRORS, encodedRowSchema, errorResponses, usageSchema } from '../schemas/common.js';
+import { embeddingInputSchema, vllmExtraProperties, type VllmExtras } from '../schemas/embeddings.js';
 
 interface PoolingBody extends Omit<VllmExtras, 'normalize'> {
   model?: string;
@@ -17,17 +18,38 @@ interface PoolingBody extends Omit<VllmExtras, 'normalize'> {
 
 const { normalize: _ignored, ...extrasWithoutNormalize } = vllmExtraProperties;
 
+const bodySchema = {
+  type: 'object',
+  required: ['input'],
+  properties: { model: { type: 'string' }, input: {}, encoding_format: { type: 'string', enum: ['float', 'base64'] }, ...extrasWithoutNormalize },
+} as const;
+
+const responseSchema = {
+  type: 'object',
+  required: ['id', 'object', 'created', 'model', 'data', 'usage'],
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string', enum: ['list'] },
+    created: { type: 'integer' },
+    model: { type: 'string' },
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['index', 'object', 'data'],
+        properties: { index: { type: 'integer', minimum: 0 }, object: { type: 'string', enum: ['pooling'] }, data: encodedRowSchema },
+      },
+    },
+    usage: usageSchema,
+  },
+} as const;
+
 export function registerPoolingRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Body: PoolingBody }>(
     '/pooling',
     {
-      schema: {
-        body: {
-          type: 'object',
-          required: ['input'],
-          properties: { model: { type: 'string' }, input: {}, encoding_format: { type: 'string', enum: ['float', 'base64'] }, ...extrasWithoutNormalize },
-        },
-      },
+      schema: { tags: ['vLLM'], summary: 'Raw pooled output, before normalization (vLLM)', body: bodySchema, response: { 200: responseSchema, ...errorResponses(...EMBED_ROUTE_ERRORS, 422) } },
+      config: { documentedBody: { ...bodySchema, properties: { ...bodySchema.properties, input: embeddingInputSchema } } },
     },
     async (request, reply) => {
       const body = request.body;

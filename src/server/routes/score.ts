@@ -8,6 +8,7 @@ import { InvalidRequestError } from '../../errors.js';
 import type { RouteContext } from '../context.js';
 import { embedForRequest, vllmTruncation } from '../embed_request.js';
 import { checkModelName } from '../model_name.js';
+import { EMBED_ROUTE_ERRORS, errorResponses, usageSchema } from '../schemas/common.js';
 
 interface ScoreBody {
   model?: string;
@@ -19,11 +20,34 @@ interface ScoreBody {
 
 const textOrList = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] };
 
+const responseSchema = {
+  type: 'object',
+  required: ['id', 'object', 'created', 'model', 'data', 'usage'],
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string', enum: ['list'] },
+    created: { type: 'integer' },
+    model: { type: 'string' },
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['index', 'object', 'score'],
+        properties: { index: { type: 'integer', minimum: 0 }, object: { type: 'string', enum: ['score'] }, score: { type: 'number' } },
+      },
+    },
+    usage: usageSchema,
+  },
+} as const;
+
 export function registerScoreRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Body: ScoreBody }>(
     '/score',
     {
       schema: {
+        tags: ['vLLM'],
+        summary: 'Cosine similarity of text_1 against text_2 (vLLM)',
+        response: { 200: responseSchema, ...errorResponses(...EMBED_ROUTE_ERRORS) },
         body: {
           type: 'object',
           required: ['text_1', 'text_2'],

@@ -4,6 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { InvalidRequestError } from '../../errors.js';
 import type { RouteContext } from '../context.js';
 import { checkModelName } from '../model_name.js';
+import { BODY_ROUTE_ERRORS, errorResponses } from '../schemas/common.js';
 
 interface TokenizeBody {
   model?: string;
@@ -23,6 +24,21 @@ export function registerTokenizeRoutes(app: FastifyInstance, ctx: RouteContext):
     '/tokenize',
     {
       schema: {
+        tags: ['vLLM'],
+        summary: 'Token ids of a prompt, as an embedding request would tokenize it (vLLM)',
+        response: {
+          200: {
+            type: 'object',
+            required: ['count', 'max_model_len', 'tokens'],
+            properties: {
+              count: { type: 'integer', minimum: 0 },
+              max_model_len: { type: 'integer' },
+              tokens: { type: 'array', items: { type: 'integer' } },
+              token_strs: { type: 'array', items: { type: 'string' }, description: 'With return_token_strs.' },
+            },
+          },
+          ...errorResponses(...BODY_ROUTE_ERRORS, 404),
+        },
         body: {
           type: 'object',
           required: ['prompt'],
@@ -58,6 +74,12 @@ export function registerTokenizeRoutes(app: FastifyInstance, ctx: RouteContext):
     '/detokenize',
     {
       schema: {
+        tags: ['vLLM'],
+        summary: 'Text of token ids (vLLM)',
+        response: {
+          200: { type: 'object', required: ['prompt'], properties: { prompt: { type: 'string' } } },
+          ...errorResponses(...BODY_ROUTE_ERRORS, 404, 422),
+        },
         body: {
           type: 'object',
           required: ['tokens'],

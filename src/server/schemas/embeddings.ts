@@ -1,6 +1,7 @@
 // JSON schemas of POST /v1/embeddings: OpenAI's fields plus vLLM's extras. `input` is checked in the route,
 // not here, because its four accepted forms (string, string[], int[], int[][]) deserve clearer messages than
-// ajv's anyOf gives.
+// ajv's anyOf gives; embeddingInputSchema documents those forms in /openapi.json.
+import { encodedRowSchema, usageSchema } from './common.js';
 
 export const vllmExtraProperties = {
   truncate_prompt_tokens: { type: 'integer', minimum: -1 },
@@ -23,6 +24,52 @@ export const embeddingsBodySchema = {
     dimensions: { type: 'integer' },
     user: { type: 'string' },
     ...vllmExtraProperties,
+  },
+} as const;
+
+/**
+ * `input` as published in /openapi.json: the four forms parseEmbeddingInput accepts. The route validates `input` itself
+ * (clearer messages than ajv's anyOf), so this schema documents the route without being compiled into its validator.
+ */
+export function embeddingInputSchemaFor(vocabSize?: number) {
+  const tokenId = { type: 'integer', minimum: 0, ...(vocabSize === undefined ? {} : { maximum: vocabSize - 1 }) } as const;
+  return {
+    description: 'A string, an array of strings, an array of token ids (one input), or an array of token-id arrays.',
+    anyOf: [
+      { type: 'string', minLength: 1 },
+      { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+      { type: 'array', minItems: 1, items: tokenId },
+      { type: 'array', minItems: 1, items: { type: 'array', minItems: 1, items: tokenId } },
+    ],
+  } as const;
+}
+
+export const embeddingInputSchema = embeddingInputSchemaFor();
+
+/** The body of /v1/embeddings as documented: the validator's schema with `input` spelled out. */
+export const embeddingsBodyDocSchema = {
+  ...embeddingsBodySchema,
+  properties: { ...embeddingsBodySchema.properties, input: embeddingInputSchema },
+} as const;
+
+export const embeddingsResponseSchema = {
+  description: 'One embedding per input, in input order.',
+  type: 'object',
+  required: ['id', 'object', 'created', 'data', 'model', 'usage'],
+  properties: {
+    id: { type: 'string' },
+    object: { type: 'string', enum: ['list'] },
+    created: { type: 'integer' },
+    data: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['object', 'index', 'embedding'],
+        properties: { object: { type: 'string', enum: ['embedding'] }, index: { type: 'integer', minimum: 0 }, embedding: encodedRowSchema },
+      },
+    },
+    model: { type: 'string' },
+    usage: usageSchema,
   },
 } as const;
 
