@@ -1,6 +1,9 @@
-// The Qwen3 reference backend on a shrunk generated checkpoint (real layout and tokenizer, random weights): one-shot
-// forward, paged forward through scattered block tables in chunks of any size, rows only for last chunks, loading of
-// the Qwen3ForCausalLM layout, and the tokenizer's trailing <|endoftext|> that LAST pooling reads.
+// The Qwen3 reference backend on a shrunk generated checkpoint (real layout and tokenizer, random weights): paged forward
+// through scattered block tables in chunks of any size vs one shot, rows only for last chunks, loading of the
+// Qwen3ForCausalLM layout, and the tokenizer's trailing <|endoftext|> that LAST pooling reads.
+// Whether the one-shot arithmetic itself is right (causal mask, RoPE, q/k RMSNorm, GQA, LAST pooling, Normalize) is not
+// decided here by the reference against itself: test/upstream/test_transformers_classes.py compares it with transformers'
+// Qwen3Model in float64 (1 - cos <= 1e-12). What stays here is what transformers has no counterpart for: paging.
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { buildRaggedBatch, type RaggedBatch } from '../../src/backends/backend.js';
@@ -50,10 +53,7 @@ describe('Qwen3 reference backend', () => {
     const alone = oneShot(backend, a);
     const mixed = backend.forward64(buildRaggedBatch([b, a], { pooling: 'last', normalize: [true, true] }));
     assert.ok(maxAbsDiff(mixed[1], alone) <= TOLERANCE);
-    assert.ok(Math.abs(Math.hypot(...alone) - 1) < 1e-12);
-    // Causal: the row of a prefix is the hidden state at that position of the longer input, whatever follows.
-    const prefixRow = oneShot(backend, a.subarray(0, 5));
-    assert.ok(maxAbsDiff(prefixRow, alone) > 1e-3, 'different last tokens give different rows');
+    // (Unit norm and causality were asserted here against the reference itself; transformers' Qwen3Model now pins both.)
     const meanPooled = backend.forward64(buildRaggedBatch([a], { pooling: 'mean', normalize: [false] }))[0];
     assert.ok(maxAbsDiff(meanPooled, alone) > 1e-3, 'one-shot batches honour other pooling modes');
   });
