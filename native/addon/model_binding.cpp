@@ -1,4 +1,5 @@
-// loadModel(spec) -> Promise<Model>, Model.forward(batch) -> Promise<Float32Array>, Model.dispose().
+// loadModel(spec) -> Promise<Model>, Model.forward(batch) -> Promise<Float32Array>, Model.releaseWorkingMemory() ->
+// Promise<number>, Model.dispose(). Weights and working buffers are reported to V8 as external memory.
 //
 // Three phases per call (sharp, node-llama-cpp): on the JS thread, read the arguments into plain C++ structs and
 // pin the JS buffers native code will read; on a libuv worker, compute with no N-API call (the engine's own pool
@@ -16,6 +17,7 @@
 
 #include "addon/js_args.h"
 #include "addon/tensor_list.h"
+#include "addon/working_memory_binding.h"
 #include "engine/bert_engine.h"
 #include "kernels/cpu/cpu_features.h"
 
@@ -39,7 +41,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   static Napi::Function Define(Napi::Env env) {
     return DefineClass(env, "NativeModel",
                        {InstanceMethod<&ModelWrap::Forward>("forward"), InstanceMethod<&ModelWrap::Dispose>("dispose"),
-                        InstanceAccessor<&ModelWrap::NativeBytes>("nativeBytes"), InstanceAccessor<&ModelWrap::Threads>("threads"),
+                        InstanceMethod<&ModelWrap::ReleaseWorkingMemory>("releaseWorkingMemory"),
+                        InstanceAccessor<&ModelWrap::NativeBytes>("nativeBytes"),
+                        InstanceAccessor<&ModelWrap::WorkingBytes>("workingBytes"), InstanceAccessor<&ModelWrap::Threads>("threads"),
                         InstanceAccessor<&ModelWrap::DType>("dtype"), InstanceAccessor<&ModelWrap::Disposed>("disposed")});
   }
 
@@ -56,12 +60,17 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   ~ModelWrap() override {
     if (native_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -native_bytes_);
+    working_memory_.Report(Env(), 0);
   }
 
-  void ForwardSettled() {
+  void ForwardSettled(Napi::Env env) {
     --in_flight_;
     if (disposed_ && in_flight_ == 0) word_pin_.Reset();
+    SyncWorkingBytes(env);
   }
+
+  // Reports the engine's working buffers to V8 as they are now (after a forward grew them or a release freed them).
+  void SyncWorkingBytes(Napi::Env env) { working_memory_.Report(env, handle_ ? static_cast<int64_t>(handle_->engine->WorkingBytes()) : 0); }
 
  private:
   Napi::Value Forward(const Napi::CallbackInfo& info);
@@ -74,11 +83,22 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
       if (in_flight_ == 0) word_pin_.Reset();
       Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -native_bytes_);
       native_bytes_ = 0;
+      working_memory_.Report(info.Env(), 0);
     }
     return info.Env().Undefined();
   }
 
+  Napi::Value ReleaseWorkingMemory(const Napi::CallbackInfo& info) {
+    if (disposed_ || !handle_) throw Napi::Error::New(info.Env(), "the model is disposed");
+    auto* worker = new ReleaseWorkingMemoryWorker<EngineHandle, ModelWrap>(info.Env(), handle_, this, info.This().As<Napi::Object>());
+    worker->Queue();
+    return worker->Promise();
+  }
+
   Napi::Value NativeBytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(native_bytes_)); }
+  Napi::Value WorkingBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), handle_ ? static_cast<double>(handle_->engine->WorkingBytes()) : 0.0);
+  }
   Napi::Value Threads(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), handle_ ? handle_->engine->num_threads() : 0);
   }
@@ -91,6 +111,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   std::shared_ptr<EngineHandle> handle_;
   Napi::ObjectReference word_pin_;
   int64_t native_bytes_ = 0;
+  ExternalMemoryAccount working_memory_;
   int in_flight_ = 0;
   bool disposed_ = false;
 };
@@ -119,11 +140,11 @@ class ForwardWorker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override {
-    model_->ForwardSettled();
+    model_->ForwardSettled(Env());
     deferred_.Resolve(NewFloat32Array(Env(), pooled_.data(), pooled_.size()));
   }
   void OnError(const Napi::Error& error) override {
-    model_->ForwardSettled();
+    model_->ForwardSettled(Env());
     deferred_.Reject(error.Value());
   }
 
@@ -256,6 +277,14 @@ void RegisterModel(Napi::Env env, Napi::Object exports, AddonData* data) {
   data->model_constructor = Napi::Persistent(constructor);
   exports.Set("NativeModel", constructor);
   exports.Set("loadModel", Napi::Function::New(env, LoadModel, "loadModel"));
+  // V8's running total of external memory (every model's reports included); tests check the reports against it, as
+  // neither process.memoryUsage() nor v8.getHeapStatistics() shows it.
+  exports.Set("externalMemoryBytes", Napi::Function::New(
+                                         env,
+                                         [](const Napi::CallbackInfo& info) -> Napi::Value {
+                                           return Napi::Number::New(info.Env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), 0)));
+                                         },
+                                         "externalMemoryBytes"));
 }
 
 }  // namespace pooled::addon

@@ -1,6 +1,7 @@
 // loadQwen3Model(spec) -> Promise<NativeQwen3Model>; model.forward(batch) -> Promise<Float32Array>, with the decoder
 // fields (blockTables, numCachedTokens, isLastChunk) for paged batches; model.initKvCache(numBlocks, blockSize);
-// model.dispose(). Same three phases as model_binding.cpp (copy arguments on the JS thread, compute on a libuv worker
+// model.releaseWorkingMemory() -> Promise<number>; model.dispose(). Weights, the KV cache and working buffers are
+// reported to V8 as external memory. Same three phases as model_binding.cpp (copy arguments on the JS thread, compute on a libuv worker
 // with no N-API call, settle on the JS thread); the embedding table stays pinned and is read in place.
 #include "addon/qwen3_binding.h"
 
@@ -13,6 +14,7 @@
 
 #include "addon/js_args.h"
 #include "addon/tensor_list.h"
+#include "addon/working_memory_binding.h"
 #include "engine/qwen3_engine.h"
 
 namespace pooled::addon {
@@ -35,7 +37,9 @@ class Qwen3ModelWrap : public Napi::ObjectWrap<Qwen3ModelWrap> {
     return DefineClass(env, "NativeQwen3Model",
                        {InstanceMethod<&Qwen3ModelWrap::Forward>("forward"), InstanceMethod<&Qwen3ModelWrap::InitKvCache>("initKvCache"),
                         InstanceMethod<&Qwen3ModelWrap::Dispose>("dispose"),
+                        InstanceMethod<&Qwen3ModelWrap::ReleaseWorkingMemory>("releaseWorkingMemory"),
                         InstanceAccessor<&Qwen3ModelWrap::NativeBytes>("nativeBytes"),
+                        InstanceAccessor<&Qwen3ModelWrap::WorkingBytes>("workingBytes"),
                         InstanceAccessor<&Qwen3ModelWrap::KvBytesPerToken>("kvBytesPerToken"),
                         InstanceAccessor<&Qwen3ModelWrap::Threads>("threads"), InstanceAccessor<&Qwen3ModelWrap::DType>("dtype"),
                         InstanceAccessor<&Qwen3ModelWrap::Disposed>("disposed")});
@@ -53,12 +57,17 @@ class Qwen3ModelWrap : public Napi::ObjectWrap<Qwen3ModelWrap> {
 
   ~Qwen3ModelWrap() override {
     if (weight_bytes_ + kv_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -(weight_bytes_ + kv_bytes_));
+    working_memory_.Report(Env(), 0);
   }
 
-  void ForwardSettled() {
+  void ForwardSettled(Napi::Env env) {
     --in_flight_;
     if (disposed_ && in_flight_ == 0) embed_pin_.Reset();
+    SyncWorkingBytes(env);
   }
+
+  // Reports the engine's working buffers to V8 as they are now (after a forward grew them or a release freed them).
+  void SyncWorkingBytes(Napi::Env env) { working_memory_.Report(env, handle_ ? static_cast<int64_t>(handle_->engine->WorkingBytes()) : 0); }
 
  private:
   static void Adjust(Napi::Env env, int64_t delta) {
@@ -94,12 +103,23 @@ class Qwen3ModelWrap : public Napi::ObjectWrap<Qwen3ModelWrap> {
       Adjust(info.Env(), -(weight_bytes_ + kv_bytes_));
       weight_bytes_ = 0;
       kv_bytes_ = 0;
+      working_memory_.Report(info.Env(), 0);
     }
     return info.Env().Undefined();
   }
 
+  Napi::Value ReleaseWorkingMemory(const Napi::CallbackInfo& info) {
+    if (disposed_ || !handle_) throw Napi::Error::New(info.Env(), "the model is disposed");
+    auto* worker = new ReleaseWorkingMemoryWorker<Qwen3Handle, Qwen3ModelWrap>(info.Env(), handle_, this, info.This().As<Napi::Object>());
+    worker->Queue();
+    return worker->Promise();
+  }
+
   Napi::Value NativeBytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(weight_bytes_ + kv_bytes_));
+  }
+  Napi::Value WorkingBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), handle_ ? static_cast<double>(handle_->engine->WorkingBytes()) : 0.0);
   }
   Napi::Value KvBytesPerToken(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), handle_ ? static_cast<double>(handle_->engine->KvBytesPerToken()) : 0.0);
@@ -115,6 +135,7 @@ class Qwen3ModelWrap : public Napi::ObjectWrap<Qwen3ModelWrap> {
   Napi::ObjectReference embed_pin_;
   int64_t weight_bytes_ = 0;
   int64_t kv_bytes_ = 0;
+  ExternalMemoryAccount working_memory_;
   int in_flight_ = 0;
   bool disposed_ = false;
 
@@ -146,11 +167,11 @@ class Qwen3ForwardWorker : public Napi::AsyncWorker {
     }
   }
   void OnOK() override {
-    model_->ForwardSettled();
+    model_->ForwardSettled(Env());
     deferred_.Resolve(NewFloat32Array(Env(), pooled_.data(), pooled_.size()));
   }
   void OnError(const Napi::Error& error) override {
-    model_->ForwardSettled();
+    model_->ForwardSettled(Env());
     deferred_.Reject(error.Value());
   }
 

@@ -33,11 +33,6 @@ std::vector<float> Concat(const std::vector<std::vector<float>>& parts) {
   return out;
 }
 
-template <typename T>
-void Grow(std::vector<T>& buffer, size_t size) {
-  if (buffer.size() < size) buffer.resize(size);
-}
-
 }  // namespace
 
 BertEngine::BertEngine(const BertHyperparameters& config, ElementType weight_type, int num_threads)
@@ -188,33 +183,30 @@ std::vector<float> BertEngine::Forward(const RaggedBatch& b) {
 
   std::lock_guard<std::mutex> lock(forward_mutex_);
   kc::ThreadPool& pool = *pool_;
-  Grow(hidden_, static_cast<size_t>(T * H));
-  Grow(hidden_alt_, static_cast<size_t>(T * H));
-  Grow(qkv_, static_cast<size_t>(T * 3 * H));
-  Grow(context_, static_cast<size_t>(T * H));
-  Grow(intermediate_, static_cast<size_t>(T * I));
-  float* x = hidden_.data();
-  float* attention_out = hidden_alt_.data();
+  float* x = hidden_.Reserve(static_cast<size_t>(T * H));
+  float* attention_out = hidden_alt_.Reserve(static_cast<size_t>(T * H));
+  float* qkv = qkv_.Reserve(static_cast<size_t>(T * 3 * H));
+  float* context_rows = context_.Reserve(static_cast<size_t>(T * H));
+  float* intermediate_rows = intermediate_.Reserve(static_cast<size_t>(T * I));
 
   // Index checks happen inside, before any row is gathered.
   kc::Embeddings(pool, tables_, b.token_ids.data(), b.positions.data(), b.token_type_ids.empty() ? nullptr : b.token_type_ids.data(),
                  T, x);
 
   kc::AttentionArgs attention;
-  attention.q = qkv_.data();
-  attention.k = qkv_.data() + H;
-  attention.v = qkv_.data() + 2 * H;
+  attention.q = qkv;
+  attention.k = qkv + H;
+  attention.v = qkv + 2 * H;
   attention.ldq = attention.ldk = attention.ldv = 3 * H;
-  attention.out = context_.data();
+  attention.out = context_rows;
   attention.ldo = H;
   attention.num_heads = config_.num_heads;
   attention.head_dim = H / config_.num_heads;
   attention.cu_seq_lens = b.cu_seq_lens.data();
   attention.num_seqs = num_seqs;
   attention.num_tokens = T;
-  Grow(attention_workspace_, static_cast<size_t>(kc::AttentionWorkspaceFloats(attention)));
-  attention.workspace = attention_workspace_.data();
-  attention.workspace_floats = static_cast<int64_t>(attention_workspace_.size());
+  attention.workspace = attention_workspace_.Reserve(static_cast<size_t>(kc::AttentionWorkspaceFloats(attention)));
+  attention.workspace_floats = static_cast<int64_t>(attention_workspace_.capacity_floats());
 
   // CLS and LAST pooling read one token per sequence: the last layer needs K and V of every token but everything
   // after them (attention output, dense layers) only for that token. Rows are computed independently, so the
@@ -225,7 +217,7 @@ std::vector<float> BertEngine::Forward(const RaggedBatch& b) {
     // BertSelfAttention: Q, K, V projections in one GEMM.
     kc::GemmEpilogue qkv_epilogue;
     qkv_epilogue.bias = layer.qkv_bias.data();
-    kc::Gemm(pool, x, T, H, layer.qkv, qkv_.data(), 3 * H, qkv_epilogue);
+    kc::Gemm(pool, x, T, H, layer.qkv, qkv, 3 * H, qkv_epilogue);
     if (prune_last_layer && l + 1 == layers_.size()) {
       std::vector<int32_t> pooled_query(static_cast<size_t>(num_seqs));
       for (int64_t s = 0; s < num_seqs; ++s) {
@@ -234,15 +226,14 @@ std::vector<float> BertEngine::Forward(const RaggedBatch& b) {
       attention.only_query = pooled_query.data();
       kc::Attention(pool, attention);
       // Gather the pooled tokens' context and input rows, then finish the layer on num_seqs rows.
-      Grow(pooled_rows_, static_cast<size_t>(num_seqs * (4 * H + I)));
-      float* context = pooled_rows_.data();
+      float* context = pooled_rows_.Reserve(static_cast<size_t>(num_seqs * (4 * H + I)));
       float* input = context + num_seqs * H;
       float* attention_rows = input + num_seqs * H;
       float* output_rows = attention_rows + num_seqs * H;
       float* intermediate = output_rows + num_seqs * H;
       for (int64_t s = 0; s < num_seqs; ++s) {
         const int64_t row = b.cu_seq_lens[s] + pooled_query[static_cast<size_t>(s)];
-        std::memcpy(context + s * H, context_.data() + row * H, static_cast<size_t>(H) * sizeof(float));
+        std::memcpy(context + s * H, context_rows + row * H, static_cast<size_t>(H) * sizeof(float));
         std::memcpy(input + s * H, x + row * H, static_cast<size_t>(H) * sizeof(float));
       }
       RunDenseLayers(layer, context, input, attention_rows, intermediate, output_rows, num_seqs);
@@ -253,11 +244,16 @@ std::vector<float> BertEngine::Forward(const RaggedBatch& b) {
       return pooled;
     }
     kc::Attention(pool, attention);
-    RunDenseLayers(layer, context_.data(), x, attention_out, intermediate_.data(), x, T);
+    RunDenseLayers(layer, context_rows, x, attention_out, intermediate_rows, x, T);
   }
 
   kc::Pool(pool, x, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(), out_size);
   return pooled;
+}
+
+size_t BertEngine::ReleaseWorkingMemory() {
+  std::lock_guard<std::mutex> lock(forward_mutex_);
+  return working_memory_.ReleaseAll();
 }
 
 }  // namespace pooled::engine

@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "engine/working_memory.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -73,6 +74,11 @@ class BertEngine {
   int num_threads() const { return pool_->NumThreads(); }
   // Memory this engine allocated (packed weights, float32 vectors and tables), for the JS heap's accounting.
   size_t NativeBytes() const { return native_bytes_; }
+  // Per-batch working buffers held now: they grow to the largest batch since the last release. Any thread.
+  size_t WorkingBytes() const { return working_memory_.Bytes(); }
+  // Returns the working buffers to the OS (after any running forward); the next forward maps them again. Returns the
+  // bytes released.
+  size_t ReleaseWorkingMemory();
 
  private:
   struct Layer {
@@ -109,14 +115,15 @@ class BertEngine {
   size_t native_bytes_ = 0;
 
   std::mutex forward_mutex_;
-  // Activation buffers, kept between forwards (they only grow).
-  std::vector<float> hidden_;
-  std::vector<float> hidden_alt_;
-  std::vector<float> qkv_;
-  std::vector<float> context_;
-  std::vector<float> intermediate_;
-  std::vector<float> attention_workspace_;  // K^T per layer
-  std::vector<float> pooled_rows_;          // the pruned last layer's rows (CLS / LAST pooling)
+  // Activation buffers, kept between forwards until ReleaseWorkingMemory (working_memory_ must come first).
+  WorkingMemory working_memory_;
+  WorkingBuffer hidden_{working_memory_};
+  WorkingBuffer hidden_alt_{working_memory_};
+  WorkingBuffer qkv_{working_memory_};
+  WorkingBuffer context_{working_memory_};
+  WorkingBuffer intermediate_{working_memory_};
+  WorkingBuffer attention_workspace_{working_memory_};  // K^T per layer
+  WorkingBuffer pooled_rows_{working_memory_};          // the pruned last layer's rows (CLS / LAST pooling)
 };
 
 }  // namespace pooled::engine

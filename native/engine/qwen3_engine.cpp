@@ -30,11 +30,6 @@ kc::PackedWeights PackStacked(const std::vector<const TensorRef*>& parts, int64_
 }
 [[noreturn]] void BatchFail(const std::string& message) { throw std::invalid_argument("batch: " + message); }
 
-template <typename T>
-void Grow(std::vector<T>& buffer, size_t size) {
-  if (buffer.size() < size) buffer.resize(size);
-}
-
 }  // namespace
 
 Qwen3Engine::Qwen3Engine(const Qwen3Hyperparameters& config, ElementType weight_type, int num_threads)
@@ -210,15 +205,13 @@ std::vector<float> Qwen3Engine::Forward(const DecoderBatch& b) {
   const int64_t kvw = c.num_kv_heads * d;
   const int64_t W = qw + 2 * kvw;
   kc::ThreadPool& pool = *pool_;
-  Grow(hidden_, static_cast<size_t>(T * H));
-  Grow(hidden_alt_, static_cast<size_t>(T * H));
-  Grow(normed_, static_cast<size_t>(T * H));
-  Grow(qkv_, static_cast<size_t>(T * W));
-  Grow(context_, static_cast<size_t>(T * qw));
-  Grow(gate_up_, static_cast<size_t>(T * 2 * I));
-  Grow(mlp_, static_cast<size_t>(T * I));
-  float* x = hidden_.data();
-  float* h = hidden_alt_.data();
+  float* x = hidden_.Reserve(static_cast<size_t>(T * H));
+  float* h = hidden_alt_.Reserve(static_cast<size_t>(T * H));
+  float* normed = normed_.Reserve(static_cast<size_t>(T * H));
+  float* qkv = qkv_.Reserve(static_cast<size_t>(T * W));
+  float* context = context_.Reserve(static_cast<size_t>(T * qw));
+  float* gate_up = gate_up_.Reserve(static_cast<size_t>(T * 2 * I));
+  float* mlp = mlp_.Reserve(static_cast<size_t>(T * I));
 
   // Where K/V live. One-shot batches: block size 1, token t of the batch in block t + 1 of a scratch area shared by
   // every layer (the layer's K/V are dead once its attention ran).
@@ -245,12 +238,11 @@ std::vector<float> Qwen3Engine::Forward(const DecoderBatch& b) {
     attention.block_table_offsets = b.cu_seq_lens.data();
     attention.num_cached_tokens = one_shot_cached.data();
     layer_floats = static_cast<size_t>((T + 1) * kvw);
-    Grow(scratch_kv_, 2 * layer_floats);
-    k_base = scratch_kv_.data();
+    k_base = scratch_kv_.Reserve(2 * layer_floats);
   }
-  attention.q = qkv_.data();
+  attention.q = qkv;
   attention.ldq = W;
-  attention.out = context_.data();
+  attention.out = context;
   attention.ldo = qw;
   attention.num_heads = c.num_heads;
   attention.num_kv_heads = c.num_kv_heads;
@@ -267,12 +259,12 @@ std::vector<float> Qwen3Engine::Forward(const DecoderBatch& b) {
     float* k_cache = b.paged ? k_base + 2 * l * layer_floats : k_base;
     float* v_cache = k_cache + layer_floats;
     // Qwen3Attention: input_layernorm, q|k|v projections (no bias), q_norm / k_norm per head, then RoPE.
-    kc::RmsNorm(pool, x, H, normed_.data(), H, T, 1, H, layer.input_norm.data(), c.rms_norm_eps);
-    kc::Gemm(pool, normed_.data(), T, H, layer.qkv, qkv_.data(), W, kc::GemmEpilogue{});
-    kc::RmsNorm(pool, qkv_.data(), W, qkv_.data(), W, T, c.num_heads, d, layer.q_norm.data(), c.rms_norm_eps);
-    kc::RmsNorm(pool, qkv_.data() + qw, W, qkv_.data() + qw, W, T, c.num_kv_heads, d, layer.k_norm.data(), c.rms_norm_eps);
-    kc::Rope(pool, qkv_.data(), W, T, c.num_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
-    kc::Rope(pool, qkv_.data() + qw, W, T, c.num_kv_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
+    kc::RmsNorm(pool, x, H, normed, H, T, 1, H, layer.input_norm.data(), c.rms_norm_eps);
+    kc::Gemm(pool, normed, T, H, layer.qkv, qkv, W, kc::GemmEpilogue{});
+    kc::RmsNorm(pool, qkv, W, qkv, W, T, c.num_heads, d, layer.q_norm.data(), c.rms_norm_eps);
+    kc::RmsNorm(pool, qkv + qw, W, qkv + qw, W, T, c.num_kv_heads, d, layer.k_norm.data(), c.rms_norm_eps);
+    kc::Rope(pool, qkv, W, T, c.num_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
+    kc::Rope(pool, qkv + qw, W, T, c.num_kv_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
     // The chunk's K and V into their slots (every block id was checked in CheckBatch).
     for (int64_t s = 0; s < num_seqs; ++s) {
       const int32_t* table = attention.block_tables + attention.block_table_offsets[s];
@@ -280,8 +272,8 @@ std::vector<float> Qwen3Engine::Forward(const DecoderBatch& b) {
       for (int64_t t = b.cu_seq_lens[s]; t < b.cu_seq_lens[s + 1]; ++t) {
         const int64_t p = cached + (t - b.cu_seq_lens[s]);
         const int64_t slot = static_cast<int64_t>(table[p / attention.block_size]) * attention.block_size + p % attention.block_size;
-        std::memcpy(k_cache + slot * kvw, qkv_.data() + t * W + qw, static_cast<size_t>(kvw) * sizeof(float));
-        std::memcpy(v_cache + slot * kvw, qkv_.data() + t * W + qw + kvw, static_cast<size_t>(kvw) * sizeof(float));
+        std::memcpy(k_cache + slot * kvw, qkv + t * W + qw, static_cast<size_t>(kvw) * sizeof(float));
+        std::memcpy(v_cache + slot * kvw, qkv + t * W + qw + kvw, static_cast<size_t>(kvw) * sizeof(float));
       }
     }
     attention.k_cache = k_cache;
@@ -291,32 +283,32 @@ std::vector<float> Qwen3Engine::Forward(const DecoderBatch& b) {
       // tokens needed. Rows are computed independently, so the pooled rows are bitwise what the full layer gives.
       attention.only_last_query = true;
       kc::PagedAttention(pool, attention);
-      return FinishPrunedLayer(layer, b, x, out_size, std::move(pooled));
+      return FinishPrunedLayer(layer, b, x, context, out_size, std::move(pooled));
     }
     kc::PagedAttention(pool, attention);
     // o_proj + residual.
     kc::GemmEpilogue o_epilogue;
     o_epilogue.residual = x;
     o_epilogue.ldr = H;
-    kc::Gemm(pool, context_.data(), T, qw, layer.o_proj, h, H, o_epilogue);
+    kc::Gemm(pool, context, T, qw, layer.o_proj, h, H, o_epilogue);
     // Qwen3MLP: post_attention_layernorm, gate|up, SwiGLU, down_proj + residual.
-    kc::RmsNorm(pool, h, H, normed_.data(), H, T, 1, H, layer.post_norm.data(), c.rms_norm_eps);
-    kc::Gemm(pool, normed_.data(), T, H, layer.gate_up, gate_up_.data(), 2 * I, kc::GemmEpilogue{});
-    kc::SwiGlu(pool, gate_up_.data(), 2 * I, mlp_.data(), I, T, I);
+    kc::RmsNorm(pool, h, H, normed, H, T, 1, H, layer.post_norm.data(), c.rms_norm_eps);
+    kc::Gemm(pool, normed, T, H, layer.gate_up, gate_up, 2 * I, kc::GemmEpilogue{});
+    kc::SwiGlu(pool, gate_up, 2 * I, mlp, I, T, I);
     kc::GemmEpilogue down_epilogue;
     down_epilogue.residual = h;
     down_epilogue.ldr = H;
-    kc::Gemm(pool, mlp_.data(), T, I, layer.down, x, H, down_epilogue);
+    kc::Gemm(pool, mlp, T, I, layer.down, x, H, down_epilogue);
   }
 
-  kc::RmsNorm(pool, x, H, normed_.data(), H, T, 1, H, final_norm_.data(), c.rms_norm_eps);
-  kc::Pool(pool, normed_.data(), H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(),
+  kc::RmsNorm(pool, x, H, normed, H, T, 1, H, final_norm_.data(), c.rms_norm_eps);
+  kc::Pool(pool, normed, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(),
            out_size);
   return pooled;
 }
 
-std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const DecoderBatch& b, const float* x, int64_t out_size,
-                                                  std::vector<float> pooled) {
+std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const DecoderBatch& b, const float* x, const float* all_context,
+                                                  int64_t out_size, std::vector<float> pooled) {
   const Qwen3Hyperparameters& c = config_;
   const int64_t H = c.hidden_size;
   const int64_t I = c.intermediate_size;
@@ -335,8 +327,7 @@ std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const Deco
   const int64_t R = static_cast<int64_t>(rows.size());
   if (R == 0) return pooled;
   // [R, qw] context | [R, H] input | [R, H] after attention | [R, H] normed | [R, 2I] gate|up | [R, I] | [R, H] output
-  std::vector<float> work(static_cast<size_t>(R * (qw + 4 * H + 3 * I)));
-  float* context = work.data();
+  float* context = pooled_rows_.Reserve(static_cast<size_t>(R * (qw + 4 * H + 3 * I)));
   float* input = context + R * qw;
   float* after_attention = input + R * H;
   float* normed = after_attention + R * H;
@@ -344,7 +335,7 @@ std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const Deco
   float* mlp = gate_up + R * 2 * I;
   float* output = mlp + R * I;
   for (int64_t r = 0; r < R; ++r) {
-    std::memcpy(context + r * qw, context_.data() + rows[static_cast<size_t>(r)] * qw, static_cast<size_t>(qw) * sizeof(float));
+    std::memcpy(context + r * qw, all_context + rows[static_cast<size_t>(r)] * qw, static_cast<size_t>(qw) * sizeof(float));
     std::memcpy(input + r * H, x + rows[static_cast<size_t>(r)] * H, static_cast<size_t>(H) * sizeof(float));
   }
   kc::GemmEpilogue o_epilogue;
@@ -364,6 +355,11 @@ std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const Deco
   for (int64_t r = 0; r <= R; ++r) one_row_each[static_cast<size_t>(r)] = static_cast<int32_t>(r);
   kc::Pool(pool, normed, H, H, one_row_each.data(), R, PoolingMode::kCls, dims.data(), norms.data(), pooled.data(), out_size);
   return pooled;
+}
+
+size_t Qwen3Engine::ReleaseWorkingMemory() {
+  std::lock_guard<std::mutex> lock(forward_mutex_);
+  return working_memory_.ReleaseAll();
 }
 
 }  // namespace pooled::engine

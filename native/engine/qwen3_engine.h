@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "engine/bert_engine.h"  // TensorRef, TensorMap
+#include "engine/working_memory.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/thread_pool.h"
 
@@ -74,6 +75,10 @@ class Qwen3Engine {
   int num_threads() const { return pool_->NumThreads(); }
   size_t NativeBytes() const { return native_bytes_; }
   size_t KvCacheBytes() const { return kv_bytes_; }
+  // Per-batch working buffers held now (not the KV cache): they grow to the largest batch since the last release.
+  size_t WorkingBytes() const { return working_memory_.Bytes(); }
+  // Returns the working buffers to the OS (after any running forward); the KV cache stays. Returns the bytes released.
+  size_t ReleaseWorkingMemory();
 
  private:
   struct Layer {
@@ -92,8 +97,8 @@ class Qwen3Engine {
   int64_t CheckBatch(const DecoderBatch& batch) const;
   void EmbedTokens(const int32_t* token_ids, int64_t num_tokens, float* out);
   // The last layer after its attention, for the pooled rows only (LAST pooling): o_proj, MLP, final norm, pooling.
-  std::vector<float> FinishPrunedLayer(const Layer& layer, const DecoderBatch& batch, const float* x, int64_t out_size,
-                                       std::vector<float> pooled);
+  std::vector<float> FinishPrunedLayer(const Layer& layer, const DecoderBatch& batch, const float* x, const float* context,
+                                       int64_t out_size, std::vector<float> pooled);
 
   Qwen3Hyperparameters config_;
   ElementType weight_type_;
@@ -110,14 +115,17 @@ class Qwen3Engine {
   int64_t kv_block_size_ = 0;
   size_t kv_bytes_ = 0;
 
-  std::vector<float> hidden_;
-  std::vector<float> hidden_alt_;
-  std::vector<float> normed_;
-  std::vector<float> qkv_;
-  std::vector<float> context_;
-  std::vector<float> gate_up_;
-  std::vector<float> mlp_;
-  std::vector<float> scratch_kv_;  // one-shot batches: one layer's K and V, block size 1
+  // Kept between forwards until ReleaseWorkingMemory (working_memory_ must come first).
+  WorkingMemory working_memory_;
+  WorkingBuffer hidden_{working_memory_};
+  WorkingBuffer hidden_alt_{working_memory_};
+  WorkingBuffer normed_{working_memory_};
+  WorkingBuffer qkv_{working_memory_};
+  WorkingBuffer context_{working_memory_};
+  WorkingBuffer gate_up_{working_memory_};
+  WorkingBuffer mlp_{working_memory_};
+  WorkingBuffer scratch_kv_{working_memory_};   // one-shot batches: one layer's K and V, block size 1
+  WorkingBuffer pooled_rows_{working_memory_};  // the pruned last layer's rows
 };
 
 }  // namespace pooled::engine

@@ -15,6 +15,8 @@ export interface BackendOptions {
   readonly threads: number;
   /** The scheduler's token budget: the most tokens one forward will carry (sizes activation buffers). */
   readonly maxBatchTokens: number;
+  /** Native backend: seconds idle before its working buffers go back to the OS (0 = keep; default 10). */
+  readonly releaseWorkingMemoryAfterSeconds?: number;
 }
 
 export const BACKEND_NAMES: readonly BackendName[] = ['reference', 'cpu', 'webgpu'];
@@ -51,7 +53,7 @@ export async function createBackend(name: BackendName, model: LoadedModel, opts:
       // The C++ engine has float32 and bfloat16 weight paths; float16 checkpoints convert at load into either.
       if (opts.dtype === 'float16') throw unsupportedDType(name, opts.dtype, 'float32 and bfloat16');
       const { createNativeBackend } = await import('./native/backend.js');
-      return createNativeBackend(model, { dtype: opts.dtype, threads: opts.threads });
+      return createNativeBackend(model, { dtype: opts.dtype, threads: opts.threads, releaseWorkingMemoryAfterSeconds: opts.releaseWorkingMemoryAfterSeconds });
     }
   }
 }

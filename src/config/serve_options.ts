@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 
 import type { BackendName } from '../backends/backend.js';
+import { DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS } from '../backends/native/idle_release.js';
 import { BACKEND_NAMES, COMPUTE_DTYPES, type ComputeDType } from '../backends/select.js';
 import { DEFAULT_LIMITS, type EmbedderOptions } from '../engine/embedder.js';
 import type { PoolingMode } from '../model/types.js';
@@ -28,6 +29,11 @@ export const SERVE_FLAGS = {
   backend: { type: 'string', env: 'POOLED_BACKEND', help: `compute backend: ${BACKEND_NAMES.join(' | ')} (default cpu; reference for architectures cpu lacks)` },
   dtype: { type: 'string', env: 'POOLED_DTYPE', help: 'float32 | bfloat16 | float16 (weight storage; accumulation is fp32)' },
   threads: { type: 'string', env: 'POOLED_THREADS', help: 'compute threads (default: one per core)' },
+  'release-working-memory-after': {
+    type: 'string',
+    env: 'POOLED_RELEASE_WORKING_MEMORY_AFTER',
+    help: `cpu backend: seconds idle before per-batch working buffers go back to the OS (default ${DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS}; 0 = keep)`,
+  },
   revision: { type: 'string', env: 'POOLED_REVISION', help: 'hub revision (branch, tag or commit; default main)' },
   'served-model-name': { type: 'string', env: 'POOLED_SERVED_MODEL_NAME', help: 'name clients use in "model"' },
   'max-model-len': { type: 'string', env: 'POOLED_MAX_MODEL_LEN', help: 'max tokens per input (default from the model)' },
@@ -86,6 +92,8 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     backend: oneOf<BackendName>('backend', get('backend'), BACKEND_NAMES),
     dtype: oneOf<ComputeDType>('dtype', get('dtype'), COMPUTE_DTYPES) ?? 'float32',
     threads: positiveInt('threads', get('threads')) ?? cpus().length,
+    releaseWorkingMemoryAfterSeconds:
+      nonNegativeNumber('release-working-memory-after', get('release-working-memory-after')) ?? DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS,
     revision: get('revision'),
     servedModelName: get('served-model-name'),
     maxModelLen: positiveInt('max-model-len', get('max-model-len')),

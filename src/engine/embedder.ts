@@ -17,6 +17,8 @@ export interface EmbedderOptions {
   readonly dtype?: ComputeDType;
   /** Compute threads for the native backend; default one per core. */
   readonly threads?: number;
+  /** Native backend: seconds idle before its per-batch working buffers go back to the OS (0 = keep; default 10). */
+  readonly releaseWorkingMemoryAfterSeconds?: number;
   readonly revision?: string;
   /** Name requests use for this model (default: the HF id or the folder name). */
   readonly servedModelName?: string;
@@ -132,6 +134,7 @@ export class Embedder {
     const backend = await createBackend(opts.backend ?? defaultBackendFor(model), model, {
       dtype: opts.dtype ?? 'float32',
       threads: opts.threads ?? cpus().length,
+      releaseWorkingMemoryAfterSeconds: opts.releaseWorkingMemoryAfterSeconds,
       maxBatchTokens: opts.limits?.maxNumBatchedTokens ?? DEFAULT_LIMITS.maxNumBatchedTokens,
     });
     return new Embedder(model, tokenizer, backend, opts);

@@ -2,12 +2,22 @@
 // never collide. Names follow Prometheus conventions: base units (seconds), _total for counters.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
+import type { Backend } from '../backends/backend.js';
 import { DecoderScheduler } from '../engine/decoder_scheduler.js';
 import type { EmbeddingScheduler, StepStats } from '../engine/scheduler.js';
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SIZE_BUCKETS = [1, 2, 4, 8, 16, 32, 64, 128, 256, 512];
 const TOKEN_BUCKETS = [8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192, 16384, 32768];
+
+/** A backend whose working memory can be read (the native backend). */
+interface WorkingBufferReporter {
+  readonly workingBufferBytes: number;
+}
+
+function reportsWorkingBuffers(backend: Backend): backend is Backend & WorkingBufferReporter {
+  return typeof (backend as Partial<WorkingBufferReporter>).workingBufferBytes === 'number';
+}
 
 export class ServerMetrics {
   readonly registry = new Registry();
@@ -67,8 +77,9 @@ export class ServerMetrics {
     registers: [this.registry],
   });
 
-  constructor(scheduler: EmbeddingScheduler) {
+  constructor(scheduler: EmbeddingScheduler, backend?: Backend) {
     if (scheduler instanceof DecoderScheduler) this.addKvCacheGauges(scheduler);
+    if (backend !== undefined && reportsWorkingBuffers(backend)) this.addWorkingBufferGauge(backend);
     collectDefaultMetrics({ register: this.registry, prefix: 'pooled_' });
     new Gauge({
       name: 'pooled_queue_tokens',
@@ -104,6 +115,18 @@ export class ServerMetrics {
     gauge('pooled_prefix_cache_hits_tokens_total', 'Prompt tokens served from the prefix cache', () => scheduler.stats.kv.prefixCache?.numHitTokens ?? 0);
     gauge('pooled_chunked_prefill_sequences_total', 'Inputs computed over several steps (chunked prefill)', () => scheduler.stats.numChunkedSequences);
     gauge('pooled_kv_cache_evicted_blocks_total', 'Cached KV blocks evicted to make room', () => scheduler.stats.kv.numEvictedBlocks);
+  }
+
+  /** The native engine's per-batch buffers: they grow with the largest batch and go back after an idle period. */
+  private addWorkingBufferGauge(backend: WorkingBufferReporter): void {
+    new Gauge({
+      name: 'pooled_native_working_buffer_bytes',
+      help: 'Per-batch working buffers the native engine holds (activations, scratch; not weights or KV cache)',
+      registers: [this.registry],
+      collect() {
+        this.set(backend.workingBufferBytes);
+      },
+    });
   }
 
   observeStep(stats: StepStats): void {

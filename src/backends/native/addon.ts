@@ -63,8 +63,12 @@ export interface NativeBatch {
 export interface NativeModel {
   /** Pooled rows back to back; computed on a libuv worker plus the model's own threads. */
   forward(batch: NativeBatch): Promise<Float32Array>;
+  /** Returns the working buffers to the OS (after a running forward) and trims malloc's free memory; resolves to the bytes released. */
+  releaseWorkingMemory(): Promise<number>;
   dispose(): void;
   readonly nativeBytes: number;
+  /** Per-batch working buffers held now (activations, scratch); reported to V8 as external memory too. */
+  readonly workingBytes: number;
   readonly threads: number;
   readonly dtype: Precision | undefined;
   readonly disposed: boolean;
@@ -107,9 +111,13 @@ export interface NativeQwen3Model {
   forward(batch: NativeDecoderBatch): Promise<Float32Array>;
   /** Allocates the float32 KV cache (zeroed), discarding the previous one. Not while a forward runs. */
   initKvCache(numBlocks: number, blockSize: number): void;
+  /** As NativeModel.releaseWorkingMemory; the KV cache stays. */
+  releaseWorkingMemory(): Promise<number>;
   dispose(): void;
   /** Packed weights plus the KV cache. */
   readonly nativeBytes: number;
+  /** Per-batch working buffers held now (not the KV cache). */
+  readonly workingBytes: number;
   readonly kvBytesPerToken: number;
   readonly threads: number;
   readonly dtype: Precision | undefined;
@@ -220,6 +228,8 @@ export interface NativeAddon {
   cpuFeatures(): CpuFeatures;
   loadModel(spec: NativeModelSpec): Promise<NativeModel>;
   loadQwen3Model(spec: NativeQwen3ModelSpec): Promise<NativeQwen3Model>;
+  /** V8's count of external memory: what every model reported (weights, KV cache, working buffers) plus V8's own. */
+  externalMemoryBytes(): number;
   readonly ops: NativeOps;
 }
 

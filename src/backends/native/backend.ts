@@ -6,12 +6,15 @@ import type { LoadedModel } from '../../model/types.js';
 import type { Backend, BackendFactory, PooledRows, RaggedBatch } from '../backend.js';
 import { checkBertBatch } from '../reference/batch_checks.js';
 import { loadAddon, type NativeModel, type NativeTensorSpec, type Precision } from './addon.js';
+import { DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS, IdleRelease } from './idle_release.js';
 
 export interface NativeBackendOptions {
   /** Weights as float32, or bfloat16 with float32 accumulation. Default float32. */
   readonly dtype?: Precision;
   /** Compute threads; 0 or absent = one per core. */
   readonly threads?: number;
+  /** Seconds without a forward before the working buffers go back to the OS; 0 = keep them. Default 10. */
+  readonly releaseWorkingMemoryAfterSeconds?: number;
 }
 
 export class NativeBackend implements Backend {
@@ -19,11 +22,17 @@ export class NativeBackend implements Backend {
   // Forwards run one after another: the engine has one set of activation buffers and one thread pool, and
   // queueing here keeps libuv's threads free instead of blocked on the engine's lock.
   private tail: Promise<unknown> = Promise.resolve();
+  private readonly idleRelease: IdleRelease;
 
   protected constructor(
     protected readonly model: LoadedModel,
     protected native: NativeModel | null,
-  ) {}
+    options: NativeBackendOptions,
+  ) {
+    this.idleRelease = new IdleRelease(options.releaseWorkingMemoryAfterSeconds ?? DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS, () => {
+      void this.releaseWorkingMemory();
+    });
+  }
 
   /**
    * Loads the weights into the native engine. Throws ModelLoadError for unsupported models or bad weights. Qwen3
@@ -68,7 +77,7 @@ export class NativeBackend implements Backend {
     } catch (error) {
       throw new ModelLoadError(`cpu backend: cannot load ${model.id}: ${(error as Error).message}`);
     }
-    return new NativeBackend(model, native);
+    return new NativeBackend(model, native, options);
   }
 
   get dtype(): Precision {
@@ -84,8 +93,24 @@ export class NativeBackend implements Backend {
     return this.native?.nativeBytes ?? 0;
   }
 
+  /** The engine's per-batch working buffers now (activations, scratch), as reported to V8 and /metrics. */
+  get workingBufferBytes(): number {
+    return this.native?.workingBytes ?? 0;
+  }
+
   forward(batch: RaggedBatch): Promise<PooledRows> {
+    this.idleRelease.forwardQueued();
     const run = this.tail.then(() => this.forwardNow(batch));
+    this.tail = run.catch(() => undefined).finally(() => this.idleRelease.forwardSettled());
+    return run;
+  }
+
+  /**
+   * Returns the working buffers to the OS, queued behind running forwards (the next forward maps them again); runs by
+   * itself after releaseWorkingMemoryAfterSeconds idle. Resolves to the bytes released.
+   */
+  releaseWorkingMemory(): Promise<number> {
+    const run = this.tail.then(() => this.native?.releaseWorkingMemory() ?? 0);
     this.tail = run.catch(() => undefined);
     return run;
   }
@@ -115,6 +140,7 @@ export class NativeBackend implements Backend {
   }
 
   async dispose(): Promise<void> {
+    this.idleRelease.cancel();
     const native = this.native;
     this.native = null;
     await this.tail;

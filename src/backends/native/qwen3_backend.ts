@@ -23,8 +23,9 @@ export class NativeQwen3Backend extends NativeBackend implements PagedKvBackend 
     model: LoadedModel,
     private readonly config: Qwen3Config,
     native: NativeQwen3Model,
+    options: NativeBackendOptions,
   ) {
-    super(model, native as unknown as NativeModel);
+    super(model, native as unknown as NativeModel, options);
     this.qwen3 = native;
     this.kvBytesPerToken = 2 * config.numLayers * config.numKeyValueHeads * config.headDim * KV_BYTES_PER_VALUE;
   }
@@ -65,7 +66,7 @@ export class NativeQwen3Backend extends NativeBackend implements PagedKvBackend 
     } catch (error) {
       throw new ModelLoadError(`cpu backend: cannot load ${model.id}: ${(error as Error).message}`);
     }
-    return new NativeQwen3Backend(model, config, native);
+    return new NativeQwen3Backend(model, config, native, options);
   }
 
   initKvCache(spec: KvCacheSpec): void {
