@@ -31,7 +31,7 @@ export function buildServer(embedder: Embedder, options: Partial<ServerOptions> 
     // Wrong types must be rejected, not coerced ("input": 5 is not the text "5"), and unknown fields kept.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }) as unknown as PooledServer;
-  const metrics = new ServerMetrics(embedder.scheduler);
+  const metrics = new ServerMetrics(embedder.scheduler, embedder.backend);
   embedder.scheduler.onStep = (stats) => metrics.observeStep(stats);
   let ready = false;
   app.markReady = () => {
