@@ -4,7 +4,7 @@
 // test/upstream/test_openapi.py fuzzes the same document with schemathesis.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import Ajv from 'ajv';
+import { Ajv } from 'ajv';
 
 import { Embedder } from '../../src/engine/embedder.js';
 import { buildServer, type PooledServer } from '../../src/server/app.js';
