@@ -61,7 +61,11 @@ function values(count: number, seed: number, scale = 0.5): Float32Array {
   return out;
 }
 
-/** CPU timing source: the native ops when the addon loads, else the reference ops. */
+/**
+ * CPU timing source: the native ops when the addon loads, else the reference ops. Each native closure allocates its
+ * output once, outside the timed calls, and passes it as `out`; attention reads the fused [T, 3H] q|k|v rows as the
+ * WGSL kernel and the native engine both do. (The float64 reference ops allocate; they are a fallback, not a rate.)
+ */
 interface CpuOps {
   readonly source: string;
   linear(x: Float32Array, m: number, k: number, w: Float32Array, bias: Float32Array, n: number, extra: { gelu?: boolean; residual?: Float32Array; gamma?: Float32Array; beta?: Float32Array }): () => void;
@@ -79,11 +83,31 @@ async function loadCpuOps(): Promise<CpuOps> {
       linear: (x, m, k, w, bias, n, extra) => {
         const packed = native.packLinear(w, n, k, 'float32');
         const epilogue = { bias, activation: extra.gelu ? ('gelu' as const) : ('none' as const), residual: extra.residual ?? null, lnGamma: extra.gamma ?? null, lnBeta: extra.beta ?? null, lnEps: 1e-12 };
-        return () => native.linear(x, m, packed, epilogue);
+        const out = new Float32Array(m * n);
+        return () => native.linear(x, m, packed, epilogue, out);
       },
-      attention: (q, k, v, cu, heads, headDim) => () => native.attention(q, k, v, cu, heads, headDim),
-      layerNorm: (x, rows, cols, gamma, beta) => () => native.layerNorm(x, rows, cols, gamma, beta, 1e-12),
-      pool: (hidden, cu, cols) => () => native.pool(hidden, cu, cols, 'mean', new Int32Array(cu.length - 1), new Uint8Array(cu.length - 1).fill(1)),
+      attention: (q, k, v, cu, heads, headDim) => {
+        const width = heads * headDim;
+        const numTokens = q.length / width;
+        const qkv = new Float32Array(numTokens * 3 * width);
+        for (let t = 0; t < numTokens; t++) {
+          qkv.set(q.subarray(t * width, (t + 1) * width), t * 3 * width);
+          qkv.set(k.subarray(t * width, (t + 1) * width), t * 3 * width + width);
+          qkv.set(v.subarray(t * width, (t + 1) * width), t * 3 * width + 2 * width);
+        }
+        const out = new Float32Array(numTokens * width);
+        return () => native.attentionQkv(qkv, cu, heads, headDim, undefined, out);
+      },
+      layerNorm: (x, rows, cols, gamma, beta) => {
+        const out = new Float32Array(rows * cols);
+        return () => native.layerNorm(x, rows, cols, gamma, beta, 1e-12, undefined, out);
+      },
+      pool: (hidden, cu, cols) => {
+        const dims = new Int32Array(cu.length - 1);
+        const normalize = new Uint8Array(cu.length - 1).fill(1);
+        const out = new Float32Array((cu.length - 1) * cols);
+        return () => native.pool(hidden, cu, cols, 'mean', dims, normalize, out);
+      },
     };
   } catch (error) {
     return {
