@@ -1,8 +1,8 @@
 // `pooled profile`: AIPerf-style load generation against any OpenAI/Cohere-compatible embedding endpoint.
 // Exit codes: 0 the run finished and at least one request succeeded at every load point; 1 the run could not
 // start or a load point had no successful request; 2 bad command line.
-import { parseProfileArgs, PROFILE_USAGE, UsageError } from '../bench/profile/options.js';
-import { runProfile } from '../bench/profile/run_profile.js';
+import { parseProfileArgs, PROFILE_USAGE, UsageError } from '../profile/options.js';
+import { runProfile } from '../profile/run_profile.js';
 
 /** Where the command prints; tests pass their own sinks instead of patching process.stdout. */
 export interface CommandStreams {

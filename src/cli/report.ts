@@ -3,7 +3,7 @@
 // artifacts; 2 bad command line.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { makeReport } from '../bench/profile/report/make_report.js';
+import { makeReport } from '../profile/report/make_report.js';
 import type { CommandStreams } from './profile.js';
 
 export const REPORT_USAGE = `Usage: pooled report ARTIFACT_DIR [options]

@@ -5,9 +5,9 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'no
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { parseProfileArgs } from '../../src/bench/profile/options.js';
-import { parseJsonlRecords } from '../../src/bench/profile/records_jsonl.js';
-import { runProfile, type ProfileRunResult } from '../../src/bench/profile/run_profile.js';
+import { parseProfileArgs } from '../../src/profile/options.js';
+import { parseJsonlRecords } from '../../src/profile/records_jsonl.js';
+import { runProfile, type ProfileRunResult } from '../../src/profile/run_profile.js';
 import { runProfileCommand } from '../../src/cli/profile.js';
 import { fakeUsageTokens, startFakeEndpoint, type FakeBehaviour } from './profile_fake_endpoint.js';
 

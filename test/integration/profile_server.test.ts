@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Embedder } from '../../src/engine/embedder.js';
-import { parseProfileArgs } from '../../src/bench/profile/options.js';
-import { runProfile } from '../../src/bench/profile/run_profile.js';
+import { parseProfileArgs } from '../../src/profile/options.js';
+import { runProfile } from '../../src/profile/run_profile.js';
 import { buildServer, type PooledServer } from '../../src/server/app.js';
 import { fixtureModel } from '../fixtures/generate.js';
 

@@ -3,11 +3,11 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { errorStatusKey, summarize } from '../../src/bench/profile/aggregate.js';
-import { aggregateCsv, writePointArtifacts } from '../../src/bench/profile/artifacts.js';
-import type { RequestError, RequestRecord } from '../../src/bench/profile/records.js';
-import { parseJsonlRecords, recordToJsonLine } from '../../src/bench/profile/records_jsonl.js';
-import { metricsDelta, parsePrometheusText } from '../../src/bench/profile/server_metrics.js';
+import { errorStatusKey, summarize } from '../../src/profile/aggregate.js';
+import { aggregateCsv, writePointArtifacts } from '../../src/profile/artifacts.js';
+import type { RequestError, RequestRecord } from '../../src/profile/records.js';
+import { parseJsonlRecords, recordToJsonLine } from '../../src/profile/records_jsonl.js';
+import { metricsDelta, parsePrometheusText } from '../../src/profile/server_metrics.js';
 
 const T0 = 1_700_000_000_000_000_000n; // epoch ns, beyond 2^53
 const MS = 1_000_000n;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { summarize } from '../../src/bench/profile/aggregate.js';
-import { formatSummary, formatSweep, renderTable } from '../../src/bench/profile/console_table.js';
-import { ProgressReporter } from '../../src/bench/profile/progress.js';
-import type { RequestRecord } from '../../src/bench/profile/records.js';
+import { summarize } from '../../src/profile/aggregate.js';
+import { formatSummary, formatSweep, renderTable } from '../../src/profile/console_table.js';
+import { ProgressReporter } from '../../src/profile/progress.js';
+import type { RequestRecord } from '../../src/profile/records.js';
 
 const T0 = 1_700_000_000_000_000_000n;
 const MS = 1_000_000n;

@@ -1,9 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { nowEpochNs } from '../../src/bench/profile/clock.js';
-import { runLoad, type IssueRequest } from '../../src/bench/profile/load_generator.js';
-import type { RequestRecord } from '../../src/bench/profile/records.js';
-import { SeededRandom } from '../../src/bench/profile/rng.js';
+import { nowEpochNs } from '../../src/profile/clock.js';
+import { runLoad, type IssueRequest } from '../../src/profile/load_generator.js';
+import type { RequestRecord } from '../../src/profile/records.js';
+import { SeededRandom } from '../../src/profile/rng.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 

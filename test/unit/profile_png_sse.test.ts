@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { deflateSync } from 'node:zlib';
 import { test } from 'node:test';
-import { countPixelsNear, crc32, decodePng, encodeRgbPng } from '../../src/bench/profile/png.js';
-import { SseParser } from '../../src/bench/profile/sse.js';
+import { countPixelsNear, crc32, decodePng, encodeRgbPng } from '../../src/profile/png.js';
+import { SseParser } from '../../src/profile/sse.js';
 
 test('crc32 matches the standard check value', () => {
   assert.equal(crc32(Buffer.from('123456789')), 0xcbf43926);

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { summarize } from '../../src/bench/profile/aggregate.js';
-import type { RequestRecord } from '../../src/bench/profile/records.js';
-import { parseJsonlRecords, recordToJsonLine } from '../../src/bench/profile/records_jsonl.js';
-import type { ArtifactSet, PointArtifacts } from '../../src/bench/profile/report/artifact_reader.js';
-import { costPerMillion, formatCost } from '../../src/bench/profile/report/cost.js';
-import { renderReport } from '../../src/bench/profile/report/report_html.js';
-import { histogramChart, niceTicks, xyChart } from '../../src/bench/profile/report/svg_charts.js';
-import { bucketWidthS, targetBucketCount, timeline } from '../../src/bench/profile/report/time_series.js';
+import { summarize } from '../../src/profile/aggregate.js';
+import type { RequestRecord } from '../../src/profile/records.js';
+import { parseJsonlRecords, recordToJsonLine } from '../../src/profile/records_jsonl.js';
+import type { ArtifactSet, PointArtifacts } from '../../src/profile/report/artifact_reader.js';
+import { costPerMillion, formatCost } from '../../src/profile/report/cost.js';
+import { renderReport } from '../../src/profile/report/report_html.js';
+import { histogramChart, niceTicks, xyChart } from '../../src/profile/report/svg_charts.js';
+import { bucketWidthS, targetBucketCount, timeline } from '../../src/profile/report/time_series.js';
 
 const T0 = 1_700_000_000_000_000_000n;
 const MS = 1_000_000n;

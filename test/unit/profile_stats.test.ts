@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { describe, mean, percentileOfSorted, populationStd } from '../../src/bench/profile/stats.js';
+import { describe, mean, percentileOfSorted, populationStd } from '../../src/profile/stats.js';
 
 const close = (actual: number, expected: number, eps = 1e-9): void => assert.ok(Math.abs(actual - expected) <= eps, `${actual} != ${expected}`);
 

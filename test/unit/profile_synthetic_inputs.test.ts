@@ -3,11 +3,11 @@ import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { buildSyntheticDataset, loadInputFile } from '../../src/bench/profile/dataset.js';
-import { decodePng } from '../../src/bench/profile/png.js';
-import { SeededRandom } from '../../src/bench/profile/rng.js';
-import { SyntheticTextGenerator } from '../../src/bench/profile/synthetic_text.js';
-import { loadTokenCounter, resolveTokenizerFolder } from '../../src/bench/profile/tokenizer_loader.js';
+import { buildSyntheticDataset, loadInputFile } from '../../src/profile/dataset.js';
+import { decodePng } from '../../src/profile/png.js';
+import { SeededRandom } from '../../src/profile/rng.js';
+import { SyntheticTextGenerator } from '../../src/profile/synthetic_text.js';
+import { loadTokenCounter, resolveTokenizerFolder } from '../../src/profile/tokenizer_loader.js';
 
 const BGE = 'test/fixtures/models/BAAI--bge-small-en-v1.5';
 const MINILM = 'test/fixtures/models/sentence-transformers--all-MiniLM-L6-v2';
