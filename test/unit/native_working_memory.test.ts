@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 
 import { buildRaggedBatch, type RaggedBatch } from '../../src/backends/backend.js';
 import { loadAddon } from '../../src/backends/native/addon.js';
-import { NativeBackend } from '../../src/backends/native/backend.js';
+import { createNativeBackend, NativeBackend } from '../../src/backends/native/backend.js';
 import { parseServeArgs } from '../../src/config/serve_options.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { loadModel } from '../../src/model/load.js';
@@ -69,7 +69,7 @@ async function checkAccounting(backend: NativeBackend, batch: RaggedBatch, expec
 describe('native working buffers', () => {
   test('BERT: accounted exactly, reported to V8, released after the idle bound', async (t) => {
     const model = await loadModel(await fixtureModel('bge-small', { shrink: BERT_SHRINK }));
-    const backend = await NativeBackend.create(model, { threads: 1, releaseWorkingMemoryAfterSeconds: IDLE_SECONDS });
+    const backend = await createNativeBackend(model, { threads: 1, releaseWorkingMemoryAfterSeconds: IDLE_SECONDS });
     t.after(() => backend.dispose());
     const { hiddenSize: H, intermediateSize: I, vocabSize } = model.config;
     const lengths = [64, 128, 64];
@@ -82,7 +82,7 @@ describe('native working buffers', () => {
 
   test('Qwen3: accounted exactly (KV cache apart), reported to V8, released after the idle bound', async (t) => {
     const model = await loadModel(await qwen3FixtureDir('F32'));
-    const backend = await NativeBackend.create(model, { threads: 1, releaseWorkingMemoryAfterSeconds: IDLE_SECONDS });
+    const backend = await createNativeBackend(model, { threads: 1, releaseWorkingMemoryAfterSeconds: IDLE_SECONDS });
     t.after(() => backend.dispose());
     const { hiddenSize: H, intermediateSize: I, numHeads, numKeyValueHeads, headDim } = QWEN3_TINY_SHRINK;
     const qw = numHeads * headDim;

@@ -1,157 +1,21 @@
-// The native CPU backend ('cpu'): the C++ engine in native/, loaded through ./addon.ts. Weights go to native code
-// once, as views of the checkpoint's bytes (packed there; the word embedding table is read in place), and each
-// forward runs off the JS thread, so the event loop stays free while a batch computes.
-import { ModelLoadError } from '../../errors.js';
+// The native CPU backend ('cpu'): picks the class for a model's architecture. NativeBackend (./bert_backend.ts, BERT)
+// is the base class of NativeQwen3Backend (./qwen3_backend.ts: paged KV, chunked prefill, prefix caching), so the
+// choice lives here, above both, rather than in the base class (which would import its own subclass: a cycle).
 import type { LoadedModel } from '../../model/types.js';
-import type { Backend, BackendFactory, PooledRows, RaggedBatch } from '../backend.js';
-import { checkBertBatch } from '../reference/batch_checks.js';
-import { loadAddon, type NativeModel, type NativeTensorSpec, type Precision } from './addon.js';
-import { DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS, IdleRelease } from './idle_release.js';
+import type { BackendFactory } from '../backend.js';
+import { NativeBackend, type NativeBackendOptions } from './bert_backend.js';
+import { NativeQwen3Backend } from './qwen3_backend.js';
 
-export interface NativeBackendOptions {
-  /** Weights as float32, or bfloat16 with float32 accumulation. Default float32. */
-  readonly dtype?: Precision;
-  /** Compute threads; 0 or absent = one per core. */
-  readonly threads?: number;
-  /** Seconds without a forward before the working buffers go back to the OS; 0 = keep them. Default 10. */
-  readonly releaseWorkingMemoryAfterSeconds?: number;
+export { NativeBackend, type NativeBackendOptions } from './bert_backend.js';
+export { NativeQwen3Backend } from './qwen3_backend.js';
+
+/** Loads the weights into the native engine. Throws ModelLoadError for unsupported models or bad weights. */
+export function createNativeBackend(model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeBackend> {
+  if (model.config.architecture === 'qwen3') return NativeQwen3Backend.createQwen3(model, options);
+  return NativeBackend.createBert(model, options);
 }
-
-export class NativeBackend implements Backend {
-  readonly name = 'cpu' as const;
-  // Forwards run one after another: the engine has one set of activation buffers and one thread pool, and
-  // queueing here keeps libuv's threads free instead of blocked on the engine's lock.
-  private tail: Promise<unknown> = Promise.resolve();
-  private readonly idleRelease: IdleRelease;
-
-  protected constructor(
-    protected readonly model: LoadedModel,
-    protected native: NativeModel | null,
-    options: NativeBackendOptions,
-  ) {
-    this.idleRelease = new IdleRelease(options.releaseWorkingMemoryAfterSeconds ?? DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS, () => {
-      void this.releaseWorkingMemory();
-    });
-  }
-
-  /**
-   * Loads the weights into the native engine. Throws ModelLoadError for unsupported models or bad weights. Qwen3
-   * decoders get a NativeQwen3Backend (./qwen3_backend.ts: paged KV, chunked prefill, prefix caching).
-   */
-  static async create(model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeBackend> {
-    const { config } = model;
-    const architecture: string = config.architecture;
-    if (config.architecture === 'qwen3') {
-      // Imported lazily: qwen3_backend.ts extends this class, so a static import would be a cycle.
-      const { NativeQwen3Backend } = await import('./qwen3_backend.js');
-      return NativeQwen3Backend.createQwen3(model, options);
-    }
-    if (config.architecture !== 'bert') throw new ModelLoadError(`the cpu backend supports BERT and Qwen3 models only, not '${architecture}' (model ${model.id})`);
-    const dtype = options.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'bfloat16') throw new ModelLoadError(`the cpu backend computes in float32 or bfloat16, not ${String(dtype)}`);
-    const threads = options.threads ?? 0;
-    if (!Number.isInteger(threads) || threads < 0) throw new ModelLoadError(`threads must be a non-negative integer, got ${threads}`);
-    const tensors: NativeTensorSpec[] = [];
-    for (const [name, view] of model.weights) {
-      if (view.dtype === 'I64') continue; // embeddings.position_ids: positions come with each batch
-      tensors.push({ name, dtype: view.dtype, shape: view.shape, bytes: view.bytes });
-    }
-    let native: NativeModel;
-    try {
-      native = await loadAddon().loadModel({
-        config: {
-          vocabSize: config.vocabSize,
-          hiddenSize: config.hiddenSize,
-          numLayers: config.numLayers,
-          numHeads: config.numHeads,
-          intermediateSize: config.intermediateSize,
-          maxPositionEmbeddings: config.maxPositionEmbeddings,
-          typeVocabSize: config.typeVocabSize,
-          layerNormEps: config.layerNormEps,
-          hiddenAct: config.hiddenAct,
-        },
-        dtype,
-        threads,
-        tensors,
-      });
-    } catch (error) {
-      throw new ModelLoadError(`cpu backend: cannot load ${model.id}: ${(error as Error).message}`);
-    }
-    return new NativeBackend(model, native, options);
-  }
-
-  get dtype(): Precision {
-    return this.native?.dtype ?? 'float32';
-  }
-
-  get threads(): number {
-    return this.native?.threads ?? 0;
-  }
-
-  /** Bytes the engine allocated (packed weights, tables); reported to V8 as external memory too. */
-  get nativeBytes(): number {
-    return this.native?.nativeBytes ?? 0;
-  }
-
-  /** The engine's per-batch working buffers now (activations, scratch), as reported to V8 and /metrics. */
-  get workingBufferBytes(): number {
-    return this.native?.workingBytes ?? 0;
-  }
-
-  forward(batch: RaggedBatch): Promise<PooledRows> {
-    this.idleRelease.forwardQueued();
-    const run = this.tail.then(() => this.forwardNow(batch));
-    this.tail = run.catch(() => undefined).finally(() => this.idleRelease.forwardSettled());
-    return run;
-  }
-
-  /**
-   * Returns the working buffers to the OS, queued behind running forwards (the next forward maps them again); runs by
-   * itself after releaseWorkingMemoryAfterSeconds idle. Resolves to the bytes released.
-   */
-  releaseWorkingMemory(): Promise<number> {
-    const run = this.tail.then(() => this.native?.releaseWorkingMemory() ?? 0);
-    this.tail = run.catch(() => undefined);
-    return run;
-  }
-
-  protected async forwardNow(batch: RaggedBatch): Promise<PooledRows> {
-    const native = this.native;
-    if (native === null) throw new Error('cpu backend: forward after dispose()');
-    const { hiddenSize } = this.model.config;
-    const numSequences = checkBertBatch(batch, this.model.config);
-    const flat = await native.forward({
-      tokenIds: batch.tokenIds,
-      positions: batch.positions,
-      tokenTypeIds: batch.tokenTypeIds,
-      cuSeqLens: batch.cuSeqLens,
-      pooling: batch.pooling,
-      dimensions: batch.dimensions,
-      normalize: batch.normalize,
-    });
-    const rows: Float32Array[] = [];
-    let offset = 0;
-    for (let i = 0; i < numSequences; i++) {
-      const size = batch.dimensions[i] === 0 ? hiddenSize : batch.dimensions[i];
-      rows.push(flat.subarray(offset, offset + size));
-      offset += size;
-    }
-    return rows;
-  }
-
-  async dispose(): Promise<void> {
-    this.idleRelease.cancel();
-    const native = this.native;
-    this.native = null;
-    await this.tail;
-    native?.dispose();
-  }
-}
-
-export const createNativeBackend = (model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeBackend> =>
-  NativeBackend.create(model, options);
 
 /** A BackendFactory with the options fixed (for src/backends/select.ts). */
 export function nativeBackendFactory(options: NativeBackendOptions = {}): BackendFactory {
-  return (model) => NativeBackend.create(model, options);
+  return (model) => createNativeBackend(model, options);
 }

@@ -9,7 +9,7 @@ import type { LoadedModel, Qwen3Config } from '../../model/types.js';
 import type { KvCacheSpec, PagedKvBackend, PooledRows, RaggedBatch } from '../backend.js';
 import { checkDecoderBatch, type KvGeometry } from '../reference/batch_checks.js';
 import { loadAddon, type NativeModel, type NativeQwen3Model, type NativeTensorSpec } from './addon.js';
-import { NativeBackend, type NativeBackendOptions } from './backend.js';
+import { NativeBackend, type NativeBackendOptions } from './bert_backend.js';
 
 /** The engine stores K and V as float32. */
 const KV_BYTES_PER_VALUE = 4;
