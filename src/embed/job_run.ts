@@ -7,7 +7,7 @@ import type { Embedder } from '../engine/embedder.js';
 import { PooledError } from '../errors.js';
 import type { AppendFile } from './append_file.js';
 import { parseDocumentLine, type DocumentId, type ParsedLine } from './documents.js';
-import type { EmbedJobOptions, EmbedJobSummary } from './job.js';
+import type { EmbedJobOptions, EmbedJobSummary } from './job_options.js';
 import { BadInputLineError, JobInterruptedError } from './job_errors.js';
 import type { JobPlan } from './job_plan.js';
 import { JOURNAL_VERSION, writeJournal, type JobIdentity, type JobPosition, type JournalState } from './journal.js';

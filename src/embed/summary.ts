@@ -1,5 +1,5 @@
 // The summary `pooled embed` prints at the end (stderr): counts, speed, where the output went, peak memory.
-import type { EmbedJobSummary } from './job.js';
+import type { EmbedJobSummary } from './job_options.js';
 import { formatCount, formatDuration } from './progress.js';
 
 function perSecond(count: number, seconds: number): string {

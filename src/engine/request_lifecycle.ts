@@ -2,7 +2,7 @@
 // do the same way with a request: admission by queued tokens, (priority, arrival) ordering, cancellation reasons,
 // and collecting one pooled row per sequence until the request can resolve.
 import { OverloadedError } from '../errors.js';
-import type { PhasedReason, SubmitOptions, SubmitResult } from './scheduler.js';
+import type { PhasedReason, SubmitOptions, SubmitResult } from './scheduler_types.js';
 
 export function isPhasedReason(reason: unknown): reason is PhasedReason {
   return typeof reason === 'object' && reason !== null && typeof (reason as PhasedReason).phasedReason === 'function';

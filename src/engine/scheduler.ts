@@ -18,6 +18,9 @@ import {
   priorityInsertionPoint,
   refusalBeforeQueueing,
 } from './request_lifecycle.js';
+import type { SubmitOptions, SubmitResult } from './scheduler_types.js';
+
+export type { PhasedReason, SubmitOptions, SubmitResult } from './scheduler_types.js';
 
 export interface SchedulerLimits {
   /** Token budget of one step (sum of sequence lengths in one ragged batch). */
@@ -26,29 +29,6 @@ export interface SchedulerLimits {
   readonly maxNumSeqs: number;
   /** Max tokens waiting in the queue; beyond it new requests are refused (429). */
   readonly maxQueuedTokens: number;
-}
-
-export interface SubmitOptions {
-  /** 0 keeps every value; otherwise keep the first `dimensions` values (before normalizing). */
-  readonly dimensions: number;
-  readonly normalize: boolean;
-  /** Lower runs first; ties run in arrival order (vLLM's `priority`). */
-  readonly priority?: number;
-  /** Aborting drops the request's remaining work and rejects with the signal's reason. */
-  readonly signal?: AbortSignal;
-  /**
-   * Decoder models with prefix caching (DecoderScheduler): requests share cached KV blocks only when their salts are
-   * equal (vLLM's `cache_salt`), isolating tenants. The encoder scheduler keeps no cache and ignores it.
-   */
-  readonly cacheSalt?: string;
-}
-
-export interface SubmitResult {
-  readonly rows: Float32Array[];
-  /** Seconds from admission until the request's first sequence entered a step. */
-  readonly queueSeconds: number;
-  /** Seconds of backend compute of the steps that carried this request. */
-  readonly inferenceSeconds: number;
 }
 
 interface PendingSequence {
@@ -63,14 +43,6 @@ export interface StepStats {
   readonly numSequences: number;
   readonly numTokens: number;
   readonly seconds: number;
-}
-
-/**
- * A cancellation reason that depends on whether the request had started computing (e.g. a deadline: 503 while
- * queued, 408 once running). Plain reasons are passed through as they are.
- */
-export interface PhasedReason {
-  readonly phasedReason: (phase: 'queued' | 'running') => unknown;
 }
 
 export { isPhasedReason } from './request_lifecycle.js';
