@@ -10,4 +10,6 @@ if [ ! -d "$here/node_modules/onnxruntime-node" ] || [ "$here/package-lock.json"
   (cd "$here" && ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund --loglevel=error)
 fi
 cd "$root"
+# Type-checked here, not by the product's tsc (which never sees onnxruntime-node).
+node node_modules/typescript/bin/tsc -p "$here/tsconfig.json"
 exec node --import tsx "$here/peers.ts" "$@"
