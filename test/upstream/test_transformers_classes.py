@@ -45,7 +45,8 @@ FIXTURES = {
     # bge-small-en-v1.5's layout: CLS pooling + Normalize.
     "bge-small": {"shrink": BERT_SHRINK, "model_class": "BertModel"},
     # Qwen3-Embedding-0.6B's layout (BF16, no `model.` prefix, tied embeddings): last-token pooling + Normalize.
-    "qwen3-embedding": {"shrink": QWEN3_SHRINK, "model_class": "Qwen3Model"},
+    # --kv-cache-memory: the 4 GiB default is more than lavapipe binds per buffer (128 MiB); WebGPU refuses it at load.
+    "qwen3-embedding": {"shrink": QWEN3_SHRINK, "model_class": "Qwen3Model", "serve": ("--kv-cache-memory", "256MiB")},
 }
 
 # Varied texts under every fixture's limit (and one of ~250 BERT tokens).
@@ -70,7 +71,8 @@ def fixture(request, tmp_path_factory):
     command = ["node", "--import", "tsx", "test/fixtures/generate.ts", name, str(out), "--init-std", INIT_STD, *FIXTURES[name]["shrink"]]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)
     pooling, normalize = _pooling_of(out)
-    return {"name": name, "path": out, "pooling": pooling, "normalize": normalize, "model_class": FIXTURES[name]["model_class"]}
+    return {"name": name, "path": out, "pooling": pooling, "normalize": normalize, "model_class": FIXTURES[name]["model_class"],
+            "serve": FIXTURES[name].get("serve", ())}
 
 
 def _float64_qwen3(model) -> None:
@@ -146,7 +148,7 @@ def _ids(server, texts):
 
 
 def test_float64_reference_matches_transformers(fixture):
-    with backend_server(fixture["path"], "--backend", "reference") as server:
+    with backend_server(fixture["path"], "--backend", "reference", *fixture["serve"]) as server:
         ids = _ids(server, TEXTS)
         ours = embed(server, TEXTS)
     theirs = upstream_vectors(fixture, torch.float64, ids)
@@ -158,7 +160,7 @@ def test_float64_reference_matches_transformers(fixture):
 
 @pytest.mark.parametrize("backend", ["cpu", "webgpu"])
 def test_float32_backends_match_transformers(fixture, backend):
-    with backend_server(fixture["path"], "--backend", backend, "--dtype", "float32") as server:
+    with backend_server(fixture["path"], "--backend", backend, "--dtype", "float32", *fixture["serve"]) as server:
         ids = _ids(server, TEXTS)
         ours = embed(server, TEXTS)
     theirs = upstream_vectors(fixture, torch.float32, ids)
@@ -170,7 +172,7 @@ def test_float32_backends_match_transformers(fixture, backend):
 
 def test_tokenizer_matches_transformers(fixture):
     tokenizer = transformers.AutoTokenizer.from_pretrained(fixture["path"])
-    with backend_server(fixture["path"], "--backend", "reference") as server:
+    with backend_server(fixture["path"], "--backend", "reference", *fixture["serve"]) as server:
         ours = _ids(server, TEXTS)
     theirs = [tokenizer(text)["input_ids"] for text in TEXTS]
     mismatched = [(text, a, b) for text, a, b in zip(TEXTS, ours, theirs) if a != b]
