@@ -38,6 +38,14 @@ export class NotFoundError extends PooledError {
   }
 }
 
+/** A command-line flag or its value is wrong: the CLI prints the message and the command's usage, and exits 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
 /** A model folder, checkpoint or config is unusable: raised at load time, never mid-request. */
 export class ModelLoadError extends Error {
   constructor(message: string) {

@@ -16,7 +16,7 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
-import { parseServeArgs } from '../config/serve_options.js';
+import { parseServeArgs } from '../cli/serve_options.js';
 import { ensureSyntheticModel } from '../model/synthetic_cache.js';
 import { startServer } from '../cli/serve.js';
 import { formatTable } from './stats.js';

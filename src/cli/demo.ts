@@ -3,7 +3,7 @@
 // request through HTTP and print it with its result. The vectors are meaningless: the weights are random.
 import { parseArgs } from 'node:util';
 
-import { parseServeArgs } from '../config/serve_options.js';
+import { parseServeArgs } from './serve_options.js';
 import { ensureSyntheticModel } from '../model/synthetic_cache.js';
 import { closeOnSignals, reportStartupError, startServer, type RunningServer } from './serve.js';
 

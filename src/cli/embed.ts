@@ -3,11 +3,10 @@
 // unresumable state; 2 bad flags; 130/143 stopped by SIGINT/SIGTERM after saving progress.
 import { access } from 'node:fs/promises';
 
-import { UsageError } from '../config/serve_options.js';
 import { Embedder } from '../engine/embedder.js';
-import { ModelLoadError, PooledError } from '../errors.js';
+import { ModelLoadError, PooledError, UsageError } from '../errors.js';
 import { ResumeStateError } from '../embed/append_file.js';
-import { embedHelp, parseEmbedArgs, type EmbedCommandOptions } from '../embed/cli_options.js';
+import { embedHelp, parseEmbedArgs, type EmbedCommandOptions } from './embed_options.js';
 import { BadInputLineError, JobInterruptedError, runEmbedJob } from '../embed/job.js';
 import { formatSummary } from '../embed/summary.js';
 

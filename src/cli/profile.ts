@@ -1,7 +1,8 @@
 // `pooled profile`: AIPerf-style load generation against any OpenAI/Cohere-compatible embedding endpoint.
 // Exit codes: 0 the run finished and at least one request succeeded at every load point; 1 the run could not
 // start or a load point had no successful request; 2 bad command line.
-import { parseProfileArgs, PROFILE_USAGE, UsageError } from '../profile/options.js';
+import { UsageError } from '../errors.js';
+import { parseProfileArgs, PROFILE_USAGE } from '../profile/options.js';
 import { runProfile } from '../profile/run_profile.js';
 
 /** Where the command prints; tests pass their own sinks instead of patching process.stdout. */

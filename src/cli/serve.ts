@@ -1,7 +1,7 @@
 // `pooled serve`: load the model, then listen. SIGTERM/SIGINT stop accepting, finish admitted work, exit 0.
-import { parseServeArgs, serveHelp, UsageError, type ServeOptions } from '../config/serve_options.js';
+import { parseServeArgs, serveHelp, type ServeOptions } from './serve_options.js';
 import { Embedder } from '../engine/embedder.js';
-import { ModelLoadError, PooledError } from '../errors.js';
+import { ModelLoadError, PooledError, UsageError } from '../errors.js';
 import { buildServer, type PooledServer } from '../server/app.js';
 
 export interface RunningServer {

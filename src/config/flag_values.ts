@@ -1,11 +1,5 @@
-// Parsers of command-line flag values, shared by every command; each error names the flag and the bad value.
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
-}
+// Parsers of command-line flag values, shared by every command; each error (UsageError) names the flag and the bad value.
+import { UsageError } from '../errors.js';
 
 export function oneOf<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T | undefined {
   if (value === undefined) return undefined;

@@ -8,7 +8,7 @@
 // splits use. Each shard seeks straight to its range; a line crossing a boundary belongs to the shard where it begins.
 import type { FileHandle } from 'node:fs/promises';
 
-import { UsageError } from '../config/serve_options.js';
+import { UsageError } from '../errors.js';
 
 export interface ShardSpec {
   /** 0-based, as Kubernetes' JOB_COMPLETION_INDEX counts. */

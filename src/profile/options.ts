@@ -2,6 +2,7 @@
 // `aiperf profile` against an embedding endpoint works here unchanged. Parsing turns argv into one frozen,
 // fully defaulted object; every later stage reads only that object.
 import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
 import type { EndpointType } from './records.js';
 
 export { PROFILE_USAGE } from './usage.js';
@@ -71,13 +72,6 @@ export interface ProfileOptions {
   readonly uiType: UiType;
   readonly progressIntervalS: number;
   readonly cliCommand: string;
-}
-
-export class UsageError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'UsageError';
-  }
 }
 
 const DEFAULT_ENDPOINT_PATHS: Readonly<Record<EndpointType, string>> = {

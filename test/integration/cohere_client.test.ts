@@ -6,7 +6,7 @@ import { CohereClientV2, CohereError } from 'cohere-ai';
 
 import { buildRaggedBatch } from '../../src/backends/backend.js';
 import { ReferenceBackend } from '../../src/backends/reference/backend.js';
-import { parseServeArgs } from '../../src/config/serve_options.js';
+import { parseServeArgs } from '../../src/cli/serve_options.js';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
 import { packUbinary } from '../../src/server/encoding.js';
 import { patchedFixtureModel } from '../helpers/patched_model.js';

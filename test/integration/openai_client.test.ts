@@ -6,7 +6,7 @@ import OpenAI from 'openai';
 
 import { buildRaggedBatch } from '../../src/backends/backend.js';
 import { ReferenceBackend } from '../../src/backends/reference/backend.js';
-import { parseServeArgs } from '../../src/config/serve_options.js';
+import { parseServeArgs } from '../../src/cli/serve_options.js';
 import { startServer, type RunningServer } from '../../src/cli/serve.js';
 import { fixtureModel, type FixtureName } from '../fixtures/generate.js';
 

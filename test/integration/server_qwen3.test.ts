@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 
 import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
 import { buildRaggedBatch } from '../../src/backends/backend.js';
-import { parseServeArgs } from '../../src/config/serve_options.js';
+import { parseServeArgs } from '../../src/cli/serve_options.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { buildServer, type PooledServer } from '../../src/server/app.js';
 import { qwen3FixtureDir } from '../helpers/qwen3_fixture.js';

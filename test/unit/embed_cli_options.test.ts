@@ -2,9 +2,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { SERVE_FLAGS, UsageError } from '../../src/config/serve_options.js';
+import { SERVE_FLAGS } from '../../src/cli/serve_options.js';
+import { UsageError } from '../../src/errors.js';
 import { BACKEND_NAMES } from '../../src/backends/select.js';
-import { embedHelp, parseEmbedArgs, type EmbedCommandOptions } from '../../src/embed/cli_options.js';
+import { embedHelp, parseEmbedArgs, type EmbedCommandOptions } from '../../src/cli/embed_options.js';
 
 const BASE = ['--model', '/models/m', '--input', 'in.jsonl', '--output', 'out.jsonl'];
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 
-import { parseEmbedArgs, type EmbedCommandOptions } from '../../src/embed/cli_options.js';
+import { parseEmbedArgs, type EmbedCommandOptions } from '../../src/cli/embed_options.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const SHELL_VALUES: Record<string, string> = { JOB_COMPLETION_INDEX: '3', SLURM_ARRAY_TASK_ID: '5' };

@@ -6,7 +6,7 @@ import { mkdtemp, open, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-import { UsageError } from '../../src/config/serve_options.js';
+import { UsageError } from '../../src/errors.js';
 import { lineNumberAt, parseShardSpec, resolveShardRange, shardByteRange } from '../../src/embed/shard.js';
 
 test('parseShardSpec reads i/N counted from 0 and rejects everything else', () => {

@@ -8,7 +8,7 @@ import { describe, test } from 'node:test';
 import { buildRaggedBatch, type RaggedBatch } from '../../src/backends/backend.js';
 import { loadAddon } from '../../src/backends/native/addon.js';
 import { createNativeBackend, NativeBackend } from '../../src/backends/native/backend.js';
-import { parseServeArgs } from '../../src/config/serve_options.js';
+import { parseServeArgs } from '../../src/cli/serve_options.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { loadModel } from '../../src/model/load.js';
 import { buildServer } from '../../src/server/app.js';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { normalizeBaseUrl, parseGoodput, parseProfileArgs, redactArgv, requestCountFor, UsageError } from '../../src/profile/options.js';
+import { UsageError } from '../../src/errors.js';
+import { normalizeBaseUrl, parseGoodput, parseProfileArgs, redactArgv, requestCountFor } from '../../src/profile/options.js';
 
 const base = ['--model', 'BAAI/bge-small-en-v1.5', '--url', 'localhost:8000'];
 

@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { parseServeArgs, serveHelp, UsageError, SERVE_FLAGS } from '../../src/config/serve_options.js';
+import { parseServeArgs, serveHelp, SERVE_FLAGS } from '../../src/cli/serve_options.js';
+import { UsageError } from '../../src/errors.js';
 
 const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => {
   const opts = parseServeArgs(argv, env);

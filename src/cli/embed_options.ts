@@ -2,14 +2,15 @@
 // dtype, threads, pooling, truncate, token budget...), parsed by serve's own parser so the two never drift apart.
 import { parseArgs } from 'node:util';
 
-import { oneOf, UsageError } from '../config/flag_values.js';
-import { parseServeArgs, SERVE_FLAGS } from '../config/serve_options.js';
+import { oneOf } from '../config/flag_values.js';
+import type { InputFormat } from '../embed/documents.js';
+import type { EmbedJobOptions, OnError } from '../embed/job.js';
+import { outputFormatFromPath, type OutputDType } from '../embed/output_writers.js';
+import type { ProgressMode } from '../embed/progress.js';
+import { parseShardSpec, WHOLE_INPUT } from '../embed/shard.js';
 import type { EmbedderOptions } from '../engine/embedder.js';
-import type { InputFormat } from './documents.js';
-import type { EmbedJobOptions, OnError } from './job.js';
-import { outputFormatFromPath, type OutputDType } from './output_writers.js';
-import type { ProgressMode } from './progress.js';
-import { parseShardSpec, WHOLE_INPUT } from './shard.js';
+import { UsageError } from '../errors.js';
+import { parseServeArgs, SERVE_FLAGS } from './serve_options.js';
 
 export const EMBED_FLAGS = {
   model: { type: 'string', help: 'model folder, HF cache entry or HF hub id (required)' },

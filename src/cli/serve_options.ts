@@ -1,4 +1,5 @@
-// Options of `pooled serve`: flags, with environment fallbacks (POOLED_*), parsed once and frozen.
+// Options of `pooled serve`: flags, with environment fallbacks (POOLED_*), parsed once and frozen. It lives with the
+// commands, not in src/config/ (a leaf), because it assembles the options of the engine and the server from their defaults.
 import { parseArgs } from 'node:util';
 import { cpus } from 'node:os';
 
@@ -9,9 +10,8 @@ import { DEFAULT_LIMITS, type EmbedderOptions } from '../engine/embedder.js';
 import type { PoolingMode } from '../model/types.js';
 import type { TruncationSide } from '../tokenizer/tokenizer.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../server/app.js';
-import { bool, byteSize, list, nonNegativeNumber, oneOf, positiveInt, UsageError } from './flag_values.js';
-
-export { UsageError } from './flag_values.js';
+import { bool, byteSize, list, nonNegativeNumber, oneOf, positiveInt } from '../config/flag_values.js';
+import { UsageError } from '../errors.js';
 
 export interface ServeOptions {
   readonly model: string;
