@@ -8,7 +8,7 @@
 // Workgroup size: WORKGROUP_SIZE (256).
 // Dispatch: (min(g, 65535), ceil(g / 65535), 1) with g = ceil(count / WORKGROUP_SIZE); consecutive invocations
 //   touch consecutive elements (coalesced).
-// Override constants: ACTIVATION (0; codes in activation_functions.wgsl), WORKGROUP_SIZE (256).
+// Override constants: ACTIVATION (0; codes in fragments/activation_functions.wgsl), WORKGROUP_SIZE (256).
 
 struct ActivationParams {
   count: u32,

@@ -14,7 +14,7 @@
 // Dispatch: (min(T, 65535), ceil(T / 65535), 1); token = workgroup_id.x + workgroup_id.y * num_workgroups.x.
 // Tiling: the summed row lives in shared memory (HIDDEN floats); invocations stride over columns, so each
 //   table row is read contiguously (coalesced). Mean and variance use two reductions (two-pass, as the
-//   reference does). Ids are validated on the CPU before upload; the kernel trusts them.
+//   reference does; fragments/layer_norm_row.wgsl). Ids are validated on the CPU before upload; the kernel trusts them.
 // Override constants: HIDDEN (required), WORKGROUP_SIZE (128, a power of two), WORD_ROWS_PREGATHERED (false).
 
 alias weight_t = f32;
@@ -38,9 +38,8 @@ override HIDDEN: u32;
 override WORKGROUP_SIZE: u32 = 128u;
 override WORD_ROWS_PREGATHERED: bool = false;
 
-var<workgroup> row_values: array<f32, HIDDEN>;
-
 // @include workgroup_sum.wgsl
+// @include layer_norm_row.wgsl
 
 @compute @workgroup_size(WORKGROUP_SIZE, 1, 1)
 fn main(
@@ -63,15 +62,5 @@ fn main(
     row_values[c] = value;
     sum += value;
   }
-  let mean = workgroup_sum(sum, lane) / f32(HIDDEN);
-  var squares = 0.0;
-  for (var c = lane; c < HIDDEN; c += WORKGROUP_SIZE) {
-    let deviation = row_values[c] - mean;
-    squares = fma(deviation, deviation, squares);
-  }
-  let inverse_std = inverseSqrt(workgroup_sum(squares, lane) / f32(HIDDEN) + params.eps);
-  let out_base = token * HIDDEN;
-  for (var c = lane; c < HIDDEN; c += WORKGROUP_SIZE) {
-    y[out_base + c] = fma((row_values[c] - mean) * inverse_std, ln_params[c], ln_params[HIDDEN + c]);
-  }
+  layer_norm_staged_row(sum, lane, token * HIDDEN, params.eps);
 }

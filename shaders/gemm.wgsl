@@ -9,17 +9,15 @@
 //   5 params   uniform GemmParams {m, n, k}
 // Workgroup size: (TILE_N / MICRO_N, TILE_M / MICRO_M), 16 x 16 = 256 invocations with the defaults.
 // Dispatch: (ceil(N / TILE_N), ceil(M / TILE_M), 1).
-// Tiling: a workgroup owns a TILE_M x TILE_N block of y and walks K in TILE_K slices. Each slice of x and w is
-//   staged in shared memory k-major (xs[k][m], ws[k][n]) with one word of padding per k-row, so the loads (threads
-//   consecutive along k, reading global memory coalesced) land on distinct banks. Invocation (tx, ty) computes the
-//   MICRO_M x MICRO_N outputs at rows ty + i * (TILE_M / MICRO_M) and columns tx + j * (TILE_N / MICRO_N): in the
-//   inner loop neighbouring invocations read neighbouring ws words (no bank conflicts), xs reads are broadcasts,
-//   and the final stores of a warp are contiguous.
+// Tiling: a workgroup owns a TILE_M x TILE_N block of y and walks K in TILE_K slices (fragments/gemm_tile.wgsl:
+//   k-major padded shared-memory tiles, coalesced loads, no bank conflicts). Invocation (tx, ty) computes the
+//   MICRO_M x MICRO_N outputs at rows ty + i * (TILE_M / MICRO_M) and columns tx + j * (TILE_N / MICRO_N), so the
+//   final stores of a warp are contiguous.
 // Override constants:
 //   TILE_M (64), TILE_N (64), TILE_K (16), MICRO_M (4), MICRO_N (4): MICRO_* <= 8 and divide TILE_*;
 //   HAS_BIAS (true);
 //   EPILOGUE (0): 0 = bias only, 1 = bias then ACTIVATION, 2 = bias + residual;
-//   ACTIVATION (0): activation code from activation_functions.wgsl, used when EPILOGUE = 1.
+//   ACTIVATION (0): activation code from fragments/activation_functions.wgsl, used when EPILOGUE = 1.
 // Precision: weights are f32 or f16 (weight_t, chosen by the loader); products and sums are f32.
 
 alias weight_t = f32;
@@ -47,16 +45,10 @@ override HAS_BIAS: bool = true;
 override EPILOGUE: u32 = 0u;
 override ACTIVATION: u32 = 0u;
 
-const MAX_MICRO: u32 = 8u;
 const EPILOGUE_ACTIVATION: u32 = 1u;
 const EPILOGUE_RESIDUAL: u32 = 2u;
 
-override THREADS_X: u32 = TILE_N / MICRO_N;
-override THREADS_Y: u32 = TILE_M / MICRO_M;
-override NUM_THREADS: u32 = THREADS_X * THREADS_Y;
-
-var<workgroup> xs: array<f32, TILE_K * (TILE_M + 1u)>;
-var<workgroup> ws: array<f32, TILE_K * (TILE_N + 1u)>;
+// @include gemm_tile.wgsl
 
 // @include activation_functions.wgsl
 
@@ -69,49 +61,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   let col0 = group.x * TILE_N;
   let tx = local.x;
   let ty = local.y;
-  let thread = ty * THREADS_X + tx;
 
-  var acc: array<array<f32, MAX_MICRO>, MAX_MICRO>;
-
-  for (var k0 = 0u; k0 < k; k0 += TILE_K) {
-    // Stage x[row0.., k0..] and w[col0.., k0..]; consecutive invocations read consecutive k (coalesced).
-    for (var e = thread; e < TILE_M * TILE_K; e += NUM_THREADS) {
-      let r = e / TILE_K;
-      let c = e % TILE_K;
-      var value = 0.0;
-      if (row0 + r < m && k0 + c < k) {
-        value = x[(row0 + r) * k + k0 + c];
-      }
-      xs[c * (TILE_M + 1u) + r] = value;
-    }
-    for (var e = thread; e < TILE_N * TILE_K; e += NUM_THREADS) {
-      let r = e / TILE_K;
-      let c = e % TILE_K;
-      var value = 0.0;
-      if (col0 + r < n && k0 + c < k) {
-        value = f32(w[(col0 + r) * k + k0 + c]);
-      }
-      ws[c * (TILE_N + 1u) + r] = value;
-    }
-    workgroupBarrier();
-
-    for (var kk = 0u; kk < TILE_K; kk++) {
-      var a: array<f32, MAX_MICRO>;
-      var b: array<f32, MAX_MICRO>;
-      for (var i = 0u; i < MICRO_M; i++) {
-        a[i] = xs[kk * (TILE_M + 1u) + ty + i * THREADS_Y];
-      }
-      for (var j = 0u; j < MICRO_N; j++) {
-        b[j] = ws[kk * (TILE_N + 1u) + tx + j * THREADS_X];
-      }
-      for (var i = 0u; i < MICRO_M; i++) {
-        for (var j = 0u; j < MICRO_N; j++) {
-          acc[i][j] = fma(a[i], b[j], acc[i][j]);
-        }
-      }
-    }
-    workgroupBarrier();
-  }
+  var acc = gemm_tile_product(row0, col0, m, n, k, tx, ty);
 
   for (var i = 0u; i < MICRO_M; i++) {
     let row = row0 + ty + i * THREADS_Y;

@@ -13,7 +13,8 @@
 // Dispatch: (1, ceil(M / TILE_M), 1): a workgroup owns TILE_M whole rows, because LayerNorm needs every column
 //   of a row before it can write any of them.
 // Tiling: the workgroup sweeps the row panel in TILE_N-wide column chunks; each chunk is the same shared-memory
-//   tiled product as gemm.wgsl (k-major padded tiles, strided micro-tiles: coalesced loads, no bank conflicts).
+//   tiled product as gemm.wgsl (fragments/gemm_tile.wgsl: k-major padded tiles, strided micro-tiles, coalesced
+//   loads, no bank conflicts).
 //   The pre-norm values go straight to y. LayerNorm then runs in two more sweeps that read back only values the
 //   same invocation wrote (so no cross-invocation memory ordering is needed): one for the mean, one for the
 //   variance about that mean (two-pass, as the reference does, not E[x^2] - E[x]^2), and the last rewrites y.
@@ -45,14 +46,8 @@ override TILE_K: u32 = 16u;
 override MICRO_M: u32 = 2u;
 override MICRO_N: u32 = 4u;
 
-const MAX_MICRO: u32 = 8u;
+// @include gemm_tile.wgsl
 
-override THREADS_X: u32 = TILE_N / MICRO_N;
-override THREADS_Y: u32 = TILE_M / MICRO_M;
-override NUM_THREADS: u32 = THREADS_X * THREADS_Y;
-
-var<workgroup> xs: array<f32, TILE_K * (TILE_M + 1u)>;
-var<workgroup> ws: array<f32, TILE_K * (TILE_N + 1u)>;
 // Per-row partial sums from each column lane, laid out [row][tx], then the per-row result in row_stat.
 var<workgroup> row_partials: array<f32, TILE_M * THREADS_X>;
 var<workgroup> row_stat: array<f32, TILE_M>;
@@ -86,46 +81,7 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_id) l
   // Sweep 1: the product, bias and residual, chunk by chunk; row sums for the mean.
   var row_sum: array<f32, MAX_MICRO>;
   for (var col0 = 0u; col0 < n; col0 += TILE_N) {
-    // Zeroed explicitly for every chunk: a declaration without initializer inside a loop is not reliably
-    // re-zeroed on each iteration by every compiler (lavapipe keeps the previous chunk's sums).
-    var acc = array<array<f32, MAX_MICRO>, MAX_MICRO>();
-    for (var k0 = 0u; k0 < k; k0 += TILE_K) {
-      for (var e = thread; e < TILE_M * TILE_K; e += NUM_THREADS) {
-        let r = e / TILE_K;
-        let c = e % TILE_K;
-        var value = 0.0;
-        if (row0 + r < m && k0 + c < k) {
-          value = x[(row0 + r) * k + k0 + c];
-        }
-        xs[c * (TILE_M + 1u) + r] = value;
-      }
-      for (var e = thread; e < TILE_N * TILE_K; e += NUM_THREADS) {
-        let r = e / TILE_K;
-        let c = e % TILE_K;
-        var value = 0.0;
-        if (col0 + r < n && k0 + c < k) {
-          value = f32(w[(col0 + r) * k + k0 + c]);
-        }
-        ws[c * (TILE_N + 1u) + r] = value;
-      }
-      workgroupBarrier();
-      for (var kk = 0u; kk < TILE_K; kk++) {
-        var a: array<f32, MAX_MICRO>;
-        var b: array<f32, MAX_MICRO>;
-        for (var i = 0u; i < MICRO_M; i++) {
-          a[i] = xs[kk * (TILE_M + 1u) + ty + i * THREADS_Y];
-        }
-        for (var j = 0u; j < MICRO_N; j++) {
-          b[j] = ws[kk * (TILE_N + 1u) + tx + j * THREADS_X];
-        }
-        for (var i = 0u; i < MICRO_M; i++) {
-          for (var j = 0u; j < MICRO_N; j++) {
-            acc[i][j] = fma(a[i], b[j], acc[i][j]);
-          }
-        }
-      }
-      workgroupBarrier();
-    }
+    var acc = gemm_tile_product(row0, col0, m, n, k, tx, ty);
     for (var i = 0u; i < MICRO_M; i++) {
       let row = row0 + ty + i * THREADS_Y;
       for (var j = 0u; j < MICRO_N; j++) {

@@ -11,7 +11,7 @@
 // Dispatch: (min(rows, 65535), ceil(rows / 65535), 1); row = workgroup_id.x + workgroup_id.y * num_workgroups.x.
 // Tiling: the row is staged once in shared memory (row_values, HIDDEN floats); the invocations stride over it
 //   (consecutive invocations, consecutive columns: coalesced), then two reductions give the mean and the
-//   variance about it (two-pass, as the reference computes it).
+//   variance about it (two-pass, as the reference computes it; fragments/layer_norm_row.wgsl).
 // Override constants: HIDDEN (required), WORKGROUP_SIZE (128, a power of two).
 
 struct LayerNormParams {
@@ -29,9 +29,8 @@ struct LayerNormParams {
 override HIDDEN: u32;
 override WORKGROUP_SIZE: u32 = 128u;
 
-var<workgroup> row_values: array<f32, HIDDEN>;
-
 // @include workgroup_sum.wgsl
+// @include layer_norm_row.wgsl
 
 @compute @workgroup_size(WORKGROUP_SIZE, 1, 1)
 fn main(
@@ -51,14 +50,5 @@ fn main(
     row_values[c] = value;
     sum += value;
   }
-  let mean = workgroup_sum(sum, lane) / f32(HIDDEN);
-  var squares = 0.0;
-  for (var c = lane; c < HIDDEN; c += WORKGROUP_SIZE) {
-    let deviation = row_values[c] - mean;
-    squares = fma(deviation, deviation, squares);
-  }
-  let inverse_std = inverseSqrt(workgroup_sum(squares, lane) / f32(HIDDEN) + params.eps);
-  for (var c = lane; c < HIDDEN; c += WORKGROUP_SIZE) {
-    y[base + c] = fma((row_values[c] - mean) * inverse_std, ln_params[c], ln_params[HIDDEN + c]);
-  }
+  layer_norm_staged_row(sum, lane, base, params.eps);
 }

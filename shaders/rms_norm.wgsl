@@ -12,7 +12,7 @@
 //   128, for head rows so a 16-value head does not idle 112 invocations). One workgroup per row.
 // Dispatch: (min(rows, 65535), ceil(rows / 65535), 1); row = workgroup_id.x + workgroup_id.y * num_workgroups.x.
 // Tiling: invocations stride over the row's columns (coalesced); per-lane f32 sums of squares, then a shared-memory
-//   tree sum (workgroup_sum.wgsl).
+//   tree sum (fragments/workgroup_sum.wgsl).
 // Override constants: COLS (required), WORKGROUP_SIZE (128, a power of two).
 
 struct RmsNormParams {

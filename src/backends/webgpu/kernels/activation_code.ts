@@ -1,4 +1,4 @@
-// Activation codes shared by gemm.wgsl's epilogue and activation.wgsl (see shaders/activation_functions.wgsl).
+// Activation codes shared by gemm.wgsl's epilogue and activation.wgsl (see shaders/fragments/activation_functions.wgsl).
 import type { ActivationKind } from '../../reference/ops.js';
 
 export const ACTIVATION_CODE: Readonly<Record<ActivationKind | 'identity', number>> = {

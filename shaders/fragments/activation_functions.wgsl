@@ -1,5 +1,7 @@
-// Library, no entry point: the activation functions that gemm.wgsl (fused epilogue) and activation.wgsl
+// Fragment, no entry point: the activation functions that gemm.wgsl (fused epilogue) and activation.wgsl
 // (standalone) share. The loader pastes this file where a kernel says `// @include activation_functions.wgsl`.
+// Expects nothing from the including kernel (no bindings, overrides or workgroup size); the kernel passes the
+// code, usually its ACTIVATION override. Declares: normal_cdf, gelu_erf, gelu_tanh, apply_activation.
 //
 // ACTIVATION codes, kept in step with ACTIVATION_CODE in src/backends/webgpu/kernels/activation_code.ts:
 //   0 identity, 1 gelu (exact, erf), 2 gelu tanh approximation (gelu_new, gelu_pytorch_tanh), 3 relu.

@@ -1,5 +1,9 @@
-// Library, no entry point: a workgroup-wide float sum for the row kernels (layer_norm, embeddings, pooling). The
-// including kernel declares `override WORKGROUP_SIZE: u32` (a power of two) before the `// @include` line.
+// Fragment, no entry point: a workgroup-wide float sum for the row kernels (layer_norm, embeddings, pooling,
+// rms_norm). The loader pastes this file where a kernel says `// @include workgroup_sum.wgsl`.
+//
+// Expects from the including kernel: override WORKGROUP_SIZE (a power of two), workgroup size
+// @workgroup_size(WORKGROUP_SIZE, 1, 1); no bindings.
+// Declares: the workgroup scratch sum_scratch and workgroup_sum.
 // Every invocation of the workgroup must call workgroup_sum in uniform control flow (it holds barriers).
 // Tree reduction in shared memory: log2(WORKGROUP_SIZE) steps, each step's active lanes read consecutive
 // words, so there are no bank conflicts.
