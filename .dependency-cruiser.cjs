@@ -77,6 +77,16 @@ module.exports = {
       to: { path: '^src/backends/native/addon[.]ts$' },
     },
     {
+      name: 'reference-backend-is-the-oracle',
+      comment:
+        'src/backends/reference/ is the oracle: only its own folder and src/backends/select.ts (which builds it) import it, ' +
+        'plus tests and the developer benchmarks in src/bench/ that check kernels against it. The native and WebGPU ' +
+        'backends share code through neutral places (src/backends/batch_checks.ts, src/model/architectures/)',
+      severity: 'error',
+      from: { path: '^src/', pathNot: '^src/backends/reference/|^src/backends/select[.]ts$|^src/bench/' },
+      to: { path: '^src/backends/reference/' },
+    },
+    {
       name: 'not-to-unresolvable',
       comment:
         'every import must resolve, or the rules above cannot see where it points (src/bench/peers/ installs its own ' +

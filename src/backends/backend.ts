@@ -40,6 +40,29 @@ export type PooledRows = Float32Array[];
 
 export type BackendName = 'reference' | 'cpu' | 'webgpu';
 
+/** Weight precision; accumulation and reductions are fp32 (or fp64 in the reference) everywhere. */
+export type ComputeDType = 'float32' | 'bfloat16' | 'float16';
+
+/** What a caller asks of a backend before building it (src/backends/select.ts asks every backend the same way). */
+export interface BackendSupportQuery {
+  /** An ArchitectureSpec name (src/model/architectures/registry.ts). */
+  readonly architecture: string;
+  readonly dtype: ComputeDType;
+  /** Whether the model must run with a paged KV cache (prefix caching, chunked prefill). */
+  readonly pagedKv: boolean;
+  /** Task heads on top of the pooled rows (none exist yet). */
+  readonly heads: readonly string[];
+}
+
+/**
+ * What a backend can run, answered without building anything (no addon loaded, no GPU opened): each backend folder
+ * exports one as `capabilities`. supports() returns true, or the reason it can't, phrased for a ModelLoadError.
+ */
+export interface BackendCapabilities {
+  readonly name: BackendName;
+  supports(query: BackendSupportQuery): true | string;
+}
+
 export interface Backend {
   readonly name: BackendName;
   /** Run the encoder and the pooling over a ragged batch. */

@@ -1,11 +1,14 @@
-// Picks and builds a backend by name. The only place that knows every backend; each one is imported lazily so
-// a missing optional piece (the native addon, a WebGPU adapter) fails only when it is asked for.
+// Picks and builds a backend by name. The only place that knows every backend: it asks each one's static
+// capabilities (supports()) and builds it only when the answer is yes; each backend's code is imported lazily so a
+// missing optional piece (the native addon, a WebGPU adapter) fails only when it is asked for.
 import type { LoadedModel } from '../model/types.js';
-import type { Backend, BackendName } from './backend.js';
+import type { Backend, BackendCapabilities, BackendName, BackendSupportQuery, ComputeDType } from './backend.js';
+import { capabilities as nativeCapabilities } from './native/capabilities.js';
+import { capabilities as referenceCapabilities } from './reference/capabilities.js';
+import { capabilities as webgpuCapabilities } from './webgpu/capabilities.js';
 import { ModelLoadError } from '../errors.js';
 
-/** Weight precision; accumulation and reductions are fp32 (or fp64 in the reference) everywhere. */
-export type ComputeDType = 'float32' | 'bfloat16' | 'float16';
+export type { ComputeDType } from './backend.js';
 
 export const COMPUTE_DTYPES: readonly ComputeDType[] = ['float32', 'bfloat16', 'float16'];
 
@@ -21,39 +24,48 @@ export interface BackendOptions {
 
 export const BACKEND_NAMES: readonly BackendName[] = ['reference', 'cpu', 'webgpu'];
 
+export const BACKEND_CAPABILITIES: Readonly<Record<BackendName, BackendCapabilities>> = {
+  reference: referenceCapabilities,
+  cpu: nativeCapabilities,
+  webgpu: webgpuCapabilities,
+};
+
 /**
- * The backend used when none is asked for: the C++ engine (the fastest without a GPU, and one every machine can
- * build) for the architectures it runs (BERT encoders; Qwen3 decoders with a paged KV cache), else the reference
- * backend.
+ * What building a backend for this model asks of it. pagedKv is false: a backend without a paged KV cache still runs
+ * decoders one-shot (the engine picks its scheduler from what the backend it got offers), and no head exists yet.
  */
-export function defaultBackendFor(model: LoadedModel): BackendName {
-  const architecture = model.config.architecture;
-  return architecture === 'bert' || architecture === 'qwen3' ? 'cpu' : 'reference';
+export function supportQueryFor(model: LoadedModel, dtype: ComputeDType): BackendSupportQuery {
+  return { architecture: model.config.architecture, dtype, pagedKv: false, heads: [] };
 }
 
-function unsupportedDType(backend: BackendName, dtype: ComputeDType, supported: string): ModelLoadError {
-  return new ModelLoadError(`the ${backend} backend does not support --dtype ${dtype}; it supports ${supported}`);
+/**
+ * The backend used when none is asked for: the C++ engine (the fastest without a GPU, and one every machine can
+ * build) when it runs the model's architecture, else the reference backend. WebGPU only when asked for.
+ */
+export function defaultBackendFor(model: LoadedModel): BackendName {
+  return BACKEND_CAPABILITIES.cpu.supports(supportQueryFor(model, 'float32')) === true ? 'cpu' : 'reference';
+}
+
+/** Throws ModelLoadError naming the reason unless backend `name` supports `query`. */
+export function checkBackendSupports(name: BackendName, query: BackendSupportQuery): void {
+  const answer = BACKEND_CAPABILITIES[name].supports(query);
+  if (answer !== true) throw new ModelLoadError(answer);
 }
 
 export async function createBackend(name: BackendName, model: LoadedModel, opts: BackendOptions): Promise<Backend> {
+  checkBackendSupports(name, supportQueryFor(model, opts.dtype));
   switch (name) {
     case 'reference': {
-      // The oracle computes in float64 from whatever the checkpoint holds; a lower precision would defeat it.
-      if (opts.dtype !== 'float32') throw unsupportedDType(name, opts.dtype, 'float32 (it computes in float64)');
       const { createReferenceBackend } = await import('./reference/backend.js');
-      return createReferenceBackend(model); // BERT or Qwen3
+      return createReferenceBackend(model);
     }
     case 'webgpu': {
-      // WGSL has f32 and (with shader-f16) f16 but no bfloat16 type.
-      if (opts.dtype === 'bfloat16') throw unsupportedDType(name, opts.dtype, 'float32 and float16 (needs shader-f16)');
       const { createWebGpuBackend } = await import('./webgpu/backend.js');
       return createWebGpuBackend(model, { weightType: opts.dtype === 'float16' ? 'f16' : 'f32', maxBatchTokens: opts.maxBatchTokens });
     }
     case 'cpu': {
-      // The C++ engine has float32 and bfloat16 weight paths; float16 checkpoints convert at load into either.
-      if (opts.dtype === 'float16') throw unsupportedDType(name, opts.dtype, 'float32 and bfloat16');
       const { createNativeBackend } = await import('./native/backend.js');
-      return createNativeBackend(model, { dtype: opts.dtype, threads: opts.threads, releaseWorkingMemoryAfterSeconds: opts.releaseWorkingMemoryAfterSeconds });
+      return createNativeBackend(model, { dtype: opts.dtype === 'bfloat16' ? 'bfloat16' : 'float32', threads: opts.threads, releaseWorkingMemoryAfterSeconds: opts.releaseWorkingMemoryAfterSeconds });
     }
   }
 }

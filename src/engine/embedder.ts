@@ -6,7 +6,8 @@ import { supportsPagedKv, type Backend, type BackendName } from '../backends/bac
 import { createBackend, defaultBackendFor, type ComputeDType } from '../backends/select.js';
 import { InvalidRequestError } from '../errors.js';
 import { describeModel, loadModel } from '../model/load.js';
-import { isDecoderConfig, type LoadedModel, type PoolingMode } from '../model/types.js';
+import { hasKvCache } from '../model/architectures/registry.js';
+import type { LoadedModel, PoolingMode } from '../model/types.js';
 import { TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
 import { TokenizerPool } from '../tokenizer/worker_pool.js';
 import { DecoderScheduler, type DecoderSchedulerOptions } from './decoder_scheduler.js';
@@ -165,7 +166,7 @@ export class Embedder {
         ...(kv.prefixCachingEnabled ? {} : { reason: 'prefix caching disabled (--no-enable-prefix-caching)' }),
       };
     }
-    const reason = !isDecoderConfig(this.model.config)
+    const reason = !hasKvCache(this.model.config)
       ? 'encoder model: bidirectional attention, every input is computed whole'
       : this.model.settings.pooling !== 'last'
         ? `decoder with ${this.model.settings.pooling} pooling: needs every token's hidden state, so inputs are computed whole`
@@ -359,7 +360,7 @@ export class Embedder {
  * whose backend then computes causal attention one-shot.
  */
 function createScheduler(model: LoadedModel, backend: Backend, limits: SchedulerLimits, kvCache: DecoderSchedulerOptions | undefined): EmbeddingScheduler {
-  if (isDecoderConfig(model.config) && supportsPagedKv(backend) && model.settings.pooling === 'last') {
+  if (hasKvCache(model.config) && supportsPagedKv(backend) && model.settings.pooling === 'last') {
     return new DecoderScheduler(backend, model.settings.pooling, limits, kvCache);
   }
   return new Scheduler(backend, model.settings.pooling, limits);

@@ -1,11 +1,11 @@
 // spec -> LoadedModel: resolve the folder, parse config.json, read the safetensors checkpoint, check it against the
-// architecture's layout (BERT or Qwen3), read the sentence-transformers settings. Everything that can be wrong with a model fails here.
+// architecture's layout (its ArchitectureSpec, src/model/architectures/), read the sentence-transformers settings. Everything that can be wrong with a model fails here.
 import { join } from 'node:path';
 import { ModelLoadError } from '../errors.js';
-import { canonicalizeBertWeights, weightDTypeSummary } from './bert_layout.js';
+import { architectureOf } from './architectures/registry.js';
+import { weightDTypeSummary } from './bert_layout.js';
 import { readCheckpoint } from './checkpoint.js';
 import { readModelConfig } from './config.js';
-import { canonicalizeQwen3Weights } from './qwen3_layout.js';
 import { resolveModel, type ResolvedModel } from './resolve.js';
 import { readEmbeddingSettings, type EmbeddingOverrides } from './sentence_transformers.js';
 import type { LoadedModel } from './types.js';
@@ -35,11 +35,12 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
   const config = await readModelConfig(join(resolved.path, 'config.json'));
   const checkpoint = await readCheckpoint(resolved.path);
   const files = checkpoint.files.join(', ');
-  const weights =
-    config.architecture === 'qwen3'
-      ? canonicalizeQwen3Weights(checkpoint.tensors, config, files)
-      : canonicalizeBertWeights(checkpoint.tensors, config, files);
+  const architecture = architectureOf(config);
+  const weights = architecture.canonicalizeWeights(checkpoint.tensors, config, files);
   const settings = await readEmbeddingSettings(resolved.path, config, opts.overrides);
+  if (!architecture.poolings.includes(settings.pooling)) {
+    throw new ModelLoadError(`${architecture.displayName} models pool ${architecture.poolings.join(', ')}, not ${settings.pooling} (${settings.sources.pooling ?? 'settings'})`);
+  }
   return {
     id: opts.servedModelName ?? resolved.id,
     path: resolved.path,

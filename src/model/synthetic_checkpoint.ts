@@ -13,9 +13,8 @@ import { readdir, readFile, mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { ModelLoadError } from '../errors.js';
-import { bertTensorSpecs } from './bert_layout.js';
+import { architectureOf } from './architectures/registry.js';
 import { parseModelConfig } from './config.js';
-import { qwen3TensorSpecs } from './qwen3_layout.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors_write.js';
 import { DTYPE_ITEM_SIZE, float32ToBytes, isSupportedDType, numElements } from './tensor_data.js';
 import type { DType, ModelConfig } from './types.js';
@@ -193,17 +192,9 @@ function parseTensorsJson(text: string, file: string): SourceLayout {
 
 /** Shapes the architecture gives every tensor a checkpoint may hold, for this config. */
 function shapeTable(config: ModelConfig): Map<string, readonly number[]> {
-  const H = config.hiddenSize;
-  if (config.architecture === 'qwen3') {
-    const qwen3Shapes = new Map<string, readonly number[]>(qwen3TensorSpecs(config).map((spec) => [spec.name, spec.shape]));
-    qwen3Shapes.set('lm_head.weight', [config.vocabSize, H]); // Qwen3ForCausalLM's head, when a source stores it untied
-    return qwen3Shapes;
-  }
-  const nameToShape = new Map<string, readonly number[]>(bertTensorSpecs(config).map((spec) => [spec.name, spec.shape]));
-  nameToShape.set(POSITION_IDS, [1, config.maxPositionEmbeddings]); // BertEmbeddings' registered buffer
-  nameToShape.set('pooler.dense.weight', [H, H]); // BertPooler
-  nameToShape.set('pooler.dense.bias', [H]);
-  return nameToShape;
+  const architecture = architectureOf(config);
+  const specs = [...architecture.tensorSpecs(config), ...architecture.optionalTensorSpecs(config)];
+  return new Map<string, readonly number[]>(specs.map((spec) => [spec.name, spec.shape]));
 }
 
 function layerIndexOf(canonicalName: string): number | null {
@@ -351,7 +342,7 @@ function splitIntoShards(tensors: readonly PlannedTensor[], numShards: number): 
 
 function describeShrink(config: ModelConfig): string {
   const heads =
-    config.architecture === 'qwen3'
+    'numKeyValueHeads' in config
       ? `${config.numHeads} query heads / ${config.numKeyValueHeads} kv heads of ${config.headDim}`
       : `${config.numHeads} heads`;
   return `${config.numLayers} layers, hidden ${config.hiddenSize}, ${heads}, intermediate ${config.intermediateSize}`;
@@ -389,7 +380,7 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
   if (shrink.numHeads !== undefined) targetConfigJson.num_attention_heads = shrink.numHeads;
   if (shrink.intermediateSize !== undefined) targetConfigJson.intermediate_size = shrink.intermediateSize;
   if (shrink.numKeyValueHeads !== undefined || shrink.headDim !== undefined) {
-    if (sourceConfig.architecture !== 'qwen3') throw new RangeError('shrink.numKeyValueHeads and shrink.headDim apply to Qwen3 models only');
+    if (!('numKeyValueHeads' in sourceConfig)) throw new RangeError('shrink.numKeyValueHeads and shrink.headDim apply to Qwen3 models only');
     if (shrink.numKeyValueHeads !== undefined) targetConfigJson.num_key_value_heads = shrink.numKeyValueHeads;
     if (shrink.headDim !== undefined) targetConfigJson.head_dim = shrink.headDim;
   }

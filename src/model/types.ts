@@ -15,6 +15,9 @@ export interface TensorView {
 /** Pooling rules as sentence-transformers' Pooling module defines them. */
 export type PoolingMode = 'cls' | 'mean' | 'last';
 
+/** Feed-forward activations of encoder families (transformers ACT2FN names; see architectures/bert/config.ts). */
+export type ActivationKind = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
+
 /** BERT-family hyperparameters, from config.json (transformers BertConfig field names in comments). */
 export interface BertConfig {
   readonly architecture: 'bert';
@@ -27,7 +30,7 @@ export interface BertConfig {
   readonly typeVocabSize: number; // type_vocab_size
   readonly layerNormEps: number; // layer_norm_eps
   /** hidden_act: 'gelu' is the exact erf GELU in transformers (ACT2FN['gelu'] = GELUActivation). */
-  readonly hiddenAct: 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
+  readonly hiddenAct: ActivationKind;
   readonly padTokenId: number; // pad_token_id
   /** Matryoshka support, read like vLLM: is_matryoshka / matryoshka_dimensions. */
   readonly isMatryoshka: boolean;
@@ -58,11 +61,6 @@ export interface Qwen3Config {
 }
 
 export type ModelConfig = BertConfig | Qwen3Config;
-
-/** Decoders attend causally: the only architectures that get KV blocks, prefix caching and chunked prefill. */
-export function isDecoderConfig(config: ModelConfig): config is Qwen3Config {
-  return config.architecture === 'qwen3';
-}
 
 /**
  * Weights keyed by canonical name: the BertModel names with any `bert.` prefix stripped

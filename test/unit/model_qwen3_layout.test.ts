@@ -6,7 +6,7 @@ import { describe, it } from 'node:test';
 import { gunzipSync } from 'node:zlib';
 import { ModelLoadError } from '../../src/errors.js';
 import { parseModelConfig } from '../../src/model/config.js';
-import { parseQwen3Config } from '../../src/model/qwen3_config.js';
+import { parseQwen3Config } from '../../src/model/architectures/qwen3/config.js';
 import { canonicalizeQwen3Weights, qwen3TensorSpecs } from '../../src/model/qwen3_layout.js';
 import { DTYPE_ITEM_SIZE, numElements } from '../../src/model/tensor_data.js';
 import type { DType, Qwen3Config, TensorView } from '../../src/model/types.js';

@@ -5,7 +5,7 @@
 import { ModelLoadError } from '../../errors.js';
 import type { LoadedModel } from '../../model/types.js';
 import type { Backend, PooledRows, RaggedBatch } from '../backend.js';
-import { checkBertBatch } from '../reference/batch_checks.js';
+import { checkBertBatch } from '../batch_checks.js';
 import { loadAddon, type NativeModel, type NativeTensorSpec, type Precision } from './addon.js';
 import { DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS, IdleRelease } from './idle_release.js';
 

@@ -7,7 +7,7 @@
 import { ModelLoadError } from '../../errors.js';
 import type { LoadedModel, Qwen3Config } from '../../model/types.js';
 import type { KvCacheSpec, PagedKvBackend, PooledRows, RaggedBatch } from '../backend.js';
-import { checkDecoderBatch, type KvGeometry } from '../reference/batch_checks.js';
+import { checkDecoderBatch, type KvGeometry } from '../batch_checks.js';
 import { loadAddon, type NativeModel, type NativeQwen3Model, type NativeTensorSpec } from './addon.js';
 import { NativeBackend, type NativeBackendOptions } from './bert_backend.js';
 

@@ -1,11 +1,13 @@
 // The reference backend: plain TypeScript in float64, slow on purpose and written for clarity. It is the oracle
 // the native and WebGPU backends are compared with, and a fallback that runs anywhere Node runs.
 import { ModelLoadError } from '../../errors.js';
+import { BERT } from '../../model/architectures/bert/spec.js';
+import { hasKvCache, isConfigOf } from '../../model/architectures/registry.js';
 import type { BertConfig, LoadedModel } from '../../model/types.js';
 import type { Backend, BackendFactory, PooledRows, RaggedBatch } from '../backend.js';
 import { bertForward } from './bert.js';
 import { type BertWeights64, loadBertWeights64 } from './bert_weights.js';
-import { checkBertBatch } from './batch_checks.js';
+import { checkBertBatch } from '../batch_checks.js';
 import { pool, postprocess } from './ops.js';
 
 export class ReferenceBackend implements Backend {
@@ -25,7 +27,7 @@ export class ReferenceBackend implements Backend {
    */
   static async create(model: LoadedModel): Promise<ReferenceBackend> {
     const { config } = model;
-    if (config.architecture !== 'bert') {
+    if (!isConfigOf(config, BERT)) {
       throw new ModelLoadError(
         `ReferenceBackend runs BERT encoders only, not '${config.architecture}' (model ${model.id}); use ReferenceQwen3Backend`,
       );
@@ -55,9 +57,9 @@ export class ReferenceBackend implements Backend {
   }
 }
 
-/** The reference backend for any supported architecture: BERT encoders here, Qwen3 decoders in ./qwen3_backend.ts. */
+/** The reference backend for any registered architecture: encoders here, decoders (KV cache) in ./qwen3_backend.ts. */
 export const createReferenceBackend: BackendFactory = async (model) => {
-  if (model.config.architecture === 'qwen3') {
+  if (hasKvCache(model.config)) {
     const { ReferenceQwen3Backend } = await import('./qwen3_backend.js');
     return ReferenceQwen3Backend.create(model);
   }

@@ -8,10 +8,10 @@
 // - a torch.nn.Linear weight is [outFeatures, inFeatures] (y = x W^T + b), as checkpoints store it;
 // - ragged batches: sequence i owns rows [cuSeqLens[i], cuSeqLens[i+1]); there is never any padding;
 // - inconsistent sizes throw a RangeError naming the argument, never read out of bounds.
-import type { PoolingMode } from '../../model/types.js';
+import type { ActivationKind, PoolingMode } from '../../model/types.js';
 import { erf } from './erf.js';
 
-export type ActivationKind = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
+export type { ActivationKind } from '../../model/types.js';
 
 function expectLength(name: string, values: ArrayLike<number>, expected: number): void {
   if (values.length !== expected) {

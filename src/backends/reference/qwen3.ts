@@ -22,7 +22,7 @@ import type { Qwen3Config } from '../../model/types.js';
 import { applyRotaryEmbedding, causalAttention, pagedCausalAttention, rmsNorm, swiGlu } from './decoder_ops.js';
 import type { ReferenceKvStore } from './kv_store.js';
 import { linear } from './ops.js';
-import { embeddingRow, type Qwen3LayerWeights, type Qwen3Weights } from './qwen3_weights.js';
+import { embeddingRow, type Qwen3LayerWeights, type Qwen3Weights } from '../../model/architectures/qwen3/weights.js';
 
 /** Qwen3Model.embed_tokens (nn.Embedding): one table row per token; no position embeddings (RoPE is in attention). */
 export function qwen3Embeddings(config: Qwen3Config, weights: Qwen3Weights, tokenIds: ArrayLike<number>): Float64Array {

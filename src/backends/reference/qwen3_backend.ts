@@ -4,16 +4,16 @@
 // - paged: chunks with blockTables / numCachedTokens / isLastChunk, K/V kept in a ReferenceKvStore between calls
 //   (chunked prefill, prefix caching), LAST pooling on the chunk that ends each input.
 import { ModelLoadError } from '../../errors.js';
+import { QWEN3 } from '../../model/architectures/qwen3/spec.js';
+import { isConfigOf } from '../../model/architectures/registry.js';
 import type { LoadedModel, Qwen3Config } from '../../model/types.js';
 import type { KvCacheSpec, PagedKvBackend, PooledRows, RaggedBatch } from '../backend.js';
-import { checkDecoderBatch } from './batch_checks.js';
+import { checkDecoderBatch } from '../batch_checks.js';
 import { ReferenceKvStore } from './kv_store.js';
 import { pool, postprocess } from './ops.js';
 import { qwen3Forward } from './qwen3.js';
-import { loadQwen3Weights, type Qwen3Weights } from './qwen3_weights.js';
+import { loadQwen3Weights, type Qwen3Weights } from '../../model/architectures/qwen3/weights.js';
 
-/** The reference store keeps K and V as float64. */
-const KV_BYTES_PER_VALUE = 8;
 
 export class ReferenceQwen3Backend implements PagedKvBackend {
   readonly name = 'reference' as const;
@@ -26,13 +26,13 @@ export class ReferenceQwen3Backend implements PagedKvBackend {
     weights: Qwen3Weights,
   ) {
     this.weights = weights;
-    this.kvBytesPerToken = 2 * config.numLayers * config.numKeyValueHeads * config.headDim * KV_BYTES_PER_VALUE;
+    this.kvBytesPerToken = QWEN3.kvBytesPerToken!(config, 'float64'); // the reference store keeps K and V as float64
   }
 
   /** Checks and widens the weights once. Throws ModelLoadError for anything but a Qwen3 decoder. */
   static async create(model: LoadedModel): Promise<ReferenceQwen3Backend> {
     const { config } = model;
-    if (config.architecture !== 'qwen3') {
+    if (!isConfigOf(config, QWEN3)) {
       throw new ModelLoadError(`ReferenceQwen3Backend runs Qwen3 decoders only, not '${config.architecture}' (model ${model.id})`);
     }
     return new ReferenceQwen3Backend(config, loadQwen3Weights(config, model.weights));

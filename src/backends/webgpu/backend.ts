@@ -4,9 +4,12 @@
 // larger than the pool is run as consecutive slices of whole sequences.
 /// <reference types="@webgpu/types" />
 import { ModelLoadError } from '../../errors.js';
+import { BERT } from '../../model/architectures/bert/spec.js';
+import { QWEN3 } from '../../model/architectures/qwen3/spec.js';
+import { isConfigOf } from '../../model/architectures/registry.js';
 import type { LoadedModel } from '../../model/types.js';
 import type { Backend, PooledRows, RaggedBatch } from '../backend.js';
-import { checkBertBatch } from '../reference/batch_checks.js';
+import { checkBertBatch } from '../batch_checks.js';
 import { ActivationPool, floatsPerTokenOfWidestActivation } from './activation_pool.js';
 import { BertEncoder, type EncoderInputs, type EncoderTuning } from './bert_encoder.js';
 import { type BertGpuWeights, destroyBertWeights, uploadBertWeights } from './bert_weights.js';
@@ -17,6 +20,7 @@ import { DEFAULT_ATTENTION_TILING, MAX_HEAD_DIM } from './kernels/attention.js';
 import { PipelineCache } from './pipeline_cache.js';
 import type { WeightType } from './shader_source.js';
 import { WebGpuQwen3Backend } from './qwen3_backend.js';
+import { capabilities, type WebGpuFamilyName } from './capabilities.js';
 
 export interface WebGpuBackendOptions extends WebGpuDeviceOptions, EncoderTuning {
   /**
@@ -79,7 +83,7 @@ export class WebGpuBackend implements Backend {
   static async create(model: LoadedModel, opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
     const { config } = model;
     const architecture: string = config.architecture;
-    if (config.architecture !== 'bert') throw new ModelLoadError(`the webgpu backend supports BERT encoders only, not '${architecture}' (model ${model.id})`);
+    if (!isConfigOf(config, BERT)) throw new ModelLoadError(`WebGpuBackend runs BERT encoders only, not '${architecture}' (model ${model.id})`);
     if (config.hiddenSize % config.numHeads !== 0) {
       throw new ModelLoadError(`hidden_size ${config.hiddenSize} is not a multiple of num_attention_heads ${config.numHeads}`);
     }
@@ -200,11 +204,23 @@ export class WebGpuBackend implements Backend {
   }
 }
 
+type WebGpuFamilyCreator = (model: LoadedModel, opts: WebGpuBackendOptions) => Promise<Backend>;
+
+/** One creator per WEBGPU_FAMILIES entry (./capabilities.ts): each family's encoder class. */
+const FAMILY_TO_CREATOR: Readonly<Record<WebGpuFamilyName, WebGpuFamilyCreator>> = {
+  [BERT.name]: (model, opts) => WebGpuBackend.create(model, opts),
+  [QWEN3.name]: (model, opts) => WebGpuQwen3Backend.create(model, opts), // paged KV through block tables
+};
+
 /**
- * BackendFactory for `--backend webgpu`; the options pick the adapter, weight storage and token capacity. Qwen3
- * decoders get WebGpuQwen3Backend (paged KV through block tables); BERT encoders get WebGpuBackend.
+ * BackendFactory for `--backend webgpu`; the options pick the adapter, weight storage and token capacity. The model's
+ * family picks the encoder class.
  */
 export async function createWebGpuBackend(model: LoadedModel, opts: WebGpuBackendOptions = {}): Promise<Backend> {
-  if (model.config.architecture === 'qwen3') return WebGpuQwen3Backend.create(model, opts);
-  return WebGpuBackend.create(model, opts);
+  const architecture = model.config.architecture;
+  if (!Object.hasOwn(FAMILY_TO_CREATOR, architecture)) {
+    const reason = capabilities.supports({ architecture, dtype: opts.weightType === 'f16' ? 'float16' : 'float32', pagedKv: false, heads: [] });
+    throw new ModelLoadError(reason === true ? `the webgpu backend has no creator for '${architecture}'` : reason);
+  }
+  return FAMILY_TO_CREATOR[architecture as WebGpuFamilyName](model, opts);
 }

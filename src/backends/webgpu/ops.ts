@@ -2,7 +2,7 @@
 // (src/backends/reference/ops.ts), for the kernel tests and the kernel benchmark. Each op uploads its inputs,
 // dispatches one kernel and reads the result back; `prepare*` variants leave the dispatch ready to be timed.
 /// <reference types="@webgpu/types" />
-import type { ActivationKind } from '../reference/ops.js';
+import type { ActivationKind } from '../../model/types.js';
 import type { PoolingMode } from '../../model/types.js';
 import { WebGpuContext, type WebGpuDeviceOptions } from './device.js';
 import { createBuffer, createBufferWithData, float32Data, readBack, UNIFORM_USAGE, weightBytes } from './gpu_buffers.js';

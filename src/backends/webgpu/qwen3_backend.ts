@@ -18,10 +18,12 @@
 // then rms_norm (norm) -> normed, pooling (+ dimensions + L2 normalize) -> pooled rows.
 /// <reference types="@webgpu/types" />
 import { ModelLoadError } from '../../errors.js';
+import { QWEN3 } from '../../model/architectures/qwen3/spec.js';
+import { isConfigOf } from '../../model/architectures/registry.js';
 import type { LoadedModel, Qwen3Config } from '../../model/types.js';
 import type { KvCacheSpec, PagedKvBackend, PooledRows, RaggedBatch } from '../backend.js';
-import { checkDecoderBatch } from '../reference/batch_checks.js';
-import { embeddingRow } from '../reference/qwen3_weights.js';
+import { checkDecoderBatch } from '../batch_checks.js';
+import { embeddingRow } from '../../model/architectures/qwen3/weights.js';
 import { WebGpuContext, type WebGpuDeviceOptions } from './device.js';
 import { WebGpuError } from './errors.js';
 import { BufferUsage, MapMode } from './gpu_constants.js';
@@ -99,12 +101,12 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
     private readonly invFreq: GPUBuffer,
     readonly capacityTokens: number,
   ) {
-    this.kvBytesPerToken = 2 * config.numLayers * config.numKeyValueHeads * config.headDim * KV_BYTES_PER_VALUE;
+    this.kvBytesPerToken = QWEN3.kvBytesPerToken!(config, 'float32'); // KV_BYTES_PER_VALUE: f32
   }
 
   static async create(model: LoadedModel, opts: WebGpuQwen3Options = {}): Promise<WebGpuQwen3Backend> {
     const { config } = model;
-    if (config.architecture !== 'qwen3') throw new ModelLoadError(`WebGpuQwen3Backend runs Qwen3 decoders only, not '${config.architecture}' (model ${model.id})`);
+    if (!isConfigOf(config, QWEN3)) throw new ModelLoadError(`WebGpuQwen3Backend runs Qwen3 decoders only, not '${config.architecture}' (model ${model.id})`);
     const { hiddenSize: H, intermediateSize: I, numHeads: nH, numKeyValueHeads: nKV, headDim: d } = config;
     if (d > PAGED_ATTENTION_MAX_HEAD_DIM) throw new ModelLoadError(`the webgpu paged attention kernel supports head sizes up to ${PAGED_ATTENTION_MAX_HEAD_DIM}, this model has ${d}`);
     if (d % 2 !== 0) throw new ModelLoadError(`head_dim ${d} is odd: rotate-half RoPE needs an even head size`);

@@ -8,7 +8,7 @@
 // the 128 MiB - 2 GiB other devices bind anyway.
 /// <reference types="@webgpu/types" />
 import type { Qwen3Config, WeightMap } from '../../model/types.js';
-import { loadQwen3Weights, type Qwen3LayerTensorName } from '../reference/qwen3_weights.js';
+import { loadQwen3Weights, type Qwen3LayerTensorName } from '../../model/architectures/qwen3/weights.js';
 import type { TensorView } from '../../model/types.js';
 import type { WebGpuContext } from './device.js';
 import { createBufferWithData, weightBytes } from './gpu_buffers.js';

@@ -1,5 +1,5 @@
 // Host side of shaders/activation.wgsl: elementwise activation.
-import type { ActivationKind } from '../../reference/ops.js';
+import type { ActivationKind } from '../../../model/types.js';
 import type { KernelSpec, PipelineKey } from '../kernel_spec.js';
 import { grid2d, uniformBlock } from '../gpu_buffers.js';
 import { activationCode } from './activation_code.js';

@@ -1,5 +1,5 @@
 // Activation codes shared by gemm.wgsl's epilogue and activation.wgsl (see shaders/fragments/activation_functions.wgsl).
-import type { ActivationKind } from '../../reference/ops.js';
+import type { ActivationKind } from '../../../model/types.js';
 
 export const ACTIVATION_CODE: Readonly<Record<ActivationKind | 'identity', number>> = {
   identity: 0,

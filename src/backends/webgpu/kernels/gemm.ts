@@ -1,5 +1,5 @@
 // Host side of shaders/gemm.wgsl: y = epilogue(x w^T + bias).
-import type { ActivationKind } from '../../reference/ops.js';
+import type { ActivationKind } from '../../../model/types.js';
 import type { KernelSpec, PipelineKey } from '../kernel_spec.js';
 import type { WeightType } from '../shader_source.js';
 import { uniformBlock } from '../gpu_buffers.js';

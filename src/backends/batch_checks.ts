@@ -1,11 +1,11 @@
-// Validation of a RaggedBatch before the reference backend computes anything, so a malformed batch gives one
-// clear error instead of a NaN row or an out-of-bounds read deep inside an op.
+// Validation of a RaggedBatch before a backend computes anything, so a malformed batch gives one clear error
+// (the same from every backend) instead of a NaN row or an out-of-bounds read deep inside an op or kernel.
 // Structural mistakes (array lengths, offsets) are engine bugs: RangeError (a 500 at the edge). Values a client
 // can influence (token ids sent as arrays, sequences longer than the model, bad `dimensions`) are
 // InvalidRequestError (a 400).
-import { InvalidRequestError } from '../../errors.js';
-import type { ModelConfig, Qwen3Config } from '../../model/types.js';
-import type { RaggedBatch } from '../backend.js';
+import { InvalidRequestError } from '../errors.js';
+import type { Qwen3Config } from '../model/types.js';
+import type { RaggedBatch } from './backend.js';
 
 function checkRange(values: Int32Array, limit: number, what: string, param: string, hint: string): void {
   for (let i = 0; i < values.length; i++) {
@@ -15,9 +15,17 @@ function checkRange(values: Int32Array, limit: number, what: string, param: stri
   }
 }
 
-/** Throws unless `batch` is a well-formed ragged batch this BERT config can run. Returns the sequence count. */
-export function checkBertBatch(batch: RaggedBatch, config: ModelConfig): number {
-  if (config.architecture !== 'bert') throw new RangeError(`checkBertBatch: a ${config.architecture} model is not a BERT encoder`);
+/** What checkBertBatch reads of a config: an encoder with absolute positions (and token types when it has them). */
+export interface EncoderBatchLimits {
+  readonly vocabSize: number;
+  readonly maxPositionEmbeddings: number;
+  readonly hiddenSize: number;
+  /** Absent: the model has no token-type embeddings, and token type ids are not checked. */
+  readonly typeVocabSize?: number;
+}
+
+/** Throws unless `batch` is a well-formed ragged batch this encoder config can run. Returns the sequence count. */
+export function checkBertBatch(batch: RaggedBatch, config: EncoderBatchLimits): number {
   const { tokenIds, positions, tokenTypeIds, cuSeqLens, dimensions, normalize } = batch;
   const numTokens = tokenIds.length;
   if (cuSeqLens.length < 2) throw new RangeError('ragged batch: cuSeqLens needs at least 2 entries (one sequence)');
@@ -37,7 +45,7 @@ export function checkBertBatch(batch: RaggedBatch, config: ModelConfig): number 
   }
   checkRange(tokenIds, config.vocabSize, 'token id', 'input', `(vocab_size ${config.vocabSize})`);
   checkRange(positions, config.maxPositionEmbeddings, 'position', 'input', `(max_position_embeddings ${config.maxPositionEmbeddings}: input too long)`);
-  if (tokenTypeIds !== undefined) checkRange(tokenTypeIds, config.typeVocabSize, 'token type id', 'input', `(type_vocab_size ${config.typeVocabSize})`);
+  if (tokenTypeIds !== undefined && config.typeVocabSize !== undefined) checkRange(tokenTypeIds, config.typeVocabSize, 'token type id', 'input', `(type_vocab_size ${config.typeVocabSize})`);
   for (let i = 0; i < numSequences; i++) {
     if (dimensions[i] < 0 || dimensions[i] > config.hiddenSize) {
       throw new InvalidRequestError(`dimensions ${dimensions[i]} is outside [1, ${config.hiddenSize}] for this model`, 'dimensions');

@@ -1,12 +1,13 @@
-// Qwen3 weights for the reference backend, checked against the layout (src/model/qwen3_layout.ts) once, at
+// Qwen3 weights as float32 host arrays (the reference forward computes from them; the WebGPU backend uploads them),
+// checked against the layout (src/model/qwen3_layout.ts) once, at
 // construction. Matrices are widened to Float32Array: every F32/BF16/F16 value is exactly a float32, so nothing is
 // lost, and the ops accumulate in float64 anyway (half the memory of float64 copies). The embedding table stays the
 // checkpoint's view and is decoded one row per token (the real table is 151669 x 1024: 600 MB as float32, of which a
 // batch reads a few rows).
-import { ModelLoadError } from '../../errors.js';
-import { qwen3LayerTensorSpecs } from '../../model/qwen3_layout.js';
-import { DTYPE_ITEM_SIZE, tensorToFloat32 } from '../../model/tensor_data.js';
-import type { Qwen3Config, TensorView, WeightMap } from '../../model/types.js';
+import { ModelLoadError } from '../../../errors.js';
+import { qwen3LayerTensorSpecs } from '../../qwen3_layout.js';
+import { DTYPE_ITEM_SIZE, tensorToFloat32 } from '../../tensor_data.js';
+import type { Qwen3Config, TensorView, WeightMap } from '../../types.js';
 
 /** Tensors of one decoder layer, named as in the checkpoint after `layers.<i>.`. */
 export const QWEN3_LAYER_TENSOR_NAMES = [

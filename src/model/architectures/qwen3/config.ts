@@ -5,9 +5,9 @@
 // Everything that changes what the forward pass computes and that we don't implement is refused here, at load time,
 // rather than silently ignored: biased projections (attention_bias), sliding-window layers, RoPE scaling variants and
 // activations other than SiLU.
-import { ModelLoadError } from '../errors.js';
-import { describeValue, optionalPositiveInteger, optionalPositiveNumber, parseMatryoshka, requirePositiveInteger, type Json } from './config_fields.js';
-import type { Qwen3Config } from './types.js';
+import { ModelLoadError } from '../../../errors.js';
+import { describeValue, optionalPositiveInteger, optionalPositiveNumber, parseMatryoshka, requirePositiveInteger, type Json } from '../../config_fields.js';
+import type { Qwen3Config } from '../../types.js';
 
 /** transformers classes whose checkpoints hold a Qwen3Model (possibly under `model.`, plus an lm_head we ignore). */
 export const SUPPORTED_QWEN3_ARCHITECTURES: readonly string[] = ['Qwen3Model', 'Qwen3ForCausalLM'];
@@ -59,7 +59,6 @@ function parseRopeTheta(json: Json, file: string): number {
   return optionalPositiveNumber(json, 'rope_theta', QWEN3_DEFAULT_ROPE_THETA, file);
 }
 
-/** Same rule as the BERT parser (vLLM ModelConfig.is_matryoshka / matryoshka_dimensions). */
 /** Validates a parsed Qwen3 config.json (model_type "qwen3"); `file` names it in errors. */
 export function parseQwen3Config(json: unknown, file: string): Qwen3Config {
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {

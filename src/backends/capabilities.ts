@@ -1,0 +1,48 @@
+// The one way a backend answers supports(): from the families it implements (a per-backend map keyed by
+// ArchitectureSpec name), the weight precisions it computes in, and what each family's spec declares.
+import { findArchitecture } from '../model/architectures/registry.js';
+import type { BackendCapabilities, BackendName, BackendSupportQuery, ComputeDType } from './backend.js';
+
+/** What a backend implements for one family. */
+export interface FamilySupport {
+  /** A PagedKvBackend for this family (K/V through block tables: prefix caching, chunked prefill). */
+  readonly pagedKv: boolean;
+}
+
+export interface CapabilityTable {
+  readonly name: BackendName;
+  /** Family name -> what this backend implements for it; a family that is absent is not implemented. */
+  readonly families: Readonly<Record<string, FamilySupport>>;
+  readonly dtypes: readonly ComputeDType[];
+  /** How the dtype list reads in a message, with any condition ('float32 and float16 (needs shader-f16)'). */
+  readonly dtypesNote: string;
+  /** Heads this backend runs (none yet). */
+  readonly heads?: readonly string[];
+}
+
+export function capabilitiesFrom(table: CapabilityTable): BackendCapabilities {
+  return {
+    name: table.name,
+    supports: (query) => answer(table, query),
+  };
+}
+
+function answer(table: CapabilityTable, query: BackendSupportQuery): true | string {
+  const backend = `the ${table.name} backend`;
+  if (!table.dtypes.includes(query.dtype)) return `${backend} does not support --dtype ${query.dtype}; it supports ${table.dtypesNote}`;
+  const spec = findArchitecture(query.architecture);
+  if (spec === undefined) return `'${query.architecture}' is not a registered architecture`;
+  const family = Object.hasOwn(table.families, query.architecture) ? table.families[query.architecture] : undefined;
+  if (family === undefined) {
+    return `${backend} does not run ${spec.displayName} models (architecture '${query.architecture}'); it runs ${Object.keys(table.families).join(', ')}`;
+  }
+  if (query.pagedKv) {
+    if (spec.kvBytesPerToken === null) return `${spec.displayName} models attend ${spec.attention}ly and have no KV cache to page`;
+    if (!family.pagedKv) return `${backend} has no paged KV cache for ${spec.displayName} models`;
+  }
+  const missingHeads = query.heads.filter((head) => !spec.heads.includes(head) || !(table.heads ?? []).includes(head));
+  if (missingHeads.length > 0) {
+    return `${backend} cannot run head${missingHeads.length > 1 ? 's' : ''} ${missingHeads.join(', ')} on ${spec.displayName} models (supported: ${spec.heads.filter((head) => (table.heads ?? []).includes(head)).join(', ') || 'none'})`;
+  }
+  return true;
+}

@@ -1,0 +1,24 @@
+// BERT encoders (transformers models/bert/modeling_bert.py BertModel): bidirectional attention, no KV cache.
+import { bertTensorSpecs, canonicalizeBertWeights } from '../../bert_layout.js';
+import type { BertConfig } from '../../types.js';
+import type { ArchitectureSpec } from '../spec.js';
+import { BERT_SUPPORTED_SUMMARY, isBertConfigJson, parseBertConfig } from './config.js';
+
+export const BERT: ArchitectureSpec<BertConfig> = {
+  name: 'bert',
+  displayName: 'BERT',
+  supportedSummary: BERT_SUPPORTED_SUMMARY,
+  claimsConfigJson: isBertConfigJson,
+  parseConfig: parseBertConfig,
+  attention: 'bidirectional',
+  poolings: ['cls', 'mean', 'last'],
+  heads: [],
+  tensorSpecs: bertTensorSpecs,
+  optionalTensorSpecs: (config) => [
+    { name: 'embeddings.position_ids', shape: [1, config.maxPositionEmbeddings] }, // BertEmbeddings' registered buffer
+    { name: 'pooler.dense.weight', shape: [config.hiddenSize, config.hiddenSize] }, // BertPooler
+    { name: 'pooler.dense.bias', shape: [config.hiddenSize] },
+  ],
+  canonicalizeWeights: canonicalizeBertWeights,
+  kvBytesPerToken: null,
+};

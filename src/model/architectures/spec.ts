@@ -1,0 +1,45 @@
+// The contract every model family fulfils: one ArchitectureSpec per family (src/model/architectures/<family>/spec.ts),
+// all of them listed in ./registry.ts. Everything outside src/model/architectures/ (and the per-family graph builders
+// and encoders of the native and WebGPU backends) asks the registry instead of naming a family.
+import type { TensorSpec } from '../layout_check.js';
+import type { ModelConfig, PoolingMode, TensorView, WeightMap } from '../types.js';
+
+/**
+ * How tokens of one sequence see each other. 'bidirectional' (encoders): every token sees every token, so inputs are
+ * computed whole and get neither a KV cache, prefix caching nor chunked prefill. 'causal' (decoders): a token sees
+ * itself and earlier tokens, which is what makes paged K/V reusable. 'sliding_window': causal within a window (no
+ * family uses it yet; named so a spec can declare it and every backend refuses it until one implements it).
+ */
+export type AttentionKind = 'bidirectional' | 'causal' | 'sliding_window';
+
+/** The precision a backend stores K and V in, which sets the KV cache's bytes per token. */
+export type KvDType = 'float64' | 'float32' | 'bfloat16' | 'float16';
+
+export const KV_DTYPE_BYTES: Readonly<Record<KvDType, number>> = { float64: 8, float32: 4, bfloat16: 2, float16: 2 };
+
+/** One model family. C is its config type (the member of ModelConfig whose `architecture` is `name`). */
+export interface ArchitectureSpec<C extends ModelConfig = ModelConfig> {
+  /** The value of ModelConfig.architecture, and the name backends answer supports() for. */
+  readonly name: C['architecture'];
+  /** For messages: 'BERT', 'Qwen3'. */
+  readonly displayName: string;
+  /** What config.json values this family accepts, for "supported: ..." in errors. */
+  readonly supportedSummary: string;
+  /** True when this family parses this config.json (the registry asks each family in order; the first one wins). */
+  claimsConfigJson(json: unknown): boolean;
+  /** Validates config.json; `supportedList` (every family's summary) goes into its errors. */
+  parseConfig(json: unknown, file: string, supportedList?: string): C;
+  readonly attention: AttentionKind;
+  /** Pooling modes a forward of this family can produce (sentence-transformers' Pooling module names). */
+  readonly poolings: readonly PoolingMode[];
+  /** Task heads this family can run on top of the pooled rows (none yet: embeddings only). */
+  readonly heads: readonly string[];
+  /** Every tensor a forward reads, canonical names and shapes (the layout; dtypes: any float, checked at load). */
+  tensorSpecs(config: C): TensorSpec[];
+  /** Tensors a checkpoint may hold besides those, which a forward never reads (buffers, unused heads). */
+  optionalTensorSpecs(config: C): TensorSpec[];
+  /** Renames checkpoint tensors to canonical names and checks them against tensorSpecs (views, no copies). */
+  canonicalizeWeights(tensors: ReadonlyMap<string, TensorView>, config: C, file: string): WeightMap;
+  /** Bytes one token's K and V take over all layers, K/V stored as `kvDType`; null for families without a KV cache. */
+  readonly kvBytesPerToken: ((config: C, kvDType: KvDType) => number) | null;
+}
