@@ -87,6 +87,12 @@ export interface PagedKvBackend extends Backend {
   readonly kvBytesPerToken: number;
   /** Allocates the KV store (discarding any previous contents). */
   initKvCache(spec: KvCacheSpec): void;
+  /**
+   * The most token slots this device can hold, when it has a hard limit below any sensible --kv-cache-memory (WebGPU
+   * binds one buffer per layer for K and for V: lavapipe's 128 MiB binding limit caps it). The default cache size is
+   * clamped to it; an explicit --kv-cache-memory above it is still refused, naming the flag.
+   */
+  readonly maxKvCacheTokens?: number;
 }
 
 export function supportsPagedKv(backend: Backend): backend is PagedKvBackend {

@@ -123,7 +123,9 @@ export class DecoderScheduler implements EmbeddingScheduler {
     const blockSize = opts.blockSize ?? DEFAULT_BLOCK_SIZE;
     if (!Number.isSafeInteger(blockSize) || blockSize < 1) throw new ModelLoadError(`--block-size must be a positive integer, got ${blockSize}`);
     const bytesPerBlock = blockSize * backend.kvBytesPerToken;
-    const memory = opts.kvCacheMemoryBytes ?? DEFAULT_KV_CACHE_MEMORY_BYTES;
+    // The default fits the device; a size the user asked for is taken as asked (and refused if it cannot fit).
+    const deviceMaxBytes = backend.maxKvCacheTokens === undefined ? Infinity : Math.floor(backend.maxKvCacheTokens / blockSize) * bytesPerBlock;
+    const memory = opts.kvCacheMemoryBytes ?? Math.min(DEFAULT_KV_CACHE_MEMORY_BYTES, deviceMaxBytes);
     const numBlocks = opts.numKvBlocks ?? Math.floor(memory / bytesPerBlock);
     if (!Number.isSafeInteger(numBlocks) || numBlocks < 2) {
       throw new ModelLoadError(

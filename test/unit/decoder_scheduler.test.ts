@@ -191,4 +191,19 @@ describe('DecoderScheduler: memory, isolation, cancellation, failures', () => {
     const sized = new DecoderScheduler(backend, 'last', LIMITS, { blockSize: 16, kvCacheMemoryBytes: 10 * 16 * backend.kvBytesPerToken });
     assert.equal(sized.stats.kv.numUsableBlocks, 9);
   });
+
+  it('clamps the default KV cache to what the device holds, and takes an explicit size as asked', async () => {
+    const backend = await ReferenceQwen3Backend.create(await model('BF16'));
+    // A device that binds 100 token slots per layer buffer (as WebGPU on lavapipe caps it at 128 MiB).
+    const limited = Object.assign(Object.create(backend) as typeof backend, { maxKvCacheTokens: 100 });
+    const byDefault = new DecoderScheduler(limited, 'last', LIMITS, { blockSize: 16 });
+    assert.equal(byDefault.stats.kv.numUsableBlocks, Math.floor(100 / 16) - 1);
+    const initialized: number[] = [];
+    const recording = Object.assign(Object.create(backend) as typeof backend, {
+      maxKvCacheTokens: 100,
+      initKvCache: (spec: { numBlocks: number }) => initialized.push(spec.numBlocks),
+    });
+    new DecoderScheduler(recording, 'last', LIMITS, { blockSize: 16, kvCacheMemoryBytes: 20 * 16 * backend.kvBytesPerToken });
+    assert.deepEqual(initialized, [20], 'an explicit --kv-cache-memory reaches the backend unclamped (which refuses it if it cannot fit)');
+  });
 });

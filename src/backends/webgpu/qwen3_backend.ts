@@ -179,6 +179,13 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
    * One K and one V buffer per layer of numBlocks * blockSize slots. A layer's buffer must fit one storage binding
    * (128 MiB on lavapipe): a larger cache is refused, naming --kv-cache-memory, rather than split across bindings.
    */
+  /** Token slots of the largest K (or V) buffer of one layer that this device binds. */
+  get maxKvCacheTokens(): number {
+    const maxBinding = Math.min(this.ctx.limit('maxStorageBufferBindingSize'), this.ctx.limit('maxBufferSize'));
+    const { numKeyValueHeads, headDim } = this.config;
+    return Math.floor(maxBinding / (numKeyValueHeads * headDim * KV_BYTES_PER_VALUE));
+  }
+
   initKvCache(spec: KvCacheSpec): void {
     if (this.disposed) throw new WebGpuError('webgpu backend: initKvCache after dispose()');
     const { numBlocks, blockSize } = spec;
@@ -188,7 +195,7 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
     const bytesPerLayer = numBlocks * blockSize * numKeyValueHeads * headDim * KV_BYTES_PER_VALUE;
     const maxBinding = Math.min(this.ctx.limit('maxStorageBufferBindingSize'), this.ctx.limit('maxBufferSize'));
     if (bytesPerLayer > maxBinding) {
-      const maxTotal = Math.floor(maxBinding / (numKeyValueHeads * headDim * KV_BYTES_PER_VALUE)) * this.kvBytesPerToken;
+      const maxTotal = this.maxKvCacheTokens * this.kvBytesPerToken;
       throw new RangeError(
         `webgpu KV cache: ${numBlocks} blocks of ${blockSize} tokens need ${bytesPerLayer} bytes of K (and as many of V) per layer, more than the ` +
           `${maxBinding} bytes ${this.ctx.adapterName} binds per buffer; lower --kv-cache-memory to at most ${maxTotal} bytes`,
