@@ -54,6 +54,8 @@ export interface EmbedOptions {
   readonly truncate?: TruncationSide;
   /** Cut inputs to this many tokens (<= the model's max length); implies truncation 'end' unless given. */
   readonly maxLength?: number;
+  /** The request field that carried maxLength, named by its errors (default 'maxLength', this option's own name). */
+  readonly maxLengthParam?: string;
 }
 
 /** One input: a text, or token ids used verbatim (no special tokens added). */
@@ -227,7 +229,7 @@ export class Embedder {
   }
 
   private encodeOptions(opts: EmbedOptions): { maxLength: number; truncation: TruncationSide } {
-    const maxLength = this.effectiveMaxLength(opts.maxLength);
+    const maxLength = this.effectiveMaxLength(opts.maxLength, opts.maxLengthParam);
     const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
     return { maxLength, truncation };
   }
@@ -270,7 +272,7 @@ export class Embedder {
       }
       out[i] = id;
     }
-    const maxLength = this.effectiveMaxLength(opts.maxLength);
+    const maxLength = this.effectiveMaxLength(opts.maxLength, opts.maxLengthParam);
     if (out.length > maxLength) {
       const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
       if (truncation === 'none') {
@@ -338,17 +340,14 @@ export class Embedder {
     return prompts[name];
   }
 
-  private effectiveMaxLength(requested: number | undefined): number {
+  private effectiveMaxLength(requested: number | undefined, param = 'maxLength'): number {
     const max = this.maxSeqLength;
     if (requested === undefined || requested === -1) return max;
     if (!Number.isInteger(requested) || requested < 1) {
-      throw new InvalidRequestError(`truncation length must be a positive integer or -1, got ${requested}.`, 'truncate_prompt_tokens');
+      throw new InvalidRequestError(`${param} must be a positive integer or -1, got ${requested}.`, param);
     }
     if (requested > max) {
-      throw new InvalidRequestError(
-        `truncation length (${requested}) exceeds the model's maximum input length (${max}).`,
-        'truncate_prompt_tokens',
-      );
+      throw new InvalidRequestError(`${param} (${requested}) exceeds the model's maximum input length (${max}).`, param);
     }
     return requested;
   }

@@ -26,8 +26,8 @@ export async function embedForRequest(
 export function vllmTruncation(
   truncatePromptTokens: number | undefined,
   truncationSide: 'left' | 'right' | undefined,
-): Pick<EmbedOptions, 'maxLength' | 'truncate'> {
+): Pick<EmbedOptions, 'maxLength' | 'maxLengthParam' | 'truncate'> {
   if (truncatePromptTokens === undefined) return {};
   // vLLM: "If set to an integer k, will use only the last k tokens from the prompt (i.e., left truncation)".
-  return { maxLength: truncatePromptTokens, truncate: truncationSide === 'right' ? 'end' : 'start' };
+  return { maxLength: truncatePromptTokens, maxLengthParam: 'truncate_prompt_tokens', truncate: truncationSide === 'right' ? 'end' : 'start' };
 }

@@ -179,6 +179,7 @@ describe('Cohere /v2/embed', () => {
       [{ texts: ['a'], embedding_types: ['float64'] }, null],
       [{ texts: ['a'], output_dimension: 16 }, 'dimensions'],
       [{ texts: ['a', ''] }, 'texts[1]'],
+      [{ texts: ['a'], max_tokens: 100000 }, 'max_tokens'],
     ] as const) {
       const res = await post('/v2/embed', payload);
       assert.equal(res.statusCode, 400, JSON.stringify(payload));

@@ -171,7 +171,7 @@ export function registerCohereEmbedRoute(app: FastifyInstance, ctx: RouteContext
       request,
       reply,
       texts,
-      { promptName, dimensions: body.output_dimension, truncate, maxLength: body.max_tokens },
+      { promptName, dimensions: body.output_dimension, truncate, maxLength: body.max_tokens, maxLengthParam: 'max_tokens' },
       { priority: body.priority },
     );
     const embeddings: Partial<Record<EmbeddingType, unknown[]>> = {};
