@@ -1,5 +1,5 @@
 // The same binary carries AVX-512, AVX2+FMA and portable kernels and picks one at run time. This process runs the
-// best one in the other test files; here every other variant the CPU can run goes through the kernel tests AND the
+// best one in the other test files; here every other variant the CPU can run goes through the op cases AND the
 // whole-model tests, in child processes (the choice is made once per process, capped by POOLED_ISA). Each child
 // also runs isa_selected.test.ts, which asserts the variant it actually ran. Plus the widening bfloat16 GEMM a CPU
 // without AVX512_BF16 uses (POOLED_BF16_DOT=0) and the vdpbf16ps one (POOLED_BF16_DOT=1).
@@ -12,9 +12,9 @@ import { bestIsa, supportedIsas } from './isa_support.js';
 
 const here = (path: string) => fileURLToPath(new URL(path, import.meta.url));
 const ISA_PROBE = here('./isa_selected.test.ts');
-const KERNEL_TESTS = ['gemm', 'layer_norm', 'bias_activation', 'embeddings', 'attention', 'pooling', 'qwen3_rms_norm', 'qwen3_rope', 'qwen3_swiglu', 'qwen3_paged_attention'].map((name) =>
-  here(`./${name}.test.ts`),
-);
+// Every op case the native ops support (op_cases.ts), plus the native-only properties (bitwise batch invariance,
+// fused = unfused, bf16 / f16 sources).
+const OP_TESTS = here('./ops_cpu.test.ts');
 // Whole models through the native engine, each compared with the float64 reference.
 const MODEL_TESTS = ['native_backend', 'native_qwen3'].map((name) => here(`../unit/${name}.test.ts`));
 
@@ -60,17 +60,17 @@ describe('kernel variants', () => {
 
   for (const isa of supportedIsas(features).filter((v) => v !== best)) {
     test(`${isa} variant: kernel and whole-model tests`, () => {
-      runTests({ POOLED_ISA: isa }, [...KERNEL_TESTS, ...MODEL_TESTS]);
+      runTests({ POOLED_ISA: isa }, [OP_TESTS, ...MODEL_TESTS]);
     });
   }
 
   // Which bfloat16 GEMM runs by default is measured per CPU (HasBf16DotProduct); both are tested here.
   const hasBf16Instruction = features.isa === 'avx512' && features.avx512bf16;
   test('bfloat16 GEMM with vdpbf16ps (POOLED_BF16_DOT=1)', { skip: !hasBf16Instruction ? 'CPU has no AVX512_BF16' : false }, () => {
-    runTests({ POOLED_BF16_DOT: '1' }, [KERNEL_TESTS[0], MODEL_TESTS[0]]);
+    runTests({ POOLED_BF16_DOT: '1' }, [OP_TESTS, MODEL_TESTS[0]]);
   });
 
   test('bfloat16 GEMM widening to float32 on the AVX-512 path (POOLED_BF16_DOT=0)', { skip: features.isa !== 'avx512' ? 'no AVX-512' : false }, () => {
-    runTests({ POOLED_BF16_DOT: '0' }, [KERNEL_TESTS[0], MODEL_TESTS[0]]);
+    runTests({ POOLED_BF16_DOT: '0' }, [OP_TESTS, MODEL_TESTS[0]]);
   });
 });

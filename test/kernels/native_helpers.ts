@@ -46,17 +46,6 @@ export function maxAbsError(actual: ArrayLike<number>, expected: ArrayLike<numbe
   return worst;
 }
 
-/** Largest |actual - expected| / (|expected| + floor): relative error that tolerates values near 0. */
-export function maxRelError(actual: ArrayLike<number>, expected: ArrayLike<number>, floor: number): number {
-  assert.equal(actual.length, expected.length, 'length mismatch');
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const e = Math.abs(actual[i] - expected[i]) / (Math.abs(expected[i]) + floor);
-    if (!(e <= worst)) worst = e;
-  }
-  return worst;
-}
-
 export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
   assert.equal(a.length, b.length, 'length mismatch');
   let dot = 0;
