@@ -1,7 +1,7 @@
 # node-gyp build of the same CPU sources as CMakeLists.txt (the primary build, via cmake-js). Keep the two in sync:
 # every native/kernels/cpu/*.cpp is compiled once per ISA variant into its own namespace (a static library per
-# variant: portable + baseline dispatch everywhere, AVX2+FMA and AVX-512 on x64), then linked with native/addon and
-# native/engine. See native/kernels/cpu/isa_dispatch.h.
+# variant: portable + baseline dispatch everywhere, AVX2+FMA and AVX-512 on x64), then linked with native/addon,
+# native/engine and native/engine/graphs. See native/kernels/cpu/isa_dispatch.h.
 {
   "variables": {
     "common_defines": ["POOLED_NATIVE_VERSION=\"<!(node -p \"require('./package.json').version\")\"", "NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED", "NAPI_CPP_EXCEPTIONS"]
@@ -25,7 +25,8 @@
       "target_name": "pooled_native",
       "sources": [
         "<!@(node -p \"require('fs').readdirSync('native/addon').filter(f=>f.endsWith('.cpp')).map(f=>'native/addon/'+f).join(' ')\")",
-        "<!@(node -p \"(require('fs').existsSync('native/engine')?require('fs').readdirSync('native/engine'):[]).filter(f=>f.endsWith('.cpp')).map(f=>'native/engine/'+f).join(' ')\")"
+        "<!@(node -p \"(require('fs').existsSync('native/engine')?require('fs').readdirSync('native/engine'):[]).filter(f=>f.endsWith('.cpp')).map(f=>'native/engine/'+f).join(' ')\")",
+        "<!@(node -p \"require('fs').readdirSync('native/engine/graphs').filter(f=>f.endsWith('.cpp')).map(f=>'native/engine/graphs/'+f).join(' ')\")"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "dependencies": ["pooled_kernels_scalar"],

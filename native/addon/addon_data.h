@@ -9,10 +9,9 @@
 namespace pooled::addon {
 
 struct AddonData {
-  Napi::FunctionReference model_constructor;
-  Napi::FunctionReference qwen3_model_constructor;
+  Napi::FunctionReference engine_constructor;
   Napi::FunctionReference packed_weights_constructor;
-  // The pool op-level calls run on (models have their own); created on first use, resized by setOpThreads.
+  // The pool op-level calls run on (engines have their own); created on first use, resized by setOpThreads.
   std::unique_ptr<kernels::cpu::ThreadPool> op_pool;
 };
 

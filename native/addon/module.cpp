@@ -3,9 +3,8 @@
 
 #include "addon/addon_data.h"
 #include "addon/cpu_features_binding.h"
-#include "addon/model_binding.h"
+#include "addon/engine_binding.h"
 #include "addon/ops_binding.h"
-#include "addon/qwen3_binding.h"
 #include "kernels/cpu/cpu_features.h"
 
 namespace {
@@ -18,9 +17,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   pooled::addon::RegisterCpuFeatures(env, exports);
   auto* data = new pooled::addon::AddonData();
   env.SetInstanceData<pooled::addon::AddonData>(data);
-  pooled::addon::RegisterModel(env, exports, data);
+  pooled::addon::RegisterEngine(env, exports, data);
   pooled::addon::RegisterOps(env, exports, data);
-  pooled::addon::RegisterQwen3Model(env, exports, data);
   return exports;
 }
 

@@ -5,7 +5,7 @@
 
 #include <vector>
 
-#include "engine/bert_engine.h"  // TensorRef, TensorMap
+#include "engine/engine.h"  // TensorRef, TensorMap
 
 namespace pooled::addon {
 

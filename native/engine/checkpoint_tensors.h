@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/bert_engine.h"  // TensorRef, TensorMap
+#include "engine/engine.h"  // TensorRef, TensorMap
 #include "kernels/cpu/kernels.h"
 
 namespace pooled::engine {
@@ -24,5 +24,21 @@ std::vector<float> TensorToFloat(const TensorRef& t);
 // Several [rows_i, k] weights of one element type packed as one [sum rows_i, k] matrix (fused q|k|v, gate|up).
 kernels::cpu::PackedWeights PackStacked(const std::vector<const TensorRef*>& parts, int64_t k, kernels::cpu::ElementType target,
                                         const char* label);
+
+// One engine's view of its checkpoint: the checks above bound to the engine's label, so its Load reads like the list
+// of tensors it needs.
+class CheckpointReader {
+ public:
+  CheckpointReader(const TensorMap& tensors, const char* label) : tensors_(tensors), label_(label) {}
+  [[noreturn]] void Fail(const std::string& message) const { WeightsFail(label_, message); }
+  const TensorRef& Expect(const std::string& name, const std::vector<int64_t>& shape) const { return ExpectTensor(tensors_, name, shape, label_); }
+  kernels::cpu::PackedWeights PackStacked(const std::vector<const TensorRef*>& parts, int64_t k, kernels::cpu::ElementType target) const {
+    return engine::PackStacked(parts, k, target, label_);
+  }
+
+ private:
+  const TensorMap& tensors_;
+  const char* label_;
+};
 
 }  // namespace pooled::engine

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, test } from 'node:test';
 import { ModelLoadError } from '../../src/errors.js';
-import { loadAddon, type NativeModelSpec, type NativeTensorSpec } from '../../src/backends/native/addon.js';
+import { loadAddon, type NativeEngineSpec, type NativeTensorSpec } from '../../src/backends/native/addon.js';
 import { createNativeBackend } from '../../src/backends/native/backend.js';
 import { loadModel } from '../../src/model/load.js';
 import type { LoadedModel } from '../../src/model/types.js';
@@ -14,7 +14,7 @@ import { fixtureModel } from '../fixtures/generate.js';
 
 const shrink = { numLayers: 1, hiddenSize: 32, numHeads: 2, intermediateSize: 48 };
 
-function specOf(model: LoadedModel, edit: (tensors: NativeTensorSpec[]) => NativeTensorSpec[] = (t) => t): NativeModelSpec {
+function specOf(model: LoadedModel, edit: (tensors: NativeTensorSpec[]) => NativeTensorSpec[] = (t) => t): NativeEngineSpec & { family: 'bert' } {
   const { config } = model;
   if (config.architecture !== 'bert') throw new Error('BERT fixture expected');
   const tensors: NativeTensorSpec[] = [];
@@ -22,6 +22,7 @@ function specOf(model: LoadedModel, edit: (tensors: NativeTensorSpec[]) => Nativ
     if (view.dtype !== 'I64') tensors.push({ name, dtype: view.dtype, shape: view.shape, bytes: view.bytes });
   }
   return {
+    family: 'bert',
     config: { ...config, hiddenAct: config.hiddenAct },
     dtype: 'float32',
     threads: 1,
@@ -38,7 +39,7 @@ describe('native engine: malformed weights fail at load', () => {
   });
 
   test('a well-formed spec loads (the control case)', async () => {
-    const native = await loadAddon().loadModel(specOf(model));
+    const native = await loadAddon().loadEngine(specOf(model));
     assert.ok(native.nativeBytes > 0);
     native.dispose();
     assert.equal(native.disposed, true);
@@ -48,28 +49,46 @@ describe('native engine: malformed weights fail at load', () => {
     const spec = specOf(model, (tensors) =>
       tensors.map((t) => (t.name === 'encoder.layer.0.intermediate.dense.weight' ? { ...t, bytes: t.bytes.subarray(0, t.bytes.length - 4) } : t)),
     );
-    await assert.rejects(loadAddon().loadModel(spec), /intermediate\.dense\.weight: \d+ bytes, expected \d+.*truncated or malformed/);
+    await assert.rejects(loadAddon().loadEngine(spec), /intermediate\.dense\.weight: \d+ bytes, expected \d+.*truncated or malformed/);
   });
 
   test('a missing tensor', async () => {
     const spec = specOf(model, (tensors) => tensors.filter((t) => t.name !== 'encoder.layer.0.output.LayerNorm.bias'));
-    await assert.rejects(loadAddon().loadModel(spec), /missing tensor encoder\.layer\.0\.output\.LayerNorm\.bias/);
+    await assert.rejects(loadAddon().loadEngine(spec), /missing tensor encoder\.layer\.0\.output\.LayerNorm\.bias/);
   });
 
   test('a tensor with the wrong shape', async () => {
     const spec = specOf(model, (tensors) =>
       tensors.map((t) => (t.name === 'embeddings.position_embeddings.weight' ? { ...t, shape: [t.shape[1], t.shape[0]] } : t)),
     );
-    await assert.rejects(loadAddon().loadModel(spec), /position_embeddings\.weight: shape \[32, 512\], expected \[512, 32\]/);
+    await assert.rejects(loadAddon().loadEngine(spec), /position_embeddings\.weight: shape \[32, 512\], expected \[512, 32\]/);
   });
 
   test('bad spec values are TypeErrors / RangeErrors before any work', () => {
     const addon = loadAddon();
-    assert.throws(() => addon.loadModel({ ...specOf(model), dtype: 'float16' as 'float32' }), TypeError);
-    assert.throws(() => addon.loadModel({ ...specOf(model), threads: -1 }), RangeError);
-    assert.throws(() => addon.loadModel(specOf(model, (t) => t.map((x) => ({ ...x, dtype: 'I8' as 'F32' })))), TypeError);
-    assert.throws(() => addon.loadModel(specOf(model, (t) => [...t, t[0]])), /duplicate tensor/);
-    assert.throws(() => addon.loadModel({ ...specOf(model), config: { ...specOf(model).config, hiddenAct: 'swish' } }), /not supported/);
+    assert.throws(() => addon.loadEngine({ ...specOf(model), dtype: 'float16' as 'float32' }), TypeError);
+    assert.throws(() => addon.loadEngine({ ...specOf(model), threads: -1 }), RangeError);
+    assert.throws(() => addon.loadEngine(specOf(model, (t) => t.map((x) => ({ ...x, dtype: 'I8' as 'F32' })))), TypeError);
+    assert.throws(() => addon.loadEngine(specOf(model, (t) => [...t, t[0]])), /duplicate tensor/);
+    assert.throws(() => addon.loadEngine({ ...specOf(model), config: { ...specOf(model).config, hiddenAct: 'swish' } }), /not supported/);
+  });
+
+  test('one binding for every family: an unknown family is a TypeError, an encoder has no KV cache', async () => {
+    const addon = loadAddon();
+    assert.throws(() => addon.loadEngine({ ...specOf(model), family: 'gpt2' as 'bert' }), (error: unknown) => error instanceof TypeError && /'gpt2' has no native engine/.test(error.message));
+    const native = await addon.loadEngine(specOf(model));
+    try {
+      assert.equal(native.family, 'bert');
+      assert.equal(native.hasKvCache, false);
+      assert.equal(native.kvBytesPerToken, 0);
+      assert.throws(() => native.initKvCache(4, 16), /keeps no KV cache/);
+      const one = { tokenIds: new Int32Array([1, 2]), positions: new Int32Array([0, 1]), cuSeqLens: new Int32Array([0, 2]), pooling: 'cls' as const, dimensions: new Int32Array([0]), normalize: new Uint8Array([1]) };
+      assert.equal((await native.forward(one)).length, model.config.hiddenSize);
+      const paged = { ...one, blockTables: [new Int32Array([1])], numCachedTokens: new Int32Array([0]), isLastChunk: new Uint8Array([1]) };
+      await assert.rejects(native.forward(paged), /encoder and keeps no KV cache/);
+    } finally {
+      native.dispose();
+    }
   });
 
   test('a truncated checkpoint file never reaches the engine', async () => {

@@ -175,7 +175,7 @@ describe('native Qwen3: KV accounting and errors', () => {
     const far = buildRaggedBatch([tokens], { pooling: 'last', positionOffset: c.maxPositionEmbeddings - 2 });
     await assert.rejects(backend.forward(far), /max_position_embeddings|outside/);
     // The engine's own checks (bypassing the TypeScript ones) turn into rejections too.
-    const engine = (backend as unknown as { qwen3: { forward(b: unknown): Promise<Float32Array> } }).qwen3;
+    const engine = (backend as unknown as { native: { forward(b: unknown): Promise<Float32Array> } }).native;
     const raw = paged(Int32Array.of(1, 99));
     await assert.rejects(engine.forward(raw), /outside \[1, 8\)/);
     await assert.rejects(engine.forward({ ...paged(Int32Array.of(1)) }), /needs 2/);

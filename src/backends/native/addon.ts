@@ -32,71 +32,56 @@ export interface NativeTensorSpec {
   readonly bytes: Uint8Array;
 }
 
-export interface NativeModelSpec {
-  readonly config: {
-    readonly vocabSize: number;
-    readonly hiddenSize: number;
-    readonly numLayers: number;
-    readonly numHeads: number;
-    readonly intermediateSize: number;
-    readonly maxPositionEmbeddings: number;
-    readonly typeVocabSize: number;
-    readonly layerNormEps: number;
-    readonly hiddenAct: string;
-  };
+/** spec.config of a BERT engine. */
+export interface NativeBertConfig {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly intermediateSize: number;
+  readonly maxPositionEmbeddings: number;
+  readonly typeVocabSize: number;
+  readonly layerNormEps: number;
+  readonly hiddenAct: string;
+}
+
+/** spec.config of a Qwen3 engine. */
+export interface NativeQwen3Config {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly numKeyValueHeads: number;
+  readonly headDim: number;
+  readonly intermediateSize: number;
+  readonly maxPositionEmbeddings: number;
+  readonly rmsNormEps: number;
+  readonly ropeTheta: number;
+}
+
+interface NativeEngineSpecBase {
   readonly dtype: Precision;
   /** 0 = one per hardware thread. */
   readonly threads: number;
   readonly tensors: readonly NativeTensorSpec[];
 }
 
+/** Which graph (native/engine/engine_factory.cpp picks it by `family`) and that family's config. */
+export type NativeEngineChoice =
+  | { readonly family: 'bert'; readonly config: NativeBertConfig }
+  | { readonly family: 'qwen3'; readonly config: NativeQwen3Config };
+
+/** What loadEngine takes. */
+export type NativeEngineSpec = NativeEngineChoice & NativeEngineSpecBase;
+
+/**
+ * The ragged batch (RaggedBatch in ../backend.ts) as the engine takes it. Decoder batches are paged when the three
+ * decoder fields are present, else one-shot; encoders take no decoder fields, and decoders ignore tokenTypeIds.
+ */
 export interface NativeBatch {
   readonly tokenIds: Int32Array;
   readonly positions: Int32Array;
   readonly tokenTypeIds?: Int32Array;
-  readonly cuSeqLens: Int32Array;
-  readonly pooling: NativePooling;
-  readonly dimensions: Int32Array;
-  readonly normalize: Uint8Array;
-}
-
-export interface NativeModel {
-  /** Pooled rows back to back; computed on a libuv worker plus the model's own threads. */
-  forward(batch: NativeBatch): Promise<Float32Array>;
-  /** Returns the working buffers to the OS (after a running forward) and trims malloc's free memory; resolves to the bytes released. */
-  releaseWorkingMemory(): Promise<number>;
-  dispose(): void;
-  readonly nativeBytes: number;
-  /** Per-batch working buffers held now (activations, scratch); reported to V8 as external memory too. */
-  readonly workingBytes: number;
-  readonly threads: number;
-  readonly dtype: Precision | undefined;
-  readonly disposed: boolean;
-}
-
-export interface NativeQwen3ModelSpec {
-  readonly config: {
-    readonly vocabSize: number;
-    readonly hiddenSize: number;
-    readonly numLayers: number;
-    readonly numHeads: number;
-    readonly numKeyValueHeads: number;
-    readonly headDim: number;
-    readonly intermediateSize: number;
-    readonly maxPositionEmbeddings: number;
-    readonly rmsNormEps: number;
-    readonly ropeTheta: number;
-  };
-  readonly dtype: Precision;
-  /** 0 = one per hardware thread. */
-  readonly threads: number;
-  readonly tensors: readonly NativeTensorSpec[];
-}
-
-/** A decoder batch: paged when the three decoder fields are present (see RaggedBatch), else one-shot. */
-export interface NativeDecoderBatch {
-  readonly tokenIds: Int32Array;
-  readonly positions: Int32Array;
   readonly cuSeqLens: Int32Array;
   readonly pooling: NativePooling;
   readonly dimensions: Int32Array;
@@ -106,18 +91,23 @@ export interface NativeDecoderBatch {
   readonly isLastChunk?: Uint8Array;
 }
 
-export interface NativeQwen3Model {
-  /** Pooled rows back to back: paged batches give rows only for sequences with isLastChunk = 1. */
-  forward(batch: NativeDecoderBatch): Promise<Float32Array>;
-  /** Allocates the float32 KV cache (zeroed), discarding the previous one. Not while a forward runs. */
+/** One loaded model on the native engine, whatever its family. */
+export interface NativeEngine {
+  readonly family: string;
+  /** Pooled rows back to back, computed on a libuv worker plus the engine's own threads; paged batches give rows only for sequences with isLastChunk = 1. */
+  forward(batch: NativeBatch): Promise<Float32Array>;
+  /** Decoders only (hasKvCache): allocates the float32 KV cache (zeroed), discarding the previous one. Not while a forward runs. */
   initKvCache(numBlocks: number, blockSize: number): void;
-  /** As NativeModel.releaseWorkingMemory; the KV cache stays. */
+  /** Returns the working buffers to the OS (after a running forward) and trims malloc's free memory; the KV cache stays. Resolves to the bytes released. */
   releaseWorkingMemory(): Promise<number>;
   dispose(): void;
-  /** Packed weights plus the KV cache. */
+  /** Whether the engine keeps a paged KV cache (decoders); encoders have none. */
+  readonly hasKvCache: boolean;
+  /** Packed weights and tables, plus the KV cache. */
   readonly nativeBytes: number;
-  /** Per-batch working buffers held now (not the KV cache). */
+  /** Per-batch working buffers held now (activations, scratch; not the KV cache); reported to V8 as external memory too. */
   readonly workingBytes: number;
+  /** 0 without a KV cache. */
   readonly kvBytesPerToken: number;
   readonly threads: number;
   readonly dtype: Precision | undefined;
@@ -226,9 +216,9 @@ export interface NativeOps {
 export interface NativeAddon {
   readonly version: string;
   cpuFeatures(): CpuFeatures;
-  loadModel(spec: NativeModelSpec): Promise<NativeModel>;
-  loadQwen3Model(spec: NativeQwen3ModelSpec): Promise<NativeQwen3Model>;
-  /** V8's count of external memory: what every model reported (weights, KV cache, working buffers) plus V8's own. */
+  /** Loads any family's weights (checked, then packed on a worker thread). */
+  loadEngine(spec: NativeEngineSpec): Promise<NativeEngine>;
+  /** V8's count of external memory: what every engine reported (weights, KV cache, working buffers) plus V8's own. */
   externalMemoryBytes(): number;
   readonly ops: NativeOps;
 }

@@ -1,12 +1,12 @@
-// The native CPU backend ('cpu') for BERT models, and the base class of ./qwen3_backend.ts: the C++ engine in native/,
-// loaded through ./addon.ts. Weights go to native code once, as views of the checkpoint's bytes (packed there; the word
-// embedding table is read in place), and each forward runs off the JS thread, so the event loop stays free while a
-// batch computes. ./backend.ts picks the class for a model's architecture.
+// The native CPU backend ('cpu') for BERT models, and the base class of ./qwen3_backend.ts: the C++ engine in native/
+// (one NativeEngine binding for every family), loaded through ./addon.ts. Weights go to native code once, as views of
+// the checkpoint's bytes (packed there; the word embedding table is read in place), and each forward runs off the JS
+// thread, so the event loop stays free while a batch computes. ./backend.ts picks the class for a model's architecture.
 import { ModelLoadError } from '../../errors.js';
 import type { LoadedModel } from '../../model/types.js';
 import type { Backend, PooledRows, RaggedBatch } from '../backend.js';
 import { checkBertBatch } from '../batch_checks.js';
-import { loadAddon, type NativeModel, type NativeTensorSpec, type Precision } from './addon.js';
+import { loadAddon, type NativeEngine, type NativeEngineChoice, type NativeTensorSpec, type Precision } from './addon.js';
 import { DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS, IdleRelease } from './idle_release.js';
 
 export interface NativeBackendOptions {
@@ -27,7 +27,7 @@ export class NativeBackend implements Backend {
 
   protected constructor(
     protected readonly model: LoadedModel,
-    protected native: NativeModel | null,
+    protected native: NativeEngine | null,
     options: NativeBackendOptions,
   ) {
     this.idleRelease = new IdleRelease(options.releaseWorkingMemoryAfterSeconds ?? DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS, () => {
@@ -43,37 +43,43 @@ export class NativeBackend implements Backend {
     const { config } = model;
     const architecture: string = config.architecture;
     if (config.architecture !== 'bert') throw new ModelLoadError(`the cpu backend supports BERT and Qwen3 models only, not '${architecture}' (model ${model.id})`);
+    const native = await NativeBackend.loadEngine(model, options, {
+      family: 'bert',
+      config: {
+        vocabSize: config.vocabSize,
+        hiddenSize: config.hiddenSize,
+        numLayers: config.numLayers,
+        numHeads: config.numHeads,
+        intermediateSize: config.intermediateSize,
+        maxPositionEmbeddings: config.maxPositionEmbeddings,
+        typeVocabSize: config.typeVocabSize,
+        layerNormEps: config.layerNormEps,
+          hiddenAct: config.hiddenAct,
+      },
+    });
+    return new NativeBackend(model, native, options);
+  }
+
+  /**
+   * Checks the options, then hands the checkpoint's tensors (as views, minus the ones no graph reads: I64 buffers such
+   * as embeddings.position_ids, whose positions come with each batch, and lm_head.weight, which embeddings never use)
+   * to the engine of `choice.family`. Throws ModelLoadError.
+   */
+  protected static async loadEngine(model: LoadedModel, options: NativeBackendOptions, choice: NativeEngineChoice): Promise<NativeEngine> {
     const dtype = options.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'bfloat16') throw new ModelLoadError(`the cpu backend computes in float32 or bfloat16, not ${String(dtype)}`);
     const threads = options.threads ?? 0;
     if (!Number.isInteger(threads) || threads < 0) throw new ModelLoadError(`threads must be a non-negative integer, got ${threads}`);
     const tensors: NativeTensorSpec[] = [];
     for (const [name, view] of model.weights) {
-      if (view.dtype === 'I64') continue; // embeddings.position_ids: positions come with each batch
+      if (view.dtype === 'I64' || name === 'lm_head.weight') continue;
       tensors.push({ name, dtype: view.dtype, shape: view.shape, bytes: view.bytes });
     }
-    let native: NativeModel;
     try {
-      native = await loadAddon().loadModel({
-        config: {
-          vocabSize: config.vocabSize,
-          hiddenSize: config.hiddenSize,
-          numLayers: config.numLayers,
-          numHeads: config.numHeads,
-          intermediateSize: config.intermediateSize,
-          maxPositionEmbeddings: config.maxPositionEmbeddings,
-          typeVocabSize: config.typeVocabSize,
-          layerNormEps: config.layerNormEps,
-          hiddenAct: config.hiddenAct,
-        },
-        dtype,
-        threads,
-        tensors,
-      });
+      return await loadAddon().loadEngine({ ...choice, dtype, threads, tensors });
     } catch (error) {
       throw new ModelLoadError(`cpu backend: cannot load ${model.id}: ${(error as Error).message}`);
     }
-    return new NativeBackend(model, native, options);
   }
 
   get dtype(): Precision {

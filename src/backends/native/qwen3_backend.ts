@@ -1,4 +1,4 @@
-// Qwen3 decoders on the native CPU engine (native/engine/qwen3_engine.*): a NativeBackend that is also a
+// Qwen3 decoders on the native CPU engine (native/engine/graphs/qwen3.*): a NativeBackend that is also a
 // PagedKvBackend. The engine owns a float32 KV cache ([numBlocks][blockSize][numKvHeads][headDim] per layer, K and V),
 // allocated by initKvCache; paged batches (blockTables / numCachedTokens / isLastChunk) write each chunk's K/V through
 // the block tables and attend causally over cached + new tokens, and return rows only for sequences whose input ends
@@ -8,7 +8,7 @@ import { ModelLoadError } from '../../errors.js';
 import type { LoadedModel, Qwen3Config } from '../../model/types.js';
 import type { KvCacheSpec, PagedKvBackend, PooledRows, RaggedBatch } from '../backend.js';
 import { checkDecoderBatch, type KvGeometry } from '../batch_checks.js';
-import { loadAddon, type NativeModel, type NativeQwen3Model, type NativeTensorSpec } from './addon.js';
+import type { NativeEngine } from './addon.js';
 import { NativeBackend, type NativeBackendOptions } from './bert_backend.js';
 
 /** The engine stores K and V as float32. */
@@ -16,17 +16,15 @@ const KV_BYTES_PER_VALUE = 4;
 
 export class NativeQwen3Backend extends NativeBackend implements PagedKvBackend {
   readonly kvBytesPerToken: number;
-  private qwen3: NativeQwen3Model | null;
   private kv: KvGeometry | null = null;
 
   private constructor(
     model: LoadedModel,
     private readonly config: Qwen3Config,
-    native: NativeQwen3Model,
+    native: NativeEngine,
     options: NativeBackendOptions,
   ) {
-    super(model, native as unknown as NativeModel, options);
-    this.qwen3 = native;
+    super(model, native, options);
     this.kvBytesPerToken = 2 * config.numLayers * config.numKeyValueHeads * config.headDim * KV_BYTES_PER_VALUE;
   }
 
@@ -34,43 +32,26 @@ export class NativeQwen3Backend extends NativeBackend implements PagedKvBackend 
   static async createQwen3(model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeQwen3Backend> {
     const { config } = model;
     if (config.architecture !== 'qwen3') throw new ModelLoadError(`NativeQwen3Backend runs Qwen3 decoders only, not '${config.architecture}'`);
-    const dtype = options.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'bfloat16') throw new ModelLoadError(`the cpu backend computes in float32 or bfloat16, not ${String(dtype)}`);
-    const threads = options.threads ?? 0;
-    if (!Number.isInteger(threads) || threads < 0) throw new ModelLoadError(`threads must be a non-negative integer, got ${threads}`);
-    const tensors: NativeTensorSpec[] = [];
-    for (const [name, view] of model.weights) {
-      if (view.dtype === 'I64') continue;
-      if (name === 'lm_head.weight') continue; // embeddings never use the language-model head
-      tensors.push({ name, dtype: view.dtype, shape: view.shape, bytes: view.bytes });
-    }
-    let native: NativeQwen3Model;
-    try {
-      native = await loadAddon().loadQwen3Model({
-        config: {
-          vocabSize: config.vocabSize,
-          hiddenSize: config.hiddenSize,
-          numLayers: config.numLayers,
-          numHeads: config.numHeads,
-          numKeyValueHeads: config.numKeyValueHeads,
-          headDim: config.headDim,
-          intermediateSize: config.intermediateSize,
-          maxPositionEmbeddings: config.maxPositionEmbeddings,
-          rmsNormEps: config.rmsNormEps,
-          ropeTheta: config.ropeTheta,
-        },
-        dtype,
-        threads,
-        tensors,
-      });
-    } catch (error) {
-      throw new ModelLoadError(`cpu backend: cannot load ${model.id}: ${(error as Error).message}`);
-    }
+    const native = await NativeBackend.loadEngine(model, options, {
+      family: 'qwen3',
+      config: {
+        vocabSize: config.vocabSize,
+        hiddenSize: config.hiddenSize,
+        numLayers: config.numLayers,
+        numHeads: config.numHeads,
+        numKeyValueHeads: config.numKeyValueHeads,
+        headDim: config.headDim,
+        intermediateSize: config.intermediateSize,
+        maxPositionEmbeddings: config.maxPositionEmbeddings,
+        rmsNormEps: config.rmsNormEps,
+        ropeTheta: config.ropeTheta,
+      },
+    });
     return new NativeQwen3Backend(model, config, native, options);
   }
 
   initKvCache(spec: KvCacheSpec): void {
-    const native = this.qwen3;
+    const native = this.native;
     if (native === null) throw new Error('cpu backend: initKvCache after dispose()');
     this.kv = null;
     native.initKvCache(spec.numBlocks, spec.blockSize);
@@ -78,8 +59,8 @@ export class NativeQwen3Backend extends NativeBackend implements PagedKvBackend 
   }
 
   protected override async forwardNow(batch: RaggedBatch): Promise<PooledRows> {
-    const native = this.qwen3;
-    if (native === null || this.native === null) throw new Error('cpu backend: forward after dispose()');
+    const native = this.native;
+    if (native === null) throw new Error('cpu backend: forward after dispose()');
     const { hiddenSize } = this.config;
     const numSequences = checkDecoderBatch(batch, this.config, this.kv);
     const paged = batch.blockTables !== undefined;
@@ -109,7 +90,6 @@ export class NativeQwen3Backend extends NativeBackend implements PagedKvBackend 
 
   override async dispose(): Promise<void> {
     await super.dispose();
-    this.qwen3 = null;
     this.kv = null;
   }
 }

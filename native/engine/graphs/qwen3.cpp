@@ -1,4 +1,4 @@
-#include "engine/qwen3_engine.h"
+#include "engine/graphs/qwen3.h"
 
 #include <algorithm>
 #include <cstring>
@@ -17,37 +17,43 @@ namespace {
 
 constexpr const char* kWeightsLabel = "Qwen3 weights";
 
-[[noreturn]] void LoadFail(const std::string& message) { WeightsFail(kWeightsLabel, message); }
-
-const TensorRef& Expect(const TensorMap& tensors, const std::string& name, const std::vector<int64_t>& shape) {
-  return ExpectTensor(tensors, name, shape, kWeightsLabel);
-}
-
-std::vector<float> ToFloat(const TensorRef& t) { return TensorToFloat(t); }
-
-kc::PackedWeights PackStacked(const std::vector<const TensorRef*>& parts, int64_t k, ElementType target) {
-  return engine::PackStacked(parts, k, target, kWeightsLabel);
-}
 [[noreturn]] void BatchFail(const std::string& message) { throw std::invalid_argument("batch: " + message); }
 
 }  // namespace
 
-Qwen3Engine::Qwen3Engine(const Qwen3Hyperparameters& config, ElementType weight_type, int num_threads)
-    : config_(config), weight_type_(weight_type), pool_(std::make_unique<kc::ThreadPool>(num_threads)) {}
+Qwen3Hyperparameters ParseQwen3Config(const ConfigValues& c) {
+  constexpr int64_t kMaxDim = int64_t{1} << 31;
+  Qwen3Hyperparameters config;
+  config.vocab_size = c.Integer("vocabSize", 1, kMaxDim);
+  config.hidden_size = c.Integer("hiddenSize", 1, 1 << 16);
+  config.num_layers = c.Integer("numLayers", 1, 1024);
+  config.num_heads = c.Integer("numHeads", 1, 1 << 12);
+  config.num_kv_heads = c.Integer("numKeyValueHeads", 1, 1 << 12);
+  config.head_dim = c.Integer("headDim", 1, kc::kMaxDecoderHeadDim);
+  config.intermediate_size = c.Integer("intermediateSize", 1, 1 << 20);
+  config.max_position_embeddings = c.Integer("maxPositionEmbeddings", 1, kMaxDim);
+  config.rms_norm_eps = static_cast<float>(c.Number("rmsNormEps"));
+  config.rope_theta = c.Number("ropeTheta");
+  return config;
+}
+
+Qwen3Engine::Qwen3Engine(const Qwen3Hyperparameters& config, ElementType weight_type, int num_threads, const Ops& ops)
+    : EngineBase(weight_type, num_threads, ops), config_(config) {}
 
 std::unique_ptr<Qwen3Engine> Qwen3Engine::Load(const Qwen3Hyperparameters& c, const TensorMap& tensors, ElementType weight_type,
-                                               int num_threads) {
+                                               int num_threads, const Ops& ops) {
+  const CheckpointReader w(tensors, kWeightsLabel);
   if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.num_kv_heads <= 0 || c.head_dim <= 0 ||
       c.intermediate_size <= 0 || c.max_position_embeddings <= 0) {
-    LoadFail("every size in the config must be > 0");
+    w.Fail("every size in the config must be > 0");
   }
-  if (c.num_heads % c.num_kv_heads != 0) LoadFail("num_attention_heads is not a multiple of num_key_value_heads");
+  if (c.num_heads % c.num_kv_heads != 0) w.Fail("num_attention_heads is not a multiple of num_key_value_heads");
   if (c.head_dim % 2 != 0 || c.head_dim > kc::kMaxDecoderHeadDim) {
-    LoadFail("head_dim must be even and at most " + std::to_string(kc::kMaxDecoderHeadDim));
+    w.Fail("head_dim must be even and at most " + std::to_string(kc::kMaxDecoderHeadDim));
   }
-  if (!(c.rms_norm_eps >= 0.0f)) LoadFail("rms_norm_eps must be >= 0");
-  if (!(c.rope_theta > 0.0)) LoadFail("rope_theta must be > 0");
-  if (weight_type != ElementType::kF32 && weight_type != ElementType::kBF16) LoadFail("weights can be packed as float32 or bfloat16 only");
+  if (!(c.rms_norm_eps >= 0.0f)) w.Fail("rms_norm_eps must be >= 0");
+  if (!(c.rope_theta > 0.0)) w.Fail("rope_theta must be > 0");
+  CheckWeightType(weight_type, kWeightsLabel);
   const int64_t H = c.hidden_size;
   const int64_t I = c.intermediate_size;
   const int64_t d = c.head_dim;
@@ -55,37 +61,37 @@ std::unique_ptr<Qwen3Engine> Qwen3Engine::Load(const Qwen3Hyperparameters& c, co
   const int64_t kvw = c.num_kv_heads * d;
 
   // Validate everything first: a malformed checkpoint fails here, before any packing.
-  const TensorRef& embed = Expect(tensors, "embed_tokens.weight", {c.vocab_size, H});
-  const TensorRef& norm = Expect(tensors, "norm.weight", {H});
+  const TensorRef& embed = w.Expect(kEmbeddingTable, {c.vocab_size, H});
+  const TensorRef& norm = w.Expect("norm.weight", {H});
   struct LayerRefs {
     const TensorRef *in_norm, *q, *k, *v, *o, *qn, *kn, *post_norm, *gate, *up, *down;
   };
   std::vector<LayerRefs> refs;
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
-    refs.push_back({&Expect(tensors, p + "input_layernorm.weight", {H}), &Expect(tensors, p + "self_attn.q_proj.weight", {qw, H}),
-                    &Expect(tensors, p + "self_attn.k_proj.weight", {kvw, H}), &Expect(tensors, p + "self_attn.v_proj.weight", {kvw, H}),
-                    &Expect(tensors, p + "self_attn.o_proj.weight", {H, qw}), &Expect(tensors, p + "self_attn.q_norm.weight", {d}),
-                    &Expect(tensors, p + "self_attn.k_norm.weight", {d}), &Expect(tensors, p + "post_attention_layernorm.weight", {H}),
-                    &Expect(tensors, p + "mlp.gate_proj.weight", {I, H}), &Expect(tensors, p + "mlp.up_proj.weight", {I, H}),
-                    &Expect(tensors, p + "mlp.down_proj.weight", {H, I})});
+    refs.push_back({&w.Expect(p + "input_layernorm.weight", {H}), &w.Expect(p + "self_attn.q_proj.weight", {qw, H}),
+                    &w.Expect(p + "self_attn.k_proj.weight", {kvw, H}), &w.Expect(p + "self_attn.v_proj.weight", {kvw, H}),
+                    &w.Expect(p + "self_attn.o_proj.weight", {H, qw}), &w.Expect(p + "self_attn.q_norm.weight", {d}),
+                    &w.Expect(p + "self_attn.k_norm.weight", {d}), &w.Expect(p + "post_attention_layernorm.weight", {H}),
+                    &w.Expect(p + "mlp.gate_proj.weight", {I, H}), &w.Expect(p + "mlp.up_proj.weight", {I, H}),
+                    &w.Expect(p + "mlp.down_proj.weight", {H, I})});
   }
 
-  std::unique_ptr<Qwen3Engine> engine(new Qwen3Engine(c, weight_type, num_threads));
+  std::unique_ptr<Qwen3Engine> engine(new Qwen3Engine(c, weight_type, num_threads, ops));
   Qwen3Engine& e = *engine;
   e.embed_table_ = embed.data;
   e.embed_type_ = embed.type;
-  e.final_norm_ = ToFloat(norm);
+  e.final_norm_ = TensorToFloat(norm);
   size_t bytes = static_cast<size_t>(H) * sizeof(float);
   for (const LayerRefs& r : refs) {
     Layer layer;
-    layer.input_norm = ToFloat(*r.in_norm);
-    layer.qkv = PackStacked({r.q, r.k, r.v}, H, weight_type);
-    layer.q_norm = ToFloat(*r.qn);
-    layer.k_norm = ToFloat(*r.kn);
+    layer.input_norm = TensorToFloat(*r.in_norm);
+    layer.qkv = w.PackStacked({r.q, r.k, r.v}, H, weight_type);
+    layer.q_norm = TensorToFloat(*r.qn);
+    layer.k_norm = TensorToFloat(*r.kn);
     layer.o_proj = kc::PackWeights(r.o->data, r.o->type, H, qw, weight_type);
-    layer.post_norm = ToFloat(*r.post_norm);
-    layer.gate_up = PackStacked({r.gate, r.up}, H, weight_type);
+    layer.post_norm = TensorToFloat(*r.post_norm);
+    layer.gate_up = w.PackStacked({r.gate, r.up}, H, weight_type);
     layer.down = kc::PackWeights(r.down->data, r.down->type, H, I, weight_type);
     bytes += layer.qkv.SizeBytes() + layer.o_proj.SizeBytes() + layer.gate_up.SizeBytes() + layer.down.SizeBytes();
     bytes += static_cast<size_t>(2 * H + 2 * d) * sizeof(float);
@@ -116,18 +122,11 @@ size_t Qwen3Engine::InitKvCache(int64_t num_blocks, int64_t block_size) {
   return bytes;
 }
 
-int64_t Qwen3Engine::CheckBatch(const DecoderBatch& b) const {
+int64_t Qwen3Engine::CheckBatch(const Batch& b) const {
+  CheckRaggedBatch(b, config_.hidden_size);
+  // token_type_ids are not read: Qwen3 has no token-type embedding (batch builders fill them with zeros for every model).
   const size_t num_tokens = b.token_ids.size();
-  if (b.cu_seq_lens.empty() || b.cu_seq_lens[0] != 0) BatchFail("cuSeqLens must start with 0");
   const size_t num_seqs = b.cu_seq_lens.size() - 1;
-  if (b.positions.size() != num_tokens) BatchFail("positions and tokenIds differ in length");
-  if (b.dimensions.size() != num_seqs || b.normalize.size() != num_seqs) BatchFail("dimensions and normalize need one entry per sequence");
-  for (size_t s = 0; s < num_seqs; ++s) {
-    if (b.cu_seq_lens[s + 1] <= b.cu_seq_lens[s]) BatchFail("sequence " + std::to_string(s) + " is empty or cuSeqLens decreases");
-  }
-  if (static_cast<size_t>(b.cu_seq_lens[num_seqs]) != num_tokens) {
-    BatchFail("cuSeqLens ends at " + std::to_string(b.cu_seq_lens[num_seqs]) + " but there are " + std::to_string(num_tokens) + " tokens");
-  }
   for (size_t t = 0; t < num_tokens; ++t) {
     if (b.token_ids[t] < 0 || b.token_ids[t] >= config_.vocab_size) {
       BatchFail("tokenIds[" + std::to_string(t) + "] = " + std::to_string(b.token_ids[t]) + " is outside [0, " + std::to_string(config_.vocab_size) + ")");
@@ -137,7 +136,6 @@ int64_t Qwen3Engine::CheckBatch(const DecoderBatch& b) const {
                 std::to_string(config_.max_position_embeddings) + ") (max_position_embeddings)");
     }
   }
-  if (b.pooling != PoolingMode::kCls && b.pooling != PoolingMode::kMean && b.pooling != PoolingMode::kLast) BatchFail("unknown pooling mode");
   if (b.paged) {
     if (kv_num_blocks_ == 0) BatchFail("a paged batch before initKvCache()");
     if (b.pooling != PoolingMode::kLast) BatchFail("paged decoder batches pool 'last' only");
@@ -171,26 +169,10 @@ int64_t Qwen3Engine::CheckBatch(const DecoderBatch& b) const {
       }
     }
   }
-  int64_t out_size = 0;
-  for (size_t s = 0; s < num_seqs; ++s) {
-    const int32_t dim = b.dimensions[s];
-    if (dim < 0 || dim > config_.hidden_size) BatchFail("dimensions[" + std::to_string(s) + "] = " + std::to_string(dim) + " is outside [0, " + std::to_string(config_.hidden_size) + "]");
-    if (b.paged && b.is_last_chunk[s] == 0) continue;
-    out_size += dim == 0 ? config_.hidden_size : dim;
-  }
-  return out_size;
+  return PooledSize(b, config_.hidden_size);
 }
 
-void Qwen3Engine::EmbedTokens(const int32_t* token_ids, int64_t num_tokens, float* out) {
-  const int64_t H = config_.hidden_size;
-  pool_->Run(num_tokens, [&](int64_t t, int) {
-    const size_t base = static_cast<size_t>(token_ids[t]) * static_cast<size_t>(H);
-    float* row = out + t * H;
-    for (int64_t c = 0; c < H; ++c) row[c] = ElementToFloat(embed_table_, embed_type_, base + static_cast<size_t>(c));
-  });
-}
-
-std::vector<float> Qwen3Engine::Forward(const DecoderBatch& b) {
+std::vector<float> Qwen3Engine::Forward(const Batch& b) {
   std::lock_guard<std::mutex> lock(forward_mutex_);
   const int64_t out_size = CheckBatch(b);
   const int64_t num_seqs = static_cast<int64_t>(b.cu_seq_lens.size()) - 1;
@@ -253,18 +235,18 @@ std::vector<float> Qwen3Engine::Forward(const DecoderBatch& b) {
 
   // LAST pooling reads one token per sequence (paged batches: only sequences whose input ends here).
   const bool prune_last_layer = b.paged || b.pooling == PoolingMode::kLast;
-  EmbedTokens(b.token_ids.data(), T, x);
+  ops_.embed_tokens(pool, embed_table_, embed_type_, H, b.token_ids.data(), T, x);
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     float* k_cache = b.paged ? k_base + 2 * l * layer_floats : k_base;
     float* v_cache = k_cache + layer_floats;
     // Qwen3Attention: input_layernorm, q|k|v projections (no bias), q_norm / k_norm per head, then RoPE.
-    kc::RmsNorm(pool, x, H, normed, H, T, 1, H, layer.input_norm.data(), c.rms_norm_eps);
-    kc::Gemm(pool, normed, T, H, layer.qkv, qkv, W, kc::GemmEpilogue{});
-    kc::RmsNorm(pool, qkv, W, qkv, W, T, c.num_heads, d, layer.q_norm.data(), c.rms_norm_eps);
-    kc::RmsNorm(pool, qkv + qw, W, qkv + qw, W, T, c.num_kv_heads, d, layer.k_norm.data(), c.rms_norm_eps);
-    kc::Rope(pool, qkv, W, T, c.num_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
-    kc::Rope(pool, qkv + qw, W, T, c.num_kv_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
+    ops_.rms_norm(pool, x, H, normed, H, T, 1, H, layer.input_norm.data(), c.rms_norm_eps);
+    ops_.gemm(pool, normed, T, H, layer.qkv, qkv, W, kc::GemmEpilogue{});
+    ops_.rms_norm(pool, qkv, W, qkv, W, T, c.num_heads, d, layer.q_norm.data(), c.rms_norm_eps);
+    ops_.rms_norm(pool, qkv + qw, W, qkv + qw, W, T, c.num_kv_heads, d, layer.k_norm.data(), c.rms_norm_eps);
+    ops_.rope(pool, qkv, W, T, c.num_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
+    ops_.rope(pool, qkv + qw, W, T, c.num_kv_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
     // The chunk's K and V into their slots (every block id was checked in CheckBatch).
     for (int64_t s = 0; s < num_seqs; ++s) {
       const int32_t* table = attention.block_tables + attention.block_table_offsets[s];
@@ -282,32 +264,41 @@ std::vector<float> Qwen3Engine::Forward(const DecoderBatch& b) {
       // Only each pooled sequence's last token is read after this layer: its K/V (written above) were all the other
       // tokens needed. Rows are computed independently, so the pooled rows are bitwise what the full layer gives.
       attention.only_last_query = true;
-      kc::PagedAttention(pool, attention);
+      ops_.paged_attention(pool, attention);
       return FinishPrunedLayer(layer, b, x, context, out_size, std::move(pooled));
     }
-    kc::PagedAttention(pool, attention);
-    // o_proj + residual.
-    kc::GemmEpilogue o_epilogue;
-    o_epilogue.residual = x;
-    o_epilogue.ldr = H;
-    kc::Gemm(pool, context, T, qw, layer.o_proj, h, H, o_epilogue);
-    // Qwen3MLP: post_attention_layernorm, gate|up, SwiGLU, down_proj + residual.
-    kc::RmsNorm(pool, h, H, normed, H, T, 1, H, layer.post_norm.data(), c.rms_norm_eps);
-    kc::Gemm(pool, normed, T, H, layer.gate_up, gate_up, 2 * I, kc::GemmEpilogue{});
-    kc::SwiGlu(pool, gate_up, 2 * I, mlp, I, T, I);
-    kc::GemmEpilogue down_epilogue;
-    down_epilogue.residual = h;
-    down_epilogue.ldr = H;
-    kc::Gemm(pool, mlp, T, I, layer.down, x, H, down_epilogue);
+    ops_.paged_attention(pool, attention);
+    RunDenseLayers(layer, context, x, h, normed, gate_up, mlp, x, T);
   }
 
-  kc::RmsNorm(pool, x, H, normed, H, T, 1, H, final_norm_.data(), c.rms_norm_eps);
-  kc::Pool(pool, normed, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(),
+  ops_.rms_norm(pool, x, H, normed, H, T, 1, H, final_norm_.data(), c.rms_norm_eps);
+  ops_.pool(pool, normed, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(),
            out_size);
   return pooled;
 }
 
-std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const DecoderBatch& b, const float* x, const float* all_context,
+void Qwen3Engine::RunDenseLayers(const Layer& layer, const float* context, const float* input, float* after_attention, float* normed,
+                                 float* gate_up, float* mlp, float* output, int64_t rows) {
+  const Qwen3Hyperparameters& c = config_;
+  const int64_t H = c.hidden_size;
+  const int64_t I = c.intermediate_size;
+  kc::ThreadPool& pool = *pool_;
+  // o_proj + residual.
+  kc::GemmEpilogue o_epilogue;
+  o_epilogue.residual = input;
+  o_epilogue.ldr = H;
+  ops_.gemm(pool, context, rows, c.num_heads * c.head_dim, layer.o_proj, after_attention, H, o_epilogue);
+  // Qwen3MLP: post_attention_layernorm, gate|up, SwiGLU, down_proj + residual.
+  ops_.rms_norm(pool, after_attention, H, normed, H, rows, 1, H, layer.post_norm.data(), c.rms_norm_eps);
+  ops_.gemm(pool, normed, rows, H, layer.gate_up, gate_up, 2 * I, kc::GemmEpilogue{});
+  ops_.swiglu(pool, gate_up, 2 * I, mlp, I, rows, I);
+  kc::GemmEpilogue down_epilogue;
+  down_epilogue.residual = after_attention;
+  down_epilogue.ldr = H;
+  ops_.gemm(pool, mlp, rows, I, layer.down, output, H, down_epilogue);
+}
+
+std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const Batch& b, const float* x, const float* all_context,
                                                   int64_t out_size, std::vector<float> pooled) {
   const Qwen3Hyperparameters& c = config_;
   const int64_t H = c.hidden_size;
@@ -334,32 +325,13 @@ std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const Deco
   float* gate_up = normed + R * H;
   float* mlp = gate_up + R * 2 * I;
   float* output = mlp + R * I;
-  for (int64_t r = 0; r < R; ++r) {
-    std::memcpy(context + r * qw, all_context + rows[static_cast<size_t>(r)] * qw, static_cast<size_t>(qw) * sizeof(float));
-    std::memcpy(input + r * H, x + rows[static_cast<size_t>(r)] * H, static_cast<size_t>(H) * sizeof(float));
-  }
-  kc::GemmEpilogue o_epilogue;
-  o_epilogue.residual = input;
-  o_epilogue.ldr = H;
-  kc::Gemm(pool, context, R, qw, layer.o_proj, after_attention, H, o_epilogue);
-  kc::RmsNorm(pool, after_attention, H, normed, H, R, 1, H, layer.post_norm.data(), c.rms_norm_eps);
-  kc::Gemm(pool, normed, R, H, layer.gate_up, gate_up, 2 * I, kc::GemmEpilogue{});
-  kc::SwiGlu(pool, gate_up, 2 * I, mlp, I, R, I);
-  kc::GemmEpilogue down_epilogue;
-  down_epilogue.residual = after_attention;
-  down_epilogue.ldr = H;
-  kc::Gemm(pool, mlp, R, I, layer.down, output, H, down_epilogue);
+  GatherRows(all_context, qw, rows, qw, context);
+  GatherRows(x, H, rows, H, input);
+  RunDenseLayers(layer, context, input, after_attention, normed, gate_up, mlp, output, R);
   // The final norm (Qwen3Model.norm), then LAST pooling of one row each, dimensions, normalize.
-  kc::RmsNorm(pool, output, H, normed, H, R, 1, H, final_norm_.data(), c.rms_norm_eps);
-  std::vector<int32_t> one_row_each(static_cast<size_t>(R) + 1);
-  for (int64_t r = 0; r <= R; ++r) one_row_each[static_cast<size_t>(r)] = static_cast<int32_t>(r);
-  kc::Pool(pool, normed, H, H, one_row_each.data(), R, PoolingMode::kCls, dims.data(), norms.data(), pooled.data(), out_size);
+  ops_.rms_norm(pool, output, H, normed, H, R, 1, H, final_norm_.data(), c.rms_norm_eps);
+  PoolOneRowEach(ops_, pool, normed, R, H, dims.data(), norms.data(), pooled.data(), out_size);
   return pooled;
-}
-
-size_t Qwen3Engine::ReleaseWorkingMemory() {
-  std::lock_guard<std::mutex> lock(forward_mutex_);
-  return working_memory_.ReleaseAll();
 }
 
 }  // namespace pooled::engine

@@ -1,6 +1,6 @@
 #pragma once
-// Qwen3 decoder (embedding models: last_hidden_state, LAST pooling) on the CPU kernels, with a paged KV cache the
-// engine owns. No N-API here (native/addon/ owns the JS side).
+// Qwen3 decoder graph (embedding models: last_hidden_state, LAST pooling), with a paged KV cache the engine owns. An
+// Engine (engine.h); kernels through the op table (ops.h). No N-API here.
 //
 // Shapes (T tokens in the batch, H hidden, I intermediate, nH / nKV query / kv heads, d head_dim, W = (nH + 2 nKV) d):
 //   embed_tokens          [T] ids -> [T, H] (the table is read in place, float32 / float16 / bfloat16)
@@ -15,13 +15,11 @@
 // K/V kept between forwards) or not (one-shot: whole sequences; K/V go to a scratch area that lives for one forward).
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <vector>
 
-#include "engine/bert_engine.h"  // TensorRef, TensorMap
-#include "engine/working_memory.h"
+#include "engine/config_values.h"
+#include "engine/layers.h"
 #include "kernels/cpu/kernels.h"
-#include "kernels/cpu/thread_pool.h"
 
 namespace pooled::engine {
 
@@ -38,47 +36,31 @@ struct Qwen3Hyperparameters {
   double rope_theta = 0.0;
 };
 
-struct DecoderBatch {
-  std::vector<int32_t> token_ids;
-  std::vector<int32_t> positions;
-  std::vector<int32_t> cu_seq_lens;
-  PoolingMode pooling = PoolingMode::kLast;
-  std::vector<int32_t> dimensions;  // per sequence, 0 = all
-  std::vector<uint8_t> normalize;   // per sequence
-  // Paged batches only (paged = true): flat block tables (sequence s's at [offsets[s], offsets[s + 1])), cached token
-  // counts and last-chunk flags.
-  bool paged = false;
-  std::vector<int32_t> block_tables;
-  std::vector<int32_t> block_table_offsets;
-  std::vector<int32_t> num_cached_tokens;
-  std::vector<uint8_t> is_last_chunk;
-};
+// spec.config of a Qwen3 model (vocabSize, ..., numKeyValueHeads, headDim, rmsNormEps, ropeTheta), checked; throws
+// ConfigError.
+Qwen3Hyperparameters ParseQwen3Config(const ConfigValues& config);
 
-class Qwen3Engine {
+class Qwen3Engine final : public EngineBase {
  public:
-  // Checks every tensor before packing anything, then packs the GEMM weights as `weight_type` (kF32 or kBF16). The
-  // embedding table is read in place: the caller keeps tensors.at("embed_tokens.weight").data alive.
+  // The embedding table read in place for the engine's whole life (the caller keeps its bytes alive).
+  static constexpr const char* kEmbeddingTable = "embed_tokens.weight";
+
+  // Checks every tensor before packing anything, then packs the GEMM weights as `weight_type` (kF32 or kBF16).
   static std::unique_ptr<Qwen3Engine> Load(const Qwen3Hyperparameters& config, const TensorMap& tensors, ElementType weight_type,
-                                           int num_threads);
+                                           int num_threads, const Ops& ops = CpuOps());
 
+  bool HasKvCache() const override { return true; }
   // Allocates the paged KV store (zeroed), discarding the previous one. Returns its size in bytes.
-  size_t InitKvCache(int64_t num_blocks, int64_t block_size);
+  size_t InitKvCache(int64_t num_blocks, int64_t block_size) override;
   // Bytes of K and V of one token over all layers (float32).
-  int64_t KvBytesPerToken() const { return 2 * config_.num_layers * config_.num_kv_heads * config_.head_dim * 4; }
+  int64_t KvBytesPerToken() const override { return 2 * config_.num_layers * config_.num_kv_heads * config_.head_dim * 4; }
 
-  // Pooled rows back to back. Paged: one row per sequence with is_last_chunk = 1 (LAST pooling only). One-shot: one
-  // row per sequence, any pooling. Every index is validated before memory is touched (std::invalid_argument).
-  std::vector<float> Forward(const DecoderBatch& batch);
+  // Paged: one row per sequence with is_last_chunk = 1 (LAST pooling only). One-shot (no block tables): one row per
+  // sequence, any pooling.
+  std::vector<float> Forward(const Batch& batch) override;
 
   const Qwen3Hyperparameters& config() const { return config_; }
-  ElementType weight_type() const { return weight_type_; }
-  int num_threads() const { return pool_->NumThreads(); }
-  size_t NativeBytes() const { return native_bytes_; }
   size_t KvCacheBytes() const { return kv_bytes_; }
-  // Per-batch working buffers held now (not the KV cache): they grow to the largest batch since the last release.
-  size_t WorkingBytes() const { return working_memory_.Bytes(); }
-  // Returns the working buffers to the OS (after any running forward); the KV cache stays. Returns the bytes released.
-  size_t ReleaseWorkingMemory();
 
  private:
   struct Layer {
@@ -92,31 +74,30 @@ class Qwen3Engine {
     kernels::cpu::PackedWeights down;      // [H, I]
   };
 
-  Qwen3Engine(const Qwen3Hyperparameters& config, ElementType weight_type, int num_threads);
-  // Returns the number of output floats.
-  int64_t CheckBatch(const DecoderBatch& batch) const;
-  void EmbedTokens(const int32_t* token_ids, int64_t num_tokens, float* out);
+  Qwen3Engine(const Qwen3Hyperparameters& config, ElementType weight_type, int num_threads, const Ops& ops);
+  // The decoder's own checks on top of CheckRaggedBatch (index ranges, block tables). Returns the number of output floats.
+  int64_t CheckBatch(const Batch& batch) const;
+  // Qwen3Attention's o_proj (+ residual) and Qwen3MLP over `rows` rows: context [rows, nH d] and the layer input [rows, H]
+  // -> after_attention [rows, H] -> normed [rows, H] -> gate_up [rows, 2I] -> mlp [rows, I] -> output [rows, H] (output
+  // may be `input`, no longer needed by then).
+  void RunDenseLayers(const Layer& layer, const float* context, const float* input, float* after_attention, float* normed,
+                      float* gate_up, float* mlp, float* output, int64_t rows);
   // The last layer after its attention, for the pooled rows only (LAST pooling): o_proj, MLP, final norm, pooling.
-  std::vector<float> FinishPrunedLayer(const Layer& layer, const DecoderBatch& batch, const float* x, const float* context,
+  std::vector<float> FinishPrunedLayer(const Layer& layer, const Batch& batch, const float* x, const float* context,
                                        int64_t out_size, std::vector<float> pooled);
 
   Qwen3Hyperparameters config_;
-  ElementType weight_type_;
-  std::unique_ptr<kernels::cpu::ThreadPool> pool_;
   const void* embed_table_ = nullptr;
   ElementType embed_type_ = ElementType::kF32;
   std::vector<float> final_norm_;
   std::vector<Layer> layers_;
-  size_t native_bytes_ = 0;
 
-  std::mutex forward_mutex_;  // one forward (or InitKvCache) at a time
   kernels::cpu::AlignedBuffer kv_cache_;  // [layer][K | V][num_blocks][block_size][nKV][d]
   int64_t kv_num_blocks_ = 0;
   int64_t kv_block_size_ = 0;
   size_t kv_bytes_ = 0;
 
-  // Kept between forwards until ReleaseWorkingMemory (working_memory_ must come first).
-  WorkingMemory working_memory_;
+  // Kept between forwards until ReleaseWorkingMemory.
   WorkingBuffer hidden_{working_memory_};
   WorkingBuffer hidden_alt_{working_memory_};
   WorkingBuffer normed_{working_memory_};
