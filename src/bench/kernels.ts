@@ -1,7 +1,7 @@
 // npm run bench:kernels -- [--threads N] [--tokens T] [--seq-len L] [--seconds S] [--stream-mib M] [--json FILE]
 // npm run bench:kernels -- --backend webgpu [...]   (WGSL kernels on the WebGPU adapter, CPU numbers beside them)
 //
-// Each native CPU op the BERT engine (native/engine/bert_engine.cpp) runs per layer, called the way the engine calls
+// Each native CPU op the BERT graph (native/engine/graphs/bert.cpp) runs per layer, called the way the engine calls
 // it, at the shapes of bge-small (hidden 384) and bge-base (hidden 768), a batch of 32 x 128 tokens by default:
 //   - the four GEMMs with their fused epilogues: Q/K/V as one [3H, H] weight + bias, attention output + bias +
 //     residual + LayerNorm, intermediate + bias + GELU, output + bias + residual + LayerNorm;

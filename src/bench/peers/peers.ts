@@ -6,7 +6,7 @@
 // (ours float32, ours bfloat16, ORT, each with CLS and with MEAN pooling) so a busy machine slows every engine alike,
 // and printed twice:
 //   - CLS pooling: our engine skips the last layer's work for every row but the CLS token (attention output and the
-//     dense layers on one row per sequence: native/engine/bert_engine.cpp, prune_last_layer), while ORT computes the
+//     dense layers on one row per sequence: native/engine/graphs/bert.cpp, prune_last_layer), while ORT computes the
 //     whole last_hidden_state; this is the speed a CLS model really gets, but it is not equal work;
 //   - MEAN pooling: every engine computes every row of every layer: equal work, the fair comparison.
 // ORT's pooling is done in TypeScript from last_hidden_state, inside its timed region: CLS reads row 0 of each
