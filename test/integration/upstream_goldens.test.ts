@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { Embedder } from '../../src/engine/embedder.js';
+import { cosine } from '../helpers/metrics.js';
 import { fixtureModel } from '../fixtures/generate.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
@@ -44,18 +45,6 @@ const NORM_RELATIVE_TOLERANCE = 2e-6;
 
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
-}
-
-function cosine(a: Float32Array, b: Float32Array): number {
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
 }
 
 function assertClose(got: number, want: number, tolerance: number, what: string): void {

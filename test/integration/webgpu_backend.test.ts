@@ -11,7 +11,8 @@ import { loadModel } from '../../src/model/load.js';
 import type { LoadedModel } from '../../src/model/types.js';
 import { fixtureModel, type FixtureName } from '../fixtures/generate.js';
 import { assertRowsClose, WHOLE_MODEL_INIT_STD, WorstErrors, type RowTolerance } from '../helpers/whole_model.js';
-import { maxAbsError, seededInts, webGpuProbe } from '../kernels/webgpu_support.js';
+import { seededInts, webGpuProbe } from '../kernels/webgpu_support.js';
+import { maxAbsError } from '../helpers/metrics.js';
 import { missingCapability } from '../helpers/required_capability.js';
 
 // Bounds on each pooled row against the float64 reference, on fixtures drawn with std WHOLE_MODEL_INIT_STD (sharp

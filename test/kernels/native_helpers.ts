@@ -35,30 +35,6 @@ export function toBf16Bits(values: Float32Array): Uint16Array {
   return Uint16Array.from(bits, (b) => b >>> 16);
 }
 
-/** Largest |actual - expected| over all elements. */
-export function maxAbsError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
-  assert.equal(actual.length, expected.length, 'length mismatch');
-  let worst = 0;
-  for (let i = 0; i < actual.length; i++) {
-    const e = Math.abs(actual[i] - expected[i]);
-    if (!(e <= worst)) worst = e; // NaN propagates as the worst error
-  }
-  return worst;
-}
-
-export function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  assert.equal(a.length, b.length, 'length mismatch');
-  let dot = 0;
-  let na = 0;
-  let nb = 0;
-  for (let i = 0; i < a.length; i++) {
-    dot += a[i] * b[i];
-    na += a[i] * a[i];
-    nb += b[i] * b[i];
-  }
-  return dot / Math.sqrt(na * nb);
-}
-
 /** Asserts err <= tolerance with a message naming what was compared. */
 export function assertWithin(err: number, tolerance: number, what: string): void {
   assert.ok(err <= tolerance, `${what}: error ${err} exceeds tolerance ${tolerance}`);

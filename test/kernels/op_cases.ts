@@ -15,7 +15,8 @@ import type { AttentionTiling } from '../../src/backends/webgpu/kernels/attentio
 import type { GemmTiling } from '../../src/backends/webgpu/kernels/gemm.js';
 import type { PoolingMode } from '../../src/model/types.js';
 import { randomArray, roundToBf16 } from './native_helpers.js';
-import { absValues, cuSeqLensOf, maxAbs, roundToF16, seededInts, seededValues } from './webgpu_support.js';
+import { cuSeqLensOf, roundToF16, seededInts, seededValues } from './webgpu_support.js';
+import { absValues, maxAbs } from '../helpers/metrics.js';
 
 export type BackendName = 'cpu' | 'webgpu';
 /** Weight storage of a GEMM: float32, bfloat16 (native packing) or float16 (WGSL storage). */

@@ -22,7 +22,8 @@ import {
 } from '../../src/backends/native/ops.js';
 import { OP_CASES, writtenCache, type AnyOpCase, type CausalAttentionInput, type GemmInput, type OpBackend, type OpInputs, type PagedAttentionInput } from './op_cases.js';
 import { defineOpCaseTests } from './op_runner.js';
-import { assertWithin, maxAbsError, randomArray, roundToBf16, toBf16Bits } from './native_helpers.js';
+import { maxAbsError } from '../helpers/metrics.js';
+import { assertWithin, randomArray, roundToBf16, toBf16Bits } from './native_helpers.js';
 import { cuSeqLensOf } from './webgpu_support.js';
 
 /** float16 bits of float32 values (round to nearest even), what an F16 checkpoint holds. */

@@ -9,7 +9,8 @@ import { WebGpuOps } from '../../src/backends/webgpu/ops.js';
 import { WebGpuDecoderOps } from '../../src/backends/webgpu/qwen3_ops.js';
 import { flatten, webGpuEmbeddingsInput, type AnyOpCase, type GemmInput, type OpBackend, type OpInputs } from './op_cases.js';
 import { defineOpCaseTests } from './op_runner.js';
-import { cuSeqLensOf, maxAbs, maxAbsError, roundToF16, seededValues, webGpuProbe } from './webgpu_support.js';
+import { cuSeqLensOf, roundToF16, seededValues, webGpuProbe } from './webgpu_support.js';
+import { maxAbs, maxAbsError } from '../helpers/metrics.js';
 import { missingCapability } from '../helpers/required_capability.js';
 
 const probe = await webGpuProbe();

@@ -7,7 +7,7 @@ import { embedForRequest, vllmTruncation } from '../embed_request.js';
 import { encodeRow } from '../encoding.js';
 import { parseEmbeddingInput } from '../inputs.js';
 import { checkModelName } from '../model_name.js';
-import { EMBED_ROUTE_ERRORS, encodedRowSchema, errorResponses, usageSchema } from '../schemas/common.js';
+import { EMBED_ROUTE_ERRORS, encodedRowSchema, errorResponses, listResponseSchema } from '../schemas/common.js';
 import { embeddingInputSchema, vllmExtraProperties, type VllmExtras } from '../schemas/embeddings.js';
 
 interface PoolingBody extends Omit<VllmExtras, 'normalize'> {
@@ -24,25 +24,7 @@ const bodySchema = {
   properties: { model: { type: 'string' }, input: {}, encoding_format: { type: 'string', enum: ['float', 'base64'] }, ...extrasWithoutNormalize },
 } as const;
 
-const responseSchema = {
-  type: 'object',
-  required: ['id', 'object', 'created', 'model', 'data', 'usage'],
-  properties: {
-    id: { type: 'string' },
-    object: { type: 'string', enum: ['list'] },
-    created: { type: 'integer' },
-    model: { type: 'string' },
-    data: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['index', 'object', 'data'],
-        properties: { index: { type: 'integer', minimum: 0 }, object: { type: 'string', enum: ['pooling'] }, data: encodedRowSchema },
-      },
-    },
-    usage: usageSchema,
-  },
-} as const;
+const responseSchema = listResponseSchema('pooling', { data: encodedRowSchema });
 
 export function registerPoolingRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Body: PoolingBody }>(

@@ -8,7 +8,7 @@ import { InvalidRequestError } from '../../errors.js';
 import type { RouteContext } from '../context.js';
 import { embedForRequest, vllmTruncation } from '../embed_request.js';
 import { checkModelName } from '../model_name.js';
-import { EMBED_ROUTE_ERRORS, errorResponses, usageSchema } from '../schemas/common.js';
+import { EMBED_ROUTE_ERRORS, errorResponses, listResponseSchema } from '../schemas/common.js';
 
 interface ScoreBody {
   model?: string;
@@ -20,25 +20,7 @@ interface ScoreBody {
 
 const textOrList = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] };
 
-const responseSchema = {
-  type: 'object',
-  required: ['id', 'object', 'created', 'model', 'data', 'usage'],
-  properties: {
-    id: { type: 'string' },
-    object: { type: 'string', enum: ['list'] },
-    created: { type: 'integer' },
-    model: { type: 'string' },
-    data: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['index', 'object', 'score'],
-        properties: { index: { type: 'integer', minimum: 0 }, object: { type: 'string', enum: ['score'] }, score: { type: 'number' } },
-      },
-    },
-    usage: usageSchema,
-  },
-} as const;
+const responseSchema = listResponseSchema('score', { score: { type: 'number' } });
 
 export function registerScoreRoute(app: FastifyInstance, ctx: RouteContext): void {
   app.post<{ Body: ScoreBody }>(

@@ -80,3 +80,30 @@ export const encodedRowSchema = {
     { type: 'string', description: 'base64 of the values in embed_dtype (float32 by default), little-endian unless `endianness` says otherwise.' },
   ],
 } as const;
+
+/**
+ * An OpenAI-style list reply: {id, object: "list", created, model, data: [item...], usage}. Each item carries its
+ * `index` and `object` (the item kind) plus the item's own fields.
+ */
+export function listResponseSchema<P extends Record<string, unknown>>(itemObject: string, itemProperties: P, description?: string) {
+  return {
+    ...(description === undefined ? {} : { description }),
+    type: 'object',
+    required: ['id', 'object', 'created', 'model', 'data', 'usage'],
+    properties: {
+      id: { type: 'string' },
+      object: { type: 'string', enum: ['list'] },
+      created: { type: 'integer' },
+      model: { type: 'string' },
+      data: {
+        type: 'array',
+        items: {
+          type: 'object',
+          required: ['index', 'object', ...Object.keys(itemProperties)],
+          properties: { index: { type: 'integer', minimum: 0 }, object: { type: 'string', enum: [itemObject] }, ...itemProperties },
+        },
+      },
+      usage: usageSchema,
+    },
+  } as const;
+}

@@ -1,7 +1,7 @@
 // JSON schemas of POST /v1/embeddings: OpenAI's fields plus vLLM's extras. `input` is checked in the route,
 // not here, because its four accepted forms (string, string[], int[], int[][]) deserve clearer messages than
 // ajv's anyOf gives; embeddingInputSchema documents those forms in /openapi.json.
-import { encodedRowSchema, usageSchema } from './common.js';
+import { encodedRowSchema, listResponseSchema } from './common.js';
 
 export const vllmExtraProperties = {
   truncate_prompt_tokens: { type: 'integer', minimum: -1 },
@@ -52,26 +52,7 @@ export const embeddingsBodyDocSchema = {
   properties: { ...embeddingsBodySchema.properties, input: embeddingInputSchema },
 } as const;
 
-export const embeddingsResponseSchema = {
-  description: 'One embedding per input, in input order.',
-  type: 'object',
-  required: ['id', 'object', 'created', 'data', 'model', 'usage'],
-  properties: {
-    id: { type: 'string' },
-    object: { type: 'string', enum: ['list'] },
-    created: { type: 'integer' },
-    data: {
-      type: 'array',
-      items: {
-        type: 'object',
-        required: ['object', 'index', 'embedding'],
-        properties: { object: { type: 'string', enum: ['embedding'] }, index: { type: 'integer', minimum: 0 }, embedding: encodedRowSchema },
-      },
-    },
-    model: { type: 'string' },
-    usage: usageSchema,
-  },
-} as const;
+export const embeddingsResponseSchema = listResponseSchema('embedding', { embedding: encodedRowSchema }, 'One embedding per input, in input order.');
 
 export interface VllmExtras {
   truncate_prompt_tokens?: number;
