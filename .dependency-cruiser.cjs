@@ -87,6 +87,22 @@ module.exports = {
       to: { path: '^src/backends/reference/' },
     },
     {
+      name: 'float64-reference-math-is-the-oracle',
+      comment:
+        'the float64 reference forwards (src/model/architectures/<family>/reference*.ts) and their math ' +
+        '(src/model/reference/) are the oracle: only the specs that carry them, each other, the reference backend and ' +
+        'tests import them, plus src/bench/webgpu_kernels.ts, which checks kernels against the float64 ops. The native ' +
+        'and WebGPU backends share code through neutral places (src/backends/batch_checks.ts, ' +
+        'src/model/architectures/<family>/weights.ts)',
+      severity: 'error',
+      from: {
+        path: '^src/',
+        pathNot:
+          '^src/model/reference/|^src/model/architectures/spec[.]ts$|^src/model/architectures/[^/]+/(spec|reference[^/]*)[.]ts$|^src/backends/reference/|^src/bench/webgpu_kernels[.]ts$',
+      },
+      to: { path: '^src/model/reference/|^src/model/architectures/[^/]+/reference[^/]*[.]ts$' },
+    },
+    {
       name: 'not-to-unresolvable',
       comment:
         'every import must resolve, or the rules above cannot see where it points (src/bench/peers/ installs its own ' +

@@ -4,8 +4,7 @@
 // can influence (token ids sent as arrays, sequences longer than the model, bad `dimensions`) are
 // InvalidRequestError (a 400).
 import { InvalidRequestError } from '../errors.js';
-import type { Qwen3Config } from '../model/types.js';
-import type { RaggedBatch } from './backend.js';
+import type { RaggedBatch } from './batch_types.js';
 
 function checkRange(values: Int32Array, limit: number, what: string, param: string, hint: string): void {
   for (let i = 0; i < values.length; i++) {
@@ -15,11 +14,15 @@ function checkRange(values: Int32Array, limit: number, what: string, param: stri
   }
 }
 
-/** What checkBertBatch reads of a config: an encoder with absolute positions (and token types when it has them). */
-export interface EncoderBatchLimits {
+/** What checkDecoderBatch reads of a config (every family's config has these). */
+export interface BatchLimits {
   readonly vocabSize: number;
   readonly maxPositionEmbeddings: number;
   readonly hiddenSize: number;
+}
+
+/** What checkBertBatch reads of a config: an encoder with absolute positions (and token types when it has them). */
+export interface EncoderBatchLimits extends BatchLimits {
   /** Absent: the model has no token-type embeddings, and token type ids are not checked. */
   readonly typeVocabSize?: number;
 }
@@ -66,7 +69,7 @@ export interface KvGeometry {
  * and with `kv` (positions continue from numCachedTokens, block tables cover every position, block ids are real
  * blocks, never the reserved block 0). Returns the sequence count.
  */
-export function checkDecoderBatch(batch: RaggedBatch, config: Qwen3Config, kv: KvGeometry | null): number {
+export function checkDecoderBatch(batch: RaggedBatch, config: BatchLimits, kv: KvGeometry | null): number {
   const { tokenIds, positions, cuSeqLens, dimensions, normalize, blockTables, numCachedTokens, isLastChunk } = batch;
   const numTokens = tokenIds.length;
   if (cuSeqLens.length < 2) throw new RangeError('ragged batch: cuSeqLens needs at least 2 entries (one sequence)');

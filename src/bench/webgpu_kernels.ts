@@ -9,7 +9,7 @@
 // lavapipe (CPU Vulkan) is a correctness device, not a performance target: expect well under 1 GFLOP/s there.
 import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
-import * as reference from '../backends/reference/ops.js';
+import * as reference from '../model/reference/ops.js';
 import { WebGpuOps, type PreparedOp } from '../backends/webgpu/ops.js';
 import type { WeightType } from '../backends/webgpu/shader_source.js';
 import type { WebGpuDeviceOptions } from '../backends/webgpu/device.js';

@@ -1,7 +1,7 @@
 // Shrunk Qwen3-Embedding checkpoints for tests (real layout and tokenizer, random weights), and a backend wrapper
 // that records the batches a scheduler sends while the real reference backend computes them.
 import { buildRaggedBatch, type KvCacheSpec, type PagedKvBackend, type PooledRows, type RaggedBatch } from '../../src/backends/backend.js';
-import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
+import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { loadModel, type LoadedModelWithOrigin } from '../../src/model/load.js';
 import type { SyntheticFloatDType } from '../../src/model/synthetic_checkpoint.js';
 import { fixtureModel, type FixtureOptions } from '../fixtures/generate.js';
@@ -25,7 +25,7 @@ export class RecordingBackend implements PagedKvBackend {
   /** Called before each forward (e.g. to cancel a request mid-step). */
   beforeForward: ((batch: RaggedBatch) => void) | null = null;
 
-  constructor(readonly inner: ReferenceQwen3Backend) {}
+  constructor(readonly inner: PagedReferenceBackend) {}
 
   get kvBytesPerToken(): number {
     return this.inner.kvBytesPerToken;

@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { buildRaggedBatch } from '../../src/backends/backend.js';
-import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
+import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { DecoderScheduler } from '../../src/engine/decoder_scheduler.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { Scheduler } from '../../src/engine/scheduler.js';
@@ -21,7 +21,7 @@ const VS_ORACLE: RowTolerance = { cosineDistance: 1e-9, maxAbs: TOLERANCE };
 
 let dir: string;
 let embedder: Embedder;
-let oracle: ReferenceQwen3Backend;
+let oracle: PagedReferenceBackend;
 
 function decoderStats(e: Embedder) {
   assert.ok(e.scheduler instanceof DecoderScheduler);
@@ -31,7 +31,7 @@ function decoderStats(e: Embedder) {
 before(async () => {
   dir = await qwen3FixtureDir('BF16', { initStd: WHOLE_MODEL_INIT_STD });
   embedder = await Embedder.load(dir, { tokenizerWorkers: 0, limits: { maxNumBatchedTokens: 16 }, kvCache: { blockSize: 4, numKvBlocks: 256 } });
-  oracle = await ReferenceQwen3Backend.create(embedder.model);
+  oracle = await PagedReferenceBackend.create(embedder.model);
 });
 
 after(async () => {

@@ -4,7 +4,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 
-import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
+import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { buildRaggedBatch } from '../../src/backends/backend.js';
 import { parseServeArgs } from '../../src/cli/serve_options.js';
 import { Embedder } from '../../src/engine/embedder.js';
@@ -17,13 +17,13 @@ const QUERY_PROMPT = 'Instruct: Given a web search query, retrieve relevant pass
 
 let embedder: Embedder;
 let app: PooledServer;
-let oracle: ReferenceQwen3Backend;
+let oracle: PagedReferenceBackend;
 
 before(async () => {
   const dir = await qwen3FixtureDir('F32');
   embedder = await Embedder.load(dir, { backend: 'reference', tokenizerWorkers: 0, kvCache: { blockSize: 4, kvCacheMemoryBytes: 8 * 1024 * 1024 }, limits: { maxNumBatchedTokens: 16 } });
   app = buildServer(embedder);
-  oracle = await ReferenceQwen3Backend.create(embedder.model);
+  oracle = await PagedReferenceBackend.create(embedder.model);
 });
 after(async () => {
   await app.close();

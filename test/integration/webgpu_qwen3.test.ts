@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { after, describe, it, test } from 'node:test';
 import { buildRaggedBatch, supportsPagedKv } from '../../src/backends/backend.js';
-import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
+import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { createWebGpuBackend } from '../../src/backends/webgpu/backend.js';
 import { WebGpuQwen3Backend } from '../../src/backends/webgpu/qwen3_backend.js';
 import { DecoderScheduler } from '../../src/engine/decoder_scheduler.js';
@@ -42,7 +42,7 @@ if (!probe.available) {
   let expectedRows: Promise<Float64Array[]> | null = null;
   const expected = (): Promise<Float64Array[]> =>
     (expectedRows ??= model().then(async (loaded) => {
-      const reference = await ReferenceQwen3Backend.create(loaded);
+      const reference = await PagedReferenceBackend.create(loaded);
       return INPUTS.map((tokens) => reference.forward64(buildRaggedBatch([tokens], { pooling: 'last', normalize: [true] }))[0]);
     }));
   const worst = new WorstErrors('webgpu Qwen3');
@@ -54,7 +54,7 @@ if (!probe.available) {
       const loaded = await model();
       const backend = await webgpu();
       assert.ok(supportsPagedKv(backend));
-      const reference = await ReferenceQwen3Backend.create(loaded);
+      const reference = await PagedReferenceBackend.create(loaded);
       for (const pooling of ['last', 'mean'] as const) {
         const batch = buildRaggedBatch(INPUTS, { pooling, normalize: INPUTS.map((_, i) => i % 2 === 0), dimensions: INPUTS.map((_, i) => (i === 3 ? 32 : 0)) });
         const want = reference.forward64(batch);
@@ -132,7 +132,7 @@ if (!probe.available) {
       const backend = await webgpu();
       backend.initKvCache({ numBlocks: 16, blockSize: 4 });
       const tokens = randomTokens(10, 77);
-      const reference = await ReferenceQwen3Backend.create(loaded);
+      const reference = await PagedReferenceBackend.create(loaded);
       const [want] = reference.forward64(buildRaggedBatch([tokens], { pooling: 'last', normalize: [true], dimensions: [24] }));
       const [first, second] = await forwardTwoManualChunks(backend, tokens);
       assert.equal(first.length, 0, 'no row for a chunk that does not end its input');

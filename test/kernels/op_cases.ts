@@ -1,5 +1,5 @@
 // One table of op cases (ggml test-backend-ops style): each case names its op, builds its seeded inputs, and is
-// compared with the float64 reference ops (src/backends/reference/ops.ts, decoder_ops.ts) under the tolerance written
+// compared with the float64 reference ops (src/model/reference/ops.ts, decoder_ops.ts) under the tolerance written
 // beside it, with its metric. Every backend runs every case its ops support (ops_cpu.test.ts, ops_webgpu.test.ts, and
 // ops_cpu.test.ts again under each POOLED_ISA in isa_variants.test.ts); a case a backend does not support is listed
 // there as a skipped test with the reason. Not a test file itself.
@@ -8,9 +8,9 @@
 // native GELU is erfc-based, the WGSL one A&S 7.1.26), so an op's tolerance is stated per backend, each from that
 // kernel's error analysis, and the worst measured value is printed as a diagnostic on every run.
 import assert from 'node:assert/strict';
-import * as ref from '../../src/backends/reference/ops.js';
-import * as dec from '../../src/backends/reference/decoder_ops.js';
-import type { ActivationKind } from '../../src/backends/reference/ops.js';
+import * as ref from '../../src/model/reference/ops.js';
+import * as dec from '../../src/model/reference/decoder_ops.js';
+import type { ActivationKind } from '../../src/model/reference/ops.js';
 import type { AttentionTiling } from '../../src/backends/webgpu/kernels/attention.js';
 import type { GemmTiling } from '../../src/backends/webgpu/kernels/gemm.js';
 import type { PoolingMode } from '../../src/model/types.js';

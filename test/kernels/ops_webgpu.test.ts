@@ -3,7 +3,7 @@
 // the CPU and f16 tables, and batch invariance of attention.
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
-import * as ref from '../../src/backends/reference/ops.js';
+import * as ref from '../../src/model/reference/ops.js';
 import type { GemmTiling } from '../../src/backends/webgpu/kernels/gemm.js';
 import { WebGpuOps } from '../../src/backends/webgpu/ops.js';
 import { WebGpuDecoderOps } from '../../src/backends/webgpu/qwen3_ops.js';

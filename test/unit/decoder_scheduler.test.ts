@@ -5,7 +5,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildRaggedBatch } from '../../src/backends/backend.js';
-import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
+import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { DecoderScheduler, type DecoderSchedulerOptions } from '../../src/engine/decoder_scheduler.js';
 import type { SchedulerLimits } from '../../src/engine/scheduler.js';
 import { InvalidRequestError, ModelLoadError } from '../../src/errors.js';
@@ -37,7 +37,7 @@ function model(dtype: 'F32' | 'BF16'): Promise<LoadedModel> {
 }
 
 async function oracle(loaded: LoadedModel, inputs: readonly Int32Array[]): Promise<Float64Array[]> {
-  const backend = await ReferenceQwen3Backend.create(loaded);
+  const backend = await PagedReferenceBackend.create(loaded);
   return inputs.map((tokens) => backend.forward64(buildRaggedBatch([tokens], { pooling: 'last', normalize: [true] }))[0]);
 }
 
@@ -46,7 +46,7 @@ async function setup(
   limits: Partial<SchedulerLimits> = {},
   opts: DecoderSchedulerOptions = {},
 ): Promise<{ scheduler: DecoderScheduler; backend: RecordingBackend }> {
-  const backend = new RecordingBackend(await ReferenceQwen3Backend.create(loaded));
+  const backend = new RecordingBackend(await PagedReferenceBackend.create(loaded));
   const scheduler = new DecoderScheduler(backend, 'last', { ...LIMITS, ...limits }, { blockSize: BLOCK_SIZE, numKvBlocks: 64, hashSeed: HASH_SEED, ...opts });
   return { scheduler, backend };
 }
@@ -182,7 +182,7 @@ describe('DecoderScheduler: memory, isolation, cancellation, failures', () => {
   });
 
   it('refuses configurations it cannot run at construction', async () => {
-    const backend = await ReferenceQwen3Backend.create(await model('BF16'));
+    const backend = await PagedReferenceBackend.create(await model('BF16'));
     assert.throws(() => new DecoderScheduler(backend, 'mean', LIMITS), (error: unknown) => error instanceof ModelLoadError && /needs LAST pooling/.test(error.message));
     assert.throws(
       () => new DecoderScheduler(backend, 'last', LIMITS, { blockSize: 16, kvCacheMemoryBytes: 16 * backend.kvBytesPerToken }),
@@ -193,7 +193,7 @@ describe('DecoderScheduler: memory, isolation, cancellation, failures', () => {
   });
 
   it('clamps the default KV cache to what the device holds, and takes an explicit size as asked', async () => {
-    const backend = await ReferenceQwen3Backend.create(await model('BF16'));
+    const backend = await PagedReferenceBackend.create(await model('BF16'));
     // A device that binds 100 token slots per layer buffer (as WebGPU on lavapipe caps it at 128 MiB).
     const limited = Object.assign(Object.create(backend) as typeof backend, { maxKvCacheTokens: 100 });
     const byDefault = new DecoderScheduler(limited, 'last', LIMITS, { blockSize: 16 });

@@ -7,7 +7,7 @@ import { after, describe, it } from 'node:test';
 import { buildRaggedBatch, supportsPagedKv, type RaggedBatch } from '../../src/backends/backend.js';
 import { NativeBackend, createNativeBackend } from '../../src/backends/native/backend.js';
 import { NativeQwen3Backend } from '../../src/backends/native/qwen3_backend.js';
-import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
+import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { DecoderScheduler } from '../../src/engine/decoder_scheduler.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { defaultBackendFor } from '../../src/backends/select.js';
@@ -36,7 +36,7 @@ function model(dtype: 'F32' | 'BF16'): Promise<LoadedModel> {
 }
 
 async function oracle(loaded: LoadedModel, inputs: readonly Int32Array[], dimensions = 0): Promise<Float64Array[]> {
-  const backend = await ReferenceQwen3Backend.create(loaded);
+  const backend = await PagedReferenceBackend.create(loaded);
   return inputs.map((tokens) => backend.forward64(buildRaggedBatch([tokens], { pooling: 'last', normalize: [true], dimensions: [dimensions] }))[0]);
 }
 
@@ -62,7 +62,7 @@ describe('native Qwen3: whole model against the float64 reference', () => {
       it(`${checkpoint} checkpoint, ${dtype} weights: one-shot batch, LAST / MEAN pooling, dimensions`, async () => {
         const loaded = await model(checkpoint);
         const backend = await native(loaded, dtype);
-        const reference = await ReferenceQwen3Backend.create(loaded);
+        const reference = await PagedReferenceBackend.create(loaded);
         for (const pooling of ['last', 'mean'] as const) {
           const batch = buildRaggedBatch(INPUTS, { pooling, normalize: INPUTS.map((_, i) => i % 2 === 0), dimensions: INPUTS.map((_, i) => (i === 3 ? 32 : 0)) });
           const expected = reference.forward64(batch);
@@ -194,7 +194,7 @@ describe('native Qwen3: through the Embedder', () => {
     const embedder = await Embedder.load(dir, { tokenizerWorkers: 0, kvCache: { blockSize: 4, kvCacheMemoryBytes: 1 << 20 }, limits: { maxNumBatchedTokens: 8 } });
     try {
       assert.equal(defaultBackendFor(embedder.model), 'cpu');
-      const reference = await ReferenceQwen3Backend.create(embedder.model);
+      const reference = await PagedReferenceBackend.create(embedder.model);
       const texts = ['what is the boiling point of water at altitude', 'what is the boiling point of water at sea level', 'x'];
       for (let round = 0; round < 2; round++) {
         const rows = await embedder.embed(texts);

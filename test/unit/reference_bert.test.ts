@@ -5,10 +5,10 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { buildRaggedBatch, type RaggedBatch } from '../../src/backends/backend.js';
-import { bertForward } from '../../src/backends/reference/bert.js';
-import { loadBertWeights64 } from '../../src/backends/reference/bert_weights.js';
-import { createReferenceBackend, ReferenceBackend } from '../../src/backends/reference/backend.js';
-import { erfc } from '../../src/backends/reference/erf.js';
+import { bertForward } from '../../src/model/architectures/bert/reference.js';
+import { loadBertWeights64 } from '../../src/model/architectures/bert/reference_weights.js';
+import { createReferenceBackend, PagedReferenceBackend, ReferenceBackend } from '../../src/backends/reference/backend.js';
+import { erfc } from '../../src/model/reference/erf.js';
 import { InvalidRequestError, ModelLoadError } from '../../src/errors.js';
 import { float32ToBytes } from '../../src/model/tensor_data.js';
 import type { BertConfig, DType, LoadedModel, PoolingMode, TensorView } from '../../src/model/types.js';
@@ -268,6 +268,7 @@ describe('ReferenceBackend', () => {
   it('is batch invariant: a sequence alone and inside a ragged batch give identical rows', async () => {
     const backend = await createReferenceBackend(model);
     assert.equal(backend.name, 'reference');
+    assert.ok(!(backend instanceof PagedReferenceBackend), 'an encoder gets no KV cache');
     const together = await backend.forward(buildRaggedBatch(SEQUENCES, { pooling: 'mean', normalize: [true, true, true] }));
     for (let s = 0; s < SEQUENCES.length; s++) {
       const [alone] = await backend.forward(buildRaggedBatch([SEQUENCES[s]], { pooling: 'mean', normalize: [true] }));
@@ -303,8 +304,10 @@ describe('ReferenceBackend', () => {
   });
 
   it('refuses what it cannot run with a clear error', async () => {
-    const notBert = { ...model, config: { ...BASE_CONFIG, architecture: 'qwen3' } } as unknown as LoadedModel;
-    await assert.rejects(ReferenceBackend.create(notBert), (error: unknown) => error instanceof ModelLoadError && /BERT encoders only, not 'qwen3'/.test(error.message));
+    const unregistered = { ...model, config: { ...BASE_CONFIG, architecture: 'gpt2' } } as unknown as LoadedModel;
+    await assert.rejects(ReferenceBackend.create(unregistered), (error: unknown) => error instanceof ModelLoadError && /no registered architecture 'gpt2'/.test(error.message));
+    // An encoder declares no paged KV: it has no paged reference backend.
+    await assert.rejects(PagedReferenceBackend.create(model), (error: unknown) => error instanceof ModelLoadError && /'bert' has no paged KV cache/.test(error.message));
 
     const missing = new Map(model.weights);
     missing.delete('encoder.layer.0.intermediate.dense.bias');

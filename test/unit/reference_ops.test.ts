@@ -2,8 +2,8 @@
 // assertion; float64 results that involve no transcendental function are expected exactly.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { erf, erfc } from '../../src/backends/reference/erf.js';
-import { activation, addResidual, attention, embeddings, layerNorm, linear, pool, postprocess } from '../../src/backends/reference/ops.js';
+import { erf, erfc } from '../../src/model/reference/erf.js';
+import { activation, addResidual, attention, embeddings, layerNorm, linear, pool, postprocess } from '../../src/model/reference/ops.js';
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what = 'value'): void {
   assert.equal(actual.length, expected.length, `${what}: length`);

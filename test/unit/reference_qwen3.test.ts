@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
 import { buildRaggedBatch, type RaggedBatch } from '../../src/backends/backend.js';
 import { createReferenceBackend } from '../../src/backends/reference/backend.js';
-import { ReferenceQwen3Backend } from '../../src/backends/reference/qwen3_backend.js';
+import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { loadModel, type LoadedModelWithOrigin } from '../../src/model/load.js';
 import { TextTokenizer } from '../../src/tokenizer/tokenizer.js';
 import { loadQwen3Fixture, maxAbsDiff, qwen3FixtureDir, randomTokens } from '../helpers/qwen3_fixture.js';
@@ -23,7 +23,7 @@ before(async () => {
   model = await loadQwen3Fixture('BF16');
 });
 
-function oneShot(backend: ReferenceQwen3Backend, tokens: Int32Array): Float64Array {
+function oneShot(backend: PagedReferenceBackend, tokens: Int32Array): Float64Array {
   return backend.forward64(buildRaggedBatch([tokens], { pooling: 'last', normalize: [true] }))[0];
 }
 
@@ -46,7 +46,7 @@ function pagedBatch(chunks: [Int32Array, number, Int32Array, boolean][]): Ragged
 describe('Qwen3 reference backend', () => {
   it('is chosen by architecture, states its KV footprint, and is batch invariant one-shot', async () => {
     const backend = await createReferenceBackend(model);
-    assert.ok(backend instanceof ReferenceQwen3Backend);
+    assert.ok(backend instanceof PagedReferenceBackend);
     assert.equal(backend.kvBytesPerToken, 2 * 2 * 2 * 16 * 8); // K and V, 2 layers, 2 kv heads of 16, float64
     const a = randomTokens(9, 1);
     const b = randomTokens(4, 2);
@@ -59,7 +59,7 @@ describe('Qwen3 reference backend', () => {
   });
 
   it('computes an input in chunks through scattered blocks exactly as in one shot, pooling only on the last chunk', async () => {
-    const backend = await ReferenceQwen3Backend.create(model);
+    const backend = await PagedReferenceBackend.create(model);
     backend.initKvCache({ numBlocks: 16, blockSize: 4 });
     const tokens = randomTokens(13, 3);
     const expected = oneShot(backend, tokens);
@@ -79,7 +79,7 @@ describe('Qwen3 reference backend', () => {
   });
 
   it('mixes sequences at different stages in one batch, and reuses cached blocks of another sequence', async () => {
-    const backend = await ReferenceQwen3Backend.create(model);
+    const backend = await PagedReferenceBackend.create(model);
     backend.initKvCache({ numBlocks: 32, blockSize: 4 });
     const prefix = randomTokens(8, 4);
     const x = Int32Array.from([...prefix, ...randomTokens(3, 5)]);
@@ -99,7 +99,7 @@ describe('Qwen3 reference backend', () => {
   });
 
   it('refuses malformed paged batches with a clear error', async () => {
-    const backend = await ReferenceQwen3Backend.create(model);
+    const backend = await PagedReferenceBackend.create(model);
     const tokens = randomTokens(5, 7);
     const batch = pagedBatch([[tokens, 0, Int32Array.from([1, 2]), true]]);
     assert.throws(() => backend.forward64(batch), /initKvCache was not called/);
@@ -115,8 +115,8 @@ describe('Qwen3 reference backend', () => {
     const prefixed = await loadModel(await qwen3FixtureDir('BF16', { prefix: 'model.' }));
     assert.equal(prefixed.weights.get('embed_tokens.weight')!.name, 'model.embed_tokens.weight', 'stored with the prefix');
     const tokens = randomTokens(6, 8);
-    const a = oneShot(await ReferenceQwen3Backend.create(model), tokens);
-    const b = oneShot(await ReferenceQwen3Backend.create(prefixed), tokens);
+    const a = oneShot(await PagedReferenceBackend.create(model), tokens);
+    const b = oneShot(await PagedReferenceBackend.create(prefixed), tokens);
     assert.deepEqual(b, a);
   });
 });

@@ -12,8 +12,8 @@ import {
   ropeInverseFrequencies,
   silu,
   swiGlu,
-} from '../../src/backends/reference/decoder_ops.js';
-import { ReferenceKvStore } from '../../src/backends/reference/kv_store.js';
+} from '../../src/model/reference/decoder_ops.js';
+import { ReferenceKvStore } from '../../src/model/reference/kv_store.js';
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance = 1e-12): void {
   assert.equal(actual.length, expected.length);

@@ -1,7 +1,9 @@
 // The contract every model family fulfils: one ArchitectureSpec per family (src/model/architectures/<family>/spec.ts),
 // all of them listed in ./registry.ts. Everything outside src/model/architectures/ (and the per-family graph builders
 // and encoders of the native and WebGPU backends) asks the registry instead of naming a family.
+import type { RaggedBatch } from '../../backends/batch_types.js';
 import type { TensorSpec } from '../layout_check.js';
+import type { ReferenceKvStore } from '../reference/kv_store.js';
 import type { ModelConfig, PoolingMode, TensorView, WeightMap } from '../types.js';
 
 /**
@@ -16,6 +18,37 @@ export type AttentionKind = 'bidirectional' | 'causal' | 'sliding_window';
 export type KvDType = 'float64' | 'float32' | 'bfloat16' | 'float16';
 
 export const KV_DTYPE_BYTES: Readonly<Record<KvDType, number>> = { float64: 8, float32: 4, bfloat16: 2, float16: 2 };
+
+/** The K/V geometry a causal family's reference forward reads and writes through block tables (float64 values). */
+export interface ReferenceKvLayout {
+  readonly numLayers: number;
+  readonly numKeyValueHeads: number;
+  readonly headDim: number;
+}
+
+/**
+ * One model's float64 forward (the oracle the native and WebGPU backends are checked against), weights widened once.
+ * src/backends/reference/ runs it for every family alike: it checks the batch, then calls forward().
+ */
+export interface ReferenceForward {
+  /**
+   * Declared by causal families: the layout of the ReferenceKvStore their paged batches (blockTables /
+   * numCachedTokens / isLastChunk: chunked prefill, prefix hits) use. null: no KV cache, whole sequences only.
+   */
+  readonly pagedKv: ReferenceKvLayout | null;
+  /**
+   * Pooled, post-processed rows (pool -> keep dimensions[i] -> L2-normalize when normalize[i] is 1), in batch order.
+   * One-shot batches: one row per sequence. Paged batches (`kv` given, only when pagedKv is declared): one row per
+   * sequence whose isLastChunk is 1, LAST-pooled. The batch arrives checked (src/backends/batch_checks.ts).
+   */
+  forward(batch: RaggedBatch, kv: ReferenceKvStore | null): Float64Array[];
+}
+
+/** How a family builds its reference forward: src/model/architectures/<family>/reference.ts. */
+export interface ReferenceSpec<C extends ModelConfig> {
+  /** Checks and widens the weights to float64 once; throws ModelLoadError for a missing or misshapen tensor. */
+  create(config: C, weights: WeightMap): ReferenceForward;
+}
 
 /** One model family. C is its config type (the member of ModelConfig whose `architecture` is `name`). */
 export interface ArchitectureSpec<C extends ModelConfig = ModelConfig> {
@@ -42,4 +75,6 @@ export interface ArchitectureSpec<C extends ModelConfig = ModelConfig> {
   canonicalizeWeights(tensors: ReadonlyMap<string, TensorView>, config: C, file: string): WeightMap;
   /** Bytes one token's K and V take over all layers, K/V stored as `kvDType`; null for families without a KV cache. */
   readonly kvBytesPerToken: ((config: C, kvDType: KvDType) => number) | null;
+  /** The float64 reference forward (what the reference backend runs); declares paged KV exactly when kvBytesPerToken does. */
+  readonly reference: ReferenceSpec<C>;
 }

@@ -3,6 +3,7 @@ import { bertTensorSpecs, canonicalizeBertWeights } from '../../bert_layout.js';
 import type { BertConfig } from '../../types.js';
 import type { ArchitectureSpec } from '../spec.js';
 import { BERT_SUPPORTED_SUMMARY, isBertConfigJson, parseBertConfig } from './config.js';
+import { BERT_REFERENCE } from './reference.js';
 
 export const BERT: ArchitectureSpec<BertConfig> = {
   name: 'bert',
@@ -21,4 +22,5 @@ export const BERT: ArchitectureSpec<BertConfig> = {
   ],
   canonicalizeWeights: canonicalizeBertWeights,
   kvBytesPerToken: null,
+  reference: BERT_REFERENCE,
 };

@@ -4,6 +4,7 @@ import { canonicalizeQwen3Weights, qwen3TensorSpecs } from '../../qwen3_layout.j
 import type { Qwen3Config } from '../../types.js';
 import { type ArchitectureSpec, KV_DTYPE_BYTES } from '../spec.js';
 import { isQwen3ConfigJson, parseQwen3Config, SUPPORTED_QWEN3_ARCHITECTURES } from './config.js';
+import { QWEN3_REFERENCE } from './reference.js';
 
 export const QWEN3: ArchitectureSpec<Qwen3Config> = {
   name: 'qwen3',
@@ -21,4 +22,5 @@ export const QWEN3: ArchitectureSpec<Qwen3Config> = {
   canonicalizeWeights: canonicalizeQwen3Weights,
   // K and V, per layer, per KV head (grouped-query attention stores nKV heads, not nH), head_dim values each.
   kvBytesPerToken: (config, kvDType) => 2 * config.numLayers * config.numKeyValueHeads * config.headDim * KV_DTYPE_BYTES[kvDType],
+  reference: QWEN3_REFERENCE,
 };

@@ -8,10 +8,10 @@
 // - a torch.nn.Linear weight is [outFeatures, inFeatures] (y = x W^T + b), as checkpoints store it;
 // - ragged batches: sequence i owns rows [cuSeqLens[i], cuSeqLens[i+1]); there is never any padding;
 // - inconsistent sizes throw a RangeError naming the argument, never read out of bounds.
-import type { ActivationKind, PoolingMode } from '../../model/types.js';
+import type { ActivationKind, PoolingMode } from '../types.js';
 import { erf } from './erf.js';
 
-export type { ActivationKind } from '../../model/types.js';
+export type { ActivationKind } from '../types.js';
 
 function expectLength(name: string, values: ArrayLike<number>, expected: number): void {
   if (values.length !== expected) {
@@ -317,4 +317,16 @@ export function postprocess(row: ArrayLike<number>, dimensions: number, normaliz
     for (let i = 0; i < kept; i++) out[i] /= norm;
   }
   return out;
+}
+
+/**
+ * pool, then postprocess each row: what a one-shot forward returns for a batch's last hidden states [T, hiddenSize]
+ * (pooling mode, per-sequence dimensions and normalize flags as in a RaggedBatch).
+ */
+export function pooledRows(
+  hidden: ArrayLike<number>,
+  hiddenSize: number,
+  batch: { readonly cuSeqLens: ArrayLike<number>; readonly pooling: PoolingMode; readonly dimensions: ArrayLike<number>; readonly normalize: ArrayLike<number> },
+): Float64Array[] {
+  return pool(hidden, batch.cuSeqLens, hiddenSize, batch.pooling).map((row, i) => postprocess(row, batch.dimensions[i], batch.normalize[i] !== 0));
 }

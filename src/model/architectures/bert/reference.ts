@@ -1,4 +1,4 @@
-// The BERT encoder in float64, one function per sub-layer, over a ragged batch (no padding, no attention mask:
+// The BERT encoder in float64 (the reference forward BERT's spec carries), one function per sub-layer, over a ragged batch (no padding, no attention mask:
 // each sequence attends to exactly its own tokens). Post-LayerNorm BERT as transformers implements it in
 // src/transformers/models/bert/modeling_bert.py; each function names the class whose forward() it mirrors.
 // Dropout is the identity at inference and is left out.
@@ -9,10 +9,11 @@
 //   attention out   dense [T, H] + residual, LayerNorm -> [T, H]
 //   intermediate    dense [T, I], activation
 //   output          dense [T, H] + residual, LayerNorm -> [T, H]
-import type { RaggedBatch } from '../backend.js';
-import type { BertConfig } from '../../model/types.js';
-import type { BertLayerWeights64, BertWeights64 } from './bert_weights.js';
-import { activation, addResidual, attention, embeddings, layerNorm, linear } from './ops.js';
+import type { RaggedBatch } from '../../../backends/batch_types.js';
+import { activation, addResidual, attention, embeddings, layerNorm, linear, pooledRows } from '../../reference/ops.js';
+import type { BertConfig } from '../../types.js';
+import type { ReferenceSpec } from '../spec.js';
+import { type BertLayerWeights64, type BertWeights64, loadBertWeights64 } from './reference_weights.js';
 
 /**
  * BertEmbeddings.forward: word + absolute position + token type embeddings, then LayerNorm. Positions come from
@@ -116,3 +117,14 @@ export function bertForward(config: BertConfig, weights: BertWeights64, batch: R
   for (const layer of weights.layers) hidden = bertLayer(config, layer, hidden, batch.cuSeqLens);
   return hidden;
 }
+
+/** BERT's reference forward for the spec: whole sequences only (bidirectional attention: no KV cache). */
+export const BERT_REFERENCE: ReferenceSpec<BertConfig> = {
+  create(config, weightMap) {
+    const weights = loadBertWeights64(config, weightMap);
+    return {
+      pagedKv: null,
+      forward: (batch) => pooledRows(bertForward(config, weights, batch), config.hiddenSize, batch),
+    };
+  },
+};

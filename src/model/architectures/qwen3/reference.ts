@@ -1,4 +1,4 @@
-// The Qwen3 decoder in float64, one function per sub-layer, over a ragged batch. Mirrors transformers
+// The Qwen3 decoder in float64 (the reference forward Qwen3's spec carries), one function per sub-layer, over a ragged batch. Mirrors transformers
 // src/transformers/models/qwen3/modeling_qwen3.py (Qwen3Model.forward, Qwen3DecoderLayer, Qwen3Attention, Qwen3MLP,
 // Qwen3RMSNorm); each function names the class whose forward() it follows. Dropout is the identity at inference.
 //
@@ -17,12 +17,13 @@
 //   o_proj                [T, nH*d] -> [T, H], + residual
 //   post_attention_layernorm, mlp: down_proj(silu(gate_proj(x)) * up_proj(x)) [T, I] -> [T, H], + residual
 //   norm                  final RMSNorm [T, H] (last_hidden_state; sentence-transformers pools this)
-import type { RaggedBatch } from '../backend.js';
-import type { Qwen3Config } from '../../model/types.js';
-import { applyRotaryEmbedding, causalAttention, pagedCausalAttention, rmsNorm, swiGlu } from './decoder_ops.js';
-import type { ReferenceKvStore } from './kv_store.js';
-import { linear } from './ops.js';
-import { embeddingRow, type Qwen3LayerWeights, type Qwen3Weights } from '../../model/architectures/qwen3/weights.js';
+import type { RaggedBatch } from '../../../backends/batch_types.js';
+import { applyRotaryEmbedding, causalAttention, pagedCausalAttention, rmsNorm, swiGlu } from '../../reference/decoder_ops.js';
+import type { ReferenceKvStore } from '../../reference/kv_store.js';
+import { linear, pooledRows, postprocess } from '../../reference/ops.js';
+import type { Qwen3Config } from '../../types.js';
+import type { ReferenceSpec } from '../spec.js';
+import { embeddingRow, loadQwen3Weights, type Qwen3LayerWeights, type Qwen3Weights } from './weights.js';
 
 /** Qwen3Model.embed_tokens (nn.Embedding): one table row per token; no position embeddings (RoPE is in attention). */
 export function qwen3Embeddings(config: Qwen3Config, weights: Qwen3Weights, tokenIds: ArrayLike<number>): Float64Array {
@@ -133,3 +134,37 @@ export function qwen3Forward(config: Qwen3Config, weights: Qwen3Weights, batch: 
   });
   return rmsNorm(hidden, hidden.length / config.hiddenSize, config.hiddenSize, weights.norm, config.rmsNormEps);
 }
+
+/**
+ * Qwen3's reference forward for the spec. It runs both kinds of batch the contract allows (src/backends/batch_types.ts):
+ * one-shot (whole sequences, causal attention, any pooling, nothing kept between calls) and paged (chunks with
+ * blockTables / numCachedTokens / isLastChunk, K/V kept in the caller's ReferenceKvStore between calls: chunked
+ * prefill, prefix caching), LAST pooling on the chunk that ends each input.
+ */
+export const QWEN3_REFERENCE: ReferenceSpec<Qwen3Config> = {
+  create(config, weightMap) {
+    const weights = loadQwen3Weights(config, weightMap);
+    const { numLayers, numKeyValueHeads, headDim, hiddenSize: H } = config;
+    return {
+      pagedKv: { numLayers, numKeyValueHeads, headDim },
+      forward(batch, store) {
+        const { blockTables, numCachedTokens, isLastChunk, cuSeqLens } = batch;
+        if (blockTables === undefined || numCachedTokens === undefined || isLastChunk === undefined) {
+          return pooledRows(qwen3Forward(config, weights, batch, null), H, batch);
+        }
+        if (store === null) throw new RangeError('paged decoder batch without a KV store (initKvCache was not called)');
+        // Only LAST pooling survives chunking and prefix hits: the hidden states of earlier chunks and of cached tokens
+        // are never computed in this call (vLLM likewise turns both features off for other pooling types).
+        if (batch.pooling !== 'last') throw new RangeError(`paged decoder batches pool 'last' only, not '${batch.pooling}'`);
+        const hidden = qwen3Forward(config, weights, batch, { store, blockTables, numCachedTokens });
+        const rows: Float64Array[] = [];
+        for (let i = 0; i < cuSeqLens.length - 1; i++) {
+          if (isLastChunk[i] === 0) continue;
+          const last = cuSeqLens[i + 1] - 1;
+          rows.push(postprocess(hidden.subarray(last * H, (last + 1) * H), batch.dimensions[i], batch.normalize[i] !== 0));
+        }
+        return rows;
+      },
+    };
+  },
+};

@@ -1,10 +1,10 @@
-// BERT weights for the reference backend: every tensor the encoder reads, checked against the config's shapes and
+// BERT weights for the float64 reference forward (./reference.ts): every tensor the encoder reads, checked against the config's shapes and
 // widened to float64 once, at construction. Keys are the checkpoint's canonical names (no `bert.` prefix), so the
 // forward code reads like the checkpoint.
-import { ModelLoadError } from '../../errors.js';
-import { bertTensorSpecs } from '../../model/bert_layout.js';
-import { tensorToFloat64 } from '../../model/tensor_data.js';
-import type { BertConfig, WeightMap } from '../../model/types.js';
+import { ModelLoadError } from '../../../errors.js';
+import { bertTensorSpecs } from '../../bert_layout.js';
+import { tensorToFloat64 } from '../../tensor_data.js';
+import type { BertConfig, WeightMap } from '../../types.js';
 
 /** Tensors of one encoder layer, named as in the checkpoint after `encoder.layer.<i>.`. */
 export const BERT_LAYER_TENSOR_NAMES = [
