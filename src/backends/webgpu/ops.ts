@@ -1,5 +1,5 @@
 // Op-level entry points of the WebGPU backend, with the same argument conventions as the reference ops
-// (src/backends/reference/ops.ts), for the kernel tests and the kernel benchmark. Each op uploads its inputs,
+// (src/model/reference/ops.ts), for the kernel tests and the kernel benchmark. Each op uploads its inputs,
 // dispatches one kernel and reads the result back; `prepare*` variants leave the dispatch ready to be timed.
 /// <reference types="@webgpu/types" />
 import type { ActivationKind } from '../../model/types.js';

@@ -1,5 +1,5 @@
 // Op-level entry points of the WebGPU decoder kernels (rms_norm, rope, swiglu, kv_write + paged_attention), with the
-// argument conventions of the reference decoder ops (src/backends/reference/decoder_ops.ts), for the kernel tests.
+// argument conventions of the reference decoder ops (src/model/reference/decoder_ops.ts), for the kernel tests.
 // Each op uploads its inputs, records its dispatch(es) into one command encoder and reads the result back.
 /// <reference types="@webgpu/types" />
 import type { WebGpuContext } from './device.js';
