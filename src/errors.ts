@@ -1,13 +1,7 @@
 // Typed errors shared by every layer. The HTTP error handler (src/server/errors.ts) maps `status` and `type` onto
 // the OpenAI error shape {"error":{"message","type","param","code"}}; the CLI prints `message`.
 
-export type ErrorType =
-  | 'invalid_request_error'
-  | 'not_found_error'
-  | 'server_error'
-  | 'overloaded_error'
-  | 'timeout_error'
-  | 'authentication_error';
+export type ErrorType = 'invalid_request_error' | 'not_found_error' | 'server_error' | 'overloaded_error' | 'timeout_error' | 'authentication_error';
 
 export class PooledError extends Error {
   readonly status: number;

@@ -1,8 +1,8 @@
 // loadEngine(spec) -> Promise<NativeEngine>, for every model family (spec.family picks the graph through
 // engine/engine_factory.h; nothing here names a family). engine.forward(batch) -> Promise<Float32Array>, with the
 // decoder fields (blockTables, numCachedTokens, isLastChunk) for paged batches; engine.initKvCache(numBlocks,
-// blockSize) where hasKvCache; engine.releaseWorkingMemory() -> Promise<number>; engine.dispose(). Weights, the KV cache
-// and working buffers are reported to V8 as external memory.
+// blockSize) where hasKvCache; engine.releaseWorkingMemory() -> Promise<number>; engine.dispose(). Weights, the KV
+// cache and working buffers are reported to V8 as external memory.
 //
 // Three phases per call (sharp, node-llama-cpp): on the JS thread, read the arguments into plain C++ structs and
 // pin the JS buffers native code will read; on a libuv worker, compute with no N-API call (the engine's own pool
@@ -42,16 +42,17 @@ struct EngineHandle {
 class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "NativeEngine",
-                       {InstanceMethod<&EngineWrap::Forward>("forward"), InstanceMethod<&EngineWrap::InitKvCache>("initKvCache"),
-                        InstanceMethod<&EngineWrap::Dispose>("dispose"),
-                        InstanceMethod<&EngineWrap::ReleaseWorkingMemory>("releaseWorkingMemory"),
-                        InstanceAccessor<&EngineWrap::Family>("family"), InstanceAccessor<&EngineWrap::HasKvCache>("hasKvCache"),
-                        InstanceAccessor<&EngineWrap::NativeBytes>("nativeBytes"),
-                        InstanceAccessor<&EngineWrap::WorkingBytes>("workingBytes"),
-                        InstanceAccessor<&EngineWrap::KvBytesPerToken>("kvBytesPerToken"),
-                        InstanceAccessor<&EngineWrap::Threads>("threads"), InstanceAccessor<&EngineWrap::DType>("dtype"),
-                        InstanceAccessor<&EngineWrap::Disposed>("disposed")});
+    return DefineClass(
+        env, "NativeEngine",
+        {InstanceMethod<&EngineWrap::Forward>("forward"), InstanceMethod<&EngineWrap::InitKvCache>("initKvCache"),
+         InstanceMethod<&EngineWrap::Dispose>("dispose"),
+         InstanceMethod<&EngineWrap::ReleaseWorkingMemory>("releaseWorkingMemory"),
+         InstanceAccessor<&EngineWrap::Family>("family"), InstanceAccessor<&EngineWrap::HasKvCache>("hasKvCache"),
+         InstanceAccessor<&EngineWrap::NativeBytes>("nativeBytes"),
+         InstanceAccessor<&EngineWrap::WorkingBytes>("workingBytes"),
+         InstanceAccessor<&EngineWrap::KvBytesPerToken>("kvBytesPerToken"),
+         InstanceAccessor<&EngineWrap::Threads>("threads"), InstanceAccessor<&EngineWrap::DType>("dtype"),
+         InstanceAccessor<&EngineWrap::Disposed>("disposed")});
   }
 
   explicit EngineWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<EngineWrap>(info) {
@@ -78,7 +79,9 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
 
   // Reports the engine's working buffers to V8 as they are now (after a forward grew them or a release freed them).
-  void SyncWorkingBytes(Napi::Env env) { working_memory_.Report(env, handle_ ? static_cast<int64_t>(handle_->engine->WorkingBytes()) : 0); }
+  void SyncWorkingBytes(Napi::Env env) {
+    working_memory_.Report(env, handle_ ? static_cast<int64_t>(handle_->engine->WorkingBytes()) : 0);
+  }
 
  private:
   static void Adjust(Napi::Env env, int64_t delta) {
@@ -94,7 +97,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   Napi::Value InitKvCache(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     ThrowIfDisposed(env);
-    if (!handle_->engine->HasKvCache()) throw Napi::Error::New(env, "initKvCache: a " + handle_->family + " model keeps no KV cache");
+    if (!handle_->engine->HasKvCache())
+      throw Napi::Error::New(env, "initKvCache: a " + handle_->family + " model keeps no KV cache");
     if (in_flight_ != 0) throw Napi::Error::New(env, "initKvCache() while a forward is running");
     const int64_t num_blocks = ExpectInteger(info[0], "numBlocks", 2, int64_t{1} << 31);
     const int64_t block_size = ExpectInteger(info[1], "blockSize", 1, int64_t{1} << 20);
@@ -104,7 +108,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
     } catch (const std::invalid_argument& e) {
       throw Napi::RangeError::New(env, e.what());
     } catch (const std::bad_alloc&) {
-      throw Napi::Error::New(env, "initKvCache: out of memory for " + std::to_string(num_blocks) + " blocks of " + std::to_string(block_size));
+      throw Napi::Error::New(env, "initKvCache: out of memory for " + std::to_string(num_blocks) + " blocks of " +
+                                      std::to_string(block_size));
     }
     Adjust(env, static_cast<int64_t>(bytes) - kv_bytes_);
     kv_bytes_ = static_cast<int64_t>(bytes);
@@ -127,25 +132,33 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
   Napi::Value ReleaseWorkingMemory(const Napi::CallbackInfo& info) {
     ThrowIfDisposed(info.Env());
-    auto* worker = new ReleaseWorkingMemoryWorker<EngineHandle, EngineWrap>(info.Env(), handle_, this, info.This().As<Napi::Object>());
+    auto* worker = new ReleaseWorkingMemoryWorker<EngineHandle, EngineWrap>(info.Env(), handle_, this,
+                                                                            info.This().As<Napi::Object>());
     worker->Queue();
     return worker->Promise();
   }
 
   Napi::Value Family(const Napi::CallbackInfo& info) { return Napi::String::New(info.Env(), family_); }
-  Napi::Value HasKvCache(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), handle_ && handle_->engine->HasKvCache()); }
+  Napi::Value HasKvCache(const Napi::CallbackInfo& info) {
+    return Napi::Boolean::New(info.Env(), handle_ && handle_->engine->HasKvCache());
+  }
   // Packed weights plus the KV cache.
-  Napi::Value NativeBytes(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(weight_bytes_ + kv_bytes_)); }
+  Napi::Value NativeBytes(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(weight_bytes_ + kv_bytes_));
+  }
   Napi::Value WorkingBytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), handle_ ? static_cast<double>(handle_->engine->WorkingBytes()) : 0.0);
   }
   Napi::Value KvBytesPerToken(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), handle_ ? static_cast<double>(handle_->engine->KvBytesPerToken()) : 0.0);
   }
-  Napi::Value Threads(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), handle_ ? handle_->engine->num_threads() : 0); }
+  Napi::Value Threads(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), handle_ ? handle_->engine->num_threads() : 0);
+  }
   Napi::Value DType(const Napi::CallbackInfo& info) {
     if (!handle_) return info.Env().Undefined();
-    return Napi::String::New(info.Env(), handle_->engine->weight_type() == kc::ElementType::kBF16 ? "bfloat16" : "float32");
+    return Napi::String::New(info.Env(),
+                             handle_->engine->weight_type() == kc::ElementType::kBF16 ? "bfloat16" : "float32");
   }
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed_); }
 
@@ -161,7 +174,8 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
 
 class ForwardWorker : public Napi::AsyncWorker {
  public:
-  ForwardWorker(Napi::Env env, std::shared_ptr<EngineHandle> handle, engine::Batch batch, EngineWrap* wrap, Napi::Object wrap_object)
+  ForwardWorker(Napi::Env env, std::shared_ptr<EngineHandle> handle, engine::Batch batch, EngineWrap* wrap,
+                Napi::Object wrap_object)
       : Napi::AsyncWorker(env, "pooled.forward"),
         deferred_(Napi::Promise::Deferred::New(env)),
         handle_(std::move(handle)),
@@ -205,9 +219,11 @@ engine::Batch ReadBatch(Napi::Env env, const Napi::Value& value) {
   engine::Batch batch;
   const auto token_ids = ExpectInt32Array(b.Get("tokenIds"), "batch.tokenIds");
   batch.token_ids = CopyArray(token_ids);
-  batch.positions = CopyArray(ExpectInt32Array(b.Get("positions"), "batch.positions", static_cast<int64_t>(token_ids.length)));
+  batch.positions =
+      CopyArray(ExpectInt32Array(b.Get("positions"), "batch.positions", static_cast<int64_t>(token_ids.length)));
   if (!IsNullish(b.Get("tokenTypeIds"))) {
-    batch.token_type_ids = CopyArray(ExpectInt32Array(b.Get("tokenTypeIds"), "batch.tokenTypeIds", static_cast<int64_t>(token_ids.length)));
+    batch.token_type_ids = CopyArray(
+        ExpectInt32Array(b.Get("tokenTypeIds"), "batch.tokenTypeIds", static_cast<int64_t>(token_ids.length)));
   }
   const auto cu = ExpectInt32Array(b.Get("cuSeqLens"), "batch.cuSeqLens");
   if (cu.length < 1) throw Napi::RangeError::New(env, "batch.cuSeqLens must have at least one entry");
@@ -232,9 +248,11 @@ engine::Batch ReadBatch(Napi::Env env, const Napi::Value& value) {
     }
     batch.block_table_offsets.push_back(0);
     for (uint32_t s = 0; s < static_cast<uint32_t>(num_seqs); ++s) {
-      const auto table = ExpectInt32Array(tables.As<Napi::Array>().Get(s), "batch.blockTables[" + std::to_string(s) + "]");
+      const auto table =
+          ExpectInt32Array(tables.As<Napi::Array>().Get(s), "batch.blockTables[" + std::to_string(s) + "]");
       batch.block_tables.insert(batch.block_tables.end(), table.data, table.data + table.length);
-      if (batch.block_tables.size() > static_cast<size_t>(INT32_MAX)) throw Napi::RangeError::New(env, "batch.blockTables is too long");
+      if (batch.block_tables.size() > static_cast<size_t>(INT32_MAX))
+        throw Napi::RangeError::New(env, "batch.blockTables is too long");
       batch.block_table_offsets.push_back(static_cast<int32_t>(batch.block_tables.size()));
     }
   }
@@ -253,8 +271,8 @@ Napi::Value EngineWrap::Forward(const Napi::CallbackInfo& info) {
 
 class LoadWorker : public Napi::AsyncWorker {
  public:
-  LoadWorker(Napi::Env env, engine::EngineRecipe recipe, engine::TensorMap tensors, kc::ElementType weight_type, int threads,
-             std::vector<Napi::ObjectReference> pins, Napi::Object table_bytes)
+  LoadWorker(Napi::Env env, engine::EngineRecipe recipe, engine::TensorMap tensors, kc::ElementType weight_type,
+             int threads, std::vector<Napi::ObjectReference> pins, Napi::Object table_bytes)
       : Napi::AsyncWorker(env, "pooled.loadEngine"),
         deferred_(Napi::Promise::Deferred::New(env)),
         recipe_(std::move(recipe)),
@@ -337,8 +355,8 @@ Napi::Value LoadEngine(const Napi::CallbackInfo& info) {
 
   PinnedTensors checkpoint = ReadTensorList(env, spec.Get("tensors"), recipe.embedding_table);
 
-  auto* worker = new LoadWorker(env, std::move(recipe), std::move(checkpoint.tensors), weight_type, threads, std::move(checkpoint.pins),
-                                checkpoint.table_bytes);
+  auto* worker = new LoadWorker(env, std::move(recipe), std::move(checkpoint.tensors), weight_type, threads,
+                                std::move(checkpoint.pins), checkpoint.table_bytes);
   worker->Queue();
   return worker->Promise();
 }
@@ -352,12 +370,14 @@ void RegisterEngine(Napi::Env env, Napi::Object exports, AddonData* data) {
   exports.Set("loadEngine", Napi::Function::New(env, LoadEngine, "loadEngine"));
   // V8's running total of external memory (every engine's reports included); tests check the reports against it, as
   // neither process.memoryUsage() nor v8.getHeapStatistics() shows it.
-  exports.Set("externalMemoryBytes", Napi::Function::New(
-                                         env,
-                                         [](const Napi::CallbackInfo& info) -> Napi::Value {
-                                           return Napi::Number::New(info.Env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), 0)));
-                                         },
-                                         "externalMemoryBytes"));
+  exports.Set("externalMemoryBytes",
+              Napi::Function::New(
+                  env,
+                  [](const Napi::CallbackInfo& info) -> Napi::Value {
+                    return Napi::Number::New(
+                        info.Env(), static_cast<double>(Napi::MemoryManagement::AdjustExternalMemory(info.Env(), 0)));
+                  },
+                  "externalMemoryBytes"));
 }
 
 }  // namespace pooled::addon

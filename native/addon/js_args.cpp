@@ -8,7 +8,9 @@ namespace pooled::addon {
 namespace kc = kernels::cpu;
 
 namespace {
-[[noreturn]] void TypeFail(const Napi::Env& env, const std::string& message) { throw Napi::TypeError::New(env, message); }
+[[noreturn]] void TypeFail(const Napi::Env& env, const std::string& message) {
+  throw Napi::TypeError::New(env, message);
+}
 
 template <typename T>
 ArrayView<T> ExpectTypedArray(const Napi::Value& value, const std::string& name, napi_typedarray_type type,
@@ -19,12 +21,14 @@ ArrayView<T> ExpectTypedArray(const Napi::Value& value, const std::string& name,
   auto array = value.As<Napi::TypedArray>();
   const size_t length = array.ElementLength();
   if (expected_length >= 0 && length != static_cast<size_t>(expected_length)) {
-    throw Napi::RangeError::New(value.Env(), name + " has " + std::to_string(length) + " values, expected " + std::to_string(expected_length));
+    throw Napi::RangeError::New(
+        value.Env(), name + " has " + std::to_string(length) + " values, expected " + std::to_string(expected_length));
   }
   ArrayView<T> view;
   view.length = length;
-  view.data = length == 0 ? nullptr
-                          : reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
+  view.data = length == 0
+                  ? nullptr
+                  : reinterpret_cast<T*>(static_cast<uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset());
   return view;
 }
 }  // namespace
@@ -44,7 +48,8 @@ double ExpectNumber(const Napi::Value& value, const std::string& name) {
 int64_t ExpectInteger(const Napi::Value& value, const std::string& name, int64_t min, int64_t max) {
   const double x = ExpectNumber(value, name);
   if (!std::isfinite(x) || std::floor(x) != x || x < static_cast<double>(min) || x > static_cast<double>(max)) {
-    throw Napi::RangeError::New(value.Env(), name + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+    throw Napi::RangeError::New(
+        value.Env(), name + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
   }
   return static_cast<int64_t>(x);
 }
@@ -67,7 +72,8 @@ ArrayView<uint16_t> ExpectUint16Array(const Napi::Value& value, const std::strin
   return ExpectTypedArray<uint16_t>(value, name, napi_uint16_array, "Uint16Array", expected_length);
 }
 
-const void* ExpectElementArray(const Napi::Value& value, const std::string& name, kc::ElementType type, int64_t expected_length) {
+const void* ExpectElementArray(const Napi::Value& value, const std::string& name, kc::ElementType type,
+                               int64_t expected_length) {
   if (type == kc::ElementType::kF32) return ExpectFloat32Array(value, name, expected_length).data;
   return ExpectUint16Array(value, name, expected_length).data;
 }
@@ -94,7 +100,8 @@ kc::Activation ParseActivation(const Napi::Value& value, const std::string& name
   if (s == "gelu") return kc::Activation::kGeluErf;
   if (s == "gelu_new" || s == "gelu_pytorch_tanh") return kc::Activation::kGeluTanh;
   if (s == "relu") return kc::Activation::kRelu;
-  throw Napi::TypeError::New(value.Env(), name + " must be 'none', 'gelu', 'gelu_new', 'gelu_pytorch_tanh' or 'relu', got '" + s + "'");
+  throw Napi::TypeError::New(
+      value.Env(), name + " must be 'none', 'gelu', 'gelu_new', 'gelu_pytorch_tanh' or 'relu', got '" + s + "'");
 }
 
 kc::PoolingMode ParsePooling(const Napi::Value& value, const std::string& name) {

@@ -65,8 +65,12 @@ class PackedWeightsWrap : public Napi::ObjectWrap<PackedWeightsWrap> {
   const kc::PackedWeights& packed() const { return packed_; }
 
  private:
-  Napi::Value N(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(packed_.view().n)); }
-  Napi::Value K(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), static_cast<double>(packed_.view().k)); }
+  Napi::Value N(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(packed_.view().n));
+  }
+  Napi::Value K(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), static_cast<double>(packed_.view().k));
+  }
   Napi::Value DType(const Napi::CallbackInfo& info) {
     return Napi::String::New(info.Env(), packed_.view().type == kc::ElementType::kBF16 ? "bfloat16" : "float32");
   }
@@ -124,8 +128,8 @@ Napi::Value GemmJs(const Napi::CallbackInfo& info) {
       epilogue.ln_eps = static_cast<float>(ExpectNumber(e.Get("lnEps"), "epilogue.lnEps"));
     }
   }
-  Napi::Float32Array out = IsNullish(info[4]) ? Napi::Float32Array::New(env, static_cast<size_t>(m * n))
-                                              : info[4].As<Napi::Float32Array>();
+  Napi::Float32Array out =
+      IsNullish(info[4]) ? Napi::Float32Array::New(env, static_cast<size_t>(m * n)) : info[4].As<Napi::Float32Array>();
   const auto out_view = ExpectFloat32Array(out, "out", m * n);
   Guarded(env, [&] { kc::Gemm(OpPool(env), a.data, m, k, w, out_view.data, n, epilogue); });
   return out;
@@ -161,7 +165,8 @@ Napi::Value LayerNormJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// embeddings({tokenIds, positions, tokenTypeIds?, word, wordDType, position, tokenType, hiddenSize, gamma, beta, eps, out?})
+// embeddings({tokenIds, positions, tokenTypeIds?, word, wordDType, position, tokenType, hiddenSize, gamma, beta, eps,
+// out?})
 Napi::Value EmbeddingsJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const Napi::Object o = ExpectObject(info[0], "args");
@@ -169,14 +174,17 @@ Napi::Value EmbeddingsJs(const Napi::CallbackInfo& info) {
   const auto token_ids = ExpectInt32Array(o.Get("tokenIds"), "tokenIds");
   const int64_t num_tokens = static_cast<int64_t>(token_ids.length);
   const auto positions = ExpectInt32Array(o.Get("positions"), "positions", num_tokens);
-  const int32_t* token_types = IsNullish(o.Get("tokenTypeIds")) ? nullptr : ExpectInt32Array(o.Get("tokenTypeIds"), "tokenTypeIds", num_tokens).data;
+  const int32_t* token_types = IsNullish(o.Get("tokenTypeIds"))
+                                   ? nullptr
+                                   : ExpectInt32Array(o.Get("tokenTypeIds"), "tokenTypeIds", num_tokens).data;
   kc::EmbeddingTables t;
   t.hidden_size = hidden;
   t.word_type = ParseCheckpointDType(o.Get("wordDType"), "wordDType");
   const Napi::Value word = o.Get("word");
   if (!word.IsTypedArray()) throw Napi::TypeError::New(env, "word must be a typed array");
   const size_t word_length = word.As<Napi::TypedArray>().ElementLength();
-  if (word_length % static_cast<size_t>(hidden) != 0) throw Napi::RangeError::New(env, "word length is not a multiple of hiddenSize");
+  if (word_length % static_cast<size_t>(hidden) != 0)
+    throw Napi::RangeError::New(env, "word length is not a multiple of hiddenSize");
   t.word = ExpectElementArray(word, "word", t.word_type, static_cast<int64_t>(word_length));
   t.vocab_size = static_cast<int64_t>(word_length) / hidden;
   const auto position = ExpectFloat32Array(o.Get("position"), "position");
@@ -197,8 +205,8 @@ Napi::Value EmbeddingsJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery?, out?) -> Float32Array; q, k, v, out: [T, numHeads * headDim].
-// With onlyQuery (per sequence, an index within it) only those rows are computed; the others stay 0 (or, in a
+// attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery?, out?) -> Float32Array; q, k, v, out: [T, numHeads *
+// headDim]. With onlyQuery (per sequence, an index within it) only those rows are computed; the others stay 0 (or, in a
 // caller's out, unchanged).
 Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -206,7 +214,8 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   const int64_t head_dim = ExpectInteger(info[5], "headDim", 1, 1 << 16);
   const int64_t width = num_heads * head_dim;
   const auto q = ExpectFloat32Array(info[0], "q");
-  if (q.length % static_cast<size_t>(width) != 0) throw Napi::RangeError::New(env, "q length is not a multiple of numHeads * headDim");
+  if (q.length % static_cast<size_t>(width) != 0)
+    throw Napi::RangeError::New(env, "q length is not a multiple of numHeads * headDim");
   const int64_t num_tokens = static_cast<int64_t>(q.length) / width;
   const auto k = ExpectFloat32Array(info[1], "k", static_cast<int64_t>(q.length));
   const auto v = ExpectFloat32Array(info[2], "v", static_cast<int64_t>(q.length));
@@ -230,14 +239,16 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
 }
 
 // attentionQkv(qkv, cuSeqLens, numHeads, headDim, onlyQuery?, out?) -> Float32Array [T, numHeads * headDim]: the
-// engine's layout, q, k and v side by side in each row of the fused projection's output qkv [T, 3 * numHeads * headDim].
+// engine's layout, q, k and v side by side in each row of the fused projection's output qkv [T, 3 * numHeads *
+// headDim].
 Napi::Value AttentionQkvJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t num_heads = ExpectInteger(info[2], "numHeads", 1, 1 << 16);
   const int64_t head_dim = ExpectInteger(info[3], "headDim", 1, 1 << 16);
   const int64_t width = num_heads * head_dim;
   const auto qkv = ExpectFloat32Array(info[0], "qkv");
-  if (qkv.length % static_cast<size_t>(3 * width) != 0) throw Napi::RangeError::New(env, "qkv length is not a multiple of 3 * numHeads * headDim");
+  if (qkv.length % static_cast<size_t>(3 * width) != 0)
+    throw Napi::RangeError::New(env, "qkv length is not a multiple of 3 * numHeads * headDim");
   const int64_t num_tokens = static_cast<int64_t>(qkv.length) / (3 * width);
   const auto cu = ExpectInt32Array(info[1], "cuSeqLens");
   if (cu.length < 1) throw Napi::RangeError::New(env, "cuSeqLens must have at least one entry");
@@ -270,11 +281,14 @@ Napi::Value RmsNormJs(const Napi::CallbackInfo& info) {
   const float eps = static_cast<float>(ExpectNumber(info[5], "eps"));
   Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(rows * groups * cols));
   float* y = out.ElementLength() == 0 ? nullptr : out.Data();
-  Guarded(env, [&] { kc::RmsNorm(OpPool(env), x.data, groups * cols, y, groups * cols, rows, groups, cols, weight.data, eps); });
+  Guarded(env, [&] {
+    kc::RmsNorm(OpPool(env), x.data, groups * cols, y, groups * cols, rows, groups, cols, weight.data, eps);
+  });
   return out;
 }
 
-// rope(x, positions, numHeads, headDim, theta, maxPosition) -> Float32Array (a rotated copy of x [T, numHeads * headDim]).
+// rope(x, positions, numHeads, headDim, theta, maxPosition) -> Float32Array (a rotated copy of x [T, numHeads *
+// headDim]).
 Napi::Value RopeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto positions = ExpectInt32Array(info[1], "positions");
@@ -287,7 +301,10 @@ Napi::Value RopeJs(const Napi::CallbackInfo& info) {
   Napi::Float32Array out = Napi::Float32Array::New(env, x.length);
   if (x.length != 0) std::memcpy(out.Data(), x.data, x.length * sizeof(float));
   float* y = out.ElementLength() == 0 ? nullptr : out.Data();
-  Guarded(env, [&] { kc::Rope(OpPool(env), y, num_heads * head_dim, num_tokens, num_heads, head_dim, positions.data, theta, max_position); });
+  Guarded(env, [&] {
+    kc::Rope(OpPool(env), y, num_heads * head_dim, num_tokens, num_heads, head_dim, positions.data, theta,
+             max_position);
+  });
   return out;
 }
 
@@ -317,7 +334,8 @@ Napi::Value PagedAttentionJs(const Napi::CallbackInfo& info) {
   a.block_size = ExpectInteger(o.Get("blockSize"), "blockSize", 1, 1 << 20);
   const int64_t width = a.num_heads * a.head_dim;
   const auto q = ExpectFloat32Array(o.Get("q"), "q");
-  if (q.length % static_cast<size_t>(width) != 0) throw Napi::RangeError::New(env, "q length is not a multiple of numHeads * headDim");
+  if (q.length % static_cast<size_t>(width) != 0)
+    throw Napi::RangeError::New(env, "q length is not a multiple of numHeads * headDim");
   const int64_t cache_floats = a.num_blocks * a.block_size * a.num_kv_heads * a.head_dim;
   a.k_cache = ExpectFloat32Array(o.Get("kCache"), "kCache", cache_floats).data;
   a.v_cache = ExpectFloat32Array(o.Get("vCache"), "vCache", cache_floats).data;
@@ -354,7 +372,8 @@ Napi::Value PoolJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t hidden_size = ExpectInteger(info[2], "hiddenSize", 1, kMaxCount);
   const auto hidden = ExpectFloat32Array(info[0], "hidden");
-  if (hidden.length % static_cast<size_t>(hidden_size) != 0) throw Napi::RangeError::New(env, "hidden length is not a multiple of hiddenSize");
+  if (hidden.length % static_cast<size_t>(hidden_size) != 0)
+    throw Napi::RangeError::New(env, "hidden length is not a multiple of hiddenSize");
   const auto cu = ExpectInt32Array(info[1], "cuSeqLens");
   if (cu.length < 1) throw Napi::RangeError::New(env, "cuSeqLens must have at least one entry");
   const int64_t num_seqs = static_cast<int64_t>(cu.length) - 1;
@@ -366,13 +385,15 @@ Napi::Value PoolJs(const Napi::CallbackInfo& info) {
   const auto normalize = ExpectUint8Array(info[5], "normalize", num_seqs);
   int64_t out_size = 0;
   for (int64_t s = 0; s < num_seqs; ++s) {
-    if (dims.data[s] < 0 || dims.data[s] > hidden_size) throw Napi::RangeError::New(env, "dimensions[" + std::to_string(s) + "] is outside [0, hiddenSize]");
+    if (dims.data[s] < 0 || dims.data[s] > hidden_size)
+      throw Napi::RangeError::New(env, "dimensions[" + std::to_string(s) + "] is outside [0, hiddenSize]");
     out_size += dims.data[s] == 0 ? hidden_size : dims.data[s];
   }
   Napi::Float32Array out = OutOrNew(env, info[6], out_size);
   float* y = DataOrNull(out);
   Guarded(env, [&] {
-    kc::Pool(OpPool(env), hidden.data, hidden_size, hidden_size, cu.data, num_seqs, mode, dims.data, normalize.data, y, out_size);
+    kc::Pool(OpPool(env), hidden.data, hidden_size, hidden_size, cu.data, num_seqs, mode, dims.data, normalize.data, y,
+             out_size);
   });
   return out;
 }

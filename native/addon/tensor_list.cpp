@@ -20,7 +20,8 @@ PinnedTensors ReadTensorList(Napi::Env env, const Napi::Value& tensor_list, cons
     const Napi::Value shape = t.Get("shape");
     if (!shape.IsArray()) throw Napi::TypeError::New(env, where + ".shape must be an array");
     for (uint32_t d = 0; d < shape.As<Napi::Array>().Length(); ++d) {
-      ref.shape.push_back(ExpectInteger(shape.As<Napi::Array>().Get(d), where + ".shape[" + std::to_string(d) + "]", 0, kMaxDim));
+      ref.shape.push_back(
+          ExpectInteger(shape.As<Napi::Array>().Get(d), where + ".shape[" + std::to_string(d) + "]", 0, kMaxDim));
     }
     const Napi::Value bytes_value = t.Get("bytes");
     const auto bytes = ExpectUint8Array(bytes_value, where + ".bytes");

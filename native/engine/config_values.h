@@ -32,8 +32,8 @@ struct ConfigValues {
   int64_t Integer(const std::string& key, int64_t min, int64_t max) const {
     const double x = Number(key);
     if (!std::isfinite(x) || std::floor(x) != x || x < static_cast<double>(min) || x > static_cast<double>(max)) {
-      throw ConfigError(ConfigError::Kind::kRange,
-                        "config." + key + " must be an integer in [" + std::to_string(min) + ", " + std::to_string(max) + "]");
+      throw ConfigError(ConfigError::Kind::kRange, "config." + key + " must be an integer in [" + std::to_string(min) +
+                                                       ", " + std::to_string(max) + "]");
     }
     return static_cast<int64_t>(x);
   }

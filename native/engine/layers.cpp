@@ -25,7 +25,8 @@ size_t EngineBase::ReleaseWorkingMemory() {
 }
 
 void CheckWeightType(ElementType weight_type, const char* label) {
-  if (weight_type != ElementType::kF32 && weight_type != ElementType::kBF16) WeightsFail(label, "weights can be packed as float32 or bfloat16 only");
+  if (weight_type != ElementType::kF32 && weight_type != ElementType::kBF16)
+    WeightsFail(label, "weights can be packed as float32 or bfloat16 only");
 }
 
 void CheckRaggedBatch(const Batch& b, int64_t hidden_size) {
@@ -33,19 +34,25 @@ void CheckRaggedBatch(const Batch& b, int64_t hidden_size) {
   if (b.cu_seq_lens.empty() || b.cu_seq_lens[0] != 0) BatchFail("cuSeqLens must start with 0");
   const size_t num_seqs = b.cu_seq_lens.size() - 1;
   if (b.positions.size() != num_tokens) BatchFail("positions and tokenIds differ in length");
-  if (!b.token_type_ids.empty() && b.token_type_ids.size() != num_tokens) BatchFail("tokenTypeIds and tokenIds differ in length");
-  if (b.dimensions.size() != num_seqs || b.normalize.size() != num_seqs) BatchFail("dimensions and normalize need one entry per sequence");
+  if (!b.token_type_ids.empty() && b.token_type_ids.size() != num_tokens)
+    BatchFail("tokenTypeIds and tokenIds differ in length");
+  if (b.dimensions.size() != num_seqs || b.normalize.size() != num_seqs)
+    BatchFail("dimensions and normalize need one entry per sequence");
   for (size_t s = 0; s < num_seqs; ++s) {
-    if (b.cu_seq_lens[s + 1] <= b.cu_seq_lens[s]) BatchFail("sequence " + std::to_string(s) + " is empty or cuSeqLens decreases");
+    if (b.cu_seq_lens[s + 1] <= b.cu_seq_lens[s])
+      BatchFail("sequence " + std::to_string(s) + " is empty or cuSeqLens decreases");
   }
   if (static_cast<size_t>(b.cu_seq_lens[num_seqs]) != num_tokens) {
-    BatchFail("cuSeqLens ends at " + std::to_string(b.cu_seq_lens[num_seqs]) + " but there are " + std::to_string(num_tokens) + " tokens");
+    BatchFail("cuSeqLens ends at " + std::to_string(b.cu_seq_lens[num_seqs]) + " but there are " +
+              std::to_string(num_tokens) + " tokens");
   }
-  if (b.pooling != PoolingMode::kCls && b.pooling != PoolingMode::kMean && b.pooling != PoolingMode::kLast) BatchFail("unknown pooling mode");
+  if (b.pooling != PoolingMode::kCls && b.pooling != PoolingMode::kMean && b.pooling != PoolingMode::kLast)
+    BatchFail("unknown pooling mode");
   for (size_t s = 0; s < num_seqs; ++s) {
     const int32_t d = b.dimensions[s];
     if (d < 0 || d > hidden_size) {
-      BatchFail("dimensions[" + std::to_string(s) + "] = " + std::to_string(d) + " is outside [0, " + std::to_string(hidden_size) + "]");
+      BatchFail("dimensions[" + std::to_string(s) + "] = " + std::to_string(d) + " is outside [0, " +
+                std::to_string(hidden_size) + "]");
     }
   }
 }
@@ -69,7 +76,8 @@ void PoolOneRowEach(const Ops& ops, kc::ThreadPool& pool, const float* rows, int
                     const int32_t* dimensions, const uint8_t* normalize, float* out, int64_t out_size) {
   std::vector<int32_t> one_row_each(static_cast<size_t>(num_rows) + 1);
   for (int64_t r = 0; r <= num_rows; ++r) one_row_each[static_cast<size_t>(r)] = static_cast<int32_t>(r);
-  ops.pool(pool, rows, hidden_size, hidden_size, one_row_each.data(), num_rows, PoolingMode::kCls, dimensions, normalize, out, out_size);
+  ops.pool(pool, rows, hidden_size, hidden_size, one_row_each.data(), num_rows, PoolingMode::kCls, dimensions,
+           normalize, out, out_size);
 }
 
 std::vector<float> Concat(const std::vector<std::vector<float>>& parts) {

@@ -49,8 +49,9 @@ void GatherRows(const float* src, int64_t ld, const std::vector<int64_t>& rows, 
 
 // Pools rows [R, hidden_size] that each hold one sequence's pooled token (a pruned last layer's output): dimensions,
 // then normalize, into out (out_size floats).
-void PoolOneRowEach(const Ops& ops, kernels::cpu::ThreadPool& pool, const float* rows, int64_t num_rows, int64_t hidden_size,
-                    const int32_t* dimensions, const uint8_t* normalize, float* out, int64_t out_size);
+void PoolOneRowEach(const Ops& ops, kernels::cpu::ThreadPool& pool, const float* rows, int64_t num_rows,
+                    int64_t hidden_size, const int32_t* dimensions, const uint8_t* normalize, float* out,
+                    int64_t out_size);
 
 // float32 vectors concatenated (fused biases).
 std::vector<float> Concat(const std::vector<std::vector<float>>& parts);

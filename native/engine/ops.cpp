@@ -8,8 +8,8 @@ namespace kc = kernels::cpu;
 
 namespace {
 
-void CpuEmbedTokens(kc::ThreadPool& pool, const void* table, kc::ElementType type, int64_t hidden_size, const int32_t* token_ids,
-                    int64_t num_tokens, float* out) {
+void CpuEmbedTokens(kc::ThreadPool& pool, const void* table, kc::ElementType type, int64_t hidden_size,
+                    const int32_t* token_ids, int64_t num_tokens, float* out) {
   pool.Run(num_tokens, [&](int64_t t, int) {
     const size_t base = static_cast<size_t>(token_ids[t]) * static_cast<size_t>(hidden_size);
     float* row = out + t * hidden_size;
@@ -20,8 +20,8 @@ void CpuEmbedTokens(kc::ThreadPool& pool, const void* table, kc::ElementType typ
 }  // namespace
 
 const Ops& CpuOps() {
-  static const Ops ops{&kc::Embeddings, &CpuEmbedTokens, &kc::Gemm,   &kc::Attention, &kc::AttentionWorkspaceFloats,
-                       &kc::PagedAttention, &kc::RmsNorm, &kc::Rope, &kc::SwiGlu,    &kc::Pool};
+  static const Ops ops{&kc::Embeddings,     &CpuEmbedTokens, &kc::Gemm, &kc::Attention, &kc::AttentionWorkspaceFloats,
+                       &kc::PagedAttention, &kc::RmsNorm,    &kc::Rope, &kc::SwiGlu,    &kc::Pool};
   return ops;
 }
 

@@ -48,7 +48,8 @@ export function checkBertBatch(batch: RaggedBatch, config: EncoderBatchLimits): 
   }
   checkRange(tokenIds, config.vocabSize, 'token id', 'input', `(vocab_size ${config.vocabSize})`);
   checkRange(positions, config.maxPositionEmbeddings, 'position', 'input', `(max_position_embeddings ${config.maxPositionEmbeddings}: input too long)`);
-  if (tokenTypeIds !== undefined && config.typeVocabSize !== undefined) checkRange(tokenTypeIds, config.typeVocabSize, 'token type id', 'input', `(type_vocab_size ${config.typeVocabSize})`);
+  if (tokenTypeIds !== undefined && config.typeVocabSize !== undefined)
+    checkRange(tokenTypeIds, config.typeVocabSize, 'token type id', 'input', `(type_vocab_size ${config.typeVocabSize})`);
   for (let i = 0; i < numSequences; i++) {
     if (dimensions[i] < 0 || dimensions[i] > config.hiddenSize) {
       throw new InvalidRequestError(`dimensions ${dimensions[i]} is outside [1, ${config.hiddenSize}] for this model`, 'dimensions');
@@ -103,7 +104,9 @@ export function checkDecoderBatch(batch: RaggedBatch, config: BatchLimits, kv: K
     if (!Number.isInteger(cached) || cached < 0) throw new RangeError(`ragged batch: numCachedTokens[${i}] = ${cached}`);
     for (let t = cuSeqLens[i]; t < cuSeqLens[i + 1]; t++) {
       if (positions[t] !== cached + (t - cuSeqLens[i])) {
-        throw new RangeError(`ragged batch: sequence ${i} token ${t - cuSeqLens[i]} has position ${positions[t]}, expected ${cached + (t - cuSeqLens[i])} (after ${cached} cached tokens)`);
+        throw new RangeError(
+          `ragged batch: sequence ${i} token ${t - cuSeqLens[i]} has position ${positions[t]}, expected ${cached + (t - cuSeqLens[i])} (after ${cached} cached tokens)`,
+        );
       }
     }
     const numPositions = cached + cuSeqLens[i + 1] - cuSeqLens[i];

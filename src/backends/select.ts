@@ -65,7 +65,11 @@ export async function createBackend(name: BackendName, model: LoadedModel, opts:
     }
     case 'cpu': {
       const { createNativeBackend } = await import('./native/backend.js');
-      return createNativeBackend(model, { dtype: opts.dtype === 'bfloat16' ? 'bfloat16' : 'float32', threads: opts.threads, releaseWorkingMemoryAfterSeconds: opts.releaseWorkingMemoryAfterSeconds });
+      return createNativeBackend(model, {
+        dtype: opts.dtype === 'bfloat16' ? 'bfloat16' : 'float32',
+        threads: opts.threads,
+        releaseWorkingMemoryAfterSeconds: opts.releaseWorkingMemoryAfterSeconds,
+      });
     }
   }
 }

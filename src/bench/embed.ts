@@ -64,12 +64,10 @@ async function main(): Promise<number> {
     ];
     process.stdout.write(
       `${result.numTokens} tokens (${(result.numTokens / result.numDocs).toFixed(1)} per doc), best of ${values.rounds} rounds\n\n` +
-        formatTable(['', 'seconds', 'docs/s', 'tokens/s', 'vs engine embed()'], [
-          line(result.engineForward),
-          line(result.engineEmbed),
-          line(result.pooledJsonl),
-          line(result.pooledNpy),
-        ]) +
+        formatTable(
+          ['', 'seconds', 'docs/s', 'tokens/s', 'vs engine embed()'],
+          [line(result.engineForward), line(result.engineEmbed), line(result.pooledJsonl), line(result.pooledNpy)],
+        ) +
         '\n\n',
     );
     const worst = Math.min(result.pooledJsonl.docsPerSecond, result.pooledNpy.docsPerSecond) / reference.docsPerSecond;

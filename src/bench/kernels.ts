@@ -119,27 +119,28 @@ function main(): void {
   const peakBf16 = peakGflops(true, 1);
   const bandwidth = memoryBandwidth(streamBytes, 1);
   console.log(`pooled bench:kernels  isa=${features.isa}  threads=${threads}  tokens=${T} (${numSeqs} x ${seqLen})`);
-  console.log(`peak (multiply-add loop, all threads): float32 ${peakF32.toFixed(0)} GFLOP/s, bf16 dot ${peakBf16.toFixed(0)} GFLOP/s` +
-    `${features.avx512bf16 ? '' : ' (no bf16 instruction: float32 loop)'}; bf16 GEMMs ${info.bf16DotProduct ? 'use vdpbf16ps' : 'widen to float32 FMAs'}`);
+  console.log(
+    `peak (multiply-add loop, all threads): float32 ${peakF32.toFixed(0)} GFLOP/s, bf16 dot ${peakBf16.toFixed(0)} GFLOP/s` +
+      `${features.avx512bf16 ? '' : ' (no bf16 instruction: float32 loop)'}; bf16 GEMMs ${info.bf16DotProduct ? 'use vdpbf16ps' : 'widen to float32 FMAs'}`,
+  );
   console.log(`memory bandwidth (STREAM triad, 3 x ${values['stream-mib']} MiB, all threads): ${bandwidth.toFixed(1)} GB/s`);
   const results: KernelResult[] = [];
   // The peaks right now, for the op about to be timed (float32 FMAs unless the bf16 GEMM uses dot products).
   const nearbyPeak = (bf16: boolean) => peakGflops(bf16 && info.bf16DotProduct, 0.25);
   const nearbyBandwidth = () => memoryBandwidth(streamBytes, 0.25);
-  const prefix = (r: KernelResult) =>
-    `${r.model.padEnd(10)} ${r.op.padEnd(30)} ${r.shape.padEnd(22)} ${r.dtype.padEnd(9)} ${r.ms.toFixed(3).padStart(9)} ms `;
+  const prefix = (r: KernelResult) => `${r.model.padEnd(10)} ${r.op.padEnd(30)} ${r.shape.padEnd(22)} ${r.dtype.padEnd(9)} ${r.ms.toFixed(3).padStart(9)} ms `;
   const computeBound = (r: Omit<KernelResult, 'gflops' | 'fractionOfPeak'>, flops: number, peak: number) => {
     const gflops = flops / r.ms / 1e6;
     const full: KernelResult = { ...r, gflops, fractionOfPeak: gflops / peak };
     results.push(full);
-    console.log(`${prefix(full)}${gflops.toFixed(1).padStart(7)} GFLOP/s ${(100 * gflops / peak).toFixed(0).padStart(4)}% of FMA peak`);
+    console.log(`${prefix(full)}${gflops.toFixed(1).padStart(7)} GFLOP/s ${((100 * gflops) / peak).toFixed(0).padStart(4)}% of FMA peak`);
   };
   const memoryBound = (r: Omit<KernelResult, 'gbPerSecond' | 'fractionOfBandwidth' | 'workingSetBytes'>, bytes: number, workingSet: number, bw: number) => {
     const gbPerSecond = bytes / r.ms / 1e6;
     const full: KernelResult = { ...r, gbPerSecond, fractionOfBandwidth: gbPerSecond / bw, workingSetBytes: workingSet };
     results.push(full);
     console.log(
-      `${prefix(full)}${gbPerSecond.toFixed(1).padStart(7)} GB/s    ${(100 * gbPerSecond / bw).toFixed(0).padStart(4)}% of triad bandwidth (working set ${(workingSet / MB).toFixed(1)} MB)`,
+      `${prefix(full)}${gbPerSecond.toFixed(1).padStart(7)} GB/s    ${((100 * gbPerSecond) / bw).toFixed(0).padStart(4)}% of triad bandwidth (working set ${(workingSet / MB).toFixed(1)} MB)`,
     );
   };
 

@@ -131,8 +131,7 @@ async function main(): Promise<void> {
   const loadSeconds = Number(values.load);
   const idleSeconds = Number(values.idle);
   const concurrency = Number(values.concurrency);
-  const modelPath =
-    values.model ?? (await ensureSyntheticModel('bge-small', { seed: 7, label: 'bench', shape: { numLayers: Number(values.layers) } }));
+  const modelPath = values.model ?? (await ensureSyntheticModel('bge-small', { seed: 7, label: 'bench', shape: { numLayers: Number(values.layers) } }));
   const serveArgs = ['--model', modelPath, '--port', '0', '--log-level', 'warn', ...values['serve-args'].split(/\s+/).filter(Boolean)];
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), ['--serve', '--', ...serveArgs], {
     execArgv: ['--import', 'tsx'],
@@ -148,8 +147,7 @@ async function main(): Promise<void> {
     console.log(`warm-up ${warmupSeconds} s, load ${loadSeconds} s at concurrency ${concurrency}, idle ${idleSeconds} s`);
 
     const rows: string[][] = [];
-    const record = (label: string, s: Sample) =>
-      rows.push([label, mb(s.rssBytes), mb(s.heapUsedBytes), mb(s.externalBytes), mb(s.workingBufferBytes)]);
+    const record = (label: string, s: Sample) => rows.push([label, mb(s.rssBytes), mb(s.heapUsedBytes), mb(s.externalBytes), mb(s.workingBufferBytes)]);
     record('started', await sample(url, pid));
     const warmupRequests = await drive(url, concurrency, warmupSeconds, () => undefined);
     const baseline = await sample(url, pid);

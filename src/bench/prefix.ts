@@ -140,7 +140,13 @@ async function benchPrefix(path: string): Promise<void> {
       ['prefix cache', 'seconds', 'queries/s', 'tokens/s', 'hit rate'],
       [
         ['off', bestOff.seconds.toFixed(3), (allQueries / bestOff.seconds).toFixed(1), (allTokens / bestOff.seconds).toFixed(0), '-'],
-        ['on', bestOn.seconds.toFixed(3), (allQueries / bestOn.seconds).toFixed(1), (allTokens / bestOn.seconds).toFixed(0), `${(100 * bestOn.hitRate).toFixed(1)}%`],
+        [
+          'on',
+          bestOn.seconds.toFixed(3),
+          (allQueries / bestOn.seconds).toFixed(1),
+          (allTokens / bestOn.seconds).toFixed(0),
+          `${(100 * bestOn.hitRate).toFixed(1)}%`,
+        ],
       ],
     ),
   );

@@ -33,7 +33,9 @@ async function main(): Promise<void> {
   const texts = syntheticTexts(numTexts, Number(values.words));
   const sequences = texts.map((t) => embedder.tokenize(t));
   const numTokens = sequences.reduce((n, s) => n + s.length, 0);
-  console.log(`model ${modelPath}\nbackend ${embedder.backend.name}, ${cpus().length} cores, ${numTexts} texts, ${(numTokens / numTexts).toFixed(1)} tokens/text`);
+  console.log(
+    `model ${modelPath}\nbackend ${embedder.backend.name}, ${cpus().length} cores, ${numTexts} texts, ${(numTokens / numTexts).toFixed(1)} tokens/text`,
+  );
 
   // Warm up (first-touch allocations, JIT) before any timing.
   await embedder.embedSequences(sequences.slice(0, 64));
@@ -87,7 +89,7 @@ async function main(): Promise<void> {
   }
   await app.close();
   await embedder.close();
-  console.log('\n' + formatTable(['path', 'texts/req', 'concurrency', 'texts/s', 'tokens/s', 'p50 ms', 'p99 ms', 'ratio vs engine'], rows));
+  console.log(`\n${formatTable(['path', 'texts/req', 'concurrency', 'texts/s', 'tokens/s', 'p50 ms', 'p99 ms', 'ratio vs engine'], rows)}`);
   console.log('\ntargets: 32 texts/req ratio >= 0.95; 1 text/req at concurrency 64 ratio >= 0.80');
 }
 

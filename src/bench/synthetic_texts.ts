@@ -24,7 +24,5 @@ function mulberry32(seed: number): () => number {
 /** `count` texts of about `numWords` words each (a BERT WordPiece tokenizer gives ~1.1-1.3 tokens per word here). */
 export function syntheticTexts(count: number, numWords: number, seed = 1234): string[] {
   const random = mulberry32(seed);
-  return Array.from({ length: count }, () =>
-    Array.from({ length: numWords }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' '),
-  );
+  return Array.from({ length: count }, () => Array.from({ length: numWords }, () => WORDS[Math.floor(random() * WORDS.length)]).join(' '));
 }

@@ -68,7 +68,15 @@ function values(count: number, seed: number, scale = 0.5): Float32Array {
  */
 interface CpuOps {
   readonly source: string;
-  linear(x: Float32Array, m: number, k: number, w: Float32Array, bias: Float32Array, n: number, extra: { gelu?: boolean; residual?: Float32Array; gamma?: Float32Array; beta?: Float32Array }): () => void;
+  linear(
+    x: Float32Array,
+    m: number,
+    k: number,
+    w: Float32Array,
+    bias: Float32Array,
+    n: number,
+    extra: { gelu?: boolean; residual?: Float32Array; gamma?: Float32Array; beta?: Float32Array },
+  ): () => void;
   attention(q: Float32Array, k: Float32Array, v: Float32Array, cu: Int32Array, heads: number, headDim: number): () => void;
   layerNorm(x: Float32Array, rows: number, cols: number, gamma: Float32Array, beta: Float32Array): () => void;
   pool(hidden: Float32Array, cu: Int32Array, cols: number): () => void;
@@ -82,7 +90,14 @@ async function loadCpuOps(): Promise<CpuOps> {
       source: `native addon (${info.opThreads} threads)`,
       linear: (x, m, k, w, bias, n, extra) => {
         const packed = native.packLinear(w, n, k, 'float32');
-        const epilogue = { bias, activation: extra.gelu ? ('gelu' as const) : ('none' as const), residual: extra.residual ?? null, lnGamma: extra.gamma ?? null, lnBeta: extra.beta ?? null, lnEps: 1e-12 };
+        const epilogue = {
+          bias,
+          activation: extra.gelu ? ('gelu' as const) : ('none' as const),
+          residual: extra.residual ?? null,
+          lnGamma: extra.gamma ?? null,
+          lnBeta: extra.beta ?? null,
+          lnEps: 1e-12,
+        };
         const out = new Float32Array(m * n);
         return () => native.linear(x, m, packed, epilogue, out);
       },
@@ -150,7 +165,9 @@ export async function runWebGpuKernelBench(opts: KernelBenchOptions = {}): Promi
   const cpu = opts.cpu === false ? null : await loadCpuOps();
   const rows: KernelBenchRow[] = [];
   const header = `${'op'.padEnd(34)} ${'shape'.padEnd(26)} ${'webgpu ms'.padStart(10)} ${'GFLOP/s'.padStart(9)} ${'GB/s'.padStart(7)} ${'cpu ms'.padStart(10)} ${'GFLOP/s'.padStart(9)} ${'GB/s'.padStart(7)}`;
-  print(`adapter: ${ops.ctx.adapterName} (shader-f16 ${ops.ctx.features.shaderF16 ? 'yes' : 'no'}, subgroups ${ops.ctx.features.subgroups ? 'yes' : 'no'}); weights ${weightType}`);
+  print(
+    `adapter: ${ops.ctx.adapterName} (shader-f16 ${ops.ctx.features.shaderF16 ? 'yes' : 'no'}, subgroups ${ops.ctx.features.subgroups ? 'yes' : 'no'}); weights ${weightType}`,
+  );
   print(`cpu: ${cpu === null ? 'not measured (--no-cpu)' : cpu.source}`);
   print(header);
 
@@ -191,7 +208,13 @@ export async function runWebGpuKernelBench(opts: KernelBenchOptions = {}): Promi
         ? await ops.prepareLinearResidualLayerNorm(input, T, K, w, bias, N, residual, gamma, beta, 1e-12, { weightType })
         : await ops.prepareLinear(input, T, K, w, bias, N, { weightType, epilogue: gelu ? { kind: 'activation', activation: 'gelu' } : { kind: 'bias' } });
       const bytes = 4 * T * K + bytesPerWeight * N * K + 4 * T * N * (layerNorm ? 2 : 1);
-      await record(op, `${T}x${K} * ${K}x${N}`, prepared, bytes, cpu?.linear(input, T, K, w, bias, N, layerNorm ? { residual, gamma, beta } : { gelu }) ?? null);
+      await record(
+        op,
+        `${T}x${K} * ${K}x${N}`,
+        prepared,
+        bytes,
+        cpu?.linear(input, T, K, w, bias, N, layerNorm ? { residual, gamma, beta } : { gelu }) ?? null,
+      );
     }
 
     const numSequences = Math.max(1, Math.floor(T / seqLen));
@@ -209,7 +232,13 @@ export async function runWebGpuKernelBench(opts: KernelBenchOptions = {}): Promi
     );
     const gamma = values(H, 10, 0.1).map((value) => value + 1);
     const beta = values(H, 11, 0.1);
-    await record('layer_norm', `${T}x${H}`, await ops.prepareLayerNorm(x, T, H, gamma, beta, 1e-12), 2 * 4 * T * H, cpu?.layerNorm(x, T, H, gamma, beta) ?? null);
+    await record(
+      'layer_norm',
+      `${T}x${H}`,
+      await ops.prepareLayerNorm(x, T, H, gamma, beta, 1e-12),
+      2 * 4 * T * H,
+      cpu?.layerNorm(x, T, H, gamma, beta) ?? null,
+    );
     await record(
       'pooling mean + l2 normalize',
       `${numSequences} seqs, ${T}x${H}`,

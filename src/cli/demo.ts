@@ -65,7 +65,11 @@ export async function runDemoCommand(argv: string[]): Promise<number> {
   const [a, b] = result.data.map((d) => d.embedding);
   let dot = 0;
   for (let i = 0; i < a.length; i++) dot += a[i] * b[i];
-  const preview = (v: number[]) => `[${v.slice(0, 6).map((x) => x.toFixed(5)).join(', ')}, ...] (${v.length} values)`;
+  const preview = (v: number[]) =>
+    `[${v
+      .slice(0, 6)
+      .map((x) => x.toFixed(5))
+      .join(', ')}, ...] (${v.length} values)`;
   process.stdout.write(
     `Result (HTTP ${response.status}, ${result.usage.prompt_tokens} prompt tokens):\n` +
       `  data[0].embedding = ${preview(a)}\n  data[1].embedding = ${preview(b)}\n` +

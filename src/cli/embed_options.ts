@@ -20,7 +20,10 @@ export const EMBED_FLAGS = {
   'text-field': { type: 'string', help: 'JSONL field holding the text (default text)' },
   'id-field': { type: 'string', help: 'JSONL field holding the id (default id; when not given, records without it get their line number)' },
   'output-dtype': { type: 'string', help: '.npy values: float32 (default) | float16' },
-  'on-error': { type: 'string', help: 'bad lines (invalid JSON, missing field, empty text, too long): fail (default) | skip (listed in <output>.errors.jsonl)' },
+  'on-error': {
+    type: 'string',
+    help: 'bad lines (invalid JSON, missing field, empty text, too long): fail (default) | skip (listed in <output>.errors.jsonl)',
+  },
   shard: { type: 'string', help: 'i/N: process slice i (from 0) of N; shard outputs concatenate to the whole output' },
   'prompt-name': { type: 'string', help: 'prompt from config_sentence_transformers.json prepended to every document' },
   dimensions: { type: 'string', help: 'Matryoshka models: keep this many dimensions (then normalize)' },

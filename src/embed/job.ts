@@ -33,11 +33,7 @@ export async function runEmbedJob(embedder: Embedder, opts: EmbedJobOptions): Pr
     writer = await openEmbeddingWriter(plan.output, Object.hasOwn(start.position.files, 'embeddings') ? start.position.files : null);
     errorsFile = await AppendFile.open(plan.paths.errors, start.position.files.errors ?? 0, { lazy: true });
     const progressStream = opts.progressStream ?? process.stderr;
-    const reporter = new ProgressReporter(
-      progressStream,
-      resolveProgressMode(opts.progress ?? 'none', progressStream),
-      opts.progressIntervalSeconds ?? 10,
-    );
+    const reporter = new ProgressReporter(progressStream, resolveProgressMode(opts.progress ?? 'none', progressStream), opts.progressIntervalSeconds ?? 10);
     await run.execute(embedder, input, writer, errorsFile, reporter, opts);
     return run.summary(false);
   } finally {

@@ -122,10 +122,7 @@ export class JobRun {
   }
 
   /** A parsed line -> token ids, or the reason it cannot be embedded (an over-long text, with truncation off). */
-  private prepare(
-    embedder: Embedder,
-    parsed: ParsedLine,
-  ): { ok: true; id: DocumentId; tokenIds: Int32Array } | { ok: false; id?: DocumentId; reason: string } {
+  private prepare(embedder: Embedder, parsed: ParsedLine): { ok: true; id: DocumentId; tokenIds: Int32Array } | { ok: false; id?: DocumentId; reason: string } {
     if (!parsed.ok) return parsed;
     try {
       return { ok: true, id: parsed.id, tokenIds: embedder.tokenize(parsed.text, this.plan.tokenizeOptions) };

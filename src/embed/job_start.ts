@@ -31,13 +31,7 @@ async function existsNonEmpty(path: string): Promise<boolean> {
   return s !== null && s.size > 0;
 }
 
-export async function startJob(
-  plan: JobPlan,
-  identity: JobIdentity,
-  input: FileHandle,
-  inputSize: number,
-  overwrite: boolean,
-): Promise<JobStart> {
+export async function startJob(plan: JobPlan, identity: JobIdentity, input: FileHandle, inputSize: number, overwrite: boolean): Promise<JobStart> {
   await refuseToOverwriteInput(plan);
   const saved = overwrite ? null : await readJournal(plan.paths.journal);
   if (saved) {

@@ -82,10 +82,7 @@ export class OrderedPipeline {
     if (chunk.items.length === 0) return;
     this.current = new Chunk(chunk.end);
     const { maxInFlightChunks, maxQueuedTokens } = this.limits;
-    while (
-      this.inFlight.length > 0 &&
-      (this.inFlight.length >= maxInFlightChunks || this.numInFlightTokens + chunk.numTokens > maxQueuedTokens)
-    ) {
+    while (this.inFlight.length > 0 && (this.inFlight.length >= maxInFlightChunks || this.numInFlightTokens + chunk.numTokens > maxQueuedTokens)) {
       await this.consumeOldest();
     }
     if (chunk.sequences.length > 0) {

@@ -12,7 +12,10 @@ export function formatSummary(s: EmbedJobSummary): string {
   if (s.alreadyComplete) {
     lines.push(`pooled embed: already complete${shard}, nothing to do (${s.journalPath} says so; --overwrite starts over)`);
   } else {
-    lines.push(`pooled embed: done${shard} in ${formatDuration(s.runSeconds)}` + (s.numResumedDocuments > 0 ? ` (this run; ${formatDuration(s.totalSeconds)} over all runs)` : ''));
+    lines.push(
+      `pooled embed: done${shard} in ${formatDuration(s.runSeconds)}` +
+        (s.numResumedDocuments > 0 ? ` (this run; ${formatDuration(s.totalSeconds)} over all runs)` : ''),
+    );
   }
   const resumed = s.numResumedDocuments > 0 && !s.alreadyComplete ? ` (${formatCount(s.numResumedDocuments)} of them by earlier runs)` : '';
   lines.push(`  documents  ${formatCount(s.numDocuments)} embedded${resumed}`);

@@ -32,13 +32,7 @@ import {
   priorityInsertionPoint,
   refusalBeforeQueueing,
 } from './request_lifecycle.js';
-import {
-  type EmbeddingScheduler,
-  type SchedulerLimits,
-  type StepStats,
-  type SubmitOptions,
-  type SubmitResult,
-} from './scheduler.js';
+import type { EmbeddingScheduler, SchedulerLimits, StepStats, SubmitOptions, SubmitResult } from './scheduler.js';
 
 /** vLLM's default block size. */
 export const DEFAULT_BLOCK_SIZE = 16;
@@ -331,7 +325,10 @@ export class DecoderScheduler implements EmbeddingScheduler {
     this.currentStep = null;
     const seconds = (performance.now() - started) / 1000;
     this.onStep?.({ numSequences: step.length, numTokens, seconds });
-    chargeStep(step.filter(({ sequence }) => !sequence.dropped).map(({ sequence }) => sequence.request), seconds);
+    chargeStep(
+      step.filter(({ sequence }) => !sequence.dropped).map(({ sequence }) => sequence.request),
+      seconds,
+    );
     let rowIndex = 0;
     for (const { sequence, numTokens: chunk } of step) {
       const isLast = sequence.numComputed + chunk === sequence.tokenIds.length;

@@ -195,10 +195,7 @@ export class Embedder {
       );
     }
     if (dimensions > config.hiddenSize) {
-      throw new InvalidRequestError(
-        `dimensions (${dimensions}) exceeds the model's embedding size (${config.hiddenSize}).`,
-        'dimensions',
-      );
+      throw new InvalidRequestError(`dimensions (${dimensions}) exceeds the model's embedding size (${config.hiddenSize}).`, 'dimensions');
     }
     const allowed = config.matryoshkaDimensions;
     if (allowed && !allowed.includes(dimensions)) {
@@ -263,12 +260,7 @@ export class Embedder {
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i];
       if (!Number.isInteger(id) || id < 0 || id >= vocabSize) {
-        throw new InvalidRequestError(
-          `Token id ${id} at position ${i} is outside the model's vocabulary [0, ${vocabSize}).`,
-          param,
-          'invalid_token_id',
-          422,
-        );
+        throw new InvalidRequestError(`Token id ${id} at position ${i} is outside the model's vocabulary [0, ${vocabSize}).`, param, 'invalid_token_id', 422);
       }
       out[i] = id;
     }
@@ -277,8 +269,7 @@ export class Embedder {
       const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
       if (truncation === 'none') {
         throw new InvalidRequestError(
-          `Input of ${out.length} tokens exceeds the model's maximum input length of ${maxLength} tokens. ` +
-            'Shorten the input or ask for truncation.',
+          `Input of ${out.length} tokens exceeds the model's maximum input length of ${maxLength} tokens. Shorten the input or ask for truncation.`,
           param,
           'context_length_exceeded',
         );

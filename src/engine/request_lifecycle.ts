@@ -27,8 +27,7 @@ export function refusalBeforeQueueing(closed: boolean, options: SubmitOptions): 
 export function overloadError(numQueuedTokens: number, numTokens: number, maxQueuedTokens: number): OverloadedError | null {
   if (numQueuedTokens === 0 || numQueuedTokens + numTokens <= maxQueuedTokens) return null;
   return new OverloadedError(
-    `The server is busy: ${numQueuedTokens} tokens are queued and this request adds ${numTokens} ` +
-      `(limit ${maxQueuedTokens}). Retry shortly.`,
+    `The server is busy: ${numQueuedTokens} tokens are queued and this request adds ${numTokens} ` + `(limit ${maxQueuedTokens}). Retry shortly.`,
   );
 }
 

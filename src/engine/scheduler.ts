@@ -173,7 +173,10 @@ export class Scheduler implements EmbeddingScheduler {
     }
     const seconds = (performance.now() - started) / 1000;
     this.onStep?.({ numSequences: step.length, numTokens, seconds });
-    chargeStep(step.map((seq) => seq.request), seconds);
+    chargeStep(
+      step.map((seq) => seq.request),
+      seconds,
+    );
     step.forEach((seq, i) => seq.request.deliver(seq.index, rows[i]));
   }
 }

@@ -32,13 +32,8 @@ export function parseMatryoshka(json: Json, hiddenSize: number, file: string): {
   const rawDimensions = json.matryoshka_dimensions;
   let matryoshkaDimensions: number[] | null = null;
   if (rawDimensions !== undefined && rawDimensions !== null) {
-    if (
-      !Array.isArray(rawDimensions) ||
-      !rawDimensions.every((dim) => typeof dim === 'number' && Number.isSafeInteger(dim) && dim > 0 && dim <= hiddenSize)
-    ) {
-      throw new ModelLoadError(
-        `${file}: "matryoshka_dimensions" must be a list of integers in 1..${hiddenSize} (found ${describeValue(rawDimensions)})`,
-      );
+    if (!Array.isArray(rawDimensions) || !rawDimensions.every((dim) => typeof dim === 'number' && Number.isSafeInteger(dim) && dim > 0 && dim <= hiddenSize)) {
+      throw new ModelLoadError(`${file}: "matryoshka_dimensions" must be a list of integers in 1..${hiddenSize} (found ${describeValue(rawDimensions)})`);
     }
     matryoshkaDimensions = [...(rawDimensions as number[])];
   }

@@ -142,9 +142,7 @@ export async function downloadModelToCache(opts: HubDownloadOptions): Promise<Do
 
   if (present.has('modules.json')) {
     const modulesFile = join(snapshot, 'modules.json');
-    const moduleFiles = moduleConfigFiles(JSON.parse(await readFile(modulesFile, 'utf8')), modulesFile).filter(
-      (path) => !firstRound.includes(path),
-    );
+    const moduleFiles = moduleConfigFiles(JSON.parse(await readFile(modulesFile, 'utf8')), modulesFile).filter((path) => !firstRound.includes(path));
     if (moduleFiles.length > 0) await downloadOrMark(moduleFiles, await existingPaths(opts, commit, moduleFiles));
   }
 

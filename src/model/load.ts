@@ -39,7 +39,9 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
   const weights = architecture.canonicalizeWeights(checkpoint.tensors, config, files);
   const settings = await readEmbeddingSettings(resolved.path, config, opts.overrides);
   if (!architecture.poolings.includes(settings.pooling)) {
-    throw new ModelLoadError(`${architecture.displayName} models pool ${architecture.poolings.join(', ')}, not ${settings.pooling} (${settings.sources.pooling ?? 'settings'})`);
+    throw new ModelLoadError(
+      `${architecture.displayName} models pool ${architecture.poolings.join(', ')}, not ${settings.pooling} (${settings.sources.pooling ?? 'settings'})`,
+    );
   }
   return {
     id: opts.servedModelName ?? resolved.id,

@@ -5,16 +5,7 @@ import { stat } from 'node:fs/promises';
 import { basename, join, resolve as resolvePath } from 'node:path';
 import { ModelLoadError } from '../errors.js';
 import { listCheckpointFiles, SAFE_WEIGHTS_NAME } from './checkpoint.js';
-import {
-  COMMIT_HASH_PATTERN,
-  hubCacheDir,
-  isFileMarkedMissing,
-  isHubOffline,
-  isRegularFile,
-  readRef,
-  repoFolderName,
-  snapshotFolder,
-} from './hf_cache.js';
+import { COMMIT_HASH_PATTERN, hubCacheDir, isFileMarkedMissing, isHubOffline, isRegularFile, readRef, repoFolderName, snapshotFolder } from './hf_cache.js';
 import { downloadModelToCache } from './hub_download.js';
 import { readOptionalJsonFile } from './json_file.js';
 import { OPTIONAL_METADATA_FILES, REQUIRED_METADATA_FILES } from './model_files.js';
@@ -128,10 +119,7 @@ export async function resolveModel(spec: string, opts: ResolveOptions = {}): Pro
     return { path: cached.path, id: spec, source: 'cache', commit: cached.commit };
   }
   if (offline) {
-    const state =
-      cached === null
-        ? `revision ${revision} is not in the cache`
-        : `the cached snapshot ${cached.path} lacks ${cached.missing.join(', ')}`;
+    const state = cached === null ? `revision ${revision} is not in the cache` : `the cached snapshot ${cached.path} lacks ${cached.missing.join(', ')}`;
     throw new ModelLoadError(`${spec}: HF_HUB_OFFLINE is set and ${state} (cache: ${cacheDir}); download it once online`);
   }
 

@@ -77,10 +77,7 @@ export function parseSafetensorsHeader(headerBytes: Uint8Array, dataSectionBytes
     const previous = occupied[i - 1];
     const current = occupied[i];
     if (current.begin < previous.end) {
-      fail(
-        `tensors ${previous.name} [${previous.begin}, ${previous.end}) and ${current.name} ` +
-          `[${current.begin}, ${current.end}) overlap`,
-      );
+      fail(`tensors ${previous.name} [${previous.begin}, ${previous.end}) and ${current.name} ` + `[${current.begin}, ${current.end}) overlap`);
     }
   }
   return { metadata, entries, dataStart: 8 + headerBytes.byteLength };
@@ -98,12 +95,7 @@ function parseMetadata(info: unknown, fail: (problem: string) => never): Record<
   return metadata;
 }
 
-function parseEntry(
-  name: string,
-  info: unknown,
-  dataSectionBytes: number,
-  fail: (problem: string) => never,
-): SafetensorsHeaderEntry {
+function parseEntry(name: string, info: unknown, dataSectionBytes: number, fail: (problem: string) => never): SafetensorsHeaderEntry {
   const tensorFail = (problem: string): never => fail(`tensor ${name}: ${problem}`);
   if (info === null || typeof info !== 'object' || Array.isArray(info)) return tensorFail('entry is not an object');
   const { dtype, shape, data_offsets: offsets } = info as Record<string, unknown>;
@@ -131,10 +123,7 @@ function parseEntry(
   const numValues = numElements(shape as number[]);
   const expectedBytes = numValues * DTYPE_ITEM_SIZE[dtype];
   if (!Number.isSafeInteger(expectedBytes) || end - begin !== expectedBytes) {
-    return tensorFail(
-      `data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} shape [${shape.join(', ')}] ` +
-        `needs ${expectedBytes}`,
-    );
+    return tensorFail(`data_offsets [${begin}, ${end}] hold ${end - begin} bytes but ${dtype} shape [${shape.join(', ')}] ` + `needs ${expectedBytes}`);
   }
   return { name, dtype, shape: Object.freeze([...(shape as number[])]), begin, end };
 }
@@ -175,9 +164,7 @@ async function readHeaderFrom(handle: FileHandle, fileSize: number, path: string
   await readExactly(handle, prefix, 0, path);
   const headerLength = new DataView(prefix.buffer).getBigUint64(0, true);
   if (headerLength > BigInt(fileSize - 8)) {
-    throw new ModelLoadError(
-      `${path}: invalid safetensors file: header length ${headerLength} runs past the end of the file (${fileSize} bytes)`,
-    );
+    throw new ModelLoadError(`${path}: invalid safetensors file: header length ${headerLength} runs past the end of the file (${fileSize} bytes)`);
   }
   if (headerLength > BigInt(MAX_HEADER_BYTES)) {
     throw new ModelLoadError(`${path}: invalid safetensors file: header length ${headerLength} exceeds ${MAX_HEADER_BYTES} bytes`);
@@ -201,9 +188,7 @@ export async function readSafetensors(path: string): Promise<SafetensorsFile> {
     const { size } = await handle.stat();
     const header = await readHeaderFrom(handle, size, path);
     if (size > bufferConstants.MAX_LENGTH) {
-      throw new ModelLoadError(
-        `${path}: ${size} bytes exceeds the largest Buffer Node can allocate (${bufferConstants.MAX_LENGTH}); shard the checkpoint`,
-      );
+      throw new ModelLoadError(`${path}: ${size} bytes exceeds the largest Buffer Node can allocate (${bufferConstants.MAX_LENGTH}); shard the checkpoint`);
     }
     const fileBytes = Buffer.from(new ArrayBuffer(size));
     await readExactly(handle, fileBytes, 0, path);

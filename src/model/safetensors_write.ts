@@ -71,11 +71,7 @@ export function encodeSafetensorsHeader(
 }
 
 /** Writes a safetensors file, streaming tensor by tensor (never concatenating the data in memory). */
-export async function writeSafetensors(
-  path: string,
-  tensors: readonly TensorToWrite[],
-  metadata?: Record<string, string>,
-): Promise<void> {
+export async function writeSafetensors(path: string, tensors: readonly TensorToWrite[], metadata?: Record<string, string>): Promise<void> {
   const header = encodeSafetensorsHeader(tensors, metadata);
   const file = await open(path, 'w');
   try {

@@ -149,11 +149,7 @@ function parsePrompts(json: unknown, file: string): { prompts: Record<string, st
  * matching vLLM's default for BERT embedding models (vllm/model_executor/models/bert.py BertEmbeddingModel builds
  * its pooler with default_pooling_type CLS, and embedding pooling normalizes by default).
  */
-export async function readEmbeddingSettings(
-  folder: string,
-  config: ModelConfig,
-  overrides: EmbeddingOverrides = {},
-): Promise<EmbeddingSettings> {
+export async function readEmbeddingSettings(folder: string, config: ModelConfig, overrides: EmbeddingOverrides = {}): Promise<EmbeddingSettings> {
   const sources: Record<string, string> = {};
   const modulesFile = join(folder, 'modules.json');
   const modulesJson = await readOptionalJsonFile(modulesFile);
@@ -169,8 +165,7 @@ export async function readEmbeddingSettings(
     const unsupported = modules.filter((module) => !SUPPORTED_MODULE_KINDS.includes(moduleKind(module.type)));
     if (unsupported.length > 0) {
       throw new ModelLoadError(
-        `${modulesFile}: unsupported module(s) ${unsupported.map((module) => module.type).join(', ')}; ` +
-          `supported: ${SUPPORTED_MODULE_KINDS.join(', ')}`,
+        `${modulesFile}: unsupported module(s) ${unsupported.map((module) => module.type).join(', ')}; ` + `supported: ${SUPPORTED_MODULE_KINDS.join(', ')}`,
       );
     }
     const transformer = modules.find((module) => moduleKind(module.type) === 'Transformer');
@@ -214,8 +209,7 @@ export async function readEmbeddingSettings(
   const tokenizerConfig = await readOptionalJsonFile(tokenizerConfigFile);
   const rawModelMaxLength = isJsonObject(tokenizerConfig) ? tokenizerConfig.model_max_length : undefined;
   const modelMaxLength =
-    typeof rawModelMaxLength === 'number' && Number.isSafeInteger(rawModelMaxLength) && rawModelMaxLength > 0 &&
-    rawModelMaxLength < MODEL_MAX_LENGTH_SENTINEL
+    typeof rawModelMaxLength === 'number' && Number.isSafeInteger(rawModelMaxLength) && rawModelMaxLength > 0 && rawModelMaxLength < MODEL_MAX_LENGTH_SENTINEL
       ? rawModelMaxLength
       : undefined;
 
@@ -226,9 +220,7 @@ export async function readEmbeddingSettings(
       throw new ModelLoadError(`--max-model-len must be a positive integer (got ${overrides.maxModelLen})`);
     }
     if (overrides.maxModelLen > maxPositions) {
-      throw new ModelLoadError(
-        `--max-model-len ${overrides.maxModelLen} exceeds the model's max_position_embeddings ${maxPositions}`,
-      );
+      throw new ModelLoadError(`--max-model-len ${overrides.maxModelLen} exceeds the model's max_position_embeddings ${maxPositions}`);
     }
     maxSeqLength = overrides.maxModelLen;
     sources.maxSeqLength = OVERRIDE_SOURCES.maxSeqLength;

@@ -296,8 +296,10 @@ function checkOptions(opts: GenerateCheckpointOptions): void {
   if (opts.dtype !== undefined && !(opts.dtype in TORCH_DTYPE_NAMES)) throw new RangeError(`dtype must be F32, F16 or BF16, got ${opts.dtype}`);
   const numShards = opts.numShards ?? 1;
   if (!Number.isSafeInteger(numShards) || numShards < 1) throw new RangeError(`numShards must be a positive integer, got ${opts.numShards}`);
-  if (opts.prefix !== undefined && /[\s"\\]/.test(opts.prefix)) throw new RangeError(`prefix ${JSON.stringify(opts.prefix)} contains whitespace, quotes or backslashes`);
-  if (opts.initStd !== undefined && !(Number.isFinite(opts.initStd) && opts.initStd > 0)) throw new RangeError(`initStd must be a positive finite number, got ${opts.initStd}`);
+  if (opts.prefix !== undefined && /[\s"\\]/.test(opts.prefix))
+    throw new RangeError(`prefix ${JSON.stringify(opts.prefix)} contains whitespace, quotes or backslashes`);
+  if (opts.initStd !== undefined && !(Number.isFinite(opts.initStd) && opts.initStd > 0))
+    throw new RangeError(`initStd must be a positive finite number, got ${opts.initStd}`);
 }
 
 async function ensureEmptyDir(dir: string): Promise<void> {
@@ -342,9 +344,7 @@ function splitIntoShards(tensors: readonly PlannedTensor[], numShards: number): 
 
 function describeShrink(config: ModelConfig): string {
   const heads =
-    'numKeyValueHeads' in config
-      ? `${config.numHeads} query heads / ${config.numKeyValueHeads} kv heads of ${config.headDim}`
-      : `${config.numHeads} heads`;
+    'numKeyValueHeads' in config ? `${config.numHeads} query heads / ${config.numKeyValueHeads} kv heads of ${config.headDim}` : `${config.numHeads} heads`;
   return `${config.numLayers} layers, hidden ${config.hiddenSize}, ${heads}, intermediate ${config.intermediateSize}`;
 }
 
@@ -439,7 +439,7 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
     // transformers save_pretrained: json.dumps(index, indent=2, sort_keys=True) + "\n", total_size = data bytes.
     const sortedWeightMap = Object.fromEntries(Object.entries(weightMap).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
     const index = { metadata: { total_size: totalSize }, weight_map: sortedWeightMap };
-    await writeFile(join(opts.outDir, INDEX_FILE), JSON.stringify(index, null, 2) + '\n');
+    await writeFile(join(opts.outDir, INDEX_FILE), `${JSON.stringify(index, null, 2)}\n`);
     weightFiles.push(INDEX_FILE);
   }
 
@@ -462,5 +462,10 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
 
 /** The source folder's own name (e.g. BAAI--bge-small-en-v1.5), never an absolute path (keeps output portable). */
 function relativeName(dir: string): string {
-  return dir.replace(/[\\/]+$/, '').split(/[\\/]/).pop() ?? dir;
+  return (
+    dir
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? dir
+  );
 }

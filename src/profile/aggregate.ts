@@ -106,7 +106,10 @@ export function summarize(records: readonly RequestRecord[], goodputThresholds: 
     request_latency: stats(succeeded.map(requestLatencyMs), 'ms'),
     input_tokens: stats(usageTokens, 'tokens'),
     input_sequence_length: stats(clientTokens, 'tokens'),
-    batch_size: stats(succeeded.map((r) => r.batchSize), 'inputs'),
+    batch_size: stats(
+      succeeded.map((r) => r.batchSize),
+      'inputs',
+    ),
     time_to_first_token: stats(present(succeeded.map((r) => r.timeToFirstTokenMs)), 'ms'),
     inter_token_latency: stats(present(succeeded.map((r) => r.interTokenLatencyMs)), 'ms'),
     output_sequence_length: stats(outputTokens, 'tokens'),

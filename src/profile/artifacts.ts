@@ -115,10 +115,15 @@ export function writeSweepSummary(dir: string, rows: readonly SweepRow[]): void 
   const columns = Object.keys(points[0] ?? {}).filter((c) => c !== 'load');
   const csv = [
     ['load', ...columns].join(','),
-    ...points.map((p) => [csvCell(JSON.stringify(p.load)), ...columns.map((c) => {
-      const value = p[c as keyof typeof p];
-      return typeof value === 'number' ? fmt(value) : value === null ? '' : csvCell(String(value));
-    })].join(',')),
+    ...points.map((p) =>
+      [
+        csvCell(JSON.stringify(p.load)),
+        ...columns.map((c) => {
+          const value = p[c as keyof typeof p];
+          return typeof value === 'number' ? fmt(value) : value === null ? '' : csvCell(String(value));
+        }),
+      ].join(','),
+    ),
   ];
   writeFileSync(join(dir, SWEEP_SUMMARY_CSV), `${csv.join('\n')}\n`);
 }

@@ -38,7 +38,9 @@ export function formatSummary(summary: ProfileSummary, title: string): string {
   if (errorRows.length > 0) {
     sections.push(renderTable(['Error', 'Count'], errorRows));
     for (const entry of summary.error_summary.slice(0, 5)) {
-      sections.push(`  ${entry.count} x ${entry.error_details.type}${entry.error_details.code === null ? '' : ` ${entry.error_details.code}`}: ${entry.error_details.message}`);
+      sections.push(
+        `  ${entry.count} x ${entry.error_details.type}${entry.error_details.code === null ? '' : ` ${entry.error_details.code}`}: ${entry.error_details.message}`,
+      );
     }
   }
   if (summary.input_tokens === null && summary.request_count.avg > 0) {

@@ -92,9 +92,7 @@ export function loadInputFile(path: string, counter: TokenCounter | null): Datas
         throw new Error(`${path} line ${lineNumber}: not JSON (${(error as Error).message})`);
       }
       const texts = [...stringList(row.text, 'text', lineNumber), ...stringList(row.texts, 'texts', lineNumber)];
-      const images = [...stringList(row.image, 'image', lineNumber), ...stringList(row.images, 'images', lineNumber)].map((ref) =>
-        imageReference(ref, folder),
-      );
+      const images = [...stringList(row.image, 'image', lineNumber), ...stringList(row.images, 'images', lineNumber)].map((ref) => imageReference(ref, folder));
       if (texts.length === 0 && images.length === 0) throw new Error(`${path} line ${lineNumber}: no "text", "texts", "image" or "images"`);
       const inputSequenceLength = counter ? texts.reduce((sum, text) => sum + counter.countTokens(text), 0) : null;
       entries.push({ id: `line_${lineNumber}`, texts, images, inputSequenceLength });

@@ -48,7 +48,7 @@ function connectionError(error: NodeJS.ErrnoException): RequestError {
 function httpErrorMessage(status: number, body: string): string {
   try {
     const parsed = JSON.parse(body) as { error?: { message?: string } | string; message?: string };
-    const message = typeof parsed.error === 'string' ? parsed.error : parsed.error?.message ?? parsed.message;
+    const message = typeof parsed.error === 'string' ? parsed.error : (parsed.error?.message ?? parsed.message);
     if (message) return `HTTP ${status}: ${message}`;
   } catch {
     // Not JSON: fall through to the raw text.

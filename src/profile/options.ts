@@ -120,7 +120,13 @@ const FLAG_SPEC = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-type FlagValues = { [K in keyof typeof FLAG_SPEC]?: (typeof FLAG_SPEC)[K] extends { multiple: true } ? string[] : (typeof FLAG_SPEC)[K]['type'] extends 'boolean' ? boolean : string };
+type FlagValues = {
+  [K in keyof typeof FLAG_SPEC]?: (typeof FLAG_SPEC)[K] extends { multiple: true }
+    ? string[]
+    : (typeof FLAG_SPEC)[K]['type'] extends 'boolean'
+      ? boolean
+      : string;
+};
 
 function parseNumber(flag: string, raw: string, opts: { integer?: boolean; min?: number; exclusiveMin?: boolean } = {}): number {
   const value = Number(raw);
@@ -153,7 +159,7 @@ export function normalizeBaseUrl(raw: string): string {
 
 function parseHeaders(lines: readonly string[], apiKey: string | undefined): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (apiKey) headers['authorization'] = `Bearer ${apiKey}`;
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
   for (const line of lines) {
     const colon = line.indexOf(':');
     if (colon <= 0) throw new UsageError(`-H expects "Name: value", got "${line}"`);
@@ -298,7 +304,7 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
   const requestCountRaw = values['request-count'] ?? values['num-requests'];
   const baseUrl = normalizeBaseUrl(values.url);
   const metricsFlag = values['server-metrics-url'];
-  const serverMetricsUrl = metricsFlag === 'none' ? null : metricsFlag ?? `${baseUrl}/metrics`;
+  const serverMetricsUrl = metricsFlag === 'none' ? null : (metricsFlag ?? `${baseUrl}/metrics`);
   const onTty = uiType === 'auto' && process.stderr.isTTY === true;
 
   return Object.freeze({
@@ -313,22 +319,28 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
     requestCount: requestCountRaw === undefined ? null : parseNumber('request-count', requestCountRaw, { integer: true, min: 1 }),
     benchmarkDurationS:
       values['benchmark-duration'] === undefined ? null : parseNumber('benchmark-duration', values['benchmark-duration'], { min: 0, exclusiveMin: true }),
-    warmupRequestCount: values['warmup-request-count'] === undefined ? 0 : parseNumber('warmup-request-count', values['warmup-request-count'], { integer: true, min: 0 }),
+    warmupRequestCount:
+      values['warmup-request-count'] === undefined ? 0 : parseNumber('warmup-request-count', values['warmup-request-count'], { integer: true, min: 0 }),
     randomSeed: values['random-seed'] === undefined ? 0 : parseNumber('random-seed', values['random-seed'], { integer: true, min: 0 }),
     headers: parseHeaders(values.header ?? [], values['api-key']),
     requestTimeoutS:
-      values['request-timeout-seconds'] === undefined ? 600 : parseNumber('request-timeout-seconds', values['request-timeout-seconds'], { min: 0, exclusiveMin: true }),
+      values['request-timeout-seconds'] === undefined
+        ? 600
+        : parseNumber('request-timeout-seconds', values['request-timeout-seconds'], { min: 0, exclusiveMin: true }),
     inputs: inputSourceFrom(values, endpointType),
     extraInputs: parseExtraInputs(values['extra-inputs'] ?? []),
     streaming,
-    outputTokensMean: values['output-tokens-mean'] === undefined ? null : parseNumber('output-tokens-mean', values['output-tokens-mean'], { integer: true, min: 1 }),
+    outputTokensMean:
+      values['output-tokens-mean'] === undefined ? null : parseNumber('output-tokens-mean', values['output-tokens-mean'], { integer: true, min: 1 }),
     goodput: values.goodput === undefined ? null : parseGoodput(values.goodput),
     artifactDir: values['artifact-dir'] ?? defaultArtifactDir(values.model, endpointType, loadPoints),
     serverMetricsUrl,
     uiType,
     progressIntervalS:
       values['progress-interval-seconds'] === undefined
-        ? onTty ? 0.25 : 5
+        ? onTty
+          ? 0.25
+          : 5
         : parseNumber('progress-interval-seconds', values['progress-interval-seconds'], { min: 0, exclusiveMin: true }),
     cliCommand: ['pooled', 'profile', ...redactArgv(argv)].map(shellQuote).join(' '),
   });
@@ -338,6 +350,6 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
 export function requestCountFor(options: ProfileOptions, point: LoadPoint): number | null {
   if (options.requestCount !== null) return options.requestCount;
   if (options.benchmarkDurationS !== null) return null;
-  const inFlight = point.mode === 'concurrency' ? point.concurrency : point.maxConcurrency ?? 1;
+  const inFlight = point.mode === 'concurrency' ? point.concurrency : (point.maxConcurrency ?? 1);
   return Math.max(10, inFlight);
 }

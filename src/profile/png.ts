@@ -112,12 +112,23 @@ export function decodePng(file: Uint8Array): DecodedImage {
       const value = raw[source + x]!;
       let predicted: number;
       switch (filter) {
-        case 0: predicted = 0; break;
-        case 1: predicted = left; break;
-        case 2: predicted = up; break;
-        case 3: predicted = (left + up) >> 1; break;
-        case 4: predicted = paeth(left, up, upLeft); break;
-        default: throw new Error(`bad PNG filter type ${filter} on row ${y}`);
+        case 0:
+          predicted = 0;
+          break;
+        case 1:
+          predicted = left;
+          break;
+        case 2:
+          predicted = up;
+          break;
+        case 3:
+          predicted = (left + up) >> 1;
+          break;
+        case 4:
+          predicted = paeth(left, up, upLeft);
+          break;
+        default:
+          throw new Error(`bad PNG filter type ${filter} on row ${y}`);
       }
       pixels[y * stride + x] = (value + predicted) & 0xff;
     }

@@ -7,7 +7,7 @@ export class SeededRandom {
 
   constructor(seed: number) {
     // Mix the seed so that nearby seeds (0, 1, 2) do not start from nearby states.
-    this.state = (Math.imul(seed >>> 0 ^ 0x9e3779b9, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0;
+    this.state = (Math.imul((seed >>> 0) ^ 0x9e3779b9, 0x85ebca6b) ^ 0xc2b2ae35) >>> 0;
   }
 
   /** Uniform in [0, 1). */

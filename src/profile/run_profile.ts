@@ -66,7 +66,13 @@ function redactedConfig(options: ProfileOptions): Record<string, unknown> {
   return { ...rest, headers, cli_command: cliCommand };
 }
 
-function makeIssuer(options: ProfileOptions, prepared: readonly PreparedRequest[], phase: RequestRecord['phase'], cursor: { next: number }, agent: ReturnType<typeof createAgent>): IssueRequest {
+function makeIssuer(
+  options: ProfileOptions,
+  prepared: readonly PreparedRequest[],
+  phase: RequestRecord['phase'],
+  cursor: { next: number },
+  agent: ReturnType<typeof createAgent>,
+): IssueRequest {
   const url = new URL(`${options.baseUrl}${options.endpointPath}`);
   return async (sessionNum, workerId) => {
     const request = prepared[cursor.next++ % prepared.length]!;
@@ -106,7 +112,13 @@ function progressMode(options: ProfileOptions, io: ProfileIO): 'live' | 'plain' 
   return io.err.isTTY ? 'live' : 'plain';
 }
 
-async function runPoint(options: ProfileOptions, point: LoadPoint, prepared: readonly PreparedRequest[], folder: string, io: ProfileIO): Promise<ProfileSummary> {
+async function runPoint(
+  options: ProfileOptions,
+  point: LoadPoint,
+  prepared: readonly PreparedRequest[],
+  folder: string,
+  io: ProfileIO,
+): Promise<ProfileSummary> {
   const label = describeLoadPoint(point);
   const agent = createAgent(new URL(options.baseUrl));
   const cursor = { next: 0 };

@@ -2,7 +2,7 @@
 // and decodes it; decoding is not always the inverse of encoding (WordPiece "##" pieces, byte-level merges),
 // so instead we draw words that are a single token both at the start of a text and after a space, which
 // makes "n words" mean "n tokens" for WordPiece, BPE and Unigram alike, and then verify the count.
-import { SeededRandom } from './rng.js';
+import type { SeededRandom } from './rng.js';
 import type { TokenCounter } from './tokenizer_loader.js';
 
 // Common English words: present as whole tokens in the vocabularies of BERT, GPT-2/Qwen style BPE and most
@@ -66,8 +66,6 @@ export class SyntheticTextGenerator {
     if (atOrAboveCount === numTokens || low === 1) return { text: atOrAbove, numTokens: atOrAboveCount };
     const below = words.slice(0, low - 1).join(' ');
     const belowCount = this.counter.countTokens(below);
-    return numTokens - belowCount <= atOrAboveCount - numTokens
-      ? { text: below, numTokens: belowCount }
-      : { text: atOrAbove, numTokens: atOrAboveCount };
+    return numTokens - belowCount <= atOrAboveCount - numTokens ? { text: below, numTokens: belowCount } : { text: atOrAbove, numTokens: atOrAboveCount };
   }
 }

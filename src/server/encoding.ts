@@ -66,11 +66,6 @@ export function packBinary(row: Float32Array): number[] {
 }
 
 /** One row as OpenAI/vLLM return it: a number list, or base64 bytes in `dtype` and byte order. */
-export function encodeRow(
-  row: Float32Array,
-  format: 'float' | 'base64' | undefined,
-  dtype?: EmbedDType,
-  endianness?: Endianness,
-): number[] | string {
+export function encodeRow(row: Float32Array, format: 'float' | 'base64' | undefined, dtype?: EmbedDType, endianness?: Endianness): number[] | string {
   return format === 'base64' ? encodeBase64(row, dtype, endianness) : float32ToList(row);
 }

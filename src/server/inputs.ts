@@ -9,10 +9,7 @@ export function parseEmbeddingInput(input: unknown, maxInputs: number, param = '
     return [input];
   }
   if (!Array.isArray(input)) {
-    throw new InvalidRequestError(
-      `'${param}' must be a string, an array of strings, an array of token ids or an array of token id arrays.`,
-      param,
-    );
+    throw new InvalidRequestError(`'${param}' must be a string, an array of strings, an array of token ids or an array of token id arrays.`, param);
   }
   if (input.length === 0) throw new InvalidRequestError(`'${param}' must not be an empty array.`, param);
   // A flat array of numbers is ONE tokenized input, however long.

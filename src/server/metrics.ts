@@ -111,7 +111,11 @@ export class ServerMetrics {
         },
       });
     gauge('pooled_kv_cache_usage_ratio', 'Fraction of KV blocks held by running sequences', () => scheduler.stats.kv.usage);
-    gauge('pooled_prefix_cache_queries_tokens_total', 'Prompt tokens looked up in the prefix cache', () => scheduler.stats.kv.prefixCache?.numQueriedTokens ?? 0);
+    gauge(
+      'pooled_prefix_cache_queries_tokens_total',
+      'Prompt tokens looked up in the prefix cache',
+      () => scheduler.stats.kv.prefixCache?.numQueriedTokens ?? 0,
+    );
     gauge('pooled_prefix_cache_hits_tokens_total', 'Prompt tokens served from the prefix cache', () => scheduler.stats.kv.prefixCache?.numHitTokens ?? 0);
     gauge('pooled_chunked_prefill_sequences_total', 'Inputs computed over several steps (chunked prefill)', () => scheduler.stats.numChunkedSequences);
     gauge('pooled_kv_cache_evicted_blocks_total', 'Cached KV blocks evicted to make room', () => scheduler.stats.kv.numEvictedBlocks);

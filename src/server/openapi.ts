@@ -70,7 +70,10 @@ export function tailorBodyToModel(body: JsonSchema, embedder: Embedder): JsonSch
   if ('truncate_prompt_tokens' in properties) {
     properties.truncate_prompt_tokens = {
       description: "Keep k tokens of each input (-1: the model's max length).",
-      anyOf: [{ type: 'integer', enum: [-1] }, { type: 'integer', minimum: 1, maximum: maxLength }],
+      anyOf: [
+        { type: 'integer', enum: [-1] },
+        { type: 'integer', minimum: 1, maximum: maxLength },
+      ],
     };
   }
   describe('max_tokens', { maximum: maxLength });

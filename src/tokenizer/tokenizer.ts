@@ -91,8 +91,7 @@ export class TextTokenizer {
     if (total > opts.maxLength) {
       if (opts.truncation === 'none') {
         throw new InvalidRequestError(
-          `Input of ${total} tokens exceeds the model's maximum input length of ${opts.maxLength} tokens. ` +
-            'Shorten the input or ask for truncation.',
+          `Input of ${total} tokens exceeds the model's maximum input length of ${opts.maxLength} tokens. Shorten the input or ask for truncation.`,
           opts.param ?? 'input',
           'context_length_exceeded',
         );

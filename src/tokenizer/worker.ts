@@ -2,7 +2,7 @@
 // TokenizerPool. Errors per text travel back as plain data so the caller rethrows the same typed error.
 import { parentPort, workerData } from 'node:worker_threads';
 
-import { PooledError } from '../errors.js';
+import type { PooledError } from '../errors.js';
 import { TextTokenizer } from './tokenizer.js';
 import type { EncodeBatchRequest, EncodeBatchResponse } from './worker_protocol.js';
 

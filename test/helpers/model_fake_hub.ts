@@ -98,7 +98,10 @@ export class FakeHub {
       range: request.headers.range,
     });
     const url = new URL(request.url ?? '/', 'http://localhost');
-    const parts = url.pathname.split('/').filter((part) => part !== '').map(decodeURIComponent);
+    const parts = url.pathname
+      .split('/')
+      .filter((part) => part !== '')
+      .map(decodeURIComponent);
 
     const fail = (status: number, code: string, message: string): void => {
       response.writeHead(status, { 'Content-Type': 'application/json', 'X-Error-Code': code });

@@ -70,7 +70,10 @@ export function tinyBertTensors(opts: TinyTensorOptions = {}): TensorToWrite[] {
       name: `${prefix}embeddings.position_ids`,
       dtype: 'I64',
       shape: [1, 32],
-      data: float32ToBytes(Float32Array.from({ length: 32 }, (_, j) => j), 'I64'),
+      data: float32ToBytes(
+        Float32Array.from({ length: 32 }, (_, j) => j),
+        'I64',
+      ),
     });
   }
   if (opts.withPooler) {
@@ -93,7 +96,13 @@ export function tinyTokenizerJson(): object {
     truncation: null,
     padding: null,
     added_tokens: tokens.slice(0, 5).map((content, id) => ({
-      id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true,
+      id,
+      content,
+      single_word: false,
+      lstrip: false,
+      rstrip: false,
+      normalized: false,
+      special: true,
     })),
     normalizer: { type: 'BertNormalizer', clean_text: true, handle_chinese_chars: true, strip_accents: null, lowercase: true },
     pre_tokenizer: { type: 'BertPreTokenizer' },
@@ -101,8 +110,11 @@ export function tinyTokenizerJson(): object {
       type: 'TemplateProcessing',
       single: [{ SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } }],
       pair: [
-        { SpecialToken: { id: '[CLS]', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }, { SpecialToken: { id: '[SEP]', type_id: 0 } },
-        { Sequence: { id: 'B', type_id: 1 } }, { SpecialToken: { id: '[SEP]', type_id: 1 } },
+        { SpecialToken: { id: '[CLS]', type_id: 0 } },
+        { Sequence: { id: 'A', type_id: 0 } },
+        { SpecialToken: { id: '[SEP]', type_id: 0 } },
+        { Sequence: { id: 'B', type_id: 1 } },
+        { SpecialToken: { id: '[SEP]', type_id: 1 } },
       ],
       special_tokens: {
         '[CLS]': { id: '[CLS]', ids: [2], tokens: ['[CLS]'] },

@@ -6,11 +6,7 @@ import { join } from 'node:path';
 import { fixtureModel, type FixtureName, type FixtureOptions } from '../fixtures/generate.js';
 
 /** Copies the fixture and shallow-merges `patches[file]` into each named JSON file. */
-export async function patchedFixtureModel(
-  name: FixtureName,
-  options: FixtureOptions,
-  patches: Record<string, Record<string, unknown>>,
-): Promise<string> {
+export async function patchedFixtureModel(name: FixtureName, options: FixtureOptions, patches: Record<string, Record<string, unknown>>): Promise<string> {
   const source = await fixtureModel(name, options);
   const dir = await mkdtemp(join(tmpdir(), `pooled-${name}-patched-`));
   await cp(source, dir, { recursive: true });

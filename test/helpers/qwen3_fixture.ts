@@ -1,7 +1,7 @@
 // Shrunk Qwen3-Embedding checkpoints for tests (real layout and tokenizer, random weights), and a backend wrapper
 // that records the batches a scheduler sends while the real reference backend computes them.
 import { buildRaggedBatch, type KvCacheSpec, type PagedKvBackend, type PooledRows, type RaggedBatch } from '../../src/backends/backend.js';
-import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
+import type { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { loadModel, type LoadedModelWithOrigin } from '../../src/model/load.js';
 import type { SyntheticFloatDType } from '../../src/model/synthetic_checkpoint.js';
 import { fixtureModel, type FixtureOptions } from '../fixtures/generate.js';
@@ -13,7 +13,10 @@ export async function qwen3FixtureDir(dtype: SyntheticFloatDType = 'BF16', extra
   return fixtureModel('qwen3-embedding', { shrink: QWEN3_TINY_SHRINK, dtype, ...extra });
 }
 
-export async function loadQwen3Fixture(dtype: SyntheticFloatDType = 'BF16', extra: Omit<FixtureOptions, 'shrink' | 'dtype'> = {}): Promise<LoadedModelWithOrigin> {
+export async function loadQwen3Fixture(
+  dtype: SyntheticFloatDType = 'BF16',
+  extra: Omit<FixtureOptions, 'shrink' | 'dtype'> = {},
+): Promise<LoadedModelWithOrigin> {
   return loadModel(await qwen3FixtureDir(dtype, extra));
 }
 

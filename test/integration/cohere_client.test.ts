@@ -18,9 +18,13 @@ let client: CohereClientV2;
 let reference: ReferenceBackend;
 
 before(async () => {
-  const path = await patchedFixtureModel('e5-small', { shrink: { numLayers: 2 } }, {
-    'config_sentence_transformers.json': { prompts: { query: 'query: ', passage: 'passage: ' } },
-  });
+  const path = await patchedFixtureModel(
+    'e5-small',
+    { shrink: { numLayers: 2 } },
+    {
+      'config_sentence_transformers.json': { prompts: { query: 'query: ', passage: 'passage: ' } },
+    },
+  );
   const opts = parseServeArgs(['--model', path, '--port', '0', '--served-model-name', 'e5-small', '--log-level', 'fatal', '--api-key', 'co-key']);
   server = await startServer(opts as Exclude<typeof opts, 'help'>);
   client = new CohereClientV2({ token: 'co-key', baseUrl: server.url });
@@ -31,7 +35,10 @@ after(async () => {
 });
 
 test('v2 embed: float, int8 and ubinary for search_query and search_document inputs', async () => {
-  for (const [inputType, prefix] of [['search_query', 'query: '], ['search_document', 'passage: ']] as const) {
+  for (const [inputType, prefix] of [
+    ['search_query', 'query: '],
+    ['search_document', 'passage: '],
+  ] as const) {
     const texts = ['how do magnets work', 'magnets attract iron'];
     const res = await client.embed({ model: 'e5-small', texts, inputType, embeddingTypes: ['float', 'int8', 'ubinary'] });
     const ids = texts.map((t) => server.embedder.tokenize(prefix + t));

@@ -31,7 +31,7 @@ function makeTexts(n: number, seed = 7): string[] {
 
 async function writeJsonl(name: string, records: unknown[]): Promise<string> {
   const path = join(dir, name);
-  await writeFile(path, records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n') + '\n');
+  await writeFile(path, `${records.map((r) => (typeof r === 'string' ? r : JSON.stringify(r))).join('\n')}\n`);
   return path;
 }
 
@@ -77,11 +77,17 @@ after(async () => {
 describe('outputs', () => {
   test('JSONL in, JSONL out: every document in input order, equal to Embedder.embed', async () => {
     const texts = makeTexts(300);
-    const input = await writeJsonl('docs.jsonl', texts.map((text, i) => ({ id: `doc-${i}`, text, other: i })));
+    const input = await writeJsonl(
+      'docs.jsonl',
+      texts.map((text, i) => ({ id: `doc-${i}`, text, other: i })),
+    );
     const output = join(dir, 'docs.out.jsonl');
     const summary = await runEmbedJob(embedder, { ...quiet, input, output });
     const rows = await readJsonlOutput(output);
-    assert.deepEqual(rows.map((r) => r.id), texts.map((_, i) => `doc-${i}`));
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      texts.map((_, i) => `doc-${i}`),
+    );
     const expected = await embedder.embed(texts);
     rows.forEach((r, i) => assert.deepEqual(r.embedding, Array.from(expected[i]), `row ${i}`));
     let numTokens = 0;
@@ -95,7 +101,10 @@ describe('outputs', () => {
 
   test('the same texts through the HTTP server give the same vectors', async () => {
     const texts = makeTexts(40, 99);
-    const input = await writeJsonl('server.jsonl', texts.map((text, i) => ({ id: i, text })));
+    const input = await writeJsonl(
+      'server.jsonl',
+      texts.map((text, i) => ({ id: i, text })),
+    );
     const output = join(dir, 'server.out.jsonl');
     await runEmbedJob(embedder, { ...quiet, input, output });
     const app = buildServer(embedder);
@@ -120,31 +129,55 @@ describe('outputs', () => {
     const { dtype, rows } = await readNpyRows(output);
     assert.equal(dtype, 'float32');
     const expected = await embedder.embed(texts);
-    assert.deepEqual(rows, expected.map((r) => Array.from(r)));
-    const ids = (await readFile(join(dir, 'lines.ids.jsonl'), 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(ids, texts.map((_, i) => i + 1));
+    assert.deepEqual(
+      rows,
+      expected.map((r) => Array.from(r)),
+    );
+    const ids = (await readFile(join(dir, 'lines.ids.jsonl'), 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      ids,
+      texts.map((_, i) => i + 1),
+    );
   });
 
   test('float16 .npy holds the nearest half of every float32 value', async () => {
     const texts = makeTexts(20, 5);
-    const input = await writeJsonl('half.jsonl', texts.map((text) => ({ text })));
+    const input = await writeJsonl(
+      'half.jsonl',
+      texts.map((text) => ({ text })),
+    );
     const output = join(dir, 'half.npy');
     await runEmbedJob(embedder, { ...quiet, input, output, outputDType: 'float16' });
     const { dtype, rows } = await readNpyRows(output);
     assert.equal(dtype, 'float16');
     const expected = await embedder.embed(texts);
-    assert.deepEqual(rows, expected.map((r) => Array.from(r, float32ToFloat16Bits)));
+    assert.deepEqual(
+      rows,
+      expected.map((r) => Array.from(r, float32ToFloat16Bits)),
+    );
   });
 
   test('custom text and id fields; normalize and prompt options reach the engine', async () => {
     const texts = makeTexts(10, 11);
-    const input = await writeJsonl('fields.jsonl', texts.map((body, i) => ({ key: `k${i}`, body })));
+    const input = await writeJsonl(
+      'fields.jsonl',
+      texts.map((body, i) => ({ key: `k${i}`, body })),
+    );
     const output = join(dir, 'fields.out.jsonl');
     await runEmbedJob(embedder, { ...quiet, input, output, textField: 'body', idField: 'key', idRequired: true, embed: { normalize: false } });
     const rows = await readJsonlOutput(output);
-    assert.deepEqual(rows.map((r) => r.id), texts.map((_, i) => `k${i}`));
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      texts.map((_, i) => `k${i}`),
+    );
     const expected = await embedder.embed(texts, { normalize: false });
-    assert.deepEqual(rows.map((r) => r.embedding), expected.map((r) => Array.from(r)));
+    assert.deepEqual(
+      rows.map((r) => r.embedding),
+      expected.map((r) => Array.from(r)),
+    );
     assert.ok(Math.abs(Math.hypot(...rows[0].embedding) - 1) > 1e-3, 'really not normalized');
   });
 });
@@ -187,19 +220,31 @@ describe('bad lines', () => {
       progressStream: { write: (t: string) => messages.push(t), isTTY: false },
     });
     const rows = await readJsonlOutput(output);
-    assert.deepEqual(rows.map((r) => r.id), ['a', 'c', 'g', 'i']);
+    assert.deepEqual(
+      rows.map((r) => r.id),
+      ['a', 'c', 'g', 'i'],
+    );
     const expected = await embedder.embed([GOOD[0], GOOD[1], GOOD[2], GOOD[3]]);
-    assert.deepEqual(rows.map((r) => r.embedding), expected.map((r) => Array.from(r)));
+    assert.deepEqual(
+      rows.map((r) => r.embedding),
+      expected.map((r) => Array.from(r)),
+    );
     assert.equal(summary.numSkipped, EXPECTED_ERRORS.length);
     assert.equal(summary.numDocuments, 4);
     assert.equal(summary.errorsPath, join(dir, 'bad-skip.jsonl.errors.jsonl'));
-    const listed = (await readFile(summary.errorsPath!, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
+    const listed = (await readFile(summary.errorsPath!, 'utf8'))
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     assert.equal(listed.length, EXPECTED_ERRORS.length);
     EXPECTED_ERRORS.forEach((want, i) => {
       assert.equal(listed[i].line, want.line);
       assert.equal(listed[i].id, want.id);
       assert.match(listed[i].error, want.pattern, `line ${want.line}`);
-      assert.ok(messages.some((m) => m.includes(`bad.jsonl: line ${want.line}: `) && m.includes('; skipped')), `line ${want.line} reported`);
+      assert.ok(
+        messages.some((m) => m.includes(`bad.jsonl: line ${want.line}: `) && m.includes('; skipped')),
+        `line ${want.line} reported`,
+      );
     });
   });
 
@@ -212,14 +257,20 @@ describe('bad lines', () => {
       assert.match(err.message, /bad-fail\.jsonl: line 2: not valid JSON/);
       return true;
     });
-    assert.deepEqual((await readJsonlOutput(output)).map((r) => r.id), ['a']);
+    assert.deepEqual(
+      (await readJsonlOutput(output)).map((r) => r.id),
+      ['a'],
+    );
     const journal = await readJournal(join(dir, 'bad-fail.out.jsonl.progress.json'));
     assert.equal(journal?.position.nextLineNumber, 2);
     assert.equal(journal?.complete, false);
     // Deciding to skip after all resumes from line 2 rather than starting over.
     const summary = await runEmbedJob(embedder, { ...quiet, input, output, onError: 'skip' });
     assert.equal(summary.numResumedDocuments, 1);
-    assert.deepEqual((await readJsonlOutput(output)).map((r) => r.id), ['a', 'c', 'g', 'i']);
+    assert.deepEqual(
+      (await readJsonlOutput(output)).map((r) => r.id),
+      ['a', 'c', 'g', 'i'],
+    );
   });
 
   test('an over-long document is cut, not reported, when truncation is asked for', async () => {
@@ -237,7 +288,10 @@ describe('resume', () => {
   let reference: string;
 
   before(async () => {
-    input = await writeJsonl('resume.jsonl', texts.map((text, i) => ({ id: i, text })));
+    input = await writeJsonl(
+      'resume.jsonl',
+      texts.map((text, i) => ({ id: i, text })),
+    );
     reference = join(dir, 'resume-reference.jsonl');
     await runEmbedJob(embedder, { ...quiet, input, output: reference });
   });
@@ -295,7 +349,10 @@ describe('resume', () => {
   });
 
   test('an input changed after an interruption is not resumed into', async () => {
-    const changing = await writeJsonl('changing.jsonl', texts.map((text, i) => ({ id: i, text })));
+    const changing = await writeJsonl(
+      'changing.jsonl',
+      texts.map((text, i) => ({ id: i, text })),
+    );
     const output = join(dir, 'changing.out.jsonl');
     await interruptAfterSteps({ ...quiet, input: changing, output }, 3);
     await appendFile(changing, `${JSON.stringify({ id: 'new', text: 'appended later' })}\n`);

@@ -29,10 +29,7 @@ interface ChildRun {
 }
 
 /** Starts `pooled embed ARGS` in a child; `whileRunning` may kill it. */
-function runChild(
-  args: string[],
-  whileRunning?: (pid: number, exited: () => boolean, stderrSoFar: () => string) => Promise<void>,
-): Promise<ChildRun> {
+function runChild(args: string[], whileRunning?: (pid: number, exited: () => boolean, stderrSoFar: () => string) => Promise<void>): Promise<ChildRun> {
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', ENTRY, '--', ...args], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -47,7 +44,11 @@ function runChild(
       child.on('close', () => resolve({ code, signal, stderr }));
     });
   });
-  void whileRunning?.(child.pid!, () => exited, () => stderr);
+  void whileRunning?.(
+    child.pid!,
+    () => exited,
+    () => stderr,
+  );
   return done;
 }
 

@@ -37,9 +37,7 @@ after(async () => {
 });
 
 async function runExample(index: number): Promise<string> {
-  const source = blocks[index]
-    .replaceAll("'BAAI/bge-small-en-v1.5'", JSON.stringify(modelPath))
-    .replaceAll("from 'pooled'", `from '${INDEX}'`);
+  const source = blocks[index].replaceAll("'BAAI/bge-small-en-v1.5'", JSON.stringify(modelPath)).replaceAll("from 'pooled'", `from '${INDEX}'`);
   const path = join(dir, `example-${index}.mjs`);
   await writeFile(path, source);
   const { stdout } = await run(process.execPath, ['--import', TSX, path], { cwd: dir });

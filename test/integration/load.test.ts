@@ -125,23 +125,34 @@ test('thousands of mixed requests at concurrency 64: every answer correct or a d
   assert.deepEqual(failures.slice(0, 5), [], `${failures.length} bad responses`);
   assert.equal(result.errors, 0, 'connection errors');
   assert.equal(result.timeouts, 0, 'timeouts');
-  assert.ok([...statuses.keys()].every((s) => s === 200 || s === 429), JSON.stringify([...statuses]));
+  assert.ok(
+    [...statuses.keys()].every((s) => s === 200 || s === 429),
+    JSON.stringify([...statuses]),
+  );
   assert.ok(numChecked >= 1000, `only ${numChecked} successful responses were checked`);
   // Flat memory: a leak of even 1 KB per request would add > 2 MB over 2400 requests.
   assert.ok(heapAfter - heapBefore < 2 * 1024 * 1024, `heap grew by ${((heapAfter - heapBefore) / 1048576).toFixed(1)} MiB`);
   assert.equal(embedder.scheduler.queuedTokens, 0);
   const health = await fetch(`${url}/health`);
   assert.equal(health.status, 200);
-  const after = await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: TEXTS[0] }) });
+  const after = await fetch(`${url}/v1/embeddings`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ input: TEXTS[0] }),
+  });
   assert.equal(after.status, 200);
 });
 
 test('batch invariance through the server: alone vs inside a large mixed request under concurrent load', async () => {
   const probe = TEXTS[4];
-  const alone = (await (await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: probe }) })).json()) as any;
-  const mixed = Array.from({ length: 40 }, (_, i) => (i === 17 ? probe : TEXTS[i % TEXTS.length] + ' ' + 'x '.repeat(i % 7)));
+  const alone = (await (
+    await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: probe }) })
+  ).json()) as any;
+  const mixed = Array.from({ length: 40 }, (_, i) => (i === 17 ? probe : `${TEXTS[i % TEXTS.length]} ${'x '.repeat(i % 7)}`));
   const load = blast(400, 32);
-  const inside = (await (await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: mixed }) })).json()) as any;
+  const inside = (await (
+    await fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: mixed }) })
+  ).json()) as any;
   await load;
   const a = alone.data[0].embedding as number[];
   const b = inside.data[17].embedding as number[];

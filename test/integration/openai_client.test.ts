@@ -16,7 +16,9 @@ const COSINE_FLOOR = 1 - 1e-9;
 const TEXTS = ['What is the capital of France?', 'Paris is the capital and largest city of France.', 'ok'];
 
 function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let dot = 0, aa = 0, bb = 0;
+  let dot = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i] * b[i];
     aa += a[i] * a[i];

@@ -35,10 +35,14 @@ let app: PooledServer;
 let doc: Json;
 
 before(async () => {
-  const modelPath = await patchedFixtureModel('e5-small', { shrink: SHRINK }, {
-    'config.json': { is_matryoshka: true, matryoshka_dimensions: MATRYOSHKA },
-    'config_sentence_transformers.json': { prompts: { query: 'query: ', passage: 'passage: ' } },
-  });
+  const modelPath = await patchedFixtureModel(
+    'e5-small',
+    { shrink: SHRINK },
+    {
+      'config.json': { is_matryoshka: true, matryoshka_dimensions: MATRYOSHKA },
+      'config_sentence_transformers.json': { prompts: { query: 'query: ', passage: 'passage: ' } },
+    },
+  );
   embedder = await Embedder.load(modelPath, { backend: 'reference', servedModelName: 'e5', maxModelLen: 24, tokenizerWorkers: 0 });
   app = buildServer(embedder);
   app.markReady();

@@ -58,13 +58,25 @@ after(async () => {
 
 test('the tarball carries what an install needs and nothing of the tests or the benchmark peers', async () => {
   const { stdout } = await run('tar', ['-tzf', tarball], { maxBuffer: 64 << 20 });
-  const files = stdout.split('\n').filter(Boolean).map((f) => f.replace(/^package\//, ''));
+  const files = stdout
+    .split('\n')
+    .filter(Boolean)
+    .map((f) => f.replace(/^package\//, ''));
   for (const needed of ['bin/pooled.js', 'dist/src/index.js', 'dist/src/index.d.ts', 'CMakeLists.txt', 'binding.gyp', 'native/addon/module.cpp']) {
     assert.ok(files.includes(needed), `${needed} is in the tarball`);
   }
-  assert.ok(files.some((f) => f.startsWith('shaders/') && f.endsWith('.wgsl')), 'WGSL shaders are in the tarball');
-  assert.ok(files.some((f) => f.startsWith('test/fixtures/models/sentence-transformers--all-MiniLM-L6-v2/')), 'demo metadata is in the tarball');
-  assert.deepEqual(files.filter((f) => f.startsWith('dist/test/') || f.includes('onnx') || f.endsWith('.test.ts')), []);
+  assert.ok(
+    files.some((f) => f.startsWith('shaders/') && f.endsWith('.wgsl')),
+    'WGSL shaders are in the tarball',
+  );
+  assert.ok(
+    files.some((f) => f.startsWith('test/fixtures/models/sentence-transformers--all-MiniLM-L6-v2/')),
+    'demo metadata is in the tarball',
+  );
+  assert.deepEqual(
+    files.filter((f) => f.startsWith('dist/test/') || f.includes('onnx') || f.endsWith('.test.ts')),
+    [],
+  );
 });
 
 test('npx pooled demo runs from the installed package', async () => {
@@ -95,7 +107,11 @@ await embedder.close();
     try {
       // The same sources and the same kernels on the same machine give the same bits.
       const expected = await embedder.embed(TEXTS);
-      assert.deepEqual(got.rows, expected.map((r) => Array.from(r)), `${backend}: installed package vs sources`);
+      assert.deepEqual(
+        got.rows,
+        expected.map((r) => Array.from(r)),
+        `${backend}: installed package vs sources`,
+      );
       assert.equal(got.numTokens, embedder.tokenize(TEXTS[0]).length);
       assert.ok(Math.abs(got.cosine - got.score) < 1e-6, 'score() is the cosine of the two embeddings');
     } finally {

@@ -25,7 +25,19 @@ interface ProfiledRun {
 
 async function profile(url: string, args: string[]): Promise<ProfiledRun> {
   const dir = join(scratch, `run${runNumber++}`);
-  const options = parseProfileArgs(['--model', 'BAAI/bge-small-en-v1.5', '--url', url, '--tokenizer', BGE, '--artifact-dir', dir, '--ui-type', 'simple', ...args])!;
+  const options = parseProfileArgs([
+    '--model',
+    'BAAI/bge-small-en-v1.5',
+    '--url',
+    url,
+    '--tokenizer',
+    BGE,
+    '--artifact-dir',
+    dir,
+    '--ui-type',
+    'simple',
+    ...args,
+  ])!;
   let out = '';
   let err = '';
   const result = await runProfile(options, { out: { write: (t) => void (out += t) }, err: { write: (t) => void (err += t), isTTY: false } });
@@ -38,7 +50,16 @@ test('known server delays come back as the right latencies, percentiles, counts 
   // Request n waits (n + 1) * 20 ms: 20, 40, ..., 200 ms, one at a time.
   const fake = await startFakeEndpoint({ behaviour: (n) => ({ kind: 'ok', delayMs: (n + 1) * 20 }) });
   try {
-    const { result, dir, err } = await profile(fake.url, ['--concurrency', '1', '--request-count', '10', '--synthetic-input-tokens-mean', '32', '--batch-size-text', '2']);
+    const { result, dir, err } = await profile(fake.url, [
+      '--concurrency',
+      '1',
+      '--request-count',
+      '10',
+      '--synthetic-input-tokens-mean',
+      '32',
+      '--batch-size-text',
+      '2',
+    ]);
     const summary = result.points[0]!.summary;
     assert.equal(summary.request_count.avg, 10);
     assert.equal(summary.error_request_count.avg, 0);
@@ -54,14 +75,26 @@ test('known server delays come back as the right latencies, percentiles, counts 
     });
     // Percentiles of 20..200 by linear interpolation: p50 = 110, p90 = 182, p25 = 65; measured adds only overhead.
     const latency = summary.request_latency!;
-    for (const [key, expected] of [['p25', 65], ['p50', 110], ['p90', 182], ['min', 20], ['max', 200]] as const) {
+    for (const [key, expected] of [
+      ['p25', 65],
+      ['p50', 110],
+      ['p90', 182],
+      ['min', 20],
+      ['max', 200],
+    ] as const) {
       assert.ok(latency[key] >= expected - 2 && latency[key] < expected + 60, `${key} ${latency[key]} vs ${expected}`);
     }
 
     // Tokens: the fake reports words + 2 per text; the profiler must take them from usage, not count them itself.
     const expectedUsage = fake.received.map((r) => (r.body.input as string[]).reduce((sum, t) => sum + fakeUsageTokens(t), 0));
-    assert.deepEqual(records.map((r) => r.metrics.input_tokens!.value), expectedUsage);
-    assert.equal(summary.total_input_tokens!.avg, expectedUsage.reduce((a, b) => a + b, 0));
+    assert.deepEqual(
+      records.map((r) => r.metrics.input_tokens!.value),
+      expectedUsage,
+    );
+    assert.equal(
+      summary.total_input_tokens!.avg,
+      expectedUsage.reduce((a, b) => a + b, 0),
+    );
     assert.ok(Math.abs(summary.input_token_throughput!.avg - summary.total_input_tokens!.avg / summary.benchmark_duration.avg) < 1e-6);
     assert.ok(Math.abs(summary.request_throughput.avg - 10 / summary.benchmark_duration.avg) < 1e-6);
     // Client-side length: 32 tokens per text by the model's tokenizer, 2 texts per request.
@@ -70,7 +103,14 @@ test('known server delays come back as the right latencies, percentiles, counts 
     assert.match(fake.received[0]!.headers['x-request-id'] as string, /^[0-9a-f-]{36}$/);
 
     // Every artifact is there, and inputs.json holds what was sent.
-    for (const file of ['profile_export.json', 'profile_export.csv', 'inputs.json', 'server_metrics_before.txt', 'server_metrics_after.txt', 'server_metrics_delta.json']) {
+    for (const file of [
+      'profile_export.json',
+      'profile_export.csv',
+      'inputs.json',
+      'server_metrics_before.txt',
+      'server_metrics_after.txt',
+      'server_metrics_delta.json',
+    ]) {
       assert.ok(existsSync(join(dir, file)), file);
     }
     const inputs = readJson(join(dir, 'inputs.json'));
@@ -84,18 +124,39 @@ test('known server delays come back as the right latencies, percentiles, counts 
 
 test('errors are classified: 429, 500, dropped connections, timeout, short answer', async () => {
   const script: FakeBehaviour[] = [
-    { kind: 'ok' }, { kind: 'status', status: 429 }, { kind: 'ok' }, { kind: 'status', status: 500 }, { kind: 'drop' },
-    { kind: 'ok', delayMs: 600 }, { kind: 'short' }, { kind: 'status', status: 429 }, { kind: 'reset' }, { kind: 'ok' }, { kind: 'ok' },
+    { kind: 'ok' },
+    { kind: 'status', status: 429 },
+    { kind: 'ok' },
+    { kind: 'status', status: 500 },
+    { kind: 'drop' },
+    { kind: 'ok', delayMs: 600 },
+    { kind: 'short' },
+    { kind: 'status', status: 429 },
+    { kind: 'reset' },
+    { kind: 'ok' },
+    { kind: 'ok' },
   ];
   const fake = await startFakeEndpoint({ behaviour: (n) => script[n] ?? { kind: 'ok' } });
   try {
-    const { result, dir, out } = await profile(fake.url, ['--request-count', '11', '--synthetic-input-tokens-mean', '8', '--batch-size-text', '2', '--request-timeout-seconds', '0.3']);
+    const { result, dir, out } = await profile(fake.url, [
+      '--request-count',
+      '11',
+      '--synthetic-input-tokens-mean',
+      '8',
+      '--batch-size-text',
+      '2',
+      '--request-timeout-seconds',
+      '0.3',
+    ]);
     const summary = result.points[0]!.summary;
     assert.deepEqual(summary.error_count_by_status, { '429': 2, '500': 1, ConnectionError: 2, TimeoutError: 1, InvalidResponse: 1 });
     assert.equal(summary.request_count.avg, 4);
     assert.equal(summary.error_request_count.avg, 7);
     const records = parseJsonlRecords(readFileSync(join(dir, 'profile_export.jsonl'), 'utf8'));
-    assert.deepEqual(records.map((r) => r.error?.type ?? 'ok'), ['ok', 'HTTPError', 'ok', 'HTTPError', 'ConnectionError', 'TimeoutError', 'InvalidResponse', 'HTTPError', 'ConnectionError', 'ok', 'ok']);
+    assert.deepEqual(
+      records.map((r) => r.error?.type ?? 'ok'),
+      ['ok', 'HTTPError', 'ok', 'HTTPError', 'ConnectionError', 'TimeoutError', 'InvalidResponse', 'HTTPError', 'ConnectionError', 'ok', 'ok'],
+    );
     assert.equal(records[4]!.error!.code, 200, 'dropped mid-body: the status had arrived');
     assert.equal(records[8]!.error!.code, null, 'reset before any byte: no status');
     assert.match(records[8]!.error!.message, /ECONNRESET|socket hang up/);
@@ -116,7 +177,16 @@ test('errors are classified: 429, 500, dropped connections, timeout, short answe
 test('--concurrency N keeps N requests in flight at the server; goodput counts requests under the SLO', async () => {
   const fake = await startFakeEndpoint({ behaviour: (n) => ({ kind: 'ok', delayMs: n % 2 === 0 ? 10 : 120 }) });
   try {
-    const { result } = await profile(fake.url, ['--concurrency', '4', '--request-count', '16', '--synthetic-input-tokens-mean', '8', '--goodput', 'request_latency:80']);
+    const { result } = await profile(fake.url, [
+      '--concurrency',
+      '4',
+      '--request-count',
+      '16',
+      '--synthetic-input-tokens-mean',
+      '8',
+      '--goodput',
+      'request_latency:80',
+    ]);
     assert.equal(fake.maxInFlight(), 4);
     const summary = result.points[0]!.summary;
     assert.equal(summary.request_count.avg, 16);
@@ -130,7 +200,18 @@ test('--concurrency N keeps N requests in flight at the server; goodput counts r
 test('request rate (constant) issues on schedule; a duration bounds the run; warm-up is not measured', async () => {
   const fake = await startFakeEndpoint({ behaviour: () => ({ kind: 'ok', delayMs: 5 }) });
   try {
-    const { dir, result } = await profile(fake.url, ['--request-rate', '40', '--arrival-pattern', 'constant', '--benchmark-duration', '0.5', '--synthetic-input-tokens-mean', '8', '--warmup-request-count', '3']);
+    const { dir, result } = await profile(fake.url, [
+      '--request-rate',
+      '40',
+      '--arrival-pattern',
+      'constant',
+      '--benchmark-duration',
+      '0.5',
+      '--synthetic-input-tokens-mean',
+      '8',
+      '--warmup-request-count',
+      '3',
+    ]);
     const records = parseJsonlRecords(readFileSync(join(dir, 'profile_export.jsonl'), 'utf8'));
     // 40/s for 0.5 s: arrivals at 0, 25, ..., 475 ms -> 20 requests (a late timer may drop the last arrival or two).
     assert.ok(records.length >= 18 && records.length <= 20, `${records.length} requests`);
@@ -149,7 +230,17 @@ test('request rate (constant) issues on schedule; a duration bounds the run; war
 test('streaming chat: time to first token, inter-token latency and output tokens', async () => {
   const fake = await startFakeEndpoint({ chatChunks: 6, chatFirstChunkDelayMs: 60, chatChunkIntervalMs: 25 });
   try {
-    const { result } = await profile(fake.url, ['--endpoint-type', 'chat', '--streaming', '--request-count', '4', '--synthetic-input-tokens-mean', '16', '--output-tokens-mean', '6']);
+    const { result } = await profile(fake.url, [
+      '--endpoint-type',
+      'chat',
+      '--streaming',
+      '--request-count',
+      '4',
+      '--synthetic-input-tokens-mean',
+      '16',
+      '--output-tokens-mean',
+      '6',
+    ]);
     const summary = result.points[0]!.summary;
     assert.equal(summary.request_count.avg, 4);
     assert.ok(summary.time_to_first_token!.min >= 58 && summary.time_to_first_token!.max < 60 + 60, `ttft ${summary.time_to_first_token!.avg}`);
@@ -166,20 +257,46 @@ test('streaming chat: time to first token, inter-token latency and output tokens
   }
 });
 
-test('chat with images: synthetic PNG data URIs, or the input file\'s URLs', async () => {
+test("chat with images: synthetic PNG data URIs, or the input file's URLs", async () => {
   const fake = await startFakeEndpoint({ chatChunks: 2 });
   try {
-    await profile(fake.url, ['--endpoint-type', 'chat', '--request-count', '2', '--synthetic-input-tokens-mean', '4', '--image-width-mean', '32', '--image-height-mean', '24']);
+    await profile(fake.url, [
+      '--endpoint-type',
+      'chat',
+      '--request-count',
+      '2',
+      '--synthetic-input-tokens-mean',
+      '4',
+      '--image-width-mean',
+      '32',
+      '--image-height-mean',
+      '24',
+    ]);
     const content = (fake.received[0]!.body.messages as { content: { type: string; text?: string; image_url?: { url: string } }[] }[])[0]!.content;
-    assert.deepEqual(content.map((p) => p.type), ['text', 'image_url']);
+    assert.deepEqual(
+      content.map((p) => p.type),
+      ['text', 'image_url'],
+    );
     assert.match(content[1]!.image_url!.url, /^data:image\/png;base64,/);
 
     const file = join(scratch, 'vlm.jsonl');
     writeFileSync(file, `${JSON.stringify({ text: 'what is this', image: 'https://example.com/cat.png' })}\n`);
-    const { result } = await profile(fake.url, ['--endpoint-type', 'chat', '--request-count', '2', '--input-file', file, '--custom-dataset-type', 'single_turn']);
+    const { result } = await profile(fake.url, [
+      '--endpoint-type',
+      'chat',
+      '--request-count',
+      '2',
+      '--input-file',
+      file,
+      '--custom-dataset-type',
+      'single_turn',
+    ]);
     assert.equal(result.points[0]!.summary.request_count.avg, 2);
     const fromFile = (fake.received[2]!.body.messages as { content: unknown }[])[0]!.content;
-    assert.deepEqual(fromFile, [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }]);
+    assert.deepEqual(fromFile, [
+      { type: 'text', text: 'what is this' },
+      { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } },
+    ]);
   } finally {
     await fake.close();
   }
@@ -188,7 +305,20 @@ test('chat with images: synthetic PNG data URIs, or the input file\'s URLs', asy
 test('Cohere v2 embed: texts in, tokens from meta.billed_units; credentials travel as headers', async () => {
   const fake = await startFakeEndpoint({ requiredHeader: ['authorization', 'Bearer sk-test'] });
   try {
-    const { result } = await profile(fake.url, ['--endpoint-type', 'cohere_embed', '--request-count', '3', '--synthetic-input-tokens-mean', '10', '--batch-size-text', '3', '--api-key', 'sk-test', '-H', 'X-Tenant: bench']);
+    const { result } = await profile(fake.url, [
+      '--endpoint-type',
+      'cohere_embed',
+      '--request-count',
+      '3',
+      '--synthetic-input-tokens-mean',
+      '10',
+      '--batch-size-text',
+      '3',
+      '--api-key',
+      'sk-test',
+      '-H',
+      'X-Tenant: bench',
+    ]);
     const summary = result.points[0]!.summary;
     assert.equal(summary.request_count.avg, 3);
     assert.equal(summary.input_tokens!.avg, 3 * (10 + 2));
@@ -210,11 +340,17 @@ test('a sweep runs each point in turn and writes a summary per point and for the
   const fake = await startFakeEndpoint({ behaviour: () => ({ kind: 'ok', delayMs: 20 }) });
   try {
     const { result, dir, out } = await profile(fake.url, ['--concurrency', '1,3', '--request-count', '6', '--synthetic-input-tokens-mean', '8']);
-    assert.deepEqual(result.points.map((p) => p.summary.request_count.avg), [6, 6]);
+    assert.deepEqual(
+      result.points.map((p) => p.summary.request_count.avg),
+      [6, 6],
+    );
     assert.ok(existsSync(join(dir, 'concurrency1', 'profile_export.json')));
     assert.ok(existsSync(join(dir, 'concurrency3', 'profile_export.jsonl')));
     const sweep = readJson(join(dir, 'sweep_summary.json'));
-    assert.deepEqual(sweep.points.map((p: { folder: string }) => p.folder), ['concurrency1', 'concurrency3']);
+    assert.deepEqual(
+      sweep.points.map((p: { folder: string }) => p.folder),
+      ['concurrency1', 'concurrency3'],
+    );
     assert.ok(sweep.points[1].request_throughput > sweep.points[0].request_throughput * 1.5, 'three in flight beat one');
     assert.match(out, /Sweep summary/);
     assert.equal(fake.received.length, 12);
@@ -234,7 +370,20 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
 test('the CLI exits 0 on a finished run, 1 when nothing succeeded or it cannot start, 2 on a bad command line', async () => {
   const fake = await startFakeEndpoint({ requiredHeader: ['authorization', 'Bearer right'] });
   try {
-    const common = ['--model', 'BAAI/bge-small-en-v1.5', '--url', fake.url, '--tokenizer', BGE, '--request-count', '2', '--synthetic-input-tokens-mean', '4', '--ui-type', 'none'];
+    const common = [
+      '--model',
+      'BAAI/bge-small-en-v1.5',
+      '--url',
+      fake.url,
+      '--tokenizer',
+      BGE,
+      '--request-count',
+      '2',
+      '--synthetic-input-tokens-mean',
+      '4',
+      '--ui-type',
+      'none',
+    ];
     const ok = await cli([...common, '--api-key', 'right', '--artifact-dir', join(scratch, 'cli-ok')]);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /Request Latency \(ms\)/);

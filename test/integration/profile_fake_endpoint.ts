@@ -122,7 +122,12 @@ async function serveEmbeddings(path: string, body: Record<string, unknown>, res:
   const rows = Array.from({ length: numRows }, (_, index) => ({ object: 'embedding', index, embedding: [0.6, 0.8] }));
   const payload =
     path === '/v2/embed'
-      ? { id: 'fake', embeddings: { float: rows.map((r) => r.embedding) }, texts, meta: { api_version: { version: '2' }, billed_units: { input_tokens: numTokens } } }
+      ? {
+          id: 'fake',
+          embeddings: { float: rows.map((r) => r.embedding) },
+          texts,
+          meta: { api_version: { version: '2' }, billed_units: { input_tokens: numTokens } },
+        }
       : { object: 'list', data: rows, model: body.model, usage: { prompt_tokens: numTokens, total_tokens: numTokens } };
   const json = JSON.stringify(payload);
   if (behaviour.kind === 'drop') {
@@ -140,11 +145,24 @@ async function serveChat(body: Record<string, unknown>, res: http.ServerResponse
   const numChunks = options.chatChunks ?? 5;
   const messages = body.messages as { content: unknown }[];
   const content = messages[0]!.content;
-  const promptText = typeof content === 'string' ? content : (content as { type: string; text?: string }[]).filter((p) => p.type === 'text').map((p) => p.text).join(' ');
+  const promptText =
+    typeof content === 'string'
+      ? content
+      : (content as { type: string; text?: string }[])
+          .filter((p) => p.type === 'text')
+          .map((p) => p.text)
+          .join(' ');
   const usage = { prompt_tokens: fakeUsageTokens(promptText), completion_tokens: numChunks, total_tokens: fakeUsageTokens(promptText) + numChunks };
   if (!body.stream) {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ id: 'c', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'word '.repeat(numChunks) } }], usage }));
+    res.end(
+      JSON.stringify({
+        id: 'c',
+        object: 'chat.completion',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'word '.repeat(numChunks) } }],
+        usage,
+      }),
+    );
     return;
   }
   res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -26,8 +26,22 @@ before(async () => {
   const fake = await startFakeEndpoint({ behaviour: (n) => (n % 7 === 6 ? { kind: 'status', status: 503 } : { kind: 'ok', delayMs: 10 + ((n * 37) % 80) }) });
   try {
     const options = parseProfileArgs([
-      '--model', 'BAAI/bge-small-en-v1.5', '--url', fake.url, '--tokenizer', 'test/fixtures/models/BAAI--bge-small-en-v1.5',
-      '--concurrency', '1,4', '--request-count', '24', '--synthetic-input-tokens-mean', '16', '--artifact-dir', artifactDir, '--ui-type', 'none',
+      '--model',
+      'BAAI/bge-small-en-v1.5',
+      '--url',
+      fake.url,
+      '--tokenizer',
+      'test/fixtures/models/BAAI--bge-small-en-v1.5',
+      '--concurrency',
+      '1,4',
+      '--request-count',
+      '24',
+      '--synthetic-input-tokens-mean',
+      '16',
+      '--artifact-dir',
+      artifactDir,
+      '--ui-type',
+      'none',
     ])!;
     await runProfile(options, { out: { write: () => {} }, err: { write: () => {} } });
   } finally {
@@ -36,7 +50,13 @@ before(async () => {
 });
 
 test('without Chromium the HTML is still written and the PNGs are skipped with a reason', async () => {
-  const report = await makeReport({ artifactDir, htmlPath: join(scratch, 'no-chromium.html'), costPerHour: null, png: true, env: { POOLED_CHROMIUM: join(scratch, 'absent-chromium') } });
+  const report = await makeReport({
+    artifactDir,
+    htmlPath: join(scratch, 'no-chromium.html'),
+    costPerHour: null,
+    png: true,
+    env: { POOLED_CHROMIUM: join(scratch, 'absent-chromium') },
+  });
   assert.ok(existsSync(report.htmlPath));
   assert.deepEqual(report.pngFiles, []);
   assert.match(report.pngSkipped!, /no Chromium found/);
@@ -53,13 +73,18 @@ test('the report command rejects bad arguments and unreadable folders with disti
   assert.equal(await runReportCommand([join(scratch, 'missing')], streams), 1);
   assert.match(stderr, /missing is not a folder/);
   let stdout = '';
-  const written = await runReportCommand([artifactDir, '--no-png', '--output', join(scratch, 'cli.html')], { stdout: { write: (t: string) => (stdout += t) }, stderr: streams.stderr });
+  const written = await runReportCommand([artifactDir, '--no-png', '--output', join(scratch, 'cli.html')], {
+    stdout: { write: (t: string) => (stdout += t) },
+    stderr: streams.stderr,
+  });
   assert.equal(written, 0);
   assert.match(stdout, /Report: .*cli\.html/);
   assert.match(stderr, /PNG images skipped: disabled with --no-png/);
 });
 
-test('the HTML report renders its charts in headless Chromium, and each chart is exported as a PNG', { skip: skipUnless('chromium', chromium !== null, 'no Chromium found (POOLED_CHROMIUM, the usual paths, PATH)') }, async () => {
+test('the HTML report renders its charts in headless Chromium, and each chart is exported as a PNG', {
+  skip: skipUnless('chromium', chromium !== null, 'no Chromium found (POOLED_CHROMIUM, the usual paths, PATH)'),
+}, async () => {
   const pngDir = join(scratch, 'charts');
   const report = await makeReport({ artifactDir, pngDir, costPerHour: 2.5, png: true });
   assert.equal(report.pngSkipped, null);

@@ -62,7 +62,20 @@ test('OpenAI /v1/embeddings: every request succeeds and usage = client tokens + 
 test('Cohere /v2/embed: tokens come from meta.billed_units', async () => {
   // bge defines no prompts and the server refuses input_type search_document without a "document" prompt;
   // clustering falls back to no prompt (and exercises --extra-inputs overriding a default body field).
-  const { summary, dir } = await profile(['--endpoint-type', 'cohere_embed', '--extra-inputs', 'input_type:clustering', '--concurrency', '3', '--request-count', '6', '--synthetic-input-tokens-mean', '9', '--batch-size-text', '3']);
+  const { summary, dir } = await profile([
+    '--endpoint-type',
+    'cohere_embed',
+    '--extra-inputs',
+    'input_type:clustering',
+    '--concurrency',
+    '3',
+    '--request-count',
+    '6',
+    '--synthetic-input-tokens-mean',
+    '9',
+    '--batch-size-text',
+    '3',
+  ]);
   assert.equal(summary.error_request_count.avg, 0, JSON.stringify(summary.error_summary));
   assert.equal(summary.request_count.avg, 6);
   assert.equal(summary.input_tokens!.avg, 3 * (9 + 2));

@@ -53,7 +53,9 @@ test('the model limit is the model max positions', () => {
 test('a 32,768-token input in 8 chunks equals the same input in one chunk', async () => {
   const [a] = (await chunked.embedInputs([ids])).rows;
   const [b] = (await oneShot.embedInputs([ids])).rows;
-  let dot = 0, aa = 0, bb = 0;
+  let dot = 0,
+    aa = 0,
+    bb = 0;
   for (let i = 0; i < a.length; i++) {
     dot += a[i] * b[i];
     aa += a[i] * a[i];

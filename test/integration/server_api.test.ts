@@ -28,13 +28,16 @@ function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tol
   for (let i = 0; i < actual.length; i++) assert.ok(Math.abs(actual[i] - expected[i]) <= tol, `[${i}] ${actual[i]} vs ${expected[i]}`);
 }
 
-const post = (url: string, payload: unknown, headers: Record<string, string> = {}) =>
-  app.inject({ method: 'POST', url, payload: payload as object, headers });
+const post = (url: string, payload: unknown, headers: Record<string, string> = {}) => app.inject({ method: 'POST', url, payload: payload as object, headers });
 
 before(async () => {
-  modelPath = await patchedFixtureModel('e5-small', { shrink: SHRINK }, {
-    'config_sentence_transformers.json': { prompts: { query: 'query: ', passage: 'passage: ', clustering: 'cluster: ' } },
-  });
+  modelPath = await patchedFixtureModel(
+    'e5-small',
+    { shrink: SHRINK },
+    {
+      'config_sentence_transformers.json': { prompts: { query: 'query: ', passage: 'passage: ', clustering: 'cluster: ' } },
+    },
+  );
   embedder = await Embedder.load(modelPath, { backend: 'reference', servedModelName: 'e5', maxModelLen: 24, tokenizerWorkers: 0 });
   reference = await ReferenceBackend.create(embedder.model);
   app = buildServer(embedder);
@@ -51,7 +54,8 @@ describe('vLLM extras on /v1/embeddings', () => {
     const left = (await post('/v1/embeddings', { input: text, truncate_prompt_tokens: 5 })).json();
     const right = (await post('/v1/embeddings', { input: text, truncate_prompt_tokens: 5, truncation_side: 'right' })).json();
     assert.equal(left.usage.prompt_tokens, 5);
-    const cls = full[0], sep = full[full.length - 1];
+    const cls = full[0],
+      sep = full[full.length - 1];
     const keptLeft = Int32Array.of(cls, ...full.slice(full.length - 4, full.length - 1), sep);
     const keptRight = Int32Array.of(cls, ...full.slice(1, 4), sep);
     assertClose(left.data[0].embedding, oracle([keptLeft], true)[0]);
@@ -107,7 +111,12 @@ describe('vLLM extras on /v1/embeddings', () => {
 
 describe('Cohere /v2/embed', () => {
   test('several embedding types at once, each derived from the same float vector', async () => {
-    const res = await post('/v2/embed', { model: 'e5', texts: ['alpha beta', 'gamma'], input_type: 'search_document', embedding_types: ['float', 'int8', 'uint8', 'binary', 'ubinary', 'base64'] });
+    const res = await post('/v2/embed', {
+      model: 'e5',
+      texts: ['alpha beta', 'gamma'],
+      input_type: 'search_document',
+      embedding_types: ['float', 'int8', 'uint8', 'binary', 'ubinary', 'base64'],
+    });
     assert.equal(res.statusCode, 200, res.body);
     const body = res.json();
     assert.deepEqual(body.texts, ['alpha beta', 'gamma']);
@@ -120,12 +129,18 @@ describe('Cohere /v2/embed', () => {
       assertClose(row, want[i]);
       const f32 = Float32Array.from(row);
       assert.deepEqual(body.embeddings.int8[i], quantizeInt8(f32));
-      assert.deepEqual(body.embeddings.uint8[i], quantizeInt8(f32).map((q) => q + 128));
+      assert.deepEqual(
+        body.embeddings.uint8[i],
+        quantizeInt8(f32).map((q) => q + 128),
+      );
       assert.deepEqual(body.embeddings.ubinary[i], packUbinary(f32));
       assert.deepEqual(body.embeddings.binary[i], packBinary(f32));
       assert.equal(body.embeddings.ubinary[i].length, 4); // 32 dims -> 4 bytes
       const decoded = Buffer.from(body.embeddings.base64[i], 'base64');
-      assert.deepEqual(Array.from({ length: 32 }, (_, j) => decoded.readFloatLE(j * 4)), row);
+      assert.deepEqual(
+        Array.from({ length: 32 }, (_, j) => decoded.readFloatLE(j * 4)),
+        row,
+      );
     });
   });
 
@@ -141,8 +156,14 @@ describe('Cohere /v2/embed', () => {
   });
 
   test('a model with prompts but not the one an input_type needs gives 400; a model with no prompts takes any', async () => {
-    const queryOnly = await Embedder.load(await patchedFixtureModel('e5-small', { shrink: SHRINK }, { 'config_sentence_transformers.json': { prompts: { query: 'q: ' } } }), { backend: 'reference', tokenizerWorkers: 0 });
-    const plain = await Embedder.load(await patchedFixtureModel('e5-small', { shrink: SHRINK }, { 'config_sentence_transformers.json': { prompts: {} } }), { backend: 'reference', tokenizerWorkers: 0 });
+    const queryOnly = await Embedder.load(
+      await patchedFixtureModel('e5-small', { shrink: SHRINK }, { 'config_sentence_transformers.json': { prompts: { query: 'q: ' } } }),
+      { backend: 'reference', tokenizerWorkers: 0 },
+    );
+    const plain = await Embedder.load(await patchedFixtureModel('e5-small', { shrink: SHRINK }, { 'config_sentence_transformers.json': { prompts: {} } }), {
+      backend: 'reference',
+      tokenizerWorkers: 0,
+    });
     const queryOnlyApp = buildServer(queryOnly);
     const plainApp = buildServer(plain);
     try {
@@ -199,12 +220,18 @@ describe('vLLM routes', () => {
   });
 
   test('/score one-to-one, one-to-many and pairwise are cosine similarities', async () => {
-    const rows = oracle(['a cat', 'a dog', 'a car'].map((t) => embedder.tokenize(t)), true);
+    const rows = oracle(
+      ['a cat', 'a dog', 'a car'].map((t) => embedder.tokenize(t)),
+      true,
+    );
     const one = (await post('/score', { text_1: 'a cat', text_2: 'a dog' })).json();
     assert.equal(one.data.length, 1);
     assert.ok(Math.abs(one.data[0].score - cosineSimilarity(rows[0], rows[1])) < 1e-6);
     const many = (await post('/score', { text_1: 'a cat', text_2: ['a dog', 'a car'] })).json();
-    assert.deepEqual(many.data.map((d: any) => d.index), [0, 1]);
+    assert.deepEqual(
+      many.data.map((d: any) => d.index),
+      [0, 1],
+    );
     assert.ok(Math.abs(many.data[1].score - cosineSimilarity(rows[0], rows[2])) < 1e-6);
     const pairs = (await post('/score', { text_1: ['a cat', 'a dog'], text_2: ['a dog', 'a car'] })).json();
     assert.ok(Math.abs(pairs.data[1].score - cosineSimilarity(rows[1], rows[2])) < 1e-6);
@@ -256,7 +283,17 @@ describe('operator routes', () => {
     await post('/v1/embeddings', { input: ['m1', 'm2'] });
     const text = (await app.inject({ method: 'GET', url: '/metrics' })).body;
     assert.match(text, /pooled_requests_total\{route="\/v1\/embeddings",status="200"\} \d+/);
-    for (const name of ['pooled_tokenization_duration_seconds_count', 'pooled_queue_duration_seconds_count', 'pooled_inference_duration_seconds_count', 'pooled_request_duration_seconds_count', 'pooled_batch_size_count', 'pooled_batch_tokens_count', 'pooled_input_tokens_count', 'pooled_queue_tokens', 'pooled_process_resident_memory_bytes']) {
+    for (const name of [
+      'pooled_tokenization_duration_seconds_count',
+      'pooled_queue_duration_seconds_count',
+      'pooled_inference_duration_seconds_count',
+      'pooled_request_duration_seconds_count',
+      'pooled_batch_size_count',
+      'pooled_batch_tokens_count',
+      'pooled_input_tokens_count',
+      'pooled_queue_tokens',
+      'pooled_process_resident_memory_bytes',
+    ]) {
       assert.match(text, new RegExp(`^${name}`, 'm'), name);
     }
   });
@@ -266,7 +303,8 @@ describe('auth and CORS', () => {
   test('--api-key: 401 without or with a wrong key, 200 with it; health and metrics stay open', async () => {
     const secured = buildServer(embedder, { apiKey: 's3cret', corsOrigins: ['https://app.example'] });
     try {
-      const call = (auth?: string) => secured.inject({ method: 'POST', url: '/v1/embeddings', payload: { input: 'x' }, headers: auth ? { authorization: auth } : {} });
+      const call = (auth?: string) =>
+        secured.inject({ method: 'POST', url: '/v1/embeddings', payload: { input: 'x' }, headers: auth ? { authorization: auth } : {} });
       const missing = await call();
       assert.equal(missing.statusCode, 401);
       assert.equal(missing.json().error.type, 'authentication_error');
@@ -274,7 +312,11 @@ describe('auth and CORS', () => {
       assert.equal((await call('Bearer s3cret')).statusCode, 200);
       assert.equal((await secured.inject({ method: 'GET', url: '/health' })).statusCode, 200);
       assert.equal((await secured.inject({ method: 'GET', url: '/metrics' })).statusCode, 200);
-      const preflight = await secured.inject({ method: 'OPTIONS', url: '/v1/embeddings', headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' } });
+      const preflight = await secured.inject({
+        method: 'OPTIONS',
+        url: '/v1/embeddings',
+        headers: { origin: 'https://app.example', 'access-control-request-method': 'POST' },
+      });
       assert.equal(preflight.headers['access-control-allow-origin'], 'https://app.example');
     } finally {
       await secured.close();
@@ -294,7 +336,15 @@ describe('deadlines, overload and cancellation', () => {
       return forward(batch);
     };
     const server = buildServer(slow, options);
-    return { slow, server, computed, close: async () => { await server.close(); await slow.close(); } };
+    return {
+      slow,
+      server,
+      computed,
+      close: async () => {
+        await server.close();
+        await slow.close();
+      },
+    };
   }
 
   test('--request-timeout: 408 once computing, 503 while still queued; queued work is dropped', async () => {
@@ -317,7 +367,9 @@ describe('deadlines, overload and cancellation', () => {
   test('a full queue answers 429 with Retry-After at once', async () => {
     const s = await slowServer(200, {}, { maxQueuedTokens: 10, maxNumBatchedTokens: 4 });
     try {
-      const results = await Promise.all([1, 2, 3].map((i) => s.server.inject({ method: 'POST', url: '/v1/embeddings', payload: { input: `request number ${i} is here` } })));
+      const results = await Promise.all(
+        [1, 2, 3].map((i) => s.server.inject({ method: 'POST', url: '/v1/embeddings', payload: { input: `request number ${i} is here` } })),
+      );
       const codes = results.map((r) => r.statusCode).sort();
       assert.deepEqual(codes, [200, 429, 429]);
       const refused = results.find((r) => r.statusCode === 429)!;
@@ -332,10 +384,19 @@ describe('deadlines, overload and cancellation', () => {
     const s = await slowServer(300, {}, { maxNumSeqs: 1 });
     try {
       const url = await s.server.listen({ port: 0, host: '127.0.0.1' });
-      const busy = fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":"keep the backend busy"}' });
+      const busy = fetch(`${url}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"input":"keep the backend busy"}',
+      });
       await new Promise((r) => setTimeout(r, 50));
       const controller = new AbortController();
-      const gone = fetch(`${url}/v1/embeddings`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"input":[[101, 7777, 102]]}', signal: controller.signal });
+      const gone = fetch(`${url}/v1/embeddings`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"input":[[101, 7777, 102]]}',
+        signal: controller.signal,
+      });
       await new Promise((r) => setTimeout(r, 50));
       controller.abort();
       await assert.rejects(gone);

@@ -205,7 +205,11 @@ describe('Matryoshka dimensions', () => {
     assert.equal(cut.length, 16);
     // Normalizing the prefix of the full normalized vector gives the same direction as truncate-then-normalize.
     const prefixNorm = Math.hypot(...full.slice(0, 16));
-    assertClose(cut, full.slice(0, 16).map((x) => x / prefixNorm), 1e-6);
+    assertClose(
+      cut,
+      full.slice(0, 16).map((x) => x / prefixNorm),
+      1e-6,
+    );
   });
   test('dimensions 0, negative, above hidden size, or not listed -> 400', async () => {
     for (const dimensions of [0, -4, 65, 128, 20]) {

@@ -21,7 +21,12 @@ let oracle: PagedReferenceBackend;
 
 before(async () => {
   const dir = await qwen3FixtureDir('F32');
-  embedder = await Embedder.load(dir, { backend: 'reference', tokenizerWorkers: 0, kvCache: { blockSize: 4, kvCacheMemoryBytes: 8 * 1024 * 1024 }, limits: { maxNumBatchedTokens: 16 } });
+  embedder = await Embedder.load(dir, {
+    backend: 'reference',
+    tokenizerWorkers: 0,
+    kvCache: { blockSize: 4, kvCacheMemoryBytes: 8 * 1024 * 1024 },
+    limits: { maxNumBatchedTokens: 16 },
+  });
   app = buildServer(embedder);
   oracle = await PagedReferenceBackend.create(embedder.model);
 });

@@ -104,14 +104,12 @@ describe('upstream goldens (transformers / sentence-transformers) vs the cpu bac
   });
 
   const minilm = localMiniLm();
-  it(
-    'real all-MiniLM-L6-v2: SentenceTransformer.encode numbers',
-    { skip: minilm === undefined && 'real weights not on this machine (set POOLED_MINILM_DIR, or run test/upstream/setup.sh); test/upstream/ checks them' },
-    async () => {
-      assert.equal(sha256(join(minilm!, 'model.safetensors')), GOLDENS.minilm.safetensors_sha256, `${minilm} is not the all-MiniLM-L6-v2 the goldens came from`);
-      const embedder = await Embedder.load(minilm!, { backend: 'cpu', tokenizerWorkers: 0 });
-      embedders.push(embedder);
-      await checkAgainstGoldens(embedder, GOLDENS.minilm);
-    },
-  );
+  it('real all-MiniLM-L6-v2: SentenceTransformer.encode numbers', {
+    skip: minilm === undefined && 'real weights not on this machine (set POOLED_MINILM_DIR, or run test/upstream/setup.sh); test/upstream/ checks them',
+  }, async () => {
+    assert.equal(sha256(join(minilm!, 'model.safetensors')), GOLDENS.minilm.safetensors_sha256, `${minilm} is not the all-MiniLM-L6-v2 the goldens came from`);
+    const embedder = await Embedder.load(minilm!, { backend: 'cpu', tokenizerWorkers: 0 });
+    embedders.push(embedder);
+    await checkAgainstGoldens(embedder, GOLDENS.minilm);
+  });
 });

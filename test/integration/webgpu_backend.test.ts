@@ -2,7 +2,7 @@
 // then a small model for the ragged-batch properties (1 and 512 tokens mixed, batch invariance, slicing over the
 // token budget, fused vs separate LayerNorm, f16 weights, CPU-side word gather, concurrency, errors).
 import assert from 'node:assert/strict';
-import { after, before, describe, it, test } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { buildRaggedBatch, type RaggedBatch } from '../../src/backends/backend.js';
 import { ReferenceBackend } from '../../src/backends/reference/backend.js';
 import { createWebGpuBackend, WebGpuBackend, type WebGpuBackendOptions } from '../../src/backends/webgpu/backend.js';
@@ -81,7 +81,11 @@ if (!probe.available) {
     before(async () => {
       // Hidden 96 spans two 64-column chunks of the row-panel GEMM; head size 24 and intermediate 160 are not tile
       // multiples either.
-      const dir = await fixtureModel('bge-small', { shrink: { numLayers: 2, hiddenSize: 96, numHeads: 4, intermediateSize: 160 }, seed: 7, initStd: WHOLE_MODEL_INIT_STD });
+      const dir = await fixtureModel('bge-small', {
+        shrink: { numLayers: 2, hiddenSize: 96, numHeads: 4, intermediateSize: 160 },
+        seed: 7,
+        initStd: WHOLE_MODEL_INIT_STD,
+      });
       model = await loadModel(dir);
       reference = await ReferenceBackend.create(model);
       backend = await open({});
@@ -128,7 +132,10 @@ if (!probe.available) {
 
     it('applies dimensions and normalize per sequence', async () => {
       const rows = await mixedOnGpu('mean');
-      assert.deepEqual(rows.map((row) => row.length), lengths.map((_, i) => (i === 2 ? 32 : model.config.hiddenSize)));
+      assert.deepEqual(
+        rows.map((row) => row.length),
+        lengths.map((_, i) => (i === 2 ? 32 : model.config.hiddenSize)),
+      );
       rows.forEach((row, i) => {
         const norm = Math.hypot(...row);
         if (i % 2 === 0) assert.ok(Math.abs(norm - 1) < 1e-5, `row ${i} norm ${norm}`);
@@ -143,7 +150,11 @@ if (!probe.available) {
       const [longAlone] = await backend.forward(buildRaggedBatch([all[1]], { pooling: 'mean', normalize: [false] }));
       // Every kernel reduces a sequence's values in the same order wherever it sits in the batch, so this is
       // exact in practice; 1e-6 allows a compiler that reassociates.
-      for (const [got, want, what] of [[alone[0], batched[0], '1 token'], [alone[1], batched[4], '64 tokens'], [longAlone, batched[1], '512 tokens']] as const) {
+      for (const [got, want, what] of [
+        [alone[0], batched[0], '1 token'],
+        [alone[1], batched[4], '64 tokens'],
+        [longAlone, batched[1], '512 tokens'],
+      ] as const) {
         assert.ok(maxAbsError(got, want) <= 1e-6, `${what}: ${maxAbsError(got, want)}`);
       }
     });

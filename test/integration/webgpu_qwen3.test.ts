@@ -3,7 +3,7 @@
 // prefix caching on and off, token budgets 1, 7 and 4096, inputs ending exactly on a block boundary; plus batch
 // invariance, activation slicing, the factory's choice, and the KV-cache refusal.
 import assert from 'node:assert/strict';
-import { after, describe, it, test } from 'node:test';
+import { after, describe, it } from 'node:test';
 import { buildRaggedBatch, supportsPagedKv } from '../../src/backends/backend.js';
 import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { createWebGpuBackend } from '../../src/backends/webgpu/backend.js';
@@ -69,12 +69,17 @@ if (!probe.available) {
         const want = await expected();
         const backend = await webgpu();
         for (const budget of [1, 7, 4096]) {
-          const scheduler = new DecoderScheduler(backend, 'last', { maxNumBatchedTokens: budget, maxNumSeqs: 8, maxQueuedTokens: 1 << 20 }, {
-            blockSize: BLOCK_SIZE,
-            numKvBlocks: 96,
-            hashSeed: HASH_SEED,
-            enablePrefixCaching,
-          });
+          const scheduler = new DecoderScheduler(
+            backend,
+            'last',
+            { maxNumBatchedTokens: budget, maxNumSeqs: 8, maxQueuedTokens: 1 << 20 },
+            {
+              blockSize: BLOCK_SIZE,
+              numKvBlocks: 96,
+              hashSeed: HASH_SEED,
+              enablePrefixCaching,
+            },
+          );
           // Two rounds: the second finds the first's blocks cached (when caching is on).
           for (let round = 0; round < 2; round++) {
             const { rows } = await scheduler.submit(INPUTS, { dimensions: 0, normalize: true });
@@ -84,7 +89,8 @@ if (!probe.available) {
           const stats = scheduler.stats;
           assert.equal(stats.kv.numUsedBlocks, 0, 'every block released');
           if (budget < 33) assert.ok(stats.numChunkedSequences > 0, `budget ${budget} chunks some input`);
-          if (enablePrefixCaching) assert.ok(stats.kv.prefixCache!.numHitTokens >= 12 * 4, `round 2 reuses cached blocks (${stats.kv.prefixCache!.numHitTokens})`);
+          if (enablePrefixCaching)
+            assert.ok(stats.kv.prefixCache!.numHitTokens >= 12 * 4, `round 2 reuses cached blocks (${stats.kv.prefixCache!.numHitTokens})`);
           else assert.equal(stats.kv.prefixCache, null);
         }
       });
@@ -94,12 +100,17 @@ if (!probe.available) {
       const want = await expected();
       const backend = await webgpu(8);
       assert.equal(backend.capacityTokens, 8);
-      const scheduler = new DecoderScheduler(backend, 'last', { maxNumBatchedTokens: 4096, maxNumSeqs: 8, maxQueuedTokens: 1 << 20 }, {
-        blockSize: BLOCK_SIZE,
-        numKvBlocks: 96,
-        hashSeed: HASH_SEED,
-        enablePrefixCaching: true,
-      });
+      const scheduler = new DecoderScheduler(
+        backend,
+        'last',
+        { maxNumBatchedTokens: 4096, maxNumSeqs: 8, maxQueuedTokens: 1 << 20 },
+        {
+          blockSize: BLOCK_SIZE,
+          numKvBlocks: 96,
+          hashSeed: HASH_SEED,
+          enablePrefixCaching: true,
+        },
+      );
       const { rows } = await scheduler.submit(INPUTS, { dimensions: 0, normalize: true });
       rows.forEach((row, i) => expectClose(`capacity 8, input ${i}`, row, want[i]));
     });
@@ -151,7 +162,12 @@ if (!probe.available) {
       assert.equal(backend.kvBytesPerToken, 2 * c.numLayers * c.numKeyValueHeads * c.headDim * 4);
       assert.throws(() => backend.initKvCache({ numBlocks: 1 << 22, blockSize: 16 }), /--kv-cache-memory/);
       await assert.rejects(
-        backend.forward({ ...buildRaggedBatch([randomTokens(3, 1)], { pooling: 'last' }), blockTables: [Int32Array.of(1)], numCachedTokens: Int32Array.of(0), isLastChunk: Uint8Array.of(1) }),
+        backend.forward({
+          ...buildRaggedBatch([randomTokens(3, 1)], { pooling: 'last' }),
+          blockTables: [Int32Array.of(1)],
+          numCachedTokens: Int32Array.of(0),
+          isLastChunk: Uint8Array.of(1),
+        }),
         /initKvCache/,
       );
     });

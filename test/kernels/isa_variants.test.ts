@@ -35,7 +35,11 @@ function runTests(env: Record<string, string>, files: readonly string[]): void {
   assert.ok(count('pass') > files.length, `too few tests passed with ${JSON.stringify(env)}:\n${result.stdout}`);
   assert.equal(count('skipped'), 0, `a test skipped with ${JSON.stringify(env)}:\n${result.stdout}`);
   assert.match(result.stdout, /^ok \d+ - the dispatcher runs the requested variant/m);
-  ran.push(`${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')}: ${count('pass')} passed`);
+  ran.push(
+    `${Object.entries(env)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ')}: ${count('pass')} passed`,
+  );
 }
 
 describe('kernel variants', () => {

@@ -265,7 +265,11 @@ const REFERENCES: { [O in OpName]: Reference<O> } = {
   },
   embeddings: (i) => ref.embeddings(i.tokenIds, i.positions, i.tokenTypeIds, i.word, i.position, i.tokenType, i.hidden, i.gamma, i.beta, i.eps),
   attention: (i) => ref.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim),
-  pooling: (i) => flatten(ref.pool(i.states, i.cuSeqLens, i.hidden, i.mode).map((row, s) => ref.postprocess(row, i.dimensions[s], i.normalize[s])), (n) => new Float64Array(n)),
+  pooling: (i) =>
+    flatten(
+      ref.pool(i.states, i.cuSeqLens, i.hidden, i.mode).map((row, s) => ref.postprocess(row, i.dimensions[s], i.normalize[s])),
+      (n) => new Float64Array(n),
+    ),
   rms_norm: (i) => dec.rmsNorm(i.x, i.rows * i.groups, i.cols, i.weight, i.eps),
   rope: (i) => dec.applyRotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta),
   swiglu: (i) => dec.swiGlu(i.gate, i.up),
@@ -407,7 +411,12 @@ const OP_TOLERANCES: { [O in OpName]: Record<BackendName, DefaultTolerance<O>> }
       input.activation === 'none'
         ? { metric: 'max_abs', max: 0 }
         : { metric: 'scaled', max: 1, scaleName: 'its bound 2e-6 |y| + 1e-7', scale: want.map((y) => 2e-6 * Math.abs(y) + 1e-7) },
-    webgpu: (input) => ({ metric: 'scaled', max: WEBGPU_ACTIVATION_TOLERANCE, scaleName: 'max(1, |x|)', scale: perElement(input.x.length, (i) => Math.max(1, Math.abs(input.x[i]))) }),
+    webgpu: (input) => ({
+      metric: 'scaled',
+      max: WEBGPU_ACTIVATION_TOLERANCE,
+      scaleName: 'max(1, |x|)',
+      scale: perElement(input.x.length, (i) => Math.max(1, Math.abs(input.x[i]))),
+    }),
   },
   embeddings: {
     // LayerNorm of a float32 sum: a few ulps of O(1) outputs (hidden 1 normalizes to exactly beta).
@@ -416,7 +425,12 @@ const OP_TOLERANCES: { [O in OpName]: Record<BackendName, DefaultTolerance<O>> }
   },
   attention: {
     cpu: () => ({ metric: 'max_abs', max: CPU_ATTENTION_TOLERANCE }),
-    webgpu: (input) => ({ metric: 'scaled', max: WEBGPU_ATTENTION_TOLERANCE, scaleName: 'max|v|', scale: new Float64Array(input.q.length).fill(maxAbs(input.v)) }),
+    webgpu: (input) => ({
+      metric: 'scaled',
+      max: WEBGPU_ATTENTION_TOLERANCE,
+      scaleName: 'max|v|',
+      scale: new Float64Array(input.q.length).fill(maxAbs(input.v)),
+    }),
   },
   pooling: {
     // A float32 mean over up to 512 rows of |x| <= 3: sum error ~ 512 * 2^-24 * 3 / 512; normalized rows O(1).
@@ -478,7 +492,11 @@ export function measure(tolerance: Tolerance, got: ArrayLike<number>, want: Arra
   for (let i = 0; i < got.length; i++) {
     const diff = Math.abs(got[i] - want[i]);
     const error =
-      tolerance.metric === 'max_abs' ? diff : tolerance.metric === 'max_rel' ? diff / (Math.abs(want[i]) + tolerance.floor) : diff / Math.max(tolerance.scale[i], 1e-30);
+      tolerance.metric === 'max_abs'
+        ? diff
+        : tolerance.metric === 'max_rel'
+          ? diff / (Math.abs(want[i]) + tolerance.floor)
+          : diff / Math.max(tolerance.scale[i], 1e-30);
     if (!(error <= worst)) worst = Number.isNaN(error) ? Infinity : error;
   }
   return worst;
@@ -495,20 +513,38 @@ export function describeTolerance(t: Tolerance): string {
 const ACTIVATIONS: readonly ActivationKind[] = ['gelu', 'gelu_new', 'gelu_pytorch_tanh', 'relu'];
 
 /** f16 weight storage against the float32 weights: f16 rounding (relative 2^-11 per weight) dominates. */
-const f16StorageTolerance = (input: GemmInput): Tolerance => ({ metric: 'scaled', max: 2 ** -11, scaleName: 'sum|terms|', scale: termMagnitudes(input, { bf16RoundsActivations: false }) });
+const f16StorageTolerance = (input: GemmInput): Tolerance => ({
+  metric: 'scaled',
+  max: 2 ** -11,
+  scaleName: 'sum|terms|',
+  scale: termMagnitudes(input, { bf16RoundsActivations: false }),
+});
 
 function gemmCases(): AnyOpCase[] {
   const cases: AnyOpCase[] = [];
   // Native shapes [m, k, n], not multiples of the register tile (12 x 32 on AVX-512, 6 x 16 on AVX2, 4 x 16 portable)
   // or of the k pass (384 / 512): single elements, tile remainders in every direction, k split into several passes.
-  const nativeShapes: [number, number, number][] = [[1, 1, 1], [1, 384, 384], [7, 17, 33], [13, 64, 31], [25, 3, 100], [97, 1000, 65], [30, 1537, 40], [200, 40, 70]];
+  const nativeShapes: [number, number, number][] = [
+    [1, 1, 1],
+    [1, 384, 384],
+    [7, 17, 33],
+    [13, 64, 31],
+    [25, 3, 100],
+    [97, 1000, 65],
+    [30, 1537, 40],
+    [200, 40, 70],
+  ];
   for (const dtype of ['float32', 'bfloat16'] as const) {
     for (const [m, k, n] of nativeShapes) {
       const seed = m * 1_000_003 + k * 1009 + n;
       const base = () => ({ x: randomArray(m * k, seed), m, k, w: randomArray(n * k, seed + 1), n, dtype });
       cases.push(defineCase({ op: 'gemm', name: `${dtype} ${m}x${k} * ${n}x${k}^T`, input: () => ({ ...base(), bias: null, epilogue: { kind: 'none' } }) }));
       cases.push(
-        defineCase({ op: 'gemm', name: `${dtype} bias + gelu ${m}x${k}x${n}`, input: () => ({ ...base(), bias: randomArray(n, seed + 2), epilogue: { kind: 'activation', activation: 'gelu' } }) }),
+        defineCase({
+          op: 'gemm',
+          name: `${dtype} bias + gelu ${m}x${k}x${n}`,
+          input: () => ({ ...base(), bias: randomArray(n, seed + 2), epilogue: { kind: 'activation', activation: 'gelu' } }),
+        }),
       );
       cases.push(
         defineCase({
@@ -517,20 +553,42 @@ function gemmCases(): AnyOpCase[] {
           input: () => ({
             ...base(),
             bias: randomArray(n, seed + 2),
-            epilogue: { kind: 'residual_layernorm', residual: randomArray(m * n, seed + 3, 4), gamma: randomArray(n, seed + 4), beta: randomArray(n, seed + 5), eps: 1e-12 },
+            epilogue: {
+              kind: 'residual_layernorm',
+              residual: randomArray(m * n, seed + 3, 4),
+              gamma: randomArray(n, seed + 4),
+              beta: randomArray(n, seed + 5),
+              eps: 1e-12,
+            },
           }),
         }),
       );
     }
   }
   // WGSL shapes [rows, in, out], not tile multiples, with and without bias.
-  for (const [M, K, N] of [[1, 1, 1], [1, 384, 7], [7, 19, 33], [65, 129, 70], [130, 200, 3], [64, 64, 64]] as const) {
+  for (const [M, K, N] of [
+    [1, 1, 1],
+    [1, 384, 7],
+    [7, 19, 33],
+    [65, 129, 70],
+    [130, 200, 3],
+    [64, 64, 64],
+  ] as const) {
     for (const withBias of [true, false]) {
       cases.push(
         defineCase({
           op: 'gemm',
           name: `float32 ${M}x${K} * ${K}x${N} bias=${withBias}`,
-          input: () => ({ x: seededValues(M * K, M * 7 + K, 1), m: M, k: K, w: seededValues(N * K, N * 13 + K, 0.5), n: N, bias: withBias ? seededValues(N, N, 0.5) : null, epilogue: { kind: 'none' }, dtype: 'float32' }),
+          input: () => ({
+            x: seededValues(M * K, M * 7 + K, 1),
+            m: M,
+            k: K,
+            w: seededValues(N * K, N * 13 + K, 0.5),
+            n: N,
+            bias: withBias ? seededValues(N, N, 0.5) : null,
+            epilogue: { kind: 'none' },
+            dtype: 'float32',
+          }),
         }),
       );
     }
@@ -541,7 +599,16 @@ function gemmCases(): AnyOpCase[] {
       defineCase({
         op: 'gemm',
         name: `float32 bias + ${activation} epilogue ${M}x${K}x${N}`,
-        input: () => ({ x: seededValues(M * K, 1, 1), m: M, k: K, w: seededValues(N * K, 2, 0.6), n: N, bias: seededValues(N, 3, 0.5), epilogue: { kind: 'activation', activation }, dtype: 'float32' }),
+        input: () => ({
+          x: seededValues(M * K, 1, 1),
+          m: M,
+          k: K,
+          w: seededValues(N * K, 2, 0.6),
+          n: N,
+          bias: seededValues(N, 3, 0.5),
+          epilogue: { kind: 'activation', activation },
+          dtype: 'float32',
+        }),
       }),
     );
   }
@@ -551,7 +618,16 @@ function gemmCases(): AnyOpCase[] {
       defineCase({
         op: 'gemm',
         name: `float32 bias + residual epilogue ${M}x${K}x${N}`,
-        input: () => ({ x: seededValues(M * K, 7, 1), m: M, k: K, w: seededValues(N * K, 8, 0.5), n: N, bias: seededValues(N, 9, 0.5), epilogue: { kind: 'residual', residual: seededValues(M * N, 10, 2) }, dtype: 'float32' }),
+        input: () => ({
+          x: seededValues(M * K, 7, 1),
+          m: M,
+          k: K,
+          w: seededValues(N * K, 8, 0.5),
+          n: N,
+          bias: seededValues(N, 9, 0.5),
+          epilogue: { kind: 'residual', residual: seededValues(M * N, 10, 2) },
+          dtype: 'float32',
+        }),
       }),
     );
   }
@@ -567,7 +643,17 @@ function gemmCases(): AnyOpCase[] {
       defineCase({
         op: 'gemm',
         name: `float32 71x43x97 with tiling ${JSON.stringify(tiling)}`,
-        input: () => ({ x: seededValues(M * K, 11, 1), m: M, k: K, w: seededValues(N * K, 12, 0.5), n: N, bias: seededValues(N, 13, 0.5), epilogue: { kind: 'none' }, dtype: 'float32', tiling }),
+        input: () => ({
+          x: seededValues(M * K, 11, 1),
+          m: M,
+          k: K,
+          w: seededValues(N * K, 12, 0.5),
+          n: N,
+          bias: seededValues(N, 13, 0.5),
+          epilogue: { kind: 'none' },
+          dtype: 'float32',
+          tiling,
+        }),
       }),
     );
   }
@@ -579,7 +665,17 @@ function gemmCases(): AnyOpCase[] {
       defineCase({
         op: 'gemm',
         name: `float16 weights ${M}x${K}x${N} vs ${againstUnroundedWeights ? 'the float32 weights' : 'the f16-rounded weights'}`,
-        input: () => ({ x: seededValues(M * K, 14, 1), m: M, k: K, w: seededValues(N * K, 15, 0.5), n: N, bias: seededValues(N, 16, 0.5), epilogue: { kind: 'none' }, dtype: 'float16', againstUnroundedWeights }),
+        input: () => ({
+          x: seededValues(M * K, 14, 1),
+          m: M,
+          k: K,
+          w: seededValues(N * K, 15, 0.5),
+          n: N,
+          bias: seededValues(N, 16, 0.5),
+          epilogue: { kind: 'none' },
+          dtype: 'float16',
+          againstUnroundedWeights,
+        }),
         tolerance: againstUnroundedWeights ? { cpu: f16StorageTolerance, webgpu: f16StorageTolerance } : undefined,
       }),
     );
@@ -592,11 +688,25 @@ function gemmCases(): AnyOpCase[] {
     w: seededValues(N * K, seed + 1, 0.5),
     n: N,
     bias: seededValues(N, seed + 2, 0.5),
-    epilogue: { kind: 'residual_layernorm', residual: seededValues(M * N, seed + 3, 1, residualOffset), gamma: seededValues(N, seed + 4, 0.3, 1), beta: seededValues(N, seed + 5, 0.3), eps },
+    epilogue: {
+      kind: 'residual_layernorm',
+      residual: seededValues(M * N, seed + 3, 1, residualOffset),
+      gamma: seededValues(N, seed + 4, 0.3, 1),
+      beta: seededValues(N, seed + 5, 0.3),
+      eps,
+    },
     dtype,
   });
-  for (const [M, K, N] of [[1, 1, 1], [1, 384, 64], [17, 45, 70], [40, 130, 384], [33, 64, 129]] as const) {
-    cases.push(defineCase({ op: 'gemm', name: `float32 bias + residual + LayerNorm ${M}x${K}x${N} (row panels)`, input: () => lnInputs(M, K, N, M + K + N, 0, 1e-12) }));
+  for (const [M, K, N] of [
+    [1, 1, 1],
+    [1, 384, 64],
+    [17, 45, 70],
+    [40, 130, 384],
+    [33, 64, 129],
+  ] as const) {
+    cases.push(
+      defineCase({ op: 'gemm', name: `float32 bias + residual + LayerNorm ${M}x${K}x${N} (row panels)`, input: () => lnInputs(M, K, N, M + K + N, 0, 1e-12) }),
+    );
   }
   cases.push(
     defineCase({
@@ -615,26 +725,50 @@ function gemmCases(): AnyOpCase[] {
       input: () => ({ ...lnInputs(21, 50, 150, 70, 0, 1e-12), tiling: { tileM: 8, tileN: 32, tileK: 8, microM: 1, microN: 2 } }),
     }),
   );
-  cases.push(defineCase({ op: 'gemm', name: 'float16 weights bias + residual + LayerNorm 21x50x150', input: () => lnInputs(21, 50, 150, 70, 0, 1e-12, 'float16') }));
+  cases.push(
+    defineCase({ op: 'gemm', name: 'float16 weights bias + residual + LayerNorm 21x50x150', input: () => lnInputs(21, 50, 150, 70, 0, 1e-12, 'float16') }),
+  );
   return cases;
 }
 
 function layerNormCases(): AnyOpCase[] {
   const cases: AnyOpCase[] = [];
   // Native widths that are not multiples of the vector width (16 / 8 / 1).
-  for (const [rows, cols] of [[1, 1], [3, 7], [5, 17], [33, 384], [2, 1000], [9, 768]] as const) {
+  for (const [rows, cols] of [
+    [1, 1],
+    [3, 7],
+    [5, 17],
+    [33, 384],
+    [2, 1000],
+    [9, 768],
+  ] as const) {
     cases.push(
       defineCase({
         op: 'layer_norm',
         name: `${rows} x ${cols}`,
-        input: () => ({ x: randomArray(rows * cols, rows * 31 + cols, 3), rows, cols, gamma: randomArray(cols, cols + 1), beta: randomArray(cols, cols + 2), eps: 1e-12 }),
+        input: () => ({
+          x: randomArray(rows * cols, rows * 31 + cols, 3),
+          rows,
+          cols,
+          gamma: randomArray(cols, cols + 1),
+          beta: randomArray(cols, cols + 2),
+          eps: 1e-12,
+        }),
       }),
     );
     cases.push(
       defineCase({
         op: 'add_layer_norm',
         name: `${rows} x ${cols} with residual = LayerNorm of the sum`,
-        input: () => ({ x: randomArray(rows * cols, rows + cols * 3, 3), residual: randomArray(rows * cols, rows + cols * 5, 3), rows, cols, gamma: randomArray(cols, 4), beta: randomArray(cols, 5), eps: 1e-5 }),
+        input: () => ({
+          x: randomArray(rows * cols, rows + cols * 3, 3),
+          residual: randomArray(rows * cols, rows + cols * 5, 3),
+          rows,
+          cols,
+          gamma: randomArray(cols, 4),
+          beta: randomArray(cols, 5),
+          eps: 1e-5,
+        }),
       }),
     );
   }
@@ -642,7 +776,14 @@ function layerNormCases(): AnyOpCase[] {
     defineCase({
       op: 'layer_norm',
       name: '1 x 257 rows near 1000 (two-pass variance)',
-      input: () => ({ x: Float32Array.from(randomArray(257, 77), (v) => 1000 + v), rows: 1, cols: 257, gamma: new Float32Array(257).fill(1), beta: new Float32Array(257), eps: 1e-12 }),
+      input: () => ({
+        x: Float32Array.from(randomArray(257, 77), (v) => 1000 + v),
+        rows: 1,
+        cols: 257,
+        gamma: new Float32Array(257).fill(1),
+        beta: new Float32Array(257),
+        eps: 1e-12,
+      }),
       // 1000 + v keeps v to ~6e-5 in float32; the normalized values (std ~0.58) keep that relative precision.
       tolerance: { cpu: () => ({ metric: 'max_abs', max: 1e-4 }), webgpu: () => ({ metric: 'max_abs', max: 1e-4 }) },
     }),
@@ -650,13 +791,23 @@ function layerNormCases(): AnyOpCase[] {
   // Rows of std ~1e-3 (variance 1e-6) with eps 1e-5: the output scale is 1 / sqrt(1e-6 + 1e-5), about 0.3 of what it
   // would be without eps, so a dropped, misplaced (outside the square root) or replaced eps fails by ~0.1.
   const epsMatters = (i: LayerNormInput) =>
-    assert.ok(maxAbsDiff(ref.layerNorm(i.x, i.rows, i.cols, i.gamma, i.beta, 1e-12), ref.layerNorm(i.x, i.rows, i.cols, i.gamma, i.beta, i.eps)) > 0.1, 'eps changes these rows materially');
+    assert.ok(
+      maxAbsDiff(ref.layerNorm(i.x, i.rows, i.cols, i.gamma, i.beta, 1e-12), ref.layerNorm(i.x, i.rows, i.cols, i.gamma, i.beta, i.eps)) > 0.1,
+      'eps changes these rows materially',
+    );
   for (const cols of [7, 17, 384]) {
     cases.push(
       defineCase({
         op: 'layer_norm',
         name: `2 x ${cols}, std 1e-3 below eps 1e-5`,
-        input: () => ({ x: randomArray(2 * cols, cols + 9, Math.sqrt(3) * 1e-3), rows: 2, cols, gamma: randomArray(cols, cols + 10), beta: randomArray(cols, cols + 11), eps: 1e-5 }),
+        input: () => ({
+          x: randomArray(2 * cols, cols + 9, Math.sqrt(3) * 1e-3),
+          rows: 2,
+          cols,
+          gamma: randomArray(cols, cols + 10),
+          beta: randomArray(cols, cols + 11),
+          eps: 1e-5,
+        }),
         precondition: epsMatters,
         // Outputs are O(1); float32 statistics err by a few ulps of that (measured <= 8.4e-8); eps 1e-12 instead errs by 0.85..1.2.
         tolerance: { cpu: () => ({ metric: 'max_abs', max: 2e-6 }) },
@@ -667,16 +818,35 @@ function layerNormCases(): AnyOpCase[] {
     defineCase({
       op: 'layer_norm',
       name: '3 x 384, std 1e-3 below eps 1e-5 (gamma ~ 1)',
-      input: () => ({ x: seededValues(3 * 384, 21, Math.sqrt(3) * 1e-3), rows: 3, cols: 384, gamma: seededValues(384, 22, 0.3, 1), beta: seededValues(384, 23, 0.3), eps: 1e-5 }),
+      input: () => ({
+        x: seededValues(3 * 384, 21, Math.sqrt(3) * 1e-3),
+        rows: 3,
+        cols: 384,
+        gamma: seededValues(384, 22, 0.3, 1),
+        beta: seededValues(384, 23, 0.3),
+        eps: 1e-5,
+      }),
       precondition: epsMatters,
     }),
   );
-  for (const [rows, cols, offset] of [[1, 1, 0], [5, 37, 0], [3, 384, 0], [2, 1000, 100]] as const) {
+  for (const [rows, cols, offset] of [
+    [1, 1, 0],
+    [5, 37, 0],
+    [3, 384, 0],
+    [2, 1000, 100],
+  ] as const) {
     cases.push(
       defineCase({
         op: 'layer_norm',
         name: `${rows} x ${cols}, gamma ~ 1${offset ? `, rows near ${offset}` : ''}`,
-        input: () => ({ x: seededValues(rows * cols, rows + cols, 1, offset), rows, cols, gamma: seededValues(cols, 3, 0.3, 1), beta: seededValues(cols, 4, 0.3), eps: 1e-12 }),
+        input: () => ({
+          x: seededValues(rows * cols, rows + cols, 1, offset),
+          rows,
+          cols,
+          gamma: seededValues(cols, 3, 0.3, 1),
+          beta: seededValues(cols, 4, 0.3),
+          eps: 1e-12,
+        }),
         // Rows around 100 with spread ~1: a one-pass E[x^2] - E[x]^2 in f32 loses ~1e-3 of the variance here. The f32
         // row sum (~1e5) is only good to ~ulp(1e5) = 2^-7, i.e. ~1e-5 on the mean, amplified by 1 / std ~ 1.7: 1e-4
         // still separates two-pass from one-pass (~1e-3).
@@ -707,7 +877,12 @@ function activationCases(): AnyOpCase[] {
     return x;
   };
   for (const activation of ACTIVATIONS) {
-    for (const [rows, cols] of [[1, 1], [3, 17], [7, 100], [2, 1536]] as const) {
+    for (const [rows, cols] of [
+      [1, 1],
+      [3, 17],
+      [7, 100],
+      [2, 1536],
+    ] as const) {
       cases.push(
         defineCase({
           op: 'bias_activation',
@@ -734,7 +909,13 @@ function activationCases(): AnyOpCase[] {
       tolerance: { cpu: () => ({ metric: 'max_rel', max: 1e-5, floor: 0 }) },
     }),
   );
-  cases.push(defineCase({ op: 'bias_activation', name: 'none, no bias = identity', input: () => ({ x: randomArray(33, 1), rows: 3, cols: 11, bias: null, activation: 'none' }) }));
+  cases.push(
+    defineCase({
+      op: 'bias_activation',
+      name: 'none, no bias = identity',
+      input: () => ({ x: randomArray(33, 1), rows: 3, cols: 11, bias: null, activation: 'none' }),
+    }),
+  );
   return cases;
 }
 
@@ -807,7 +988,14 @@ function attentionCases(): AnyOpCase[] {
           const width = numHeads * headDim;
           const seed = tokens * 131 + width;
           // Scores up to ~|q||k| = headDim / 3 * scale: wide enough that the softmax is far from uniform.
-          return { q: randomArray(tokens * width, seed, 2), k: randomArray(tokens * width, seed + 1, 2), v: randomArray(tokens * width, seed + 2), cuSeqLens: cuSeqLensOf(lengths), numHeads, headDim };
+          return {
+            q: randomArray(tokens * width, seed, 2),
+            k: randomArray(tokens * width, seed + 1, 2),
+            v: randomArray(tokens * width, seed + 2),
+            cuSeqLens: cuSeqLensOf(lengths),
+            numHeads,
+            headDim,
+          };
         },
       }),
     );
@@ -900,7 +1088,14 @@ function poolingCases(): AnyOpCase[] {
       defineCase({
         op: 'pooling',
         name: `${mode}, hidden 45, lengths [${webLengths.join(', ')}], dimensions [0, 5, 45, 16]`,
-        input: () => ({ states: seededValues((1 + 512 + 7 + 64) * 45, 11, 2), cuSeqLens: cuSeqLensOf(webLengths), hidden: 45, mode, dimensions: [0, 5, 45, 16], normalize: [true, true, false, true] }),
+        input: () => ({
+          states: seededValues((1 + 512 + 7 + 64) * 45, 11, 2),
+          cuSeqLens: cuSeqLensOf(webLengths),
+          hidden: 45,
+          mode,
+          dimensions: [0, 5, 45, 16],
+          normalize: [true, true, false, true],
+        }),
       }),
     );
   }
@@ -918,12 +1113,29 @@ function poolingCases(): AnyOpCase[] {
 function rmsNormCases(): AnyOpCase[] {
   const cases: AnyOpCase[] = [];
   // Native widths that are not multiples of the vector width (16 / 8 / 1), several groups (heads) per row.
-  for (const [rows, groups, cols] of [[1, 1, 1], [3, 1, 7], [5, 1, 17], [33, 1, 64], [2, 1, 1000], [7, 4, 16], [5, 3, 24], [3, 2, 128], [4, 5, 9]] as const) {
+  for (const [rows, groups, cols] of [
+    [1, 1, 1],
+    [3, 1, 7],
+    [5, 1, 17],
+    [33, 1, 64],
+    [2, 1, 1000],
+    [7, 4, 16],
+    [5, 3, 24],
+    [3, 2, 128],
+    [4, 5, 9],
+  ] as const) {
     cases.push(
       defineCase({
         op: 'rms_norm',
         name: `${rows} rows x ${groups} groups of ${cols}`,
-        input: () => ({ x: randomArray(rows * groups * cols, rows * 31 + cols + groups, 3), rows, groups, cols, weight: randomArray(cols, cols + 1, 2), eps: 1e-6 }),
+        input: () => ({
+          x: randomArray(rows * groups * cols, rows * 31 + cols + groups, 3),
+          rows,
+          groups,
+          cols,
+          weight: randomArray(cols, cols + 1, 2),
+          eps: 1e-6,
+        }),
       }),
     );
   }
@@ -938,7 +1150,13 @@ function rmsNormCases(): AnyOpCase[] {
     );
   }
   // WGSL shapes: hidden rows and per-head rows (7 tokens x 3 heads of 16), more columns than the 128 invocations.
-  for (const [rows, cols] of [[1, 1], [5, 37], [3, 64], [7 * 3, 16], [2, 200]] as const) {
+  for (const [rows, cols] of [
+    [1, 1],
+    [5, 37],
+    [3, 64],
+    [7 * 3, 16],
+    [2, 200],
+  ] as const) {
     cases.push(
       defineCase({
         op: 'rms_norm',
@@ -955,17 +1173,32 @@ function ropeCases(): AnyOpCase[] {
   const positionZeroIsIdentity = (input: RopeInput, got: Float32Array) => {
     const width = input.numHeads * input.headDim;
     input.positions.forEach((position, row) => {
-      if (position === 0) assert.deepEqual(got.subarray(row * width, (row + 1) * width), input.x.subarray(row * width, (row + 1) * width), 'position 0 is the identity');
+      if (position === 0)
+        assert.deepEqual(got.subarray(row * width, (row + 1) * width), input.x.subarray(row * width, (row + 1) * width), 'position 0 is the identity');
     });
   };
   // Qwen3's theta and small ones, positions up to max_position_embeddings - 1.
-  for (const [numHeads, headDim, theta] of [[1, 2, 10000], [4, 16, 1000000], [3, 10, 10000], [2, 64, 1000000], [5, 34, 500]] as const) {
+  for (const [numHeads, headDim, theta] of [
+    [1, 2, 10000],
+    [4, 16, 1000000],
+    [3, 10, 10000],
+    [2, 64, 1000000],
+    [5, 34, 500],
+  ] as const) {
     const positions = Int32Array.of(0, 1, 2, 7, 63, 64, 1000, 32767, 40959);
     cases.push(
       defineCase({
         op: 'rope',
         name: `${numHeads} heads of ${headDim}, theta ${theta}, positions up to 40959`,
-        input: () => ({ x: randomArray(positions.length * numHeads * headDim, numHeads * 13 + headDim, 2), positions, numHeads, headDim, theta, maxPosition: 40960, amplitude: 2 }),
+        input: () => ({
+          x: randomArray(positions.length * numHeads * headDim, numHeads * 13 + headDim, 2),
+          positions,
+          numHeads,
+          headDim,
+          theta,
+          maxPosition: 40960,
+          amplitude: 2,
+        }),
         exact: positionZeroIsIdentity,
       }),
     );
@@ -980,7 +1213,15 @@ function ropeCases(): AnyOpCase[] {
       defineCase({
         op: 'rope',
         name: `${numHeads} heads of ${headDim}, theta ${theta}, positions [${positions.join(', ')}]`,
-        input: () => ({ x: seededValues(positions.length * width, width + positions.length, 1), positions: Int32Array.from(positions), numHeads, headDim, theta, maxPosition: 40960, amplitude: 1 }),
+        input: () => ({
+          x: seededValues(positions.length * width, width + positions.length, 1),
+          positions: Int32Array.from(positions),
+          numHeads,
+          headDim,
+          theta,
+          maxPosition: 40960,
+          amplitude: 1,
+        }),
         exact: positionZeroIsIdentity,
       }),
     );
@@ -992,7 +1233,14 @@ function swiGluCases(): AnyOpCase[] {
   const cases: AnyOpCase[] = [];
   // Native widths that are not multiples of the vector width, large |gate| where e^-x saturates. Gate and up come from
   // one [rows, 2 * cols] array (the native layout: gate and up side by side in each row).
-  for (const [rows, cols, scale] of [[1, 1, 3], [3, 7, 3], [5, 17, 6], [4, 128, 10], [2, 333, 30], [3, 50, 120]] as const) {
+  for (const [rows, cols, scale] of [
+    [1, 1, 3],
+    [3, 7, 3],
+    [5, 17, 6],
+    [4, 128, 10],
+    [2, 333, 30],
+    [3, 50, 120],
+  ] as const) {
     cases.push(
       defineCase({
         op: 'swiglu',
@@ -1091,11 +1339,61 @@ function pagedAttentionCases(): AnyOpCase[] {
   // width; GQA groups of 1, 2 and 3; one-token sequences; a batch mixing 1 and 150 visible keys.
   const shapes: PagedShape[] = [
     { numHeads: 1, numKvHeads: 1, headDim: 16, blockSize: 4, seqs: [[0, 1]] },
-    { numHeads: 4, numKvHeads: 2, headDim: 16, blockSize: 4, seqs: [[0, 12], [8, 4], [12, 1], [0, 5]] },
-    { numHeads: 6, numKvHeads: 2, headDim: 24, blockSize: 3, seqs: [[0, 7], [70, 3], [2, 1]] },
-    { numHeads: 3, numKvHeads: 3, headDim: 7, blockSize: 1, seqs: [[5, 2], [0, 9]] },
-    { numHeads: 8, numKvHeads: 2, headDim: 128, blockSize: 16, seqs: [[0, 1], [128, 22], [63, 2], [64, 1]] },
-    { numHeads: 2, numKvHeads: 1, headDim: 34, blockSize: 16, seqs: [[0, 150], [0, 1]] },
+    {
+      numHeads: 4,
+      numKvHeads: 2,
+      headDim: 16,
+      blockSize: 4,
+      seqs: [
+        [0, 12],
+        [8, 4],
+        [12, 1],
+        [0, 5],
+      ],
+    },
+    {
+      numHeads: 6,
+      numKvHeads: 2,
+      headDim: 24,
+      blockSize: 3,
+      seqs: [
+        [0, 7],
+        [70, 3],
+        [2, 1],
+      ],
+    },
+    {
+      numHeads: 3,
+      numKvHeads: 3,
+      headDim: 7,
+      blockSize: 1,
+      seqs: [
+        [5, 2],
+        [0, 9],
+      ],
+    },
+    {
+      numHeads: 8,
+      numKvHeads: 2,
+      headDim: 128,
+      blockSize: 16,
+      seqs: [
+        [0, 1],
+        [128, 22],
+        [63, 2],
+        [64, 1],
+      ],
+    },
+    {
+      numHeads: 2,
+      numKvHeads: 1,
+      headDim: 34,
+      blockSize: 16,
+      seqs: [
+        [0, 150],
+        [0, 1],
+      ],
+    },
   ];
   shapes.forEach((c, index) => {
     cases.push(
@@ -1136,7 +1434,11 @@ function pagedAttentionCases(): AnyOpCase[] {
       },
     }),
   );
-  for (const [numHeads, numKvHeads, headDim] of [[4, 2, 16], [6, 2, 10], [3, 3, 8]] as const) {
+  for (const [numHeads, numKvHeads, headDim] of [
+    [4, 2, 16],
+    [6, 2, 10],
+    [3, 3, 8],
+  ] as const) {
     cases.push(
       defineCase({
         op: 'causal_attention',

@@ -20,7 +20,16 @@ import {
   swiGlu,
   type Precision,
 } from '../../src/backends/native/ops.js';
-import { OP_CASES, writtenCache, type AnyOpCase, type CausalAttentionInput, type GemmInput, type OpBackend, type OpInputs, type PagedAttentionInput } from './op_cases.js';
+import {
+  OP_CASES,
+  writtenCache,
+  type AnyOpCase,
+  type CausalAttentionInput,
+  type GemmInput,
+  type OpBackend,
+  type OpInputs,
+  type PagedAttentionInput,
+} from './op_cases.js';
 import { defineOpCaseTests } from './op_runner.js';
 import { maxAbsError } from '../helpers/metrics.js';
 import { assertWithin, randomArray, roundToBf16, toBf16Bits } from './native_helpers.js';
@@ -68,7 +77,15 @@ function causalAsPaged(input: CausalAttentionInput): Float32Array {
     nextBlock += count;
   }
   const cacheSize = nextBlock * blockSize * kvWidth;
-  return paged({ ...input, numBlocks: nextBlock, blockSize, cacheKeys: new Float32Array(cacheSize), cacheValues: new Float32Array(cacheSize), blockTables, numCachedTokens: new Int32Array(numSeqs) });
+  return paged({
+    ...input,
+    numBlocks: nextBlock,
+    blockSize,
+    cacheKeys: new Float32Array(cacheSize),
+    cacheValues: new Float32Array(cacheSize),
+    blockTables,
+    numCachedTokens: new Int32Array(numSeqs),
+  });
 }
 
 const RUNNERS: { [O in keyof OpInputs]: (input: OpInputs[O]) => Float32Array } = {
@@ -77,7 +94,19 @@ const RUNNERS: { [O in keyof OpInputs]: (input: OpInputs[O]) => Float32Array } =
   add_layer_norm: (i) => layerNorm(i.x, i.rows, i.cols, i.gamma, i.beta, i.eps, i.residual),
   bias_activation: (i) => biasActivation(i.x, i.rows, i.cols, i.bias, i.activation),
   embeddings: (i) =>
-    embeddings({ tokenIds: i.tokenIds, positions: i.positions, tokenTypeIds: i.tokenTypeIds, word: i.word, wordDType: 'F32', position: i.position, tokenType: i.tokenType, hiddenSize: i.hidden, gamma: i.gamma, beta: i.beta, eps: i.eps }),
+    embeddings({
+      tokenIds: i.tokenIds,
+      positions: i.positions,
+      tokenTypeIds: i.tokenTypeIds,
+      word: i.word,
+      wordDType: 'F32',
+      position: i.position,
+      tokenType: i.tokenType,
+      hiddenSize: i.hidden,
+      gamma: i.gamma,
+      beta: i.beta,
+      eps: i.eps,
+    }),
   attention: (i) => attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim),
   pooling: (i) => pool(i.states, i.cuSeqLens, i.hidden, i.mode, Int32Array.from(i.dimensions), Uint8Array.from(i.normalize, Number)),
   rms_norm: (i) => rmsNorm(i.x, i.rows, i.groups, i.cols, i.weight, i.eps),
@@ -180,7 +209,11 @@ describe('native row ops, beyond the op cases', () => {
       const { x, residual, rows, cols, gamma, beta, eps } = c.input();
       const sum = Float32Array.from(x, (v, i) => v + (residual?.[i] ?? 0));
       // The fused add rounds x + residual to float32 exactly as the explicit sum does.
-      assertWithin(maxAbsError(layerNorm(x, rows, cols, gamma, beta, eps, residual), layerNorm(sum, rows, cols, gamma, beta, eps)), 1e-6, 'fused residual vs unfused');
+      assertWithin(
+        maxAbsError(layerNorm(x, rows, cols, gamma, beta, eps, residual), layerNorm(sum, rows, cols, gamma, beta, eps)),
+        1e-6,
+        'fused residual vs unfused',
+      );
     });
   }
 
@@ -200,7 +233,17 @@ describe('native row ops, beyond the op cases', () => {
   for (const c of embeddingCases) {
     test(`embeddings: float16 and bfloat16 word tables read in place, ${c.name}`, () => {
       const i = c.input();
-      const common = { tokenIds: i.tokenIds, positions: i.positions, tokenTypeIds: i.tokenTypeIds, position: i.position, tokenType: i.tokenType, hiddenSize: i.hidden, gamma: i.gamma, beta: i.beta, eps: i.eps };
+      const common = {
+        tokenIds: i.tokenIds,
+        positions: i.positions,
+        tokenTypeIds: i.tokenTypeIds,
+        position: i.position,
+        tokenType: i.tokenType,
+        hiddenSize: i.hidden,
+        gamma: i.gamma,
+        beta: i.beta,
+        eps: i.eps,
+      };
       // Word values on a 1/1024 grid with |v| < 1: exact in float16.
       const f16 = embeddings({ ...common, word: halfBits(i.word), wordDType: 'F16' });
       assertWithin(maxAbsError(f16, embeddings({ ...common, word: i.word, wordDType: 'F32' })), 0, 'float16 table = its float32 values');
@@ -211,7 +254,18 @@ describe('native row ops, beyond the op cases', () => {
 
   const small = () => {
     const i = embeddingCases[2].input(); // hidden 64
-    return { tokenIds: Int32Array.from([1, 2]), positions: Int32Array.from([0, 1]), word: i.word.subarray(0, 10 * 64), wordDType: 'F32' as const, position: i.position.subarray(0, 8 * 64), tokenType: i.tokenType, hiddenSize: 64, gamma: i.gamma, beta: i.beta, eps: 1e-12 };
+    return {
+      tokenIds: Int32Array.from([1, 2]),
+      positions: Int32Array.from([0, 1]),
+      word: i.word.subarray(0, 10 * 64),
+      wordDType: 'F32' as const,
+      position: i.position.subarray(0, 8 * 64),
+      tokenType: i.tokenType,
+      hiddenSize: 64,
+      gamma: i.gamma,
+      beta: i.beta,
+      eps: 1e-12,
+    };
   };
   test('embeddings: token types default to 0 when absent', () => {
     const base = small();
@@ -234,10 +288,20 @@ describe('native row ops, beyond the op cases', () => {
     const dims = Int32Array.from([16, 0]);
     const fused = pool(x, cu, hidden, 'mean', dims, Uint8Array.from([1, 1]));
     const plain = pool(x, cu, hidden, 'mean', dims, Uint8Array.from([0, 0]));
-    for (const [start, size] of [[0, 16], [16, hidden]] as const) {
+    for (const [start, size] of [
+      [0, 16],
+      [16, hidden],
+    ] as const) {
       const row = plain.subarray(start, start + size);
       const norm = Math.sqrt(row.reduce((s, v) => s + v * v, 0));
-      assertWithin(maxAbsError(fused.subarray(start, start + size), Array.from(row, (v) => v / norm)), 1e-6, 'fused vs unfused normalize');
+      assertWithin(
+        maxAbsError(
+          fused.subarray(start, start + size),
+          Array.from(row, (v) => v / norm),
+        ),
+        1e-6,
+        'fused vs unfused normalize',
+      );
     }
   });
 

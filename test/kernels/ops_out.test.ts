@@ -3,15 +3,7 @@
 // engine's fused [T, 3H] layout) matches attention on separate q, k, v; memoryBandwidth measures something.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  attention,
-  attentionQkv,
-  biasActivation,
-  embeddings,
-  layerNorm,
-  memoryBandwidth,
-  pool,
-} from '../../src/backends/native/ops.js';
+import { attention, attentionQkv, biasActivation, embeddings, layerNorm, memoryBandwidth, pool } from '../../src/backends/native/ops.js';
 import { randomArray } from './native_helpers.js';
 
 describe('native ops write into a caller-provided out', () => {

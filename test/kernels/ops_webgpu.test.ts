@@ -36,7 +36,10 @@ if (!probe.available) {
         return ops.linear(x, m, k, w, bias, n, { weightType, tiling, epilogue: { kind: 'residual' }, residual: epilogue.residual });
       case 'residual_layernorm':
         // The row-panel kernel always adds a bias.
-        return ops.linearResidualLayerNorm(x, m, k, w, bias ?? new Float32Array(n), n, epilogue.residual, epilogue.gamma, epilogue.beta, epilogue.eps, { weightType, tiling });
+        return ops.linearResidualLayerNorm(x, m, k, w, bias ?? new Float32Array(n), n, epilogue.residual, epilogue.gamma, epilogue.beta, epilogue.eps, {
+          weightType,
+          tiling,
+        });
     }
   }
 
@@ -46,7 +49,8 @@ if (!probe.available) {
     bias_activation: (i) => ops.activation(i.x, i.activation as Exclude<typeof i.activation, 'none'>),
     embeddings: (i) => ops.embeddings(i.tokenIds, i.positions, i.tokenTypeIds, i.word, i.position, i.tokenType, i.hidden, i.gamma, i.beta, i.eps),
     attention: (i) => ops.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim, { tiling: i.tiling }),
-    pooling: async (i) => flatten(await ops.pool(i.states, i.cuSeqLens, i.hidden, i.mode, { dimensions: i.dimensions, normalize: i.normalize }), (n) => new Float32Array(n)),
+    pooling: async (i) =>
+      flatten(await ops.pool(i.states, i.cuSeqLens, i.hidden, i.mode, { dimensions: i.dimensions, normalize: i.normalize }), (n) => new Float32Array(n)),
     // Per-head norms are rows of their own here.
     rms_norm: (i) => decoder.rmsNorm(i.x, i.rows * i.groups, i.cols, i.weight, i.eps),
     rope: (i) => decoder.rotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta),

@@ -1,7 +1,7 @@
 // The WebGPU device layer: adapter probing, pipeline caching by typed key, and failures that must surface as
 // clear errors instead of hangs (device loss, uncaptured validation errors, pipelines that do not compile).
 import assert from 'node:assert/strict';
-import { after, before, describe, it, test } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import { WebGpuContext } from '../../src/backends/webgpu/device.js';
 import { WebGpuDeviceLostError, WebGpuError } from '../../src/backends/webgpu/errors.js';
 import { GEMM_KERNEL, gemmPipelineKey } from '../../src/backends/webgpu/kernels/gemm.js';

@@ -13,9 +13,32 @@ function referenceBits(values: Float32Array): Uint16Array {
 describe('webgpu f16 weight encoding', () => {
   it('rounds like the reference converter at the edges: zeros, subnormals, ties, overflow, infinities', () => {
     const edges = Float32Array.from([
-      0, -0, 1, -1, 65504, 65519, 65520, 1e6, -1e6, Infinity, -Infinity,
-      2 ** -14, 2 ** -24, 2 ** -25, 2 ** -25 * 1.5, 2 ** -26, 3e-8, 5.96e-8, 1e-10,
-      1 + 2 ** -11, 1 + 3 * 2 ** -11, 1 + 2 ** -11 + 2 ** -20, 2047.5, 2048.5, 0.1, -0.3333,
+      0,
+      -0,
+      1,
+      -1,
+      65504,
+      65519,
+      65520,
+      1e6,
+      -1e6,
+      Infinity,
+      -Infinity,
+      2 ** -14,
+      2 ** -24,
+      2 ** -25,
+      2 ** -25 * 1.5,
+      2 ** -26,
+      3e-8,
+      5.96e-8,
+      1e-10,
+      1 + 2 ** -11,
+      1 + 3 * 2 ** -11,
+      1 + 2 ** -11 + 2 ** -20,
+      2047.5,
+      2048.5,
+      0.1,
+      -0.3333,
     ]);
     assert.deepEqual(float32ToHalfBits(edges), referenceBits(edges));
     // NaN stays NaN (exponent all ones, mantissa non-zero).

@@ -27,7 +27,17 @@ describe('architecture registry', () => {
     assert.deepEqual(qwen3.heads, []);
     assert.equal(bert.kvBytesPerToken, null);
     const config = parseModelConfig(
-      { model_type: 'qwen3', vocab_size: 16, hidden_size: 8, num_hidden_layers: 3, num_attention_heads: 4, num_key_value_heads: 2, head_dim: 4, intermediate_size: 8, max_position_embeddings: 32 },
+      {
+        model_type: 'qwen3',
+        vocab_size: 16,
+        hidden_size: 8,
+        num_hidden_layers: 3,
+        num_attention_heads: 4,
+        num_key_value_heads: 2,
+        head_dim: 4,
+        intermediate_size: 8,
+        max_position_embeddings: 32,
+      },
       'config.json',
     ) as Qwen3Config;
     assert.equal(qwen3.kvBytesPerToken!(config, 'float32'), 2 * 3 * 2 * 4 * 4);

@@ -183,7 +183,10 @@ describe('DecoderScheduler: memory, isolation, cancellation, failures', () => {
 
   it('refuses configurations it cannot run at construction', async () => {
     const backend = await PagedReferenceBackend.create(await model('BF16'));
-    assert.throws(() => new DecoderScheduler(backend, 'mean', LIMITS), (error: unknown) => error instanceof ModelLoadError && /needs LAST pooling/.test(error.message));
+    assert.throws(
+      () => new DecoderScheduler(backend, 'mean', LIMITS),
+      (error: unknown) => error instanceof ModelLoadError && /needs LAST pooling/.test(error.message),
+    );
     assert.throws(
       () => new DecoderScheduler(backend, 'last', LIMITS, { blockSize: 16, kvCacheMemoryBytes: 16 * backend.kvBytesPerToken }),
       /holds 1 KV block\(s\) of 16 tokens .* at least 2 are needed/,

@@ -37,19 +37,31 @@ test('defaults: fail on bad lines, whole input, float32, text/id fields, auto pr
 test('embed flags are read', () => {
   const { job } = parse([
     ...BASE.slice(0, 4),
-    '--output', 'vectors.npy',
-    '--output-dtype', 'float16',
-    '--text-field', 'body',
-    '--id-field', 'doc_id',
-    '--input-format', 'text',
-    '--on-error', 'skip',
-    '--shard', '3/8',
-    '--prompt-name', 'query',
-    '--dimensions', '128',
+    '--output',
+    'vectors.npy',
+    '--output-dtype',
+    'float16',
+    '--text-field',
+    'body',
+    '--id-field',
+    'doc_id',
+    '--input-format',
+    'text',
+    '--on-error',
+    'skip',
+    '--shard',
+    '3/8',
+    '--prompt-name',
+    'query',
+    '--dimensions',
+    '128',
     '--overwrite',
-    '--checkpoint-interval', '0',
-    '--progress', 'lines',
-    '--progress-interval', '2.5',
+    '--checkpoint-interval',
+    '0',
+    '--progress',
+    'lines',
+    '--progress-interval',
+    '2.5',
   ]);
   assert.equal(job.output, 'vectors.npy');
   assert.equal(job.outputDType, 'float16');
@@ -66,17 +78,25 @@ test('embed flags are read', () => {
   assert.equal(job.progressIntervalSeconds, 2.5);
 });
 
-test('engine flags are serve\'s: same names, same values, same env fallbacks', () => {
+test("engine flags are serve's: same names, same values, same env fallbacks", () => {
   const { embedder, job } = parse([
     ...BASE,
-    '--backend', 'reference',
-    '--threads', '3',
-    '--truncate', 'end',
-    '--max-num-batched-tokens', '2048',
-    '--max-num-seqs', '32',
-    '--normalize', 'false',
-    '--pooling', 'mean',
-    '--max-model-len', '128',
+    '--backend',
+    'reference',
+    '--threads',
+    '3',
+    '--truncate',
+    'end',
+    '--max-num-batched-tokens',
+    '2048',
+    '--max-num-seqs',
+    '32',
+    '--normalize',
+    'false',
+    '--pooling',
+    'mean',
+    '--max-model-len',
+    '128',
   ]);
   assert.equal(embedder.backend, 'reference');
   assert.equal(embedder.threads, 3);

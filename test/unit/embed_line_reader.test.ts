@@ -33,7 +33,10 @@ test('lines come with 1-based numbers and the byte offsets around them, whatever
       ['alpha', 'bé ta', '', 'gamma δ', 'last-without-newline'],
       `read size ${readBytes}`,
     );
-    assert.deepEqual(lines.map((l) => l.lineNumber), [1, 2, 3, 4, 5]);
+    assert.deepEqual(
+      lines.map((l) => l.lineNumber),
+      [1, 2, 3, 4, 5],
+    );
     // Offsets tile the file: each line ends where the next starts, and the slices are the raw lines.
     let expectedStart = 0;
     for (const line of lines) {
@@ -49,19 +52,31 @@ test('lines come with 1-based numbers and the byte offsets around them, whatever
 test('reading from the middle continues the numbering it is given (how resume and shards start)', async () => {
   const bytes = Buffer.from('one\ntwo\nthree\nfour\n');
   const lines = await readAll(bytes, { start: 8, end: 14, firstLineNumber: 3 });
-  assert.deepEqual(lines.map((l) => [l.lineNumber, l.text, l.startOffset, l.endOffset]), [[3, 'three', 8, 14]]);
+  assert.deepEqual(
+    lines.map((l) => [l.lineNumber, l.text, l.startOffset, l.endOffset]),
+    [[3, 'three', 8, 14]],
+  );
 });
 
 test('a trailing newline does not make an extra empty line, and an empty file has no lines', async () => {
-  assert.deepEqual((await readAll(Buffer.from('a\nb\n'))).map((l) => l.text), ['a', 'b']);
+  assert.deepEqual(
+    (await readAll(Buffer.from('a\nb\n'))).map((l) => l.text),
+    ['a', 'b'],
+  );
   assert.deepEqual(await readAll(Buffer.alloc(0)), []);
-  assert.deepEqual((await readAll(Buffer.from('\n'))).map((l) => l.text), ['']);
+  assert.deepEqual(
+    (await readAll(Buffer.from('\n'))).map((l) => l.text),
+    [''],
+  );
 });
 
 test('a UTF-8 byte-order mark at the start of the file is not part of the first text', async () => {
   const bytes = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('{"text":"x"}\nsecond\n')]);
   const lines = await readAll(bytes, { readBytes: 2 });
-  assert.deepEqual(lines.map((l) => l.text), ['{"text":"x"}', 'second']);
+  assert.deepEqual(
+    lines.map((l) => l.text),
+    ['{"text":"x"}', 'second'],
+  );
   assert.equal(lines[0].startOffset, 0);
 });
 
@@ -81,7 +96,11 @@ test('an oversized line is reported with its length and skipped without being bu
   const bytes = Buffer.from(`short\n${long}\nafter\n${long}`);
   for (const readBytes of [8, 1 << 20]) {
     const lines = await readAll(bytes, { maxLineBytes: 50, readBytes });
-    assert.deepEqual(lines.map((l) => l.text), ['short', '', 'after', ''], `read size ${readBytes}`);
+    assert.deepEqual(
+      lines.map((l) => l.text),
+      ['short', '', 'after', ''],
+      `read size ${readBytes}`,
+    );
     assert.match(lines[1].problem ?? '', /^101 bytes long, over the limit of 50 bytes per line$/);
     assert.match(lines[3].problem ?? '', /^100 bytes long/);
     assert.equal(lines[2].lineNumber, 3);

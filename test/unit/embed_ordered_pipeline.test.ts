@@ -72,16 +72,22 @@ test('at most maxInFlightChunks wait in the engine; more waits for the oldest to
   assert.equal(consumed.length, 0);
   engine.finishAll();
   await third;
-  assert.deepEqual(consumed.map((c) => c.items.map((i) => (i.kind === 'document' ? i.id : '?'))), [['a']]);
+  assert.deepEqual(
+    consumed.map((c) => c.items.map((i) => (i.kind === 'document' ? i.id : '?'))),
+    [['a']],
+  );
   engine.finishAll();
   await pipeline.drain();
   engine.finishAll();
   assert.equal(engine.maxPending, 2);
-  assert.deepEqual(consumed.map((c) => c.end), [
-    { inputOffset: 100, nextLineNumber: 2 },
-    { inputOffset: 200, nextLineNumber: 3 },
-    { inputOffset: 300, nextLineNumber: 4 },
-  ]);
+  assert.deepEqual(
+    consumed.map((c) => c.end),
+    [
+      { inputOffset: 100, nextLineNumber: 2 },
+      { inputOffset: 200, nextLineNumber: 3 },
+      { inputOffset: 300, nextLineNumber: 4 },
+    ],
+  );
 });
 
 test('the scheduler queue limit bounds the tokens in flight', async () => {
@@ -119,7 +125,13 @@ test('bad lines keep their place between documents, rows pair with their documen
     { kind: 'document', id: 'c', numTokens: 3 },
     { kind: 'bad', lineNumber: 4, id: 'd', reason: 'empty text' },
   ]);
-  assert.deepEqual(consumed[0].rows.map((r) => Array.from(r)), [[10, 2], [30, 3]]);
+  assert.deepEqual(
+    consumed[0].rows.map((r) => Array.from(r)),
+    [
+      [10, 2],
+      [30, 3],
+    ],
+  );
 });
 
 test('a chunk of only bad lines needs no engine call and still comes out in order', async () => {
@@ -141,5 +153,8 @@ test('chunks finished out of order by the engine are still consumed in input ord
   // Finish the newest first.
   for (const p of engine.pending.splice(0).reverse()) p.resolve();
   await pipeline.drain();
-  assert.deepEqual(consumed.map((c) => (c.items[0].kind === 'document' ? c.items[0].id : '?')), ['a', 'b', 'c']);
+  assert.deepEqual(
+    consumed.map((c) => (c.items[0].kind === 'document' ? c.items[0].id : '?')),
+    ['a', 'b', 'c'],
+  );
 });

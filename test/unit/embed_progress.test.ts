@@ -63,7 +63,7 @@ test('rates and ETA use this run only; the percentage covers the whole shard', (
 test('the bar fits the terminal width', () => {
   const bar = formatProgressBar(snapshot(5), 100);
   assert.ok(bar.length < 100);
-  assert.match(bar, /^\[#{10,}-+\]  70\.0% \| 7,000 docs/);
+  assert.match(bar, /^\[#{10,}-+\] {2}70\.0% \| 7,000 docs/);
   assert.ok(formatProgressBar(snapshot(5), 30).length < 30);
 });
 
@@ -95,6 +95,7 @@ test('the bar redraws in place at most ten times a second, and messages print ab
   reporter.log('line 7: not valid JSON; skipped');
   assert.equal(stream.chunks[0], '\r\x1b[2K');
   assert.equal(stream.chunks[1], 'line 7: not valid JSON; skipped\n');
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal's erase-line escape is what is checked
   assert.match(stream.chunks[2], /^\r\x1b\[2K\[/);
   reporter.finish();
   assert.equal(stream.chunks.at(-1), '\n');

@@ -119,7 +119,10 @@ test('a JSONL writer reopened at a checkpoint continues as if the uncommitted ro
   resumed.write('c', row(4));
   await resumed.sync();
   await resumed.close();
-  const lines = (await readFile(path, 'utf8')).trimEnd().split('\n').map((l) => JSON.parse(l));
+  const lines = (await readFile(path, 'utf8'))
+    .trimEnd()
+    .split('\n')
+    .map((l) => JSON.parse(l));
   assert.deepEqual(lines, [
     { id: 'a', embedding: [1, 1.125, 1.25] },
     { id: 2, embedding: [2, 2.125, 2.25] },

@@ -35,7 +35,7 @@ test('raw shard byte ranges tile the file with no gap or overlap', () => {
 /** Seeded line lengths: many short lines, some empty, some much longer than a shard. */
 function makeFile(seed: number, numLines: number, trailingNewline: boolean): string {
   let state = seed;
-  const random = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const random = () => (state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
   const lines: string[] = [];
   for (let i = 0; i < numLines; i++) {
     const length = random() < 0.1 ? 0 : random() < 0.05 ? 200 : Math.floor(random() * 20);
@@ -97,7 +97,10 @@ test('a line longer than a whole shard leaves the shards it covers empty instead
     for (let index = 0; index < 4; index++) ranges.push(await resolveShardRange(file, text.length, { index, count: 4 }));
     const slices = ranges.map((r) => text.slice(r.start, r.end));
     assert.equal(slices.join(''), text);
-    assert.ok(slices.some((s) => s === ''), 'some shard is empty');
+    assert.ok(
+      slices.some((s) => s === ''),
+      'some shard is empty',
+    );
     assert.equal(slices.filter((s) => s.includes('y'.repeat(100))).length, 1, 'the long line is in one shard, whole');
     for (const s of slices) assert.ok(s === '' || s.endsWith('\n'), `"${s.slice(0, 10)}..." is whole lines`);
   } finally {

@@ -17,7 +17,11 @@ describe('block hashes', () => {
       .update(Buffer.from('a'))
       .digest('hex');
     assert.equal(hashBlockTokens(null, [1, 0x7fffffff], 'a', SEED), expected);
-    const child = createHash('sha256').update(Buffer.from(expected, 'hex')).update(Buffer.from([1, 0, 0, 0, 5, 0, 0, 0])).update(Buffer.alloc(4)).digest('hex');
+    const child = createHash('sha256')
+      .update(Buffer.from(expected, 'hex'))
+      .update(Buffer.from([1, 0, 0, 0, 5, 0, 0, 0]))
+      .update(Buffer.alloc(4))
+      .digest('hex');
     assert.equal(hashBlockTokens(expected, [5], null, SEED), child);
   });
 

@@ -25,12 +25,15 @@ function tinyTensors(opts: { prefix?: string; extra?: [string, number[], DType?]
 }
 
 function throwsWith(tensors: Map<string, TensorView>, pattern: RegExp): void {
-  assert.throws(() => canonicalizeBertWeights(tensors, tinyConfig, 'tiny/model.safetensors'), (error: unknown) => {
-    assert.ok(error instanceof ModelLoadError, String(error));
-    assert.match(error.message, /^tiny\/model\.safetensors: checkpoint does not match config\.json/);
-    assert.match(error.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => canonicalizeBertWeights(tensors, tinyConfig, 'tiny/model.safetensors'),
+    (error: unknown) => {
+      assert.ok(error instanceof ModelLoadError, String(error));
+      assert.match(error.message, /^tiny\/model\.safetensors: checkpoint does not match config\.json/);
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
 }
 
 describe('BERT tensor layout', () => {
@@ -72,7 +75,10 @@ describe('BERT tensor layout', () => {
       ],
     });
     const weights = canonicalizeBertWeights(tensors, tinyConfig, 'tiny');
-    assert.deepEqual([...weights.keys()], bertTensorSpecs(tinyConfig).map((spec) => spec.name));
+    assert.deepEqual(
+      [...weights.keys()],
+      bertTensorSpecs(tinyConfig).map((spec) => spec.name),
+    );
     assert.equal(weights.get('embeddings.LayerNorm.bias')!.name, 'bert.embeddings.LayerNorm.bias', 'view keeps the stored name');
   });
 

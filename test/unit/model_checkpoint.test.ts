@@ -110,9 +110,6 @@ describe('checkpoint folders', () => {
 
   it('explains a folder without safetensors weights', async () => {
     await rejectsWith(await folderWith({ 'config.json': {} }), /no model\.safetensors or model\.safetensors\.index\.json$/);
-    await rejectsWith(
-      await folderWith({ 'pytorch_model.bin': {} }),
-      /only pytorch_model\.bin, which is not supported: convert it to safetensors/,
-    );
+    await rejectsWith(await folderWith({ 'pytorch_model.bin': {} }), /only pytorch_model\.bin, which is not supported: convert it to safetensors/);
   });
 });

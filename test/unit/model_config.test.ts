@@ -7,12 +7,15 @@ import { TINY_BERT_CONFIG } from '../helpers/model_tiny_bert.js';
 const FIXTURES = 'test/fixtures/models';
 
 function throwsWith(json: unknown, pattern: RegExp): void {
-  assert.throws(() => parseModelConfig(json, 'x/config.json'), (error: unknown) => {
-    assert.ok(error instanceof ModelLoadError, String(error));
-    assert.match(error.message, /^x\/config\.json: /);
-    assert.match(error.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => parseModelConfig(json, 'x/config.json'),
+    (error: unknown) => {
+      assert.ok(error instanceof ModelLoadError, String(error));
+      assert.match(error.message, /^x\/config\.json: /);
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
 }
 
 describe('config.json parsing', () => {
@@ -49,8 +52,10 @@ describe('config.json parsing', () => {
   });
 
   it('names unknown architectures and lists what is supported', () => {
-    throwsWith({ ...TINY_BERT_CONFIG, model_type: 'xlm-roberta', architectures: ['XLMRobertaModel'] },
-      /unsupported model_type "xlm-roberta" \(architectures XLMRobertaModel\); supported: model_type "bert" or architectures BertModel, BertForMaskedLM/);
+    throwsWith(
+      { ...TINY_BERT_CONFIG, model_type: 'xlm-roberta', architectures: ['XLMRobertaModel'] },
+      /unsupported model_type "xlm-roberta" \(architectures XLMRobertaModel\); supported: model_type "bert" or architectures BertModel, BertForMaskedLM/,
+    );
     const { model_type: _modelType, ...withoutType } = TINY_BERT_CONFIG;
     throwsWith({ ...withoutType, architectures: ['Qwen3ForCausalLM'] }, /unsupported architecture Qwen3ForCausalLM; supported: .*BertModel/);
     throwsWith({ ...withoutType, architectures: undefined }, /unsupported architecture \(none given\)/);

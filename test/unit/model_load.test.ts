@@ -33,11 +33,20 @@ describe('loadModel', () => {
     // Values survive writer -> reader -> canonicalization, tensor by tensor.
     tinyBertShapes().forEach(([name, shape], tensorIndex) => {
       const values = tensorToFloat32(model.weights.get(name)!);
-      assert.equal(values.length, shape.reduce((a, b) => a * b, 1), name);
+      assert.equal(
+        values.length,
+        shape.reduce((a, b) => a * b, 1),
+        name,
+      );
       assert.equal(values[values.length - 1], tinyValue(tensorIndex, values.length - 1), name);
     });
     assert.deepEqual(
-      { pooling: model.settings.pooling, normalize: model.settings.normalize, maxSeqLength: model.settings.maxSeqLength, defaultPromptName: model.settings.defaultPromptName },
+      {
+        pooling: model.settings.pooling,
+        normalize: model.settings.normalize,
+        maxSeqLength: model.settings.maxSeqLength,
+        defaultPromptName: model.settings.defaultPromptName,
+      },
       { pooling: 'mean', normalize: true, maxSeqLength: 20, defaultPromptName: 'query' },
     );
   });
@@ -50,7 +59,10 @@ describe('loadModel', () => {
       dtype: 'BF16',
       withPositionIds: true,
       withPooler: true,
-      extra: [['cls.predictions.bias', [16]], ['cls.predictions.transform.dense.weight', [8, 8]]],
+      extra: [
+        ['cls.predictions.bias', [16]],
+        ['cls.predictions.transform.dense.weight', [8, 8]],
+      ],
     });
     const model = await loadModel(folder, { env, servedModelName: 'my-mlm', overrides: { pooling: 'mean', normalize: false } });
     assert.equal(model.id, 'my-mlm');

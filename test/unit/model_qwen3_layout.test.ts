@@ -25,12 +25,15 @@ const TINY = {
 };
 
 function throwsWith(json: unknown, pattern: RegExp): void {
-  assert.throws(() => parseModelConfig(json, 'q/config.json'), (error: unknown) => {
-    assert.ok(error instanceof ModelLoadError, String(error));
-    assert.match(error.message, /^q\/config\.json: /);
-    assert.match(error.message, pattern);
-    return true;
-  });
+  assert.throws(
+    () => parseModelConfig(json, 'q/config.json'),
+    (error: unknown) => {
+      assert.ok(error instanceof ModelLoadError, String(error));
+      assert.match(error.message, /^q\/config\.json: /);
+      assert.match(error.message, pattern);
+      return true;
+    },
+  );
 }
 
 function view(name: string, shape: readonly number[], dtype: DType = 'BF16'): TensorView {
@@ -110,10 +113,7 @@ describe('Qwen3 tensor layout', () => {
       tensors: { name: string; shape: number[]; dtype: string }[];
     };
     const specs = qwen3TensorSpecs(parseModelConfig(REAL_CONFIG, 'c') as Qwen3Config);
-    assert.deepEqual(
-      real.tensors.map((t) => [t.name, t.shape]).sort(),
-      specs.map((spec) => [spec.name, [...spec.shape]]).sort(),
-    );
+    assert.deepEqual(real.tensors.map((t) => [t.name, t.shape]).sort(), specs.map((spec) => [spec.name, [...spec.shape]]).sort());
     // Names, shapes and dtypes are all canonicalization checks, so empty byte views stand in for 1.2 GB of weights.
     const headerOnly = new Map(real.tensors.map((t) => [t.name, { name: t.name, dtype: t.dtype as DType, shape: t.shape, bytes: new Uint8Array(0) }] as const));
     assert.equal(canonicalizeQwen3Weights(headerOnly, parseModelConfig(REAL_CONFIG, 'c') as Qwen3Config, 'model.safetensors').size, 310);
@@ -124,18 +124,24 @@ describe('Qwen3 tensor layout', () => {
     tensors.set('lm_head.weight', view('lm_head.weight', [10, 8]));
     tensors.set('model.layers.0.self_attn.rotary_emb.inv_freq', view('model.layers.0.self_attn.rotary_emb.inv_freq', [2], 'F32'));
     const weights = canonicalizeQwen3Weights(tensors, config, 'm');
-    assert.deepEqual([...weights.keys()], qwen3TensorSpecs(config).map((spec) => spec.name));
+    assert.deepEqual(
+      [...weights.keys()],
+      qwen3TensorSpecs(config).map((spec) => spec.name),
+    );
     assert.equal(weights.get('embed_tokens.weight')!.name, 'model.embed_tokens.weight', 'the stored view itself');
   });
 
   it('names what is missing, misshapen, unexpected or stored twice', () => {
     const fails = (tensors: Map<string, TensorView>, pattern: RegExp) =>
-      assert.throws(() => canonicalizeQwen3Weights(tensors, config, 'm.safetensors'), (error: unknown) => {
-        assert.ok(error instanceof ModelLoadError);
-        assert.match(error.message, /^m\.safetensors: checkpoint does not match config\.json \(Qwen3\)|stored twice/);
-        assert.match(error.message, pattern);
-        return true;
-      });
+      assert.throws(
+        () => canonicalizeQwen3Weights(tensors, config, 'm.safetensors'),
+        (error: unknown) => {
+          assert.ok(error instanceof ModelLoadError);
+          assert.match(error.message, /^m\.safetensors: checkpoint does not match config\.json \(Qwen3\)|stored twice/);
+          assert.match(error.message, pattern);
+          return true;
+        },
+      );
     const missing = tinyTensors(config);
     missing.delete('layers.0.self_attn.k_norm.weight');
     fails(missing, /missing 1 tensor\(s\): layers\.0\.self_attn\.k_norm\.weight/);

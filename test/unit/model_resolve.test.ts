@@ -100,8 +100,16 @@ describe('resolve through the loopback hub', () => {
     assert.deepEqual(resolved, { path: snapshot, id: 'acme/tiny-bert', source: 'hub', commit: COMMIT_MAIN });
     assert.equal((await readFile(join(repoCache, 'refs', 'main'), 'utf8')).trim(), COMMIT_MAIN);
 
-    for (const file of ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'modules.json', '1_Pooling/config.json',
-      'sentence_bert_config.json', 'config_sentence_transformers.json', 'model.safetensors']) {
+    for (const file of [
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'modules.json',
+      '1_Pooling/config.json',
+      'sentence_bert_config.json',
+      'config_sentence_transformers.json',
+      'model.safetensors',
+    ]) {
       const link = join(snapshot, file);
       assert.ok((await lstat(link)).isSymbolicLink(), `${file} is a symlink`);
       const target = await readlink(link);
@@ -169,7 +177,10 @@ describe('resolve through the loopback hub', () => {
     assert.ok(sent.length > 0);
     for (const request of sent) assert.equal(request.authorization, `Bearer ${TOKEN}`, request.url);
 
-    await rejectsWith(resolveModel('acme/private-bert', { env: freshEnv() }), /acme\/private-bert \(revision main\) at http:\/\/127\.0\.0\.1:\d+: authentication failed \(HTTP 401.*set HF_TOKEN/);
+    await rejectsWith(
+      resolveModel('acme/private-bert', { env: freshEnv() }),
+      /acme\/private-bert \(revision main\) at http:\/\/127\.0\.0\.1:\d+: authentication failed \(HTTP 401.*set HF_TOKEN/,
+    );
     await rejectsWith(resolveModel('acme/private-bert', { env: freshEnv({ HF_TOKEN: 'hf_wrong' }) }), /authentication failed \(HTTP 401.*check HF_TOKEN/);
     await rejectsWith(resolveModel('acme/private-bert', { env: freshEnv({ HF_TOKEN: 'secret' }) }), /must start with "hf_"/);
   });
@@ -177,7 +188,10 @@ describe('resolve through the loopback hub', () => {
   it('fails cleanly for a missing repo, a missing revision and a repo without safetensors', async () => {
     await rejectsWith(resolveModel('acme/nope', { env: freshEnv() }), /acme\/nope \(revision main\) at .*: not found \(HTTP 404: Repository not found\)/);
     await rejectsWith(resolveModel('acme/tiny-bert', { env: freshEnv(), revision: 'v9' }), /not found \(HTTP 404: Invalid rev id: v9\)/);
-    await rejectsWith(resolveModel('acme/bin-only', { env: freshEnv() }), /has no model\.safetensors \(or model\.safetensors\.index\.json; pytorch_model\.bin is not supported\)/);
+    await rejectsWith(
+      resolveModel('acme/bin-only', { env: freshEnv() }),
+      /has no model\.safetensors \(or model\.safetensors\.index\.json; pytorch_model\.bin is not supported\)/,
+    );
   });
 
   it('reports an unreachable hub', async () => {
@@ -224,8 +238,16 @@ describe('resolve from a cache written by other tools', () => {
     const repoCache = join(env.HF_HUB_CACHE!, 'models--acme--tiny-bert');
     await mkdir(join(repoCache, 'refs'), { recursive: true });
     await writeFile(join(repoCache, 'refs', 'main'), COMMIT_MAIN);
-    const files = ['config.json', 'tokenizer.json', 'tokenizer_config.json', 'modules.json', '1_Pooling/config.json',
-      'sentence_bert_config.json', 'config_sentence_transformers.json', 'model.safetensors'];
+    const files = [
+      'config.json',
+      'tokenizer.json',
+      'tokenizer_config.json',
+      'modules.json',
+      '1_Pooling/config.json',
+      'sentence_bert_config.json',
+      'config_sentence_transformers.json',
+      'model.safetensors',
+    ];
     for (const file of [...files, 'special_tokens_map.json']) {
       const blob = join(repoCache, 'blobs', createHash('sha1').update(file).digest('hex'));
       await mkdir(dirname(blob), { recursive: true });

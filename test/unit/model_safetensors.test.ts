@@ -49,8 +49,7 @@ describe('safetensors writer', () => {
       { format: 'pt' },
     );
     const expectedJson =
-      '{"__metadata__":{"format":"pt"},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},' +
-      '"a":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}}';
+      '{"__metadata__":{"format":"pt"},"b":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},' + '"a":{"dtype":"I64","shape":[1],"data_offsets":[8,16]}}';
     const padded = Math.ceil(expectedJson.length / 8) * 8;
     assert.equal(Buffer.from(header).readBigUInt64LE(0), BigInt(padded));
     assert.equal(Buffer.from(header.subarray(8)).toString('utf8'), expectedJson.padEnd(padded, ' '));
@@ -203,7 +202,12 @@ describe('safetensors reader', () => {
   });
 
   it('rejects shapes that are not arrays of non-negative integers', async () => {
-    for (const [label, shape] of [['fraction', [1.5]], ['negative', [-1]], ['string', ['4']], ['not-array', 4]] as const) {
+    for (const [label, shape] of [
+      ['fraction', [1.5]],
+      ['negative', [-1]],
+      ['string', ['4']],
+      ['not-array', 4],
+    ] as const) {
       const path = await rawFile(`shape-${label}.safetensors`, { w: { dtype: 'F32', shape, data_offsets: [0, 4] } }, 4);
       await rejectsWith(path, /tensor w: shape .* (not a non-negative integer|is not an array)/);
     }
@@ -214,10 +218,7 @@ describe('safetensors reader', () => {
       await rawFile('offsets-3.safetensors', { w: { dtype: 'F32', shape: [1], data_offsets: [0, 4, 8] } }, 8),
       /tensor w: data_offsets \[0,4,8\] is not a pair of non-negative integers/,
     );
-    await rejectsWith(
-      await rawFile('metadata.safetensors', { __metadata__: { format: 1 } }),
-      /__metadata__\.format is not a string/,
-    );
+    await rejectsWith(await rawFile('metadata.safetensors', { __metadata__: { format: 1 } }), /__metadata__\.format is not a string/);
     await rejectsWith(await rawFile('entry.safetensors', { w: 'F32' }), /tensor w: entry is not an object/);
   });
 

@@ -10,9 +10,19 @@ import type { BertConfig } from '../../src/model/types.js';
 
 const FIXTURES = 'test/fixtures/models';
 const BERT_512: BertConfig = {
-  architecture: 'bert', vocabSize: 30522, hiddenSize: 384, numLayers: 1, numHeads: 12, intermediateSize: 1536,
-  maxPositionEmbeddings: 512, typeVocabSize: 2, layerNormEps: 1e-12, hiddenAct: 'gelu', padTokenId: 0,
-  isMatryoshka: false, matryoshkaDimensions: null,
+  architecture: 'bert',
+  vocabSize: 30522,
+  hiddenSize: 384,
+  numLayers: 1,
+  numHeads: 12,
+  intermediateSize: 1536,
+  maxPositionEmbeddings: 512,
+  typeVocabSize: 2,
+  layerNormEps: 1e-12,
+  hiddenAct: 'gelu',
+  padTokenId: 0,
+  isMatryoshka: false,
+  matryoshkaDimensions: null,
 };
 
 let root: string;
@@ -49,8 +59,11 @@ async function rejectsWith(promise: Promise<unknown>, pattern: RegExp): Promise<
 }
 
 const MEAN_POOLING = {
-  word_embedding_dimension: 384, pooling_mode_cls_token: false, pooling_mode_mean_tokens: true,
-  pooling_mode_max_tokens: false, pooling_mode_mean_sqrt_len_tokens: false,
+  word_embedding_dimension: 384,
+  pooling_mode_cls_token: false,
+  pooling_mode_mean_tokens: true,
+  pooling_mode_max_tokens: false,
+  pooling_mode_mean_sqrt_len_tokens: false,
 };
 
 describe('sentence-transformers settings of the real fixture models', () => {
@@ -98,7 +111,13 @@ describe('sentence-transformers settings of the real fixture models', () => {
     const modules = JSON.parse(await readFile(join(FIXTURES, 'BAAI--bge-small-en-v1.5', 'modules.json'), 'utf8'));
     assert.deepEqual(moduleConfigFiles(modules, 'modules.json'), ['1_Pooling/config.json']);
     assert.deepEqual(
-      moduleConfigFiles([{ type: 'sentence_transformers.models.Transformer', path: '0_Transformer' }, { type: 'sentence_transformers.models.Pooling', path: '1_Pooling' }], 'm'),
+      moduleConfigFiles(
+        [
+          { type: 'sentence_transformers.models.Transformer', path: '0_Transformer' },
+          { type: 'sentence_transformers.models.Pooling', path: '1_Pooling' },
+        ],
+        'm',
+      ),
       ['0_Transformer/sentence_bert_config.json', '1_Pooling/config.json'],
     );
     for (const path of ['../../etc', '/etc', 'a/../../b']) {
@@ -113,7 +132,10 @@ describe('sentence-transformers settings: overrides and fallbacks', () => {
       'config_sentence_transformers.json': { prompts: { query: 'query: ', passage: 'passage: ' }, default_prompt_name: null },
     });
     const settings = await readEmbeddingSettings(folder, BERT_512, {
-      pooling: 'last', normalize: false, maxModelLen: 128, defaultPromptName: 'query',
+      pooling: 'last',
+      normalize: false,
+      maxModelLen: 128,
+      defaultPromptName: 'query',
     });
     assert.equal(settings.pooling, 'last');
     assert.equal(settings.normalize, false);
@@ -134,7 +156,10 @@ describe('sentence-transformers settings: overrides and fallbacks', () => {
     await rejectsWith(readEmbeddingSettings(folder, BERT_512, { maxModelLen: 513 }), /--max-model-len 513 exceeds the model's max_position_embeddings 512/);
     await rejectsWith(readEmbeddingSettings(folder, BERT_512, { maxModelLen: 0 }), /--max-model-len must be a positive integer/);
     await rejectsWith(readEmbeddingSettings(folder, BERT_512, { pooling: 'max' as never }), /--pooling "max" is not one of cls, mean, last/);
-    await rejectsWith(readEmbeddingSettings(folder, BERT_512, { defaultPromptName: 'search' }), /--default-prompt-name "search" is not one of the model's prompts \(query, document/);
+    await rejectsWith(
+      readEmbeddingSettings(folder, BERT_512, { defaultPromptName: 'search' }),
+      /--default-prompt-name "search" is not one of the model's prompts \(query, document/,
+    );
   });
 
   it('max length: sentence_bert_config, else tokenizer model_max_length, capped by max_position_embeddings', async () => {
@@ -213,7 +238,10 @@ describe('sentence-transformers settings: overrides and fallbacks', () => {
         { idx: 2, name: '2', path: '2_Dense', type: 'sentence_transformers.models.Dense' },
       ],
     });
-    await rejectsWith(readEmbeddingSettings(dense, BERT_512), /unsupported module\(s\) sentence_transformers\.models\.Dense; supported: Transformer, Pooling, Normalize/);
+    await rejectsWith(
+      readEmbeddingSettings(dense, BERT_512),
+      /unsupported module\(s\) sentence_transformers\.models\.Dense; supported: Transformer, Pooling, Normalize/,
+    );
     const missingPooling = await variant('intfloat--e5-small-v2', { '1_Pooling/config.json': null });
     await rejectsWith(readEmbeddingSettings(missingPooling, BERT_512), /pooling config listed in modules\.json is missing/);
     const badDefault = await variant('intfloat--e5-small-v2', {

@@ -1,13 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { ModelLoadError } from '../../src/errors.js';
-import {
-  float32ToBytes,
-  halfToFloat,
-  tensorToBigInt64,
-  tensorToFloat32,
-  tensorToFloat64,
-} from '../../src/model/tensor_data.js';
+import { float32ToBytes, halfToFloat, tensorToBigInt64, tensorToFloat32, tensorToFloat64 } from '../../src/model/tensor_data.js';
 import type { DType, TensorView } from '../../src/model/types.js';
 
 function view(dtype: DType, shape: number[], bytes: Uint8Array): TensorView {
@@ -71,11 +65,14 @@ describe('tensor data decoding', () => {
   });
 
   it('rejects bytes that do not match the shape', () => {
-    assert.throws(() => tensorToFloat32(view('F32', [3], new Uint8Array(8))), (error: unknown) => {
-      assert.ok(error instanceof ModelLoadError);
-      assert.match(error.message, /tensor t: 8 bytes do not match F32 shape \[3\] \(12 bytes\)/);
-      return true;
-    });
+    assert.throws(
+      () => tensorToFloat32(view('F32', [3], new Uint8Array(8))),
+      (error: unknown) => {
+        assert.ok(error instanceof ModelLoadError);
+        assert.match(error.message, /tensor t: 8 bytes do not match F32 shape \[3\] \(12 bytes\)/);
+        return true;
+      },
+    );
     assert.throws(() => tensorToBigInt64(view('F32', [1], new Uint8Array(4))), /expected I64, found F32/);
   });
 });

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
 import { InvalidRequestError, ModelLoadError } from '../../src/errors.js';
 import { buildRaggedBatch, type RaggedBatch } from '../../src/backends/backend.js';
-import { NativeBackend, createNativeBackend } from '../../src/backends/native/backend.js';
+import { type NativeBackend, createNativeBackend } from '../../src/backends/native/backend.js';
 import { ReferenceBackend } from '../../src/backends/reference/backend.js';
 import { loadModel } from '../../src/model/load.js';
 import type { LoadedModel } from '../../src/model/types.js';

@@ -26,7 +26,10 @@ test('the event loop keeps turning while a forward is pending', async () => {
     // them does not spin a core the forward's threads need.
     await new Promise<void>((resolve) => {
       const turn = (): void => {
-        if (settled) return resolve();
+        if (settled) {
+          resolve();
+          return;
+        }
         turnsWhilePending++;
         setTimeout(turn, 1);
       };

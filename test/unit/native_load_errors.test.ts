@@ -75,14 +75,24 @@ describe('native engine: malformed weights fail at load', () => {
 
   test('one binding for every family: an unknown family is a TypeError, an encoder has no KV cache', async () => {
     const addon = loadAddon();
-    assert.throws(() => addon.loadEngine({ ...specOf(model), family: 'gpt2' as 'bert' }), (error: unknown) => error instanceof TypeError && /'gpt2' has no native engine/.test(error.message));
+    assert.throws(
+      () => addon.loadEngine({ ...specOf(model), family: 'gpt2' as 'bert' }),
+      (error: unknown) => error instanceof TypeError && /'gpt2' has no native engine/.test(error.message),
+    );
     const native = await addon.loadEngine(specOf(model));
     try {
       assert.equal(native.family, 'bert');
       assert.equal(native.hasKvCache, false);
       assert.equal(native.kvBytesPerToken, 0);
       assert.throws(() => native.initKvCache(4, 16), /keeps no KV cache/);
-      const one = { tokenIds: new Int32Array([1, 2]), positions: new Int32Array([0, 1]), cuSeqLens: new Int32Array([0, 2]), pooling: 'cls' as const, dimensions: new Int32Array([0]), normalize: new Uint8Array([1]) };
+      const one = {
+        tokenIds: new Int32Array([1, 2]),
+        positions: new Int32Array([0, 1]),
+        cuSeqLens: new Int32Array([0, 2]),
+        pooling: 'cls' as const,
+        dimensions: new Int32Array([0]),
+        normalize: new Uint8Array([1]),
+      };
       assert.equal((await native.forward(one)).length, model.config.hiddenSize);
       const paged = { ...one, blockTables: [new Int32Array([1])], numCachedTokens: new Int32Array([0]), isLastChunk: new Uint8Array([1]) };
       await assert.rejects(native.forward(paged), /encoder and keeps no KV cache/);
@@ -106,5 +116,4 @@ describe('native engine: malformed weights fail at load', () => {
       await rm(copy, { recursive: true, force: true });
     }
   });
-
 });

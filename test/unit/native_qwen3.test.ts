@@ -5,14 +5,22 @@
 import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { buildRaggedBatch, supportsPagedKv, type RaggedBatch } from '../../src/backends/backend.js';
-import { NativeBackend, createNativeBackend } from '../../src/backends/native/backend.js';
+import { type NativeBackend, createNativeBackend } from '../../src/backends/native/backend.js';
 import { NativeQwen3Backend } from '../../src/backends/native/qwen3_backend.js';
 import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { DecoderScheduler } from '../../src/engine/decoder_scheduler.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { defaultBackendFor } from '../../src/backends/select.js';
 import type { LoadedModel } from '../../src/model/types.js';
-import { loadQwen3Fixture, qwen3FixtureDir, randomTokens, forwardTwoManualChunks, PAGED_KV_BLOCK_SIZE, PAGED_KV_HASH_SEED, PAGED_KV_INPUTS } from '../helpers/qwen3_fixture.js';
+import {
+  loadQwen3Fixture,
+  qwen3FixtureDir,
+  randomTokens,
+  forwardTwoManualChunks,
+  PAGED_KV_BLOCK_SIZE,
+  PAGED_KV_HASH_SEED,
+  PAGED_KV_INPUTS,
+} from '../helpers/qwen3_fixture.js';
 import { assertRowClose, WHOLE_MODEL_INIT_STD, WorstErrors, type RowTolerance } from '../helpers/whole_model.js';
 
 // Bounds on each pooled row against the float64 reference embedding, on the fixture drawn with std
@@ -64,7 +72,11 @@ describe('native Qwen3: whole model against the float64 reference', () => {
         const backend = await native(loaded, dtype);
         const reference = await PagedReferenceBackend.create(loaded);
         for (const pooling of ['last', 'mean'] as const) {
-          const batch = buildRaggedBatch(INPUTS, { pooling, normalize: INPUTS.map((_, i) => i % 2 === 0), dimensions: INPUTS.map((_, i) => (i === 3 ? 32 : 0)) });
+          const batch = buildRaggedBatch(INPUTS, {
+            pooling,
+            normalize: INPUTS.map((_, i) => i % 2 === 0),
+            dimensions: INPUTS.map((_, i) => (i === 3 ? 32 : 0)),
+          });
           const expected = reference.forward64(batch);
           const rows = await backend.forward(batch);
           assert.equal(rows.length, INPUTS.length);
@@ -74,7 +86,11 @@ describe('native Qwen3: whole model against the float64 reference', () => {
     }
   }
 
-  const SCHEDULED = [['F32', 'float32'], ['F32', 'bfloat16'], ['BF16', 'bfloat16']] as const;
+  const SCHEDULED = [
+    ['F32', 'float32'],
+    ['F32', 'bfloat16'],
+    ['BF16', 'bfloat16'],
+  ] as const;
   for (const [checkpoint, dtype] of SCHEDULED) {
     for (const enablePrefixCaching of [true, false]) {
       it(`${checkpoint} checkpoint, ${dtype} weights, prefix caching ${enablePrefixCaching ? 'on' : 'off'}: DecoderScheduler, token budgets 1, 7, 16, 4096`, async () => {
@@ -83,18 +99,29 @@ describe('native Qwen3: whole model against the float64 reference', () => {
         const backend = await native(loaded, dtype);
         for (const budget of [1, 7, 16, 4096]) {
           // A fresh scheduler per budget calls initKvCache again, which discards the previous contents.
-          const scheduler = new DecoderScheduler(backend, 'last', { maxNumBatchedTokens: budget, maxNumSeqs: 8, maxQueuedTokens: 1 << 20 }, {
-            blockSize: BLOCK_SIZE,
-            numKvBlocks: 96,
-            hashSeed: HASH_SEED,
-            enablePrefixCaching,
-          });
+          const scheduler = new DecoderScheduler(
+            backend,
+            'last',
+            { maxNumBatchedTokens: budget, maxNumSeqs: 8, maxQueuedTokens: 1 << 20 },
+            {
+              blockSize: BLOCK_SIZE,
+              numKvBlocks: 96,
+              hashSeed: HASH_SEED,
+              enablePrefixCaching,
+            },
+          );
           // Two rounds: the second finds the first's blocks cached (when caching is on).
           for (let round = 0; round < 2; round++) {
             const { rows } = await scheduler.submit(INPUTS, { dimensions: 0, normalize: true });
             assert.equal(rows.length, INPUTS.length);
             rows.forEach((row, i) =>
-              expectClose(`budget ${budget} round ${round} input ${i} (${INPUTS[i].length} tokens)`, `scheduler ${checkpoint}/${dtype}`, row, expected[i], TOLERANCE[dtype]),
+              expectClose(
+                `budget ${budget} round ${round} input ${i} (${INPUTS[i].length} tokens)`,
+                `scheduler ${checkpoint}/${dtype}`,
+                row,
+                expected[i],
+                TOLERANCE[dtype],
+              ),
             );
           }
           const stats = scheduler.stats;
@@ -191,7 +218,11 @@ describe('native Qwen3: KV accounting and errors', () => {
 describe('native Qwen3: through the Embedder', () => {
   it('is the default backend for Qwen3, and serves chunked + prefix-cached embeddings equal to the one-shot reference', async () => {
     const dir = await qwen3FixtureDir('F32', { initStd: WHOLE_MODEL_INIT_STD });
-    const embedder = await Embedder.load(dir, { tokenizerWorkers: 0, kvCache: { blockSize: 4, kvCacheMemoryBytes: 1 << 20 }, limits: { maxNumBatchedTokens: 8 } });
+    const embedder = await Embedder.load(dir, {
+      tokenizerWorkers: 0,
+      kvCache: { blockSize: 4, kvCacheMemoryBytes: 1 << 20 },
+      limits: { maxNumBatchedTokens: 8 },
+    });
     try {
       assert.equal(defaultBackendFor(embedder.model), 'cpu');
       const reference = await PagedReferenceBackend.create(embedder.model);

@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 
 import { buildRaggedBatch, type RaggedBatch } from '../../src/backends/backend.js';
 import { loadAddon } from '../../src/backends/native/addon.js';
-import { createNativeBackend, NativeBackend } from '../../src/backends/native/backend.js';
+import { createNativeBackend, type NativeBackend } from '../../src/backends/native/backend.js';
 import { parseServeArgs } from '../../src/cli/serve_options.js';
 import { Embedder } from '../../src/engine/embedder.js';
 import { loadModel } from '../../src/model/load.js';
@@ -101,7 +101,12 @@ describe('native working buffers', () => {
 
 describe('--release-working-memory-after and /metrics', () => {
   const load = async (releaseWorkingMemoryAfterSeconds: number) =>
-    Embedder.load(await fixtureModel('bge-small', { shrink: BERT_SHRINK }), { backend: 'cpu', threads: 1, tokenizerWorkers: 0, releaseWorkingMemoryAfterSeconds });
+    Embedder.load(await fixtureModel('bge-small', { shrink: BERT_SHRINK }), {
+      backend: 'cpu',
+      threads: 1,
+      tokenizerWorkers: 0,
+      releaseWorkingMemoryAfterSeconds,
+    });
 
   test('the flag and its env var', () => {
     const parse = (argv: string[], env: NodeJS.ProcessEnv = {}) => {

@@ -35,7 +35,10 @@ function record(sessionNum: number, startMs: number, latencyMs: number, extra: P
   };
 }
 
-const failure = (code: number | null, type: RequestError['type'], message = 'boom'): Partial<RequestRecord> => ({ error: { code, type, message }, usageInputTokens: null });
+const failure = (code: number | null, type: RequestError['type'], message = 'boom'): Partial<RequestRecord> => ({
+  error: { code, type, message },
+  usageInputTokens: null,
+});
 
 // 10 successes with latencies 10..100 ms issued back to back from t=0 (the last ends at 1000 ms),
 // plus failures: two 429s, one 500, one dropped connection, one timeout, one invalid 200.
@@ -84,7 +87,13 @@ test('errors are counted by HTTP status, or by kind when the server never answer
 });
 
 test('streaming metrics and an all-failed run', () => {
-  const chat = summarize([record(0, 0, 100, { timeToFirstTokenMs: 30, interTokenLatencyMs: 10, outputTokens: 8 }), record(1, 100, 100, { timeToFirstTokenMs: 50, interTokenLatencyMs: 20, outputTokens: 4 })], { time_to_first_token: 40 });
+  const chat = summarize(
+    [
+      record(0, 0, 100, { timeToFirstTokenMs: 30, interTokenLatencyMs: 10, outputTokens: 8 }),
+      record(1, 100, 100, { timeToFirstTokenMs: 50, interTokenLatencyMs: 20, outputTokens: 4 }),
+    ],
+    { time_to_first_token: 40 },
+  );
   assert.equal(chat.time_to_first_token!.avg, 40);
   assert.equal(chat.inter_token_latency!.max, 20);
   assert.equal(chat.output_token_throughput!.avg, 12 / 0.2);
@@ -127,7 +136,10 @@ test('artifact files: aggregate JSON and CSV, JSONL, server metrics delta', () =
   assert.deepEqual(aggregate.load, { mode: 'concurrency', concurrency: 1 });
   assert.deepEqual(aggregate.server_metrics, { url: 'http://x/metrics', before: 'ok', after: 'ok' });
   assert.equal(readFileSync(join(scratch, 'profile_export.jsonl'), 'utf8').trim().split('\n').length, 16);
-  assert.deepEqual(JSON.parse(readFileSync(join(scratch, 'server_metrics_delta.json'), 'utf8')), { 'requests_total{route="/v1/embeddings"}': 16, new_series: 3 });
+  assert.deepEqual(JSON.parse(readFileSync(join(scratch, 'server_metrics_delta.json'), 'utf8')), {
+    'requests_total{route="/v1/embeddings"}': 16,
+    new_series: 3,
+  });
   const csv = aggregateCsv(summary).split('\n');
   assert.equal(csv[0], 'Metric,avg,min,max,p1,p5,p10,p25,p50,p75,p90,p95,p99,std');
   assert.match(csv[1]!, /^Request Latency \(ms\),55,10,100,10\.9000,/);

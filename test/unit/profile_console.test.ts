@@ -10,9 +10,21 @@ const MS = 1_000_000n;
 
 function record(n: number, latencyMs: number, error: RequestRecord['error'] = null): RequestRecord {
   return {
-    sessionNum: n, xRequestId: `${n}`, conversationId: 'c', workerId: 'w', phase: 'profiling',
-    requestStartNs: T0 + BigInt(n * 100) * MS, requestAckNs: null, requestEndNs: T0 + BigInt(n * 100 + latencyMs) * MS,
-    batchSize: 1, inputSequenceLength: 8, usageInputTokens: error ? null : 10, timeToFirstTokenMs: null, interTokenLatencyMs: null, outputTokens: null, error,
+    sessionNum: n,
+    xRequestId: `${n}`,
+    conversationId: 'c',
+    workerId: 'w',
+    phase: 'profiling',
+    requestStartNs: T0 + BigInt(n * 100) * MS,
+    requestAckNs: null,
+    requestEndNs: T0 + BigInt(n * 100 + latencyMs) * MS,
+    batchSize: 1,
+    inputSequenceLength: 8,
+    usageInputTokens: error ? null : 10,
+    timeToFirstTokenMs: null,
+    interTokenLatencyMs: null,
+    outputTokens: null,
+    error,
   };
 }
 
@@ -20,7 +32,10 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 test('on a terminal progress rewrites one line in place; elsewhere it prints plain lines', async () => {
   let live = '';
-  const tty = new ProgressReporter({ write: (t) => void (live += t) }, { mode: 'live', intervalS: 0.02, label: 'concurrency4', requestCount: 3, durationS: null });
+  const tty = new ProgressReporter(
+    { write: (t) => void (live += t) },
+    { mode: 'live', intervalS: 0.02, label: 'concurrency4', requestCount: 3, durationS: null },
+  );
   tty.record(record(0, 10));
   tty.record(record(1, 10, { code: 429, type: 'HTTPError', message: 'slow down' }));
   await sleep(70);
@@ -28,13 +43,17 @@ test('on a terminal progress rewrites one line in place; elsewhere it prints pla
   tty.finish();
   const frames = live.split('\r\x1b[2K').filter(Boolean);
   assert.ok(frames.length >= 2, `${frames.length} frames`);
-  assert.ok(frames.slice(0, -1).every((f) => !f.includes('\n')), 'intermediate frames stay on one line');
+  assert.ok(
+    frames.slice(0, -1).every((f) => !f.includes('\n')),
+    'intermediate frames stay on one line',
+  );
   assert.match(frames[frames.length - 1]!, /^\[concurrency4\] 3\/3 requests, 1 errors, [\d.]+ req\/s, \d+ tokens\/s, [\d.]+s\n$/);
 
   let plain = '';
   const log = new ProgressReporter({ write: (t) => void (plain += t) }, { mode: 'plain', intervalS: 10, label: 'c1', requestCount: null, durationS: 5 });
   log.record(record(0, 10));
   log.finish();
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: plain output must hold no terminal escapes
   assert.doesNotMatch(plain, /\r|\x1b/);
   assert.match(plain, /^\[c1\] 1 requests, 0 errors, .* [\d.]+\/5s\n$/);
 
@@ -48,7 +67,10 @@ test('on a terminal progress rewrites one line in place; elsewhere it prints pla
 
 test('while running, throughput is the trailing window; the final line is the whole-run average', async () => {
   let out = '';
-  const progress = new ProgressReporter({ write: (t) => void (out += t) }, { mode: 'plain', intervalS: 60, label: 'p', requestCount: 7, durationS: null, windowS: 0.1 });
+  const progress = new ProgressReporter(
+    { write: (t) => void (out += t) },
+    { mode: 'plain', intervalS: 60, label: 'p', requestCount: 7, durationS: null, windowS: 0.1 },
+  );
   for (let i = 0; i < 5; i++) progress.record(record(i, 1));
   await sleep(150); // the first five leave the window
   progress.record(record(5, 1));
@@ -64,7 +86,9 @@ test('while running, throughput is the trailing window; the final line is the wh
 });
 
 test('the console table lists latency statistics, throughputs and errors by status', () => {
-  const summary = summarize([record(0, 10), record(1, 20), record(2, 30), record(3, 5, { code: 500, type: 'HTTPError', message: 'HTTP 500: oops' })], { request_latency: 25 });
+  const summary = summarize([record(0, 10), record(1, 20), record(2, 30), record(3, 5, { code: 500, type: 'HTTPError', message: 'HTTP 500: oops' })], {
+    request_latency: 25,
+  });
   const text = formatSummary(summary, 'bge | embeddings | concurrency1');
   const lines = text.split('\n');
   assert.equal(lines[0], 'bge | embeddings | concurrency1');
@@ -74,7 +98,12 @@ test('the console table lists latency statistics, throughputs and errors by stat
   assert.match(text, /│ Good Request Count \(requests\) +│ +2 │/);
   assert.match(text, /│ 500 +│ +1 │/);
   assert.match(text, /1 x HTTPError 500: HTTP 500: oops/);
-  const widths = new Set(lines.filter((l) => l.startsWith('│ Request Latency') || l.startsWith('│ Metric')).slice(0, 2).map((l) => l.length));
+  const widths = new Set(
+    lines
+      .filter((l) => l.startsWith('│ Request Latency') || l.startsWith('│ Metric'))
+      .slice(0, 2)
+      .map((l) => l.length),
+  );
   assert.equal(widths.size, 1, 'rows line up');
   assert.match(formatSummary(summarize([record(0, 5, { code: null, type: 'ConnectionError', message: 'ECONNREFUSED' })], null), 't'), /No request succeeded/);
   const sweep = formatSweep([{ folder: 'concurrency1', load: { mode: 'concurrency', concurrency: 1 }, summary }]);

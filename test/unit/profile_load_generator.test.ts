@@ -20,9 +20,21 @@ function fakeIssuer(latencyMs: number): { issue: IssueRequest; maxInFlight: () =
     await sleep(latencyMs);
     inFlight--;
     const record: RequestRecord = {
-      sessionNum, xRequestId: String(sessionNum), conversationId: 'c', workerId, phase: 'profiling',
-      requestStartNs, requestAckNs: null, requestEndNs: nowEpochNs(), batchSize: 1, inputSequenceLength: null,
-      usageInputTokens: null, timeToFirstTokenMs: null, interTokenLatencyMs: null, outputTokens: null, error: null,
+      sessionNum,
+      xRequestId: String(sessionNum),
+      conversationId: 'c',
+      workerId,
+      phase: 'profiling',
+      requestStartNs,
+      requestAckNs: null,
+      requestEndNs: nowEpochNs(),
+      batchSize: 1,
+      inputSequenceLength: null,
+      usageInputTokens: null,
+      timeToFirstTokenMs: null,
+      interTokenLatencyMs: null,
+      outputTokens: null,
+      error: null,
     };
     return record;
   };
@@ -33,12 +45,22 @@ test('concurrency mode keeps exactly N requests in flight and sends exactly the 
   const fake = fakeIssuer(15);
   const seen: number[] = [];
   const result = await runLoad(
-    { point: { mode: 'concurrency', concurrency: 4 }, arrivalPattern: 'poisson', requestCount: 22, durationS: null, rng: new SeededRandom(0), onRecord: (r) => seen.push(r.sessionNum) },
+    {
+      point: { mode: 'concurrency', concurrency: 4 },
+      arrivalPattern: 'poisson',
+      requestCount: 22,
+      durationS: null,
+      rng: new SeededRandom(0),
+      onRecord: (r) => seen.push(r.sessionNum),
+    },
     fake.issue,
   );
   assert.equal(result.records.length, 22);
   assert.equal(seen.length, 22);
-  assert.deepEqual(result.records.map((r) => r.sessionNum), Array.from({ length: 22 }, (_, i) => i));
+  assert.deepEqual(
+    result.records.map((r) => r.sessionNum),
+    Array.from({ length: 22 }, (_, i) => i),
+  );
   assert.equal(fake.maxInFlight(), 4);
   assert.equal(new Set(result.records.map((r) => r.workerId)).size, 4);
   assert.equal(result.wasCancelled, false);
@@ -47,7 +69,10 @@ test('concurrency mode keeps exactly N requests in flight and sends exactly the 
 test('a duration stops issuing at the deadline and lets requests in flight finish', async () => {
   const fake = fakeIssuer(30);
   const started = performance.now();
-  const result = await runLoad({ point: { mode: 'concurrency', concurrency: 2 }, arrivalPattern: 'poisson', requestCount: null, durationS: 0.2, rng: new SeededRandom(0) }, fake.issue);
+  const result = await runLoad(
+    { point: { mode: 'concurrency', concurrency: 2 }, arrivalPattern: 'poisson', requestCount: null, durationS: 0.2, rng: new SeededRandom(0) },
+    fake.issue,
+  );
   const elapsed = performance.now() - started;
   // 2 workers x ceil(200 / 30) requests, give or take one per worker for timer jitter.
   assert.ok(result.records.length >= 10 && result.records.length <= 16, `${result.records.length} requests`);
@@ -56,7 +81,16 @@ test('a duration stops issuing at the deadline and lets requests in flight finis
 
 test('constant request rate spaces arrivals 1/R apart, whatever the latency', async () => {
   const fake = fakeIssuer(60); // slower than the gap: an open loop must not wait for answers
-  await runLoad({ point: { mode: 'request_rate', requestRate: 50, maxConcurrency: null }, arrivalPattern: 'constant', requestCount: 10, durationS: null, rng: new SeededRandom(0) }, fake.issue);
+  await runLoad(
+    {
+      point: { mode: 'request_rate', requestRate: 50, maxConcurrency: null },
+      arrivalPattern: 'constant',
+      requestCount: 10,
+      durationS: null,
+      rng: new SeededRandom(0),
+    },
+    fake.issue,
+  );
   const gaps = fake.startsMs.slice(1).map((t, i) => t - fake.startsMs[i]!);
   const span = fake.startsMs[9]! - fake.startsMs[0]!;
   // Arrival times are absolute (not slept one after another), so timer lag does not accumulate.
@@ -75,7 +109,16 @@ test('poisson arrivals average 1/R and are reproducible from the seed; max concu
   assert.ok(Math.abs(meanGap - 0.01) < 0.0008, `mean gap ${meanGap}`);
   assert.deepEqual(gaps(5).slice(0, 5), sample.slice(0, 5));
   const fake = fakeIssuer(40);
-  const result = await runLoad({ point: { mode: 'request_rate', requestRate: 500, maxConcurrency: 3 }, arrivalPattern: 'poisson', requestCount: 12, durationS: null, rng: new SeededRandom(1) }, fake.issue);
+  const result = await runLoad(
+    {
+      point: { mode: 'request_rate', requestRate: 500, maxConcurrency: 3 },
+      arrivalPattern: 'poisson',
+      requestCount: 12,
+      durationS: null,
+      rng: new SeededRandom(1),
+    },
+    fake.issue,
+  );
   assert.equal(result.records.length, 12);
   assert.equal(fake.maxInFlight(), 3);
 });
@@ -84,7 +127,17 @@ test('aborting stops new requests and marks the run cancelled', async () => {
   const fake = fakeIssuer(20);
   const stop = new AbortController();
   setTimeout(() => stop.abort(), 70);
-  const result = await runLoad({ point: { mode: 'concurrency', concurrency: 2 }, arrivalPattern: 'poisson', requestCount: 1000, durationS: null, rng: new SeededRandom(0), stopSignal: stop.signal }, fake.issue);
+  const result = await runLoad(
+    {
+      point: { mode: 'concurrency', concurrency: 2 },
+      arrivalPattern: 'poisson',
+      requestCount: 1000,
+      durationS: null,
+      rng: new SeededRandom(0),
+      stopSignal: stop.signal,
+    },
+    fake.issue,
+  );
   assert.equal(result.wasCancelled, true);
   assert.ok(result.records.length >= 2 && result.records.length <= 14, `${result.records.length}`);
 });

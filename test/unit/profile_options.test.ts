@@ -6,7 +6,25 @@ import { normalizeBaseUrl, parseGoodput, parseProfileArgs, redactArgv, requestCo
 const base = ['--model', 'BAAI/bge-small-en-v1.5', '--url', 'localhost:8000'];
 
 test('AIPerf flag names parse into one options object with AIPerf-like defaults', () => {
-  const options = parseProfileArgs([...base, '--endpoint-type', 'embeddings', '--synthetic-input-tokens-mean', '100', '--synthetic-input-tokens-stddev', '5', '--request-count', '20', '--concurrency', '4', '--batch-size-text', '3', '--random-seed', '7', '--warmup-request-count', '2'])!;
+  const options = parseProfileArgs([
+    ...base,
+    '--endpoint-type',
+    'embeddings',
+    '--synthetic-input-tokens-mean',
+    '100',
+    '--synthetic-input-tokens-stddev',
+    '5',
+    '--request-count',
+    '20',
+    '--concurrency',
+    '4',
+    '--batch-size-text',
+    '3',
+    '--random-seed',
+    '7',
+    '--warmup-request-count',
+    '2',
+  ])!;
   assert.equal(options.baseUrl, 'http://localhost:8000');
   assert.equal(options.endpointPath, '/v1/embeddings');
   assert.equal(options.tokenizer, 'BAAI/bge-small-en-v1.5');
@@ -29,7 +47,10 @@ test('endpoint types pick their default paths; --endpoint overrides', () => {
 });
 
 test('a comma list is a sweep; --request-rate with --concurrency caps in-flight requests', () => {
-  assert.deepEqual(parseProfileArgs([...base, '--concurrency', '1,4,16,64'])!.loadPoints.map((p) => p.mode === 'concurrency' && p.concurrency), [1, 4, 16, 64]);
+  assert.deepEqual(
+    parseProfileArgs([...base, '--concurrency', '1,4,16,64'])!.loadPoints.map((p) => p.mode === 'concurrency' && p.concurrency),
+    [1, 4, 16, 64],
+  );
   const rate = parseProfileArgs([...base, '--request-rate', '10,20', '--concurrency', '8', '--arrival-pattern', 'constant'])!;
   assert.deepEqual(rate.loadPoints, [
     { mode: 'request_rate', requestRate: 10, maxConcurrency: 8 },
@@ -43,13 +64,33 @@ test('a comma list is a sweep; --request-rate with --concurrency caps in-flight 
 });
 
 test('headers, api key and extra inputs', () => {
-  const options = parseProfileArgs([...base, '--api-key', 'sk-1', '-H', 'X-Team: search', '--header', 'x-b:2', '--extra-inputs', 'input_type:search_query', '--extra-inputs', 'dimensions:256'])!;
+  const options = parseProfileArgs([
+    ...base,
+    '--api-key',
+    'sk-1',
+    '-H',
+    'X-Team: search',
+    '--header',
+    'x-b:2',
+    '--extra-inputs',
+    'input_type:search_query',
+    '--extra-inputs',
+    'dimensions:256',
+  ])!;
   assert.deepEqual(options.headers, { authorization: 'Bearer sk-1', 'x-team': 'search', 'x-b': '2' });
   assert.deepEqual(options.extraInputs, { input_type: 'search_query', dimensions: 256 });
   assert.throws(() => parseProfileArgs([...base, '-H', 'no-colon']), UsageError);
   assert.equal(options.cliCommand.includes('sk-1'), false, 'the recorded command line hides the key');
   assert.deepEqual(redactArgv(['--api-key', 'k', '--api-key=k2', '-H', 'Authorization: Bearer x', '-H', 'X-Api-Key: y', '-H', 'X-Team: a']), [
-    '--api-key', '<redacted>', '--api-key=<redacted>', '-H', 'Authorization: <redacted>', '-H', 'X-Api-Key: <redacted>', '-H', 'X-Team: a',
+    '--api-key',
+    '<redacted>',
+    '--api-key=<redacted>',
+    '-H',
+    'Authorization: <redacted>',
+    '-H',
+    'X-Api-Key: <redacted>',
+    '-H',
+    'X-Team: a',
   ]);
 });
 
@@ -58,7 +99,18 @@ test('input file, images, streaming and goodput', () => {
   assert.deepEqual(file.inputs, { kind: 'file', path: 'in.jsonl', datasetType: 'single_turn' });
   assert.equal(file.tokenizerExplicit, true);
   assert.throws(() => parseProfileArgs([...base, '--input-file', 'x', '--custom-dataset-type', 'multi_turn']), UsageError);
-  const chat = parseProfileArgs([...base, '--endpoint-type', 'chat', '--streaming', '--image-width-mean', '64', '--image-height-mean', '32', '--goodput', 'request_latency:300 time_to_first_token:50'])!;
+  const chat = parseProfileArgs([
+    ...base,
+    '--endpoint-type',
+    'chat',
+    '--streaming',
+    '--image-width-mean',
+    '64',
+    '--image-height-mean',
+    '32',
+    '--goodput',
+    'request_latency:300 time_to_first_token:50',
+  ])!;
   assert.equal(chat.streaming, true);
   assert.deepEqual(chat.inputs.kind === 'synthetic' && chat.inputs.images, { widthMean: 64, heightMean: 32, widthStddev: 0, heightStddev: 0, batchSize: 1 });
   assert.deepEqual(chat.goodput, { request_latency: 300, time_to_first_token: 50 });

@@ -35,7 +35,10 @@ test('countPixelsNear counts pixels within the tolerance of a colour', () => {
 
 test('the decoder undoes every PNG row filter (Sub, Up, Average, Paeth)', () => {
   // 2x2 RGBA image; row 0 uses Sub, row 1 uses Paeth. Pixels: (10,20,30,255) (15,25,35,255) / (20,20,20,255) (40,40,40,128)
-  const pixels = [[10, 20, 30, 255, 15, 25, 35, 255], [20, 20, 20, 255, 40, 40, 40, 128]];
+  const pixels = [
+    [10, 20, 30, 255, 15, 25, 35, 255],
+    [20, 20, 20, 255, 40, 40, 40, 128],
+  ];
   const paeth = (a: number, b: number, c: number): number => {
     const p = a + b - c;
     const [pa, pb, pc] = [Math.abs(p - a), Math.abs(p - b), Math.abs(p - c)];

@@ -14,10 +14,21 @@ const MS = 1_000_000n;
 
 function record(sessionNum: number, startMs: number, latencyMs: number, failed = false): RequestRecord {
   return {
-    sessionNum, xRequestId: `r${sessionNum}`, conversationId: 'c', workerId: 'worker_0', phase: 'profiling',
-    requestStartNs: T0 + BigInt(startMs) * MS, requestAckNs: null, requestEndNs: T0 + BigInt(startMs + latencyMs) * MS,
-    batchSize: 1, inputSequenceLength: 10, usageInputTokens: failed ? null : 12, timeToFirstTokenMs: null, interTokenLatencyMs: null,
-    outputTokens: null, error: failed ? { code: 503, type: 'HTTPError', message: 'busy' } : null,
+    sessionNum,
+    xRequestId: `r${sessionNum}`,
+    conversationId: 'c',
+    workerId: 'worker_0',
+    phase: 'profiling',
+    requestStartNs: T0 + BigInt(startMs) * MS,
+    requestAckNs: null,
+    requestEndNs: T0 + BigInt(startMs + latencyMs) * MS,
+    batchSize: 1,
+    inputSequenceLength: 10,
+    usageInputTokens: failed ? null : 12,
+    timeToFirstTokenMs: null,
+    interTokenLatencyMs: null,
+    outputTokens: null,
+    error: failed ? { code: 503, type: 'HTTPError', message: 'busy' } : null,
   };
 }
 
@@ -26,7 +37,11 @@ function point(name: string, concurrency: number, records: RequestRecord[]): Poi
   return {
     name,
     folder: `/nowhere/${name}`,
-    aggregate: { ...summary, load: { mode: 'concurrency', concurrency }, input_config: { model: 'BAAI/bge-small-en-v1.5', endpointType: 'embeddings', baseUrl: 'http://h:1', endpointPath: '/v1/embeddings' } },
+    aggregate: {
+      ...summary,
+      load: { mode: 'concurrency', concurrency },
+      input_config: { model: 'BAAI/bge-small-en-v1.5', endpointType: 'embeddings', baseUrl: 'http://h:1', endpointPath: '/v1/embeddings' },
+    },
     records: parseJsonlRecords(records.map(recordToJsonLine).join('\n')),
     serverMetricsDelta: { 'requests_total{code="200"}': records.length },
   };
@@ -41,9 +56,19 @@ test('axis ticks are round numbers covering the data', () => {
 
 test('the histogram puts every value in exactly one bar and marks the percentiles', () => {
   const values = Array.from({ length: 100 }, (_, i) => 10 + (i % 37));
-  const chart = histogramChart({ id: 'h', title: 'Latency', xLabel: 'latency (ms)', values, numBins: 10, markers: [{ label: 'p50', value: 27, colour: '#2ca02c' }] });
+  const chart = histogramChart({
+    id: 'h',
+    title: 'Latency',
+    xLabel: 'latency (ms)',
+    values,
+    numBins: 10,
+    markers: [{ label: 'p50', value: 27, colour: '#2ca02c' }],
+  });
   const counts = [...chart.svg.matchAll(/: (\d+) requests<\/title>/g)].map((m) => Number(m[1]));
-  assert.equal(counts.reduce((a, b) => a + b, 0), 100);
+  assert.equal(
+    counts.reduce((a, b) => a + b, 0),
+    100,
+  );
   assert.ok(counts.length <= 10);
   assert.match(chart.svg, /class="marker"[^>]*stroke="#2ca02c"/);
   assert.match(chart.svg, /p50 = 27/);
@@ -53,11 +78,39 @@ test('the histogram puts every value in exactly one bar and marks the percentile
 
 test('x/y charts draw a path per line series and a dot per point', () => {
   const chart = xyChart({
-    id: 'xy', title: 'T', xLabel: 'x', yLabel: 'y',
+    id: 'xy',
+    title: 'T',
+    xLabel: 'x',
+    yLabel: 'y',
     series: [
-      { name: 'line', colour: '#111111', style: 'line', points: [{ x: 0, y: 1 }, { x: 1, y: 2 }, { x: 2, y: 0 }] },
-      { name: 'dots', colour: '#222222', style: 'dots', points: [{ x: 0.5, y: 1 }, { x: 1.5, y: 1.5 }] },
-      { name: 'both', colour: '#333333', style: 'line+dots', points: [{ x: 0, y: 0, label: 'c=1' }, { x: 2, y: 2, label: 'c=4' }] },
+      {
+        name: 'line',
+        colour: '#111111',
+        style: 'line',
+        points: [
+          { x: 0, y: 1 },
+          { x: 1, y: 2 },
+          { x: 2, y: 0 },
+        ],
+      },
+      {
+        name: 'dots',
+        colour: '#222222',
+        style: 'dots',
+        points: [
+          { x: 0.5, y: 1 },
+          { x: 1.5, y: 1.5 },
+        ],
+      },
+      {
+        name: 'both',
+        colour: '#333333',
+        style: 'line+dots',
+        points: [
+          { x: 0, y: 0, label: 'c=1' },
+          { x: 2, y: 2, label: 'c=4' },
+        ],
+      },
     ],
   });
   assert.equal((chart.svg.match(/class="series-line"/g) ?? []).length, 2);
@@ -67,11 +120,7 @@ test('x/y charts draw a path per line series and a dot per point', () => {
 });
 
 test('the timeline buckets completions so rate x width adds back up to the counts', () => {
-  const records = [
-    ...Array.from({ length: 30 }, (_, i) => record(i, i * 100, 50)),
-    record(30, 500, 20, true),
-    record(31, 1500, 20, true),
-  ];
+  const records = [...Array.from({ length: 30 }, (_, i) => record(i, i * 100, 50)), record(30, 500, 20, true), record(31, 1500, 20, true)];
   const run = timeline(parseJsonlRecords(records.map(recordToJsonLine).join('\n')));
   assert.ok(Math.abs(run.durationS - 2.95) < 1e-6, `${run.durationS}`); // epoch ns as doubles: 256 ns resolution
   assert.equal(run.bucketS, bucketWidthS(2.95, targetBucketCount(32)));
@@ -90,7 +139,10 @@ test('the timeline buckets completions so rate x width adds back up to the count
   // A sliver at the end joins the previous bucket instead of becoming a spike.
   const sliver = timeline(parseJsonlRecords([record(0, 0, 50), record(1, 1000, 20)].map(recordToJsonLine).join('\n')));
   assert.equal(sliver.bucketS, 0.5);
-  assert.deepEqual(sliver.buckets.map((b) => Number(b.widthS.toFixed(6))), [0.5, 0.52]);
+  assert.deepEqual(
+    sliver.buckets.map((b) => Number(b.widthS.toFixed(6))),
+    [0.5, 0.52],
+  );
   assert.ok(run.latencies.every((l) => Math.abs(l.latencyMs - 50) < 1e-6));
 });
 
@@ -101,17 +153,26 @@ test('cost per million follows from the hourly price and the throughput', () => 
   assert.equal(formatCost(0.01234), '$0.0123');
 });
 
-test('a sweep report has the sweep chart, every point\'s charts and tables, and costs', () => {
+test("a sweep report has the sweep chart, every point's charts and tables, and costs", () => {
   // c=1: 10 requests, 100 ms each, back to back -> 10 req/s over 1 s. c=4: 20 requests in 1 s, two failed.
   const slow = Array.from({ length: 10 }, (_, i) => record(i, i * 100, 100));
   const fast = [...Array.from({ length: 20 }, (_, i) => record(i, i * 50, 50)), record(20, 0, 5, true), record(21, 10, 5, true)];
   const set: ArtifactSet = { dir: '/nowhere', isSweep: true, points: [point('concurrency1', 1, slow), point('concurrency4', 4, fast)] };
   const report = renderReport(set, { costPerHour: 3.6, generatedAt: new Date(0) });
-  assert.deepEqual(report.charts.map((c) => c.id), [
-    'sweep-latency-vs-throughput',
-    'concurrency1-latency-distribution', 'concurrency1-throughput-over-time', 'concurrency1-tokens-over-time', 'concurrency1-latency-over-time',
-    'concurrency4-latency-distribution', 'concurrency4-throughput-over-time', 'concurrency4-tokens-over-time', 'concurrency4-latency-over-time',
-  ]);
+  assert.deepEqual(
+    report.charts.map((c) => c.id),
+    [
+      'sweep-latency-vs-throughput',
+      'concurrency1-latency-distribution',
+      'concurrency1-throughput-over-time',
+      'concurrency1-tokens-over-time',
+      'concurrency1-latency-over-time',
+      'concurrency4-latency-distribution',
+      'concurrency4-throughput-over-time',
+      'concurrency4-tokens-over-time',
+      'concurrency4-latency-over-time',
+    ],
+  );
   for (const chart of report.charts) assert.ok(report.html.includes(chart.svg));
   assert.match(report.html, /<td class="text">concurrency1<\/td><td>10<\/td><td>120<\/td><td>100<\/td>/);
   assert.match(report.html, /\$100\.00/); // $3.60/h at 10 req/s

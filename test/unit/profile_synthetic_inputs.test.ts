@@ -55,7 +55,12 @@ test('the same seed gives the same dataset; stddev spreads lengths around the me
   assert.notDeepEqual(first, other);
   const lengths = first.flatMap((entry) => entry.texts.map((t) => counter.countTokens(t)));
   assert.equal(lengths.length, 80);
-  first.forEach((entry) => assert.equal(entry.inputSequenceLength, entry.texts.reduce((s, t) => s + counter.countTokens(t), 0)));
+  first.forEach((entry) =>
+    assert.equal(
+      entry.inputSequenceLength,
+      entry.texts.reduce((s, t) => s + counter.countTokens(t), 0),
+    ),
+  );
   const average = lengths.reduce((a, b) => a + b, 0) / lengths.length;
   assert.ok(Math.abs(average - 50) < 5, `mean ${average}`);
   assert.ok(new Set(lengths).size > 10, 'lengths vary with a stddev');
@@ -64,7 +69,14 @@ test('the same seed gives the same dataset; stddev spreads lengths around the me
 
 test('synthetic images are valid PNG data URIs of the requested size', () => {
   const counter = loadTokenCounter(BGE);
-  const source = { kind: 'synthetic', tokensMean: 5, tokensStddev: 0, batchSizeText: 1, numDatasetEntries: 3, images: { widthMean: 48, heightMean: 20, widthStddev: 0, heightStddev: 0, batchSize: 2 } } as const;
+  const source = {
+    kind: 'synthetic',
+    tokensMean: 5,
+    tokensStddev: 0,
+    batchSizeText: 1,
+    numDatasetEntries: 3,
+    images: { widthMean: 48, heightMean: 20, widthStddev: 0, heightStddev: 0, batchSize: 2 },
+  } as const;
   const entries = buildSyntheticDataset(source, counter, 1, 3);
   for (const entry of entries) {
     assert.equal(entry.images.length, 2);
@@ -93,8 +105,14 @@ test('single_turn JSONL: text, texts, images by URL or by path beside the file',
     ].join('\n'),
   );
   const entries = loadInputFile(file, loadTokenCounter(BGE));
-  assert.deepEqual(entries.map((e) => e.texts), [['Hello world!'], ['a b', 'c'], ['look']]);
-  assert.deepEqual(entries.map((e) => e.inputSequenceLength), [3, 3, 1]);
+  assert.deepEqual(
+    entries.map((e) => e.texts),
+    [['Hello world!'], ['a b', 'c'], ['look']],
+  );
+  assert.deepEqual(
+    entries.map((e) => e.inputSequenceLength),
+    [3, 3, 1],
+  );
   assert.equal(entries[2]!.images[0], `data:image/png;base64,${png.toString('base64')}`);
   assert.equal(entries[2]!.images[1], 'https://example.com/x.jpg');
   assert.equal(entries[2]!.id, 'line_4');

@@ -99,9 +99,7 @@ function makeModel(config: BertConfig, weights: Map<string, TensorView>): Loaded
 
 function dense(x: Matrix, weight: Float32Array, bias: Float32Array, inFeatures: number): Matrix {
   const outFeatures = bias.length;
-  return x.map((row) =>
-    Array.from({ length: outFeatures }, (_, o) => row.reduce((sum, value, i) => sum + value * weight[o * inFeatures + i], bias[o])),
-  );
+  return x.map((row) => Array.from({ length: outFeatures }, (_, o) => row.reduce((sum, value, i) => sum + value * weight[o * inFeatures + i], bias[o])));
 }
 
 function normRows(x: Matrix, gamma: Float32Array, beta: Float32Array, eps: number): Matrix {
@@ -136,7 +134,10 @@ function independentHidden(
       const type = pos < realLen && typeIds ? typeIds[b][pos] : 0;
       return Array.from(
         { length: H },
-        (_, h) => t('embeddings.word_embeddings.weight')[id * H + h] + t('embeddings.position_embeddings.weight')[pos * H + h] + t('embeddings.token_type_embeddings.weight')[type * H + h],
+        (_, h) =>
+          t('embeddings.word_embeddings.weight')[id * H + h] +
+          t('embeddings.position_embeddings.weight')[pos * H + h] +
+          t('embeddings.token_type_embeddings.weight')[type * H + h],
       );
     });
     x = normRows(x, t('embeddings.LayerNorm.weight'), t('embeddings.LayerNorm.bias'), config.layerNormEps);
@@ -231,7 +232,10 @@ describe('reference BERT encoder (hidden 4, 2 heads, intermediate 8)', () => {
   it('uses token type ids when given (and zeros when absent)', () => {
     const tensors = makeTensors(BASE_CONFIG, 11);
     const weights = loadBertWeights64(BASE_CONFIG, toWeightMap(tensors, 'F32'));
-    const typeIds = [[0, 0, 1, 1], [0, 1, 1]];
+    const typeIds = [
+      [0, 0, 1, 1],
+      [0, 1, 1],
+    ];
     const sequences = SEQUENCES.slice(0, 2);
     const base = buildRaggedBatch(sequences, { pooling: 'cls' });
     const withTypes: RaggedBatch = { ...base, tokenTypeIds: Int32Array.from(typeIds.flat()) };
@@ -282,8 +286,14 @@ describe('ReferenceBackend', () => {
     const batch = buildRaggedBatch(SEQUENCES, { pooling: 'cls', dimensions: [2, 0, 4] });
     const rows32 = await backend.forward(batch);
     const rows64 = backend.forward64(batch);
-    assert.deepEqual(rows32, rows64.map((row) => Float32Array.from(row))); // exact: same rounding
-    assert.deepEqual(rows32.map((row) => row.length), [2, 4, 4]);
+    assert.deepEqual(
+      rows32,
+      rows64.map((row) => Float32Array.from(row)),
+    ); // exact: same rounding
+    assert.deepEqual(
+      rows32.map((row) => row.length),
+      [2, 4, 4],
+    );
     assert.ok(rows32[0] instanceof Float32Array);
   });
 
@@ -291,11 +301,13 @@ describe('ReferenceBackend', () => {
     for (const dtype of ['F16', 'BF16'] as const) {
       const halfWeights = toWeightMap(tensors, dtype);
       // The same values, rounded to the half type, stored as F32: the two backends must agree exactly.
-      const widened = new Map([...tensors].map(([name, tensor]) => {
-        const view = halfWeights.get(name)!;
-        const values = loadHalf(view);
-        return [name, { shape: tensor.shape, values }] as const;
-      }));
+      const widened = new Map(
+        [...tensors].map(([name, tensor]) => {
+          const view = halfWeights.get(name)!;
+          const values = loadHalf(view);
+          return [name, { shape: tensor.shape, values }] as const;
+        }),
+      );
       const batch = buildRaggedBatch(SEQUENCES, { pooling: 'mean', normalize: [true, false, true] });
       const fromHalf = (await ReferenceBackend.create(makeModel(BASE_CONFIG, halfWeights))).forward64(batch);
       const fromF32 = (await ReferenceBackend.create(makeModel(BASE_CONFIG, toWeightMap(widened, 'F32')))).forward64(batch);
@@ -305,9 +317,15 @@ describe('ReferenceBackend', () => {
 
   it('refuses what it cannot run with a clear error', async () => {
     const unregistered = { ...model, config: { ...BASE_CONFIG, architecture: 'gpt2' } } as unknown as LoadedModel;
-    await assert.rejects(ReferenceBackend.create(unregistered), (error: unknown) => error instanceof ModelLoadError && /no registered architecture 'gpt2'/.test(error.message));
+    await assert.rejects(
+      ReferenceBackend.create(unregistered),
+      (error: unknown) => error instanceof ModelLoadError && /no registered architecture 'gpt2'/.test(error.message),
+    );
     // An encoder declares no paged KV: it has no paged reference backend.
-    await assert.rejects(PagedReferenceBackend.create(model), (error: unknown) => error instanceof ModelLoadError && /'bert' has no paged KV cache/.test(error.message));
+    await assert.rejects(
+      PagedReferenceBackend.create(model),
+      (error: unknown) => error instanceof ModelLoadError && /'bert' has no paged KV cache/.test(error.message),
+    );
 
     const missing = new Map(model.weights);
     missing.delete('encoder.layer.0.intermediate.dense.bias');
@@ -319,7 +337,10 @@ describe('ReferenceBackend', () => {
     await assert.rejects(ReferenceBackend.create({ ...model, weights: misshapen }), /shape \[4, 12\], config\.json implies \[12, 4\]/);
 
     const backend = await ReferenceBackend.create(model);
-    assert.throws(() => backend.forward64(buildRaggedBatch([[2, 12]], { pooling: 'cls' })), (error: unknown) => error instanceof InvalidRequestError && /token id 12/.test(error.message));
+    assert.throws(
+      () => backend.forward64(buildRaggedBatch([[2, 12]], { pooling: 'cls' })),
+      (error: unknown) => error instanceof InvalidRequestError && /token id 12/.test(error.message),
+    );
     assert.throws(() => backend.forward64(buildRaggedBatch([new Array<number>(11).fill(2)], { pooling: 'cls' })), /input too long/);
     assert.throws(() => backend.forward64(buildRaggedBatch([[2, 3]], { pooling: 'cls', dimensions: [5] })), InvalidRequestError);
     assert.throws(() => backend.forward64(buildRaggedBatch([[2, 3], []], { pooling: 'cls' })), /sequence 1 is empty/);

@@ -21,7 +21,7 @@ function assertRelativeClose(actual: number, expected: number, relativeTolerance
 describe('erf (Cody rational approximations)', () => {
   // Reference digits (Abramowitz & Stegun table 7.1, DLMF 7.2), to 20 digits, re-derived with a 150-digit Taylor series.
   const erfTable: [number, number][] = [
-    [0.1, 0.11246291601828489220],
+    [0.1, 0.1124629160182848922],
     [0.25, 0.27632639016823693299],
     [0.5, 0.52049987781304653768],
     [1, 0.84270079294971486934],
@@ -35,7 +35,7 @@ describe('erf (Cody rational approximations)', () => {
     [2, 0.0046777349810472658379],
     [3, 2.2090496998585441373e-5],
     [5, 1.5374597944280348502e-12],
-    [10, 2.0884875837625447570e-45],
+    [10, 2.088487583762544757e-45],
   ];
 
   it('matches table values of erf to 1e-15 relative, odd in x', () => {
@@ -72,7 +72,7 @@ describe('activation', () => {
     assertClose(activation([1, -1, 0], 'gelu'), [0.8413447460685429, -0.15865525393145705, 0], 1e-15); // tolerance: 1e-15 abs
   });
 
-  it("tanh variants: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))", () => {
+  it('tanh variants: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))', () => {
     // x = 1: tanh(0.7978845608028654 * 1.044715) = 0.6823839812165536 -> 0.5 * 1.6823839812165536.
     const expected = [0.8411919906082768, -0.15880800939172324, 1.954597694087775];
     assertClose(activation([1, -1, 2], 'gelu_new'), expected, 1e-15); // tolerance: 1e-15 abs
@@ -205,15 +205,33 @@ describe('pool', () => {
   const cuSeqLens = [0, 2, 3];
 
   it("'cls' takes each sequence's first token", () => {
-    assert.deepEqual(pool(hidden, cuSeqLens, 2, 'cls').map((row) => Array.from(row)), [[1, 2], [5, 6]]); // exact
+    assert.deepEqual(
+      pool(hidden, cuSeqLens, 2, 'cls').map((row) => Array.from(row)),
+      [
+        [1, 2],
+        [5, 6],
+      ],
+    ); // exact
   });
 
   it("'mean' averages every token of the sequence", () => {
-    assert.deepEqual(pool(hidden, cuSeqLens, 2, 'mean').map((row) => Array.from(row)), [[2, 3], [5, 6]]); // exact
+    assert.deepEqual(
+      pool(hidden, cuSeqLens, 2, 'mean').map((row) => Array.from(row)),
+      [
+        [2, 3],
+        [5, 6],
+      ],
+    ); // exact
   });
 
   it("'last' takes each sequence's last token", () => {
-    assert.deepEqual(pool(hidden, cuSeqLens, 2, 'last').map((row) => Array.from(row)), [[3, 4], [5, 6]]); // exact
+    assert.deepEqual(
+      pool(hidden, cuSeqLens, 2, 'last').map((row) => Array.from(row)),
+      [
+        [3, 4],
+        [5, 6],
+      ],
+    ); // exact
   });
 
   it('refuses an empty sequence', () => {

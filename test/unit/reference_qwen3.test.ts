@@ -29,7 +29,10 @@ function oneShot(backend: PagedReferenceBackend, tokens: Int32Array): Float64Arr
 
 /** A paged batch of chunks: each [tokens, numCached, blockTable, isLast]. */
 function pagedBatch(chunks: [Int32Array, number, Int32Array, boolean][]): RaggedBatch {
-  const base = buildRaggedBatch(chunks.map(([tokens]) => tokens), { pooling: 'last', normalize: chunks.map(() => true) });
+  const base = buildRaggedBatch(
+    chunks.map(([tokens]) => tokens),
+    { pooling: 'last', normalize: chunks.map(() => true) },
+  );
   const positions = new Int32Array(base.positions.length);
   chunks.forEach(([tokens, numCached], i) => {
     for (let t = 0; t < tokens.length; t++) positions[base.cuSeqLens[i] + t] = numCached + t;

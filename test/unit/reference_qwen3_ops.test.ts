@@ -74,10 +74,22 @@ describe('rotate-half RoPE (apply_rotary_pos_emb)', () => {
 
 describe('grouped-query attention and the causal mask', () => {
   it('maps query head h to kv head floor(h / (nH / nKV)), as repeat_kv does', () => {
-    assert.deepEqual([0, 1, 2, 3].map((h) => kvHeadOf(h, 4, 2)), [0, 0, 1, 1]);
-    assert.deepEqual([0, 1, 2, 3, 4, 5, 6, 7].map((h) => kvHeadOf(h, 8, 2)), [0, 0, 0, 0, 1, 1, 1, 1]);
-    assert.deepEqual([0, 1, 2].map((h) => kvHeadOf(h, 3, 3)), [0, 1, 2]);
-    assert.deepEqual([0, 1, 2].map((h) => kvHeadOf(h, 3, 1)), [0, 0, 0]);
+    assert.deepEqual(
+      [0, 1, 2, 3].map((h) => kvHeadOf(h, 4, 2)),
+      [0, 0, 1, 1],
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3, 4, 5, 6, 7].map((h) => kvHeadOf(h, 8, 2)),
+      [0, 0, 0, 0, 1, 1, 1, 1],
+    );
+    assert.deepEqual(
+      [0, 1, 2].map((h) => kvHeadOf(h, 3, 3)),
+      [0, 1, 2],
+    );
+    assert.deepEqual(
+      [0, 1, 2].map((h) => kvHeadOf(h, 3, 1)),
+      [0, 0, 0],
+    );
     assert.throws(() => kvHeadOf(0, 4, 3), /not a multiple/);
   });
 

@@ -35,11 +35,27 @@ test('sequences of concurrent requests share ragged batches under the token budg
   const a = scheduler.submit([seq(100, 4), seq(200, 4)], { dimensions: 0, normalize: true });
   const b = scheduler.submit([seq(300, 3), seq(400, 9)], { dimensions: 2, normalize: false });
   const [{ rows: rowsA }, { rows: rowsB }] = await Promise.all([a, b]);
-  assert.deepEqual(rowsA.map((r) => Array.from(r)), [[100, 4, 0, 1], [200, 4, 0, 1]]);
-  assert.deepEqual(rowsB.map((r) => Array.from(r)), [[300, 3, 2, 0], [400, 9, 2, 0]]);
+  assert.deepEqual(
+    rowsA.map((r) => Array.from(r)),
+    [
+      [100, 4, 0, 1],
+      [200, 4, 0, 1],
+    ],
+  );
+  assert.deepEqual(
+    rowsB.map((r) => Array.from(r)),
+    [
+      [300, 3, 2, 0],
+      [400, 9, 2, 0],
+    ],
+  );
   // Step 1 starts as soon as a is queued: 4 + 4 = 8 tokens. b arrives during it: 3 + 9 > 10, so 3 then 9.
   const sizes = backend.batches.map((b) => Array.from(b.cuSeqLens));
-  assert.deepEqual(sizes, [[0, 4, 8], [0, 3], [0, 9]]);
+  assert.deepEqual(sizes, [
+    [0, 4, 8],
+    [0, 3],
+    [0, 9],
+  ]);
   // Positions restart at 0 in every sequence; no padding anywhere.
   assert.deepEqual(Array.from(backend.batches[0].positions), [0, 1, 2, 3, 0, 1, 2, 3]);
   assert.equal(scheduler.queuedTokens, 0);
@@ -60,7 +76,10 @@ test('the sequence cap limits a step', async () => {
     scheduler.submit([seq(2, 1), seq(3, 1), seq(4, 1)], { dimensions: 0, normalize: false }),
   ]);
   assert.ok(backend.batches.every((b) => b.cuSeqLens.length - 1 <= 2));
-  assert.equal(backend.batches.reduce((n, b) => n + b.cuSeqLens.length - 1, 0), 4);
+  assert.equal(
+    backend.batches.reduce((n, b) => n + b.cuSeqLens.length - 1, 0),
+    4,
+  );
 });
 
 test('a full queue refuses with OverloadedError (429) instead of waiting', async () => {
@@ -131,5 +150,5 @@ test('results carry queue and inference time', async () => {
     scheduler.submit([seq(2, 4)], { dimensions: 0, normalize: false }),
   ]);
   assert.ok(a.inferenceSeconds > 0 && b.inferenceSeconds > 0);
-  assert.ok(b.queueSeconds >= a.inferenceSeconds * 0.5, 'b waited for a\'s step');
+  assert.ok(b.queueSeconds >= a.inferenceSeconds * 0.5, "b waited for a's step");
 });

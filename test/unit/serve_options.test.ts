@@ -34,7 +34,30 @@ test('flags win over environment variables, which win over defaults', () => {
 });
 
 test('every option is parsed and range-checked', () => {
-  const o = parse(['--model', 'm', '--pooling', 'last', '--normalize', 'false', '--max-model-len', '128', '--truncate', 'start', '--request-timeout', '2.5', '--tokenizer-workers', '0', '--max-num-batched-tokens', '4096', '--max-queued-tokens', '100000', '--max-inputs-per-request', '16', '--max-body-bytes', '1024']);
+  const o = parse([
+    '--model',
+    'm',
+    '--pooling',
+    'last',
+    '--normalize',
+    'false',
+    '--max-model-len',
+    '128',
+    '--truncate',
+    'start',
+    '--request-timeout',
+    '2.5',
+    '--tokenizer-workers',
+    '0',
+    '--max-num-batched-tokens',
+    '4096',
+    '--max-queued-tokens',
+    '100000',
+    '--max-inputs-per-request',
+    '16',
+    '--max-body-bytes',
+    '1024',
+  ]);
   assert.equal(o.embedder.pooling, 'last');
   assert.equal(o.embedder.normalize, false);
   assert.equal(o.embedder.maxModelLen, 128);
@@ -53,7 +76,10 @@ test('every option is parsed and range-checked', () => {
     [['--model', 'm', '--frobnicate'], /Unknown option/],
     [[], /--model is required/],
   ] as const) {
-    assert.throws(() => parseServeArgs([...argv], {}), (err: unknown) => err instanceof UsageError && pattern.test(err.message));
+    assert.throws(
+      () => parseServeArgs([...argv], {}),
+      (err: unknown) => err instanceof UsageError && pattern.test(err.message),
+    );
   }
 });
 

@@ -137,7 +137,10 @@ describe('full-size all-MiniLM-L6-v2 layout', () => {
     assert.ok(bias.std > 0.017 && bias.std < 0.023, `bias std ${bias.std}`); // nonzero, ~0.02
     const positionIds = tensors.get('embeddings.position_ids')!;
     const ids = Array.from({ length: 512 }, (_, i) => Number(positionIds.readBigInt64LE(i * 8)));
-    assert.deepEqual(ids, Array.from({ length: 512 }, (_, i) => i));
+    assert.deepEqual(
+      ids,
+      Array.from({ length: 512 }, (_, i) => i),
+    );
   });
 });
 
@@ -178,7 +181,10 @@ describe('generateCheckpoint options', () => {
     const source = await readSourceTensors('bge-small');
     const { entries } = await readHeader(join(dir, 'model.safetensors'));
     const keptNames = source.tensors.map((t) => t.name).filter((name) => !/^encoder\.layer\.([2-9]|1[01])\./.test(name));
-    assert.deepEqual(entries.map((e) => e.name), keptNames);
+    assert.deepEqual(
+      entries.map((e) => e.name),
+      keptNames,
+    );
     const H = 16;
     const I = 24;
     const expectedShape = (name: string): number[] => {
@@ -228,20 +234,29 @@ describe('generateCheckpoint options', () => {
     }
     assert.deepEqual(order, [...singleTensors.keys()], 'shards keep the on-disk order');
     assert.deepEqual(Object.keys(index.weight_map).sort(), [...singleTensors.keys()].sort());
-    assert.equal(index.metadata.total_size, [...seen.values()].reduce((sum, bytes) => sum + bytes.length, 0));
+    assert.equal(
+      index.metadata.total_size,
+      [...seen.values()].reduce((sum, bytes) => sum + bytes.length, 0),
+    );
     for (const [name, bytes] of singleTensors) assert.deepEqual(seen.get(name), bytes, name);
   });
 
-  it("prefix renames tensors only; dtype stores the same values rounded; position_ids can be dropped or added", async () => {
+  it('prefix renames tensors only; dtype stores the same values rounded; position_ids can be dropped or added', async () => {
     const base = await readTensorBytes(join(await fixtureModel('bge-small', { shrink: TINY_SHRINK }), 'model.safetensors'));
     const prefixed = await readTensorBytes(join(await fixtureModel('bge-small', { shrink: TINY_SHRINK, prefix: 'bert.' }), 'model.safetensors'));
-    assert.deepEqual([...prefixed.keys()], [...base.keys()].map((name) => `bert.${name}`));
+    assert.deepEqual(
+      [...prefixed.keys()],
+      [...base.keys()].map((name) => `bert.${name}`),
+    );
     for (const [name, bytes] of base) assert.deepEqual(prefixed.get(`bert.${name}`), bytes, name);
 
     for (const dtype of ['F16', 'BF16'] as const) {
       const dir = await fixtureModel('bge-small', { shrink: TINY_SHRINK, dtype });
       const { entries } = await readHeader(join(dir, 'model.safetensors'));
-      assert.deepEqual(entries.map((e) => e.dtype), entries.map((e) => (e.name === 'embeddings.position_ids' ? 'I64' : dtype)));
+      assert.deepEqual(
+        entries.map((e) => e.dtype),
+        entries.map((e) => (e.name === 'embeddings.position_ids' ? 'I64' : dtype)),
+      );
       const half = await readTensorBytes(join(dir, 'model.safetensors'));
       const f32 = base.get('encoder.layer.1.attention.self.key.weight')!;
       const values = new Float32Array(f32.buffer.slice(f32.byteOffset, f32.byteOffset + f32.byteLength));
@@ -291,7 +306,10 @@ describe('fixtureModel', () => {
 
 describe('generated checkpoints and the rest of pooled', () => {
   it('load with the project loader and embed through the reference backend, whatever the file layout', async () => {
-    const sequences = [[101, 7592, 2088, 102], [101, 2023, 2003, 1037, 3231, 102]]; // [CLS] ... [SEP] ids
+    const sequences = [
+      [101, 7592, 2088, 102],
+      [101, 2023, 2003, 1037, 3231, 102],
+    ]; // [CLS] ... [SEP] ids
     const rowsOf = async (dir: string): Promise<Float64Array[]> => {
       const model = await loadModel(dir);
       assert.equal(model.settings.pooling, 'cls'); // bge's 1_Pooling

@@ -12,7 +12,7 @@ const inline = TextTokenizer.load(folder);
 const pool = new TokenizerPool(folder, inline, { numWorkers: 2, minCharsForWorkers: 1000 });
 after(() => pool.close());
 
-const texts = Array.from({ length: 40 }, (_, i) => `document ${i}: ` + 'the quick brown fox jumps over the lazy dog '.repeat(1 + (i % 5)));
+const texts = Array.from({ length: 40 }, (_, i) => `document ${i}: ${'the quick brown fox jumps over the lazy dog '.repeat(1 + (i % 5))}`);
 const params = texts.map((_, i) => `input[${i}]`);
 
 test('worker threads give the same ids as inline tokenization, in order', async () => {

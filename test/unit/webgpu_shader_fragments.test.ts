@@ -22,16 +22,25 @@ function isKernelSpec(value: unknown): value is KernelSpec {
 /** Every KernelSpec exported by src/backends/webgpu/kernels/*.ts: the pipelines the backend can build. */
 async function allKernelSpecs(): Promise<KernelSpec[]> {
   const specs: KernelSpec[] = [];
-  for (const file of readdirSync(KERNEL_MODULE_DIR).filter((name) => name.endsWith('.ts')).sort()) {
+  for (const file of readdirSync(KERNEL_MODULE_DIR)
+    .filter((name) => name.endsWith('.ts'))
+    .sort()) {
     const module = (await import(join(KERNEL_MODULE_DIR, file))) as Record<string, unknown>;
     specs.push(...Object.values(module).filter(isKernelSpec));
   }
   return specs;
 }
 
-const kernelFiles = readdirSync(SHADER_DIR).filter((name) => name.endsWith('.wgsl')).sort();
-const fragmentFiles = readdirSync(FRAGMENT_DIR).filter((name) => name.endsWith('.wgsl')).sort();
-const rawShaders = [...kernelFiles.map((name) => readFileSync(join(SHADER_DIR, name), 'utf8')), ...fragmentFiles.map((name) => readFileSync(join(FRAGMENT_DIR, name), 'utf8'))];
+const kernelFiles = readdirSync(SHADER_DIR)
+  .filter((name) => name.endsWith('.wgsl'))
+  .sort();
+const fragmentFiles = readdirSync(FRAGMENT_DIR)
+  .filter((name) => name.endsWith('.wgsl'))
+  .sort();
+const rawShaders = [
+  ...kernelFiles.map((name) => readFileSync(join(SHADER_DIR, name), 'utf8')),
+  ...fragmentFiles.map((name) => readFileSync(join(FRAGMENT_DIR, name), 'utf8')),
+];
 
 function occurrences(haystack: string, needle: string): number {
   return haystack.split(needle).length - 1;
@@ -67,13 +76,23 @@ test('the shared code is written once in shaders/ and appears in every kernel th
     { text: 'value = f32(w[(col0 + r) * k + k0 + c]);', kernels: ['gemm.wgsl', 'gemm_residual_layernorm.wgsl'] },
     { text: 'acc[i][j] = fma(a[i], b[j], acc[i][j]);', kernels: ['gemm.wgsl', 'gemm_residual_layernorm.wgsl'] },
     // The LayerNorm tail of the row kernels.
-    { text: 'y[out_base + c] = fma((row_values[c] - mean) * inverse_std, ln_params[c], ln_params[HIDDEN + c]);', kernels: ['embeddings.wgsl', 'layer_norm.wgsl'] },
+    {
+      text: 'y[out_base + c] = fma((row_values[c] - mean) * inverse_std, ln_params[c], ln_params[HIDDEN + c]);',
+      kernels: ['embeddings.wgsl', 'layer_norm.wgsl'],
+    },
     // The workgroup tree sum and the activations.
-    { text: 'sum_scratch[local_index] = sum_scratch[local_index] + sum_scratch[local_index + stride];', kernels: ['embeddings.wgsl', 'layer_norm.wgsl', 'pooling.wgsl', 'rms_norm.wgsl'] },
+    {
+      text: 'sum_scratch[local_index] = sum_scratch[local_index] + sum_scratch[local_index + stride];',
+      kernels: ['embeddings.wgsl', 'layer_norm.wgsl', 'pooling.wgsl', 'rms_norm.wgsl'],
+    },
     { text: 'fn apply_activation(', kernels: ['activation.wgsl', 'gemm.wgsl'] },
   ];
   for (const { text, kernels } of cases) {
-    assert.equal(rawShaders.reduce((count, source) => count + occurrences(source, text), 0), 1, `'${text}' is written once in shaders/`);
+    assert.equal(
+      rawShaders.reduce((count, source) => count + occurrences(source, text), 0),
+      1,
+      `'${text}' is written once in shaders/`,
+    );
     const users = kernelFiles.filter((kernel) => occurrences(shaderSource(kernel, 'f32'), text) === 1);
     assert.deepEqual(users, kernels, `'${text}' is in the assembled ${kernels.join(', ')}`);
   }

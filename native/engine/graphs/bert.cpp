@@ -16,10 +16,10 @@ namespace {
 
 constexpr const char* kWeightsLabel = "BERT weights";
 
-
-// The post-LayerNorm sub-layer ending (BertSelfOutput, BertOutput): + bias, + residual, LayerNorm, in the GEMM's epilogue.
-kc::GemmEpilogue BiasResidualLayerNorm(const std::vector<float>& bias, const float* residual, int64_t ldr, const std::vector<float>& gamma,
-                                       const std::vector<float>& beta, float eps) {
+// The post-LayerNorm sub-layer ending (BertSelfOutput, BertOutput): + bias, + residual, LayerNorm, in the GEMM's
+// epilogue.
+kc::GemmEpilogue BiasResidualLayerNorm(const std::vector<float>& bias, const float* residual, int64_t ldr,
+                                       const std::vector<float>& gamma, const std::vector<float>& beta, float eps) {
   kc::GemmEpilogue epilogue;
   epilogue.bias = bias.data();
   epilogue.residual = residual;
@@ -57,8 +57,8 @@ BertHyperparameters ParseBertConfig(const ConfigValues& c) {
 BertEngine::BertEngine(const BertHyperparameters& config, ElementType weight_type, int num_threads, const Ops& ops)
     : EngineBase(weight_type, num_threads, ops), config_(config) {}
 
-std::unique_ptr<BertEngine> BertEngine::Load(const BertHyperparameters& c, const TensorMap& tensors, ElementType weight_type,
-                                             int num_threads, const Ops& ops) {
+std::unique_ptr<BertEngine> BertEngine::Load(const BertHyperparameters& c, const TensorMap& tensors,
+                                             ElementType weight_type, int num_threads, const Ops& ops) {
   const CheckpointReader w(tensors, kWeightsLabel);
   if (c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.intermediate_size <= 0 || c.vocab_size <= 0 ||
       c.max_position_embeddings <= 0 || c.type_vocab_size <= 0) {
@@ -82,14 +82,15 @@ std::unique_ptr<BertEngine> BertEngine::Load(const BertHyperparameters& c, const
   std::vector<LayerRefs> refs;
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "encoder.layer." + std::to_string(l) + ".";
-    refs.push_back({&w.Expect(p + "attention.self.query.weight", {H, H}), &w.Expect(p + "attention.self.query.bias", {H}),
-                    &w.Expect(p + "attention.self.key.weight", {H, H}), &w.Expect(p + "attention.self.key.bias", {H}),
-                    &w.Expect(p + "attention.self.value.weight", {H, H}), &w.Expect(p + "attention.self.value.bias", {H}),
-                    &w.Expect(p + "attention.output.dense.weight", {H, H}), &w.Expect(p + "attention.output.dense.bias", {H}),
-                    &w.Expect(p + "attention.output.LayerNorm.weight", {H}), &w.Expect(p + "attention.output.LayerNorm.bias", {H}),
-                    &w.Expect(p + "intermediate.dense.weight", {I, H}), &w.Expect(p + "intermediate.dense.bias", {I}),
-                    &w.Expect(p + "output.dense.weight", {H, I}), &w.Expect(p + "output.dense.bias", {H}),
-                    &w.Expect(p + "output.LayerNorm.weight", {H}), &w.Expect(p + "output.LayerNorm.bias", {H})});
+    refs.push_back(
+        {&w.Expect(p + "attention.self.query.weight", {H, H}), &w.Expect(p + "attention.self.query.bias", {H}),
+         &w.Expect(p + "attention.self.key.weight", {H, H}), &w.Expect(p + "attention.self.key.bias", {H}),
+         &w.Expect(p + "attention.self.value.weight", {H, H}), &w.Expect(p + "attention.self.value.bias", {H}),
+         &w.Expect(p + "attention.output.dense.weight", {H, H}), &w.Expect(p + "attention.output.dense.bias", {H}),
+         &w.Expect(p + "attention.output.LayerNorm.weight", {H}), &w.Expect(p + "attention.output.LayerNorm.bias", {H}),
+         &w.Expect(p + "intermediate.dense.weight", {I, H}), &w.Expect(p + "intermediate.dense.bias", {I}),
+         &w.Expect(p + "output.dense.weight", {H, I}), &w.Expect(p + "output.dense.bias", {H}),
+         &w.Expect(p + "output.LayerNorm.weight", {H}), &w.Expect(p + "output.LayerNorm.bias", {H})});
   }
 
   std::unique_ptr<BertEngine> engine(new BertEngine(c, weight_type, num_threads, ops));
@@ -125,7 +126,8 @@ std::unique_ptr<BertEngine> BertEngine::Load(const BertHyperparameters& c, const
     layer.output_bias = TensorToFloat(*r.db);
     layer.output_ln_gamma = TensorToFloat(*r.dg);
     layer.output_ln_beta = TensorToFloat(*r.dbeta);
-    bytes += layer.qkv.SizeBytes() + layer.attention_out.SizeBytes() + layer.intermediate.SizeBytes() + layer.output.SizeBytes();
+    bytes += layer.qkv.SizeBytes() + layer.attention_out.SizeBytes() + layer.intermediate.SizeBytes() +
+             layer.output.SizeBytes();
     bytes += (3 * H + H + 2 * H + I + H + 2 * H) * sizeof(float);
     e.layers_.push_back(std::move(layer));
   }
@@ -139,8 +141,8 @@ void BertEngine::RunDenseLayers(const Layer& layer, const float* context, const 
   const int64_t I = config_.intermediate_size;
   kc::ThreadPool& pool = *pool_;
   // BertSelfOutput: dense + bias, + input, LayerNorm.
-  const kc::GemmEpilogue self_output = BiasResidualLayerNorm(layer.attention_out_bias, input, H, layer.attention_ln_gamma,
-                                                             layer.attention_ln_beta, config_.layer_norm_eps);
+  const kc::GemmEpilogue self_output = BiasResidualLayerNorm(
+      layer.attention_out_bias, input, H, layer.attention_ln_gamma, layer.attention_ln_beta, config_.layer_norm_eps);
   ops_.gemm(pool, context, rows, H, layer.attention_out, attention_out, H, self_output);
   // BertIntermediate: dense + bias, activation.
   kc::GemmEpilogue up;
@@ -148,8 +150,8 @@ void BertEngine::RunDenseLayers(const Layer& layer, const float* context, const 
   up.activation = config_.activation;
   ops_.gemm(pool, attention_out, rows, H, layer.intermediate, intermediate, I, up);
   // BertOutput: dense + bias, + attention output, LayerNorm (may overwrite `input`, no longer needed).
-  const kc::GemmEpilogue down =
-      BiasResidualLayerNorm(layer.output_bias, attention_out, H, layer.output_ln_gamma, layer.output_ln_beta, config_.layer_norm_eps);
+  const kc::GemmEpilogue down = BiasResidualLayerNorm(layer.output_bias, attention_out, H, layer.output_ln_gamma,
+                                                      layer.output_ln_beta, config_.layer_norm_eps);
   ops_.gemm(pool, intermediate, rows, I, layer.output, output, H, down);
 }
 
@@ -173,8 +175,8 @@ std::vector<float> BertEngine::Forward(const Batch& b) {
   float* intermediate_rows = intermediate_.Reserve(static_cast<size_t>(T * I));
 
   // Index checks happen inside, before any row is gathered.
-  ops_.embeddings(pool, tables_, b.token_ids.data(), b.positions.data(), b.token_type_ids.empty() ? nullptr : b.token_type_ids.data(),
-                 T, x);
+  ops_.embeddings(pool, tables_, b.token_ids.data(), b.positions.data(),
+                  b.token_type_ids.empty() ? nullptr : b.token_type_ids.data(), T, x);
 
   kc::AttentionArgs attention;
   attention.q = qkv;
@@ -204,7 +206,8 @@ std::vector<float> BertEngine::Forward(const Batch& b) {
     if (prune_last_layer && l + 1 == layers_.size()) {
       std::vector<int32_t> pooled_query(static_cast<size_t>(num_seqs));
       for (int64_t s = 0; s < num_seqs; ++s) {
-        pooled_query[static_cast<size_t>(s)] = b.pooling == PoolingMode::kCls ? 0 : b.cu_seq_lens[s + 1] - b.cu_seq_lens[s] - 1;
+        pooled_query[static_cast<size_t>(s)] =
+            b.pooling == PoolingMode::kCls ? 0 : b.cu_seq_lens[s + 1] - b.cu_seq_lens[s] - 1;
       }
       attention.only_query = pooled_query.data();
       ops_.attention(pool, attention);
@@ -215,18 +218,21 @@ std::vector<float> BertEngine::Forward(const Batch& b) {
       float* output_rows = attention_rows + num_seqs * H;
       float* intermediate = output_rows + num_seqs * H;
       std::vector<int64_t> rows(static_cast<size_t>(num_seqs));
-      for (int64_t s = 0; s < num_seqs; ++s) rows[static_cast<size_t>(s)] = b.cu_seq_lens[s] + pooled_query[static_cast<size_t>(s)];
+      for (int64_t s = 0; s < num_seqs; ++s)
+        rows[static_cast<size_t>(s)] = b.cu_seq_lens[s] + pooled_query[static_cast<size_t>(s)];
       GatherRows(context_rows, H, rows, H, context);
       GatherRows(x, H, rows, H, input);
       RunDenseLayers(layer, context, input, attention_rows, intermediate, output_rows, num_seqs);
-      PoolOneRowEach(ops_, pool, output_rows, num_seqs, H, b.dimensions.data(), b.normalize.data(), pooled.data(), out_size);
+      PoolOneRowEach(ops_, pool, output_rows, num_seqs, H, b.dimensions.data(), b.normalize.data(), pooled.data(),
+                     out_size);
       return pooled;
     }
     ops_.attention(pool, attention);
     RunDenseLayers(layer, context_rows, x, attention_out, intermediate_rows, x, T);
   }
 
-  ops_.pool(pool, x, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(), out_size);
+  ops_.pool(pool, x, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(),
+            pooled.data(), out_size);
   return pooled;
 }
 

@@ -50,8 +50,8 @@ class BertEngine final : public EngineBase {
 
  private:
   struct Layer {
-    kernels::cpu::PackedWeights qkv;       // [3H, H]: query, key, value stacked
-    std::vector<float> qkv_bias;           // [3H]
+    kernels::cpu::PackedWeights qkv;            // [3H, H]: query, key, value stacked
+    std::vector<float> qkv_bias;                // [3H]
     kernels::cpu::PackedWeights attention_out;  // [H, H]
     std::vector<float> attention_out_bias;
     std::vector<float> attention_ln_gamma;

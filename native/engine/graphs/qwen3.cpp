@@ -40,11 +40,11 @@ Qwen3Hyperparameters ParseQwen3Config(const ConfigValues& c) {
 Qwen3Engine::Qwen3Engine(const Qwen3Hyperparameters& config, ElementType weight_type, int num_threads, const Ops& ops)
     : EngineBase(weight_type, num_threads, ops), config_(config) {}
 
-std::unique_ptr<Qwen3Engine> Qwen3Engine::Load(const Qwen3Hyperparameters& c, const TensorMap& tensors, ElementType weight_type,
-                                               int num_threads, const Ops& ops) {
+std::unique_ptr<Qwen3Engine> Qwen3Engine::Load(const Qwen3Hyperparameters& c, const TensorMap& tensors,
+                                               ElementType weight_type, int num_threads, const Ops& ops) {
   const CheckpointReader w(tensors, kWeightsLabel);
-  if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.num_kv_heads <= 0 || c.head_dim <= 0 ||
-      c.intermediate_size <= 0 || c.max_position_embeddings <= 0) {
+  if (c.vocab_size <= 0 || c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.num_kv_heads <= 0 ||
+      c.head_dim <= 0 || c.intermediate_size <= 0 || c.max_position_embeddings <= 0) {
     w.Fail("every size in the config must be > 0");
   }
   if (c.num_heads % c.num_kv_heads != 0) w.Fail("num_attention_heads is not a multiple of num_key_value_heads");
@@ -69,12 +69,13 @@ std::unique_ptr<Qwen3Engine> Qwen3Engine::Load(const Qwen3Hyperparameters& c, co
   std::vector<LayerRefs> refs;
   for (int64_t l = 0; l < c.num_layers; ++l) {
     const std::string p = "layers." + std::to_string(l) + ".";
-    refs.push_back({&w.Expect(p + "input_layernorm.weight", {H}), &w.Expect(p + "self_attn.q_proj.weight", {qw, H}),
-                    &w.Expect(p + "self_attn.k_proj.weight", {kvw, H}), &w.Expect(p + "self_attn.v_proj.weight", {kvw, H}),
-                    &w.Expect(p + "self_attn.o_proj.weight", {H, qw}), &w.Expect(p + "self_attn.q_norm.weight", {d}),
-                    &w.Expect(p + "self_attn.k_norm.weight", {d}), &w.Expect(p + "post_attention_layernorm.weight", {H}),
-                    &w.Expect(p + "mlp.gate_proj.weight", {I, H}), &w.Expect(p + "mlp.up_proj.weight", {I, H}),
-                    &w.Expect(p + "mlp.down_proj.weight", {H, I})});
+    refs.push_back(
+        {&w.Expect(p + "input_layernorm.weight", {H}), &w.Expect(p + "self_attn.q_proj.weight", {qw, H}),
+         &w.Expect(p + "self_attn.k_proj.weight", {kvw, H}), &w.Expect(p + "self_attn.v_proj.weight", {kvw, H}),
+         &w.Expect(p + "self_attn.o_proj.weight", {H, qw}), &w.Expect(p + "self_attn.q_norm.weight", {d}),
+         &w.Expect(p + "self_attn.k_norm.weight", {d}), &w.Expect(p + "post_attention_layernorm.weight", {H}),
+         &w.Expect(p + "mlp.gate_proj.weight", {I, H}), &w.Expect(p + "mlp.up_proj.weight", {I, H}),
+         &w.Expect(p + "mlp.down_proj.weight", {H, I})});
   }
 
   std::unique_ptr<Qwen3Engine> engine(new Qwen3Engine(c, weight_type, num_threads, ops));
@@ -102,13 +103,17 @@ std::unique_ptr<Qwen3Engine> Qwen3Engine::Load(const Qwen3Hyperparameters& c, co
 }
 
 size_t Qwen3Engine::InitKvCache(int64_t num_blocks, int64_t block_size) {
-  if (num_blocks < 2) throw std::invalid_argument("KV cache: needs at least 2 blocks (block 0 is reserved), got " + std::to_string(num_blocks));
-  if (block_size < 1) throw std::invalid_argument("KV cache: block size must be >= 1, got " + std::to_string(block_size));
+  if (num_blocks < 2)
+    throw std::invalid_argument("KV cache: needs at least 2 blocks (block 0 is reserved), got " +
+                                std::to_string(num_blocks));
+  if (block_size < 1)
+    throw std::invalid_argument("KV cache: block size must be >= 1, got " + std::to_string(block_size));
   const int64_t row = config_.num_kv_heads * config_.head_dim;
   // Overflow guard: the slot index (block * block_size + slot) * row must stay far inside int64 and size_t.
-  const double floats = 2.0 * static_cast<double>(config_.num_layers) * static_cast<double>(num_blocks) * static_cast<double>(block_size) *
-                        static_cast<double>(row);
-  if (floats * 4.0 > 1e15) throw std::invalid_argument("KV cache: " + std::to_string(floats * 4.0) + " bytes is too large");
+  const double floats = 2.0 * static_cast<double>(config_.num_layers) * static_cast<double>(num_blocks) *
+                        static_cast<double>(block_size) * static_cast<double>(row);
+  if (floats * 4.0 > 1e15)
+    throw std::invalid_argument("KV cache: " + std::to_string(floats * 4.0) + " bytes is too large");
   std::lock_guard<std::mutex> lock(forward_mutex_);
   kv_cache_ = kc::AlignedBuffer();
   kv_num_blocks_ = 0;
@@ -124,12 +129,14 @@ size_t Qwen3Engine::InitKvCache(int64_t num_blocks, int64_t block_size) {
 
 int64_t Qwen3Engine::CheckBatch(const Batch& b) const {
   CheckRaggedBatch(b, config_.hidden_size);
-  // token_type_ids are not read: Qwen3 has no token-type embedding (batch builders fill them with zeros for every model).
+  // token_type_ids are not read: Qwen3 has no token-type embedding (batch builders fill them with zeros for every
+  // model).
   const size_t num_tokens = b.token_ids.size();
   const size_t num_seqs = b.cu_seq_lens.size() - 1;
   for (size_t t = 0; t < num_tokens; ++t) {
     if (b.token_ids[t] < 0 || b.token_ids[t] >= config_.vocab_size) {
-      BatchFail("tokenIds[" + std::to_string(t) + "] = " + std::to_string(b.token_ids[t]) + " is outside [0, " + std::to_string(config_.vocab_size) + ")");
+      BatchFail("tokenIds[" + std::to_string(t) + "] = " + std::to_string(b.token_ids[t]) + " is outside [0, " +
+                std::to_string(config_.vocab_size) + ")");
     }
     if (b.positions[t] < 0 || b.positions[t] >= config_.max_position_embeddings) {
       BatchFail("positions[" + std::to_string(t) + "] = " + std::to_string(b.positions[t]) + " is outside [0, " +
@@ -139,10 +146,12 @@ int64_t Qwen3Engine::CheckBatch(const Batch& b) const {
   if (b.paged) {
     if (kv_num_blocks_ == 0) BatchFail("a paged batch before initKvCache()");
     if (b.pooling != PoolingMode::kLast) BatchFail("paged decoder batches pool 'last' only");
-    if (b.num_cached_tokens.size() != num_seqs || b.is_last_chunk.size() != num_seqs || b.block_table_offsets.size() != num_seqs + 1) {
+    if (b.num_cached_tokens.size() != num_seqs || b.is_last_chunk.size() != num_seqs ||
+        b.block_table_offsets.size() != num_seqs + 1) {
       BatchFail("blockTables, numCachedTokens and isLastChunk need one entry per sequence");
     }
-    if (b.block_table_offsets[0] != 0 || static_cast<size_t>(b.block_table_offsets[num_seqs]) != b.block_tables.size()) {
+    if (b.block_table_offsets[0] != 0 ||
+        static_cast<size_t>(b.block_table_offsets[num_seqs]) != b.block_tables.size()) {
       BatchFail("malformed block tables");
     }
     for (size_t s = 0; s < num_seqs; ++s) {
@@ -157,14 +166,15 @@ int64_t Qwen3Engine::CheckBatch(const Batch& b) const {
       const int64_t table_len = static_cast<int64_t>(b.block_table_offsets[s + 1]) - b.block_table_offsets[s];
       const int64_t needed = (cached + len + kv_block_size_ - 1) / kv_block_size_;
       if (table_len < needed) {
-        BatchFail("block table of sequence " + std::to_string(s) + " has " + std::to_string(table_len) + " blocks, needs " +
-                  std::to_string(needed) + " (" + std::to_string(cached + len) + " positions, block size " + std::to_string(kv_block_size_) + ")");
+        BatchFail("block table of sequence " + std::to_string(s) + " has " + std::to_string(table_len) +
+                  " blocks, needs " + std::to_string(needed) + " (" + std::to_string(cached + len) +
+                  " positions, block size " + std::to_string(kv_block_size_) + ")");
       }
       for (int64_t k = 0; k < needed; ++k) {
         const int32_t id = b.block_tables[static_cast<size_t>(b.block_table_offsets[s] + k)];
         if (id < 1 || id >= kv_num_blocks_) {
-          BatchFail("blockTables[" + std::to_string(s) + "][" + std::to_string(k) + "] = " + std::to_string(id) + " is outside [1, " +
-                    std::to_string(kv_num_blocks_) + ")");
+          BatchFail("blockTables[" + std::to_string(s) + "][" + std::to_string(k) + "] = " + std::to_string(id) +
+                    " is outside [1, " + std::to_string(kv_num_blocks_) + ")");
         }
       }
     }
@@ -253,7 +263,8 @@ std::vector<float> Qwen3Engine::Forward(const Batch& b) {
       const int64_t cached = attention.num_cached_tokens[s];
       for (int64_t t = b.cu_seq_lens[s]; t < b.cu_seq_lens[s + 1]; ++t) {
         const int64_t p = cached + (t - b.cu_seq_lens[s]);
-        const int64_t slot = static_cast<int64_t>(table[p / attention.block_size]) * attention.block_size + p % attention.block_size;
+        const int64_t slot =
+            static_cast<int64_t>(table[p / attention.block_size]) * attention.block_size + p % attention.block_size;
         std::memcpy(k_cache + slot * kvw, qkv + t * W + qw, static_cast<size_t>(kvw) * sizeof(float));
         std::memcpy(v_cache + slot * kvw, qkv + t * W + qw + kvw, static_cast<size_t>(kvw) * sizeof(float));
       }
@@ -272,13 +283,13 @@ std::vector<float> Qwen3Engine::Forward(const Batch& b) {
   }
 
   ops_.rms_norm(pool, x, H, normed, H, T, 1, H, final_norm_.data(), c.rms_norm_eps);
-  ops_.pool(pool, normed, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(), pooled.data(),
-           out_size);
+  ops_.pool(pool, normed, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(),
+            pooled.data(), out_size);
   return pooled;
 }
 
-void Qwen3Engine::RunDenseLayers(const Layer& layer, const float* context, const float* input, float* after_attention, float* normed,
-                                 float* gate_up, float* mlp, float* output, int64_t rows) {
+void Qwen3Engine::RunDenseLayers(const Layer& layer, const float* context, const float* input, float* after_attention,
+                                 float* normed, float* gate_up, float* mlp, float* output, int64_t rows) {
   const Qwen3Hyperparameters& c = config_;
   const int64_t H = c.hidden_size;
   const int64_t I = c.intermediate_size;
@@ -298,8 +309,9 @@ void Qwen3Engine::RunDenseLayers(const Layer& layer, const float* context, const
   ops_.gemm(pool, mlp, rows, I, layer.down, output, H, down_epilogue);
 }
 
-std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const Batch& b, const float* x, const float* all_context,
-                                                  int64_t out_size, std::vector<float> pooled) {
+std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const Batch& b, const float* x,
+                                                  const float* all_context, int64_t out_size,
+                                                  std::vector<float> pooled) {
   const Qwen3Hyperparameters& c = config_;
   const int64_t H = c.hidden_size;
   const int64_t I = c.intermediate_size;

@@ -46,14 +46,16 @@ class Qwen3Engine final : public EngineBase {
   static constexpr const char* kEmbeddingTable = "embed_tokens.weight";
 
   // Checks every tensor before packing anything, then packs the GEMM weights as `weight_type` (kF32 or kBF16).
-  static std::unique_ptr<Qwen3Engine> Load(const Qwen3Hyperparameters& config, const TensorMap& tensors, ElementType weight_type,
-                                           int num_threads, const Ops& ops = CpuOps());
+  static std::unique_ptr<Qwen3Engine> Load(const Qwen3Hyperparameters& config, const TensorMap& tensors,
+                                           ElementType weight_type, int num_threads, const Ops& ops = CpuOps());
 
   bool HasKvCache() const override { return true; }
   // Allocates the paged KV store (zeroed), discarding the previous one. Returns its size in bytes.
   size_t InitKvCache(int64_t num_blocks, int64_t block_size) override;
   // Bytes of K and V of one token over all layers (float32).
-  int64_t KvBytesPerToken() const override { return 2 * config_.num_layers * config_.num_kv_heads * config_.head_dim * 4; }
+  int64_t KvBytesPerToken() const override {
+    return 2 * config_.num_layers * config_.num_kv_heads * config_.head_dim * 4;
+  }
 
   // Paged: one row per sequence with is_last_chunk = 1 (LAST pooling only). One-shot (no block tables): one row per
   // sequence, any pooling.
@@ -64,24 +66,26 @@ class Qwen3Engine final : public EngineBase {
 
  private:
   struct Layer {
-    std::vector<float> input_norm;         // [H]
-    kernels::cpu::PackedWeights qkv;       // [W, H]
-    std::vector<float> q_norm;             // [d]
-    std::vector<float> k_norm;             // [d]
-    kernels::cpu::PackedWeights o_proj;    // [H, nH d]
-    std::vector<float> post_norm;          // [H]
-    kernels::cpu::PackedWeights gate_up;   // [2I, H]
-    kernels::cpu::PackedWeights down;      // [H, I]
+    std::vector<float> input_norm;        // [H]
+    kernels::cpu::PackedWeights qkv;      // [W, H]
+    std::vector<float> q_norm;            // [d]
+    std::vector<float> k_norm;            // [d]
+    kernels::cpu::PackedWeights o_proj;   // [H, nH d]
+    std::vector<float> post_norm;         // [H]
+    kernels::cpu::PackedWeights gate_up;  // [2I, H]
+    kernels::cpu::PackedWeights down;     // [H, I]
   };
 
   Qwen3Engine(const Qwen3Hyperparameters& config, ElementType weight_type, int num_threads, const Ops& ops);
-  // The decoder's own checks on top of CheckRaggedBatch (index ranges, block tables). Returns the number of output floats.
+  // The decoder's own checks on top of CheckRaggedBatch (index ranges, block tables). Returns the number of output
+  // floats.
   int64_t CheckBatch(const Batch& batch) const;
-  // Qwen3Attention's o_proj (+ residual) and Qwen3MLP over `rows` rows: context [rows, nH d] and the layer input [rows, H]
+  // Qwen3Attention's o_proj (+ residual) and Qwen3MLP over `rows` rows: context [rows, nH d] and the layer input [rows,
+  // H]
   // -> after_attention [rows, H] -> normed [rows, H] -> gate_up [rows, 2I] -> mlp [rows, I] -> output [rows, H] (output
   // may be `input`, no longer needed by then).
-  void RunDenseLayers(const Layer& layer, const float* context, const float* input, float* after_attention, float* normed,
-                      float* gate_up, float* mlp, float* output, int64_t rows);
+  void RunDenseLayers(const Layer& layer, const float* context, const float* input, float* after_attention,
+                      float* normed, float* gate_up, float* mlp, float* output, int64_t rows);
   // The last layer after its attention, for the pooled rows only (LAST pooling): o_proj, MLP, final norm, pooling.
   std::vector<float> FinishPrunedLayer(const Layer& layer, const Batch& batch, const float* x, const float* context,
                                        int64_t out_size, std::vector<float> pooled);

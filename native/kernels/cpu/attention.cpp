@@ -27,11 +27,11 @@ namespace pooled::kernels::cpu {
 
 POOLED_DECLARE_FOR_EACH_ISA(int64_t AttentionKeyTile())
 POOLED_DECLARE_FOR_EACH_ISA(int64_t AttentionScratchFloats(int64_t head_dim))
-POOLED_DECLARE_FOR_EACH_ISA(void TransposeKeys(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len, int64_t head,
-                                               float* key_t, int64_t key_t_stride))
+POOLED_DECLARE_FOR_EACH_ISA(void TransposeKeys(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len,
+                                               int64_t head, float* key_t, int64_t key_t_stride))
 POOLED_DECLARE_FOR_EACH_ISA(void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len,
-                                               int64_t head, int64_t query_begin, int64_t query_end,
-                                               const float* key_t, int64_t key_t_stride, float* scratch))
+                                               int64_t head, int64_t query_begin, int64_t query_end, const float* key_t,
+                                               int64_t key_t_stride, float* scratch))
 
 namespace POOLED_ISA_NS {
 
@@ -52,7 +52,9 @@ constexpr float kNegativeInfinity = -__builtin_huge_valf();
 
 inline int64_t RoundUp(int64_t value, int64_t multiple) { return (value + multiple - 1) / multiple * multiple; }
 
-inline VecF LoadUpTo(const float* p, int64_t left) { return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left)); }
+inline VecF LoadUpTo(const float* p, int64_t left) {
+  return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left));
+}
 
 // O[r][d0 .. d0 + NV*kLanes) += sum_j P[r][j] V[j][...] for the tile's keys: each V row is loaded once and each
 // probability broadcast once for NV vectors of the row.
@@ -70,7 +72,8 @@ inline void AccumulateValues(const float* probabilities, const float* v_tile, in
     const float* v_row = v_tile + j * ldv + d0;
     VecF vv[NV];
 #pragma GCC unroll 8
-    for (int v = 0; v < NV; ++v) vv[v] = full ? Load(v_row + v * kLanes) : LoadUpTo(v_row + v * kLanes, dim - d0 - v * kLanes);
+    for (int v = 0; v < NV; ++v)
+      vv[v] = full ? Load(v_row + v * kLanes) : LoadUpTo(v_row + v * kLanes, dim - d0 - v * kLanes);
 #pragma GCC unroll 8
     for (int r = 0; r < kQueryRows; ++r) {
       const VecF p = Set1(probabilities[r * kKeyTile + j]);
@@ -91,8 +94,8 @@ int64_t AttentionKeyTile() { return kKeyTile; }
 
 int64_t AttentionScratchFloats(int64_t head_dim) {
   const int64_t padded_dim = RoundUp(head_dim, kLanes);
-  return kQueryRows * padded_dim  // scaled queries
-         + kQueryRows * kKeyTile  // scores / probabilities of one tile
+  return kQueryRows * padded_dim    // scaled queries
+         + kQueryRows * kKeyTile    // scores / probabilities of one tile
          + kQueryRows * padded_dim  // output accumulators
          + 2 * kQueryRows;          // running max and sum
 }
@@ -198,7 +201,8 @@ void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len
           tile_sum = Add(tile_sum, p);
         }
         // exp(-inf) on the first tile: nothing accumulated yet, the factor is 0.
-        const float correction = running_max[r] == kNegativeInfinity ? 0.0f : ReduceMax(Exp(Set1(running_max[r] - new_max)));
+        const float correction =
+            running_max[r] == kNegativeInfinity ? 0.0f : ReduceMax(Exp(Set1(running_max[r] - new_max)));
         running_sum[r] = running_sum[r] * correction + ReduceAdd(tile_sum);
         running_max[r] = new_max;
         if (correction != 1.0f) {
@@ -275,7 +279,8 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
   if (args.num_seqs < 0 || args.num_tokens < 0) Fail("num_seqs and num_tokens must be >= 0");
   if (args.cu_seq_lens == nullptr) Fail("cu_seq_lens is null");
   const int64_t width = args.num_heads * args.head_dim;
-  if (args.ldq < width || args.ldk < width || args.ldv < width || args.ldo < width) Fail("a leading dimension is below num_heads * head_dim");
+  if (args.ldq < width || args.ldk < width || args.ldv < width || args.ldo < width)
+    Fail("a leading dimension is below num_heads * head_dim");
   if (args.cu_seq_lens[0] != 0) Fail("cu_seq_lens[0] must be 0");
   int64_t max_len = 0;
   for (int64_t s = 0; s < args.num_seqs; ++s) {
@@ -284,7 +289,8 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
     max_len = std::max(max_len, len);
   }
   if (args.cu_seq_lens[args.num_seqs] != args.num_tokens) {
-    Fail("cu_seq_lens ends at " + std::to_string(args.cu_seq_lens[args.num_seqs]) + " but there are " + std::to_string(args.num_tokens) + " tokens");
+    Fail("cu_seq_lens ends at " + std::to_string(args.cu_seq_lens[args.num_seqs]) + " but there are " +
+         std::to_string(args.num_tokens) + " tokens");
   }
   if (args.num_tokens == 0) return;
   if (args.q == nullptr || args.k == nullptr || args.v == nullptr || args.out == nullptr) Fail("null tensor");
@@ -294,7 +300,8 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
     const int64_t len = static_cast<int64_t>(args.cu_seq_lens[s + 1]) - args.cu_seq_lens[s];
     if (args.only_query != nullptr) {
       const int64_t q = args.only_query[s];
-      if (q < 0 || q >= len) Fail("only_query[" + std::to_string(s) + "] = " + std::to_string(q) + " is outside its sequence");
+      if (q < 0 || q >= len)
+        Fail("only_query[" + std::to_string(s) + "] = " + std::to_string(q) + " is outside its sequence");
       for (int64_t h = 0; h < args.num_heads; ++h) items.push_back({s, h, q, q + 1, len});
       continue;
     }
@@ -321,7 +328,8 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
   std::vector<int64_t> key_offsets(static_cast<size_t>(args.num_seqs) + 1, 0);
   for (int64_t s = 0; s < args.num_seqs; ++s) {
     const int64_t len = static_cast<int64_t>(args.cu_seq_lens[s + 1]) - args.cu_seq_lens[s];
-    key_offsets[static_cast<size_t>(s) + 1] = key_offsets[static_cast<size_t>(s)] + (len + key_tile - 1) / key_tile * key_tile;
+    key_offsets[static_cast<size_t>(s) + 1] =
+        key_offsets[static_cast<size_t>(s)] + (len + key_tile - 1) / key_tile * key_tile;
   }
   const int64_t stride = key_offsets.back();
   float* key_t = args.workspace;
@@ -332,7 +340,8 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
     if (own_workspace.size() < bytes) own_workspace = AlignedBuffer(bytes);
     key_t = static_cast<float*>(own_workspace.data());
   } else if (args.workspace_floats < width * stride) {
-    Fail("workspace holds " + std::to_string(args.workspace_floats) + " floats, " + std::to_string(width * stride) + " needed");
+    Fail("workspace holds " + std::to_string(args.workspace_floats) + " floats, " + std::to_string(width * stride) +
+         " needed");
   }
   pool.Run(args.num_seqs * args.num_heads, [&](int64_t task, int) {
     const int64_t s = task / args.num_heads;
@@ -340,7 +349,8 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
     const int64_t seq_begin = args.cu_seq_lens[s];
     const int64_t seq_len = args.cu_seq_lens[s + 1] - seq_begin;
     if (seq_len == 0) return;
-    POOLED_DISPATCH(TransposeKeys, args, seq_begin, seq_len, h, key_t + h * args.head_dim * stride + key_offsets[static_cast<size_t>(s)], stride);
+    POOLED_DISPATCH(TransposeKeys, args, seq_begin, seq_len, h,
+                    key_t + h * args.head_dim * stride + key_offsets[static_cast<size_t>(s)], stride);
   });
 
   // Phase 2: blocks of queries, longest sequences first.
@@ -352,8 +362,8 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
     const int64_t seq_begin = args.cu_seq_lens[item.seq];
     const int64_t seq_len = args.cu_seq_lens[item.seq + 1] - seq_begin;
     const float* head_key_t = key_t + item.head * args.head_dim * stride + key_offsets[static_cast<size_t>(item.seq)];
-    POOLED_DISPATCH(AttentionItem, args, seq_begin, seq_len, item.head, item.query_begin, item.query_end, head_key_t, stride,
-                    static_cast<float*>(scratch.data()));
+    POOLED_DISPATCH(AttentionItem, args, seq_begin, seq_len, item.head, item.query_begin, item.query_end, head_key_t,
+                    stride, static_cast<float*>(scratch.data()));
   });
 }
 #endif  // POOLED_ISA_BASELINE

@@ -111,15 +111,19 @@ const char* IsaRequestError() {
     if (std::strcmp(request, known) == 0) return nullptr;
   }
   static std::string message;
-  message = std::string("POOLED_ISA=") + request + " is not a kernel variant; use scalar, avx2 or avx512 (or leave it unset)";
+  message =
+      std::string("POOLED_ISA=") + request + " is not a kernel variant; use scalar, avx2 or avx512 (or leave it unset)";
   return message.c_str();
 }
 
 const char* IsaName(Isa isa) {
   switch (isa) {
-    case Isa::kAvx512: return "avx512";
-    case Isa::kAvx2: return "avx2";
-    default: return "scalar";
+    case Isa::kAvx512:
+      return "avx512";
+    case Isa::kAvx2:
+      return "avx2";
+    default:
+      return "scalar";
   }
 }
 

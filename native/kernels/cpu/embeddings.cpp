@@ -77,8 +77,9 @@ namespace {
 void CheckIndices(const char* name, const int32_t* values, int64_t count, int64_t limit) {
   for (int64_t i = 0; i < count; ++i) {
     if (values[i] < 0 || values[i] >= limit) {
-      throw std::invalid_argument(std::string("Embeddings: ") + name + "[" + std::to_string(i) + "] = " + std::to_string(values[i]) +
-                                  " is outside the table [0, " + std::to_string(limit) + ")");
+      throw std::invalid_argument(std::string("Embeddings: ") + name + "[" + std::to_string(i) +
+                                  "] = " + std::to_string(values[i]) + " is outside the table [0, " +
+                                  std::to_string(limit) + ")");
     }
   }
 }
@@ -93,13 +94,15 @@ void Embeddings(ThreadPool& pool, const EmbeddingTables& tables, const int32_t* 
     throw std::invalid_argument("Embeddings: null argument");
   }
   if (tables.hidden_size <= 0) throw std::invalid_argument("Embeddings: hidden_size must be > 0");
-  if (tables.word_type != ElementType::kF32 && tables.word_type != ElementType::kF16 && tables.word_type != ElementType::kBF16) {
+  if (tables.word_type != ElementType::kF32 && tables.word_type != ElementType::kF16 &&
+      tables.word_type != ElementType::kBF16) {
     throw std::invalid_argument("Embeddings: unknown word table type");
   }
   CheckIndices("tokenIds", token_ids, num_tokens, tables.vocab_size);
   CheckIndices("positions", positions, num_tokens, tables.num_positions);
   if (token_types != nullptr) CheckIndices("tokenTypeIds", token_types, num_tokens, tables.num_token_types);
-  if (token_types == nullptr && tables.num_token_types < 1) throw std::invalid_argument("Embeddings: token type table is empty");
+  if (token_types == nullptr && tables.num_token_types < 1)
+    throw std::invalid_argument("Embeddings: token type table is empty");
   const int64_t num_threads = pool.NumThreads();
   const int64_t per_task = std::max<int64_t>(1, (num_tokens + 4 * num_threads - 1) / (4 * num_threads));
   pool.Run((num_tokens + per_task - 1) / per_task, [&](int64_t task, int) {

@@ -74,9 +74,9 @@ constexpr int kVecs = kNr / kLanes;  // vectors per tile row
 struct TileOut {
   float* c;
   int64_t ldc;
-  int ncols;        // valid columns of this panel (the rest is padding)
-  bool accumulate;  // a later k pass: start from what C holds
-  bool finish;      // the last k pass: add the bias
+  int ncols;          // valid columns of this panel (the rest is padding)
+  bool accumulate;    // a later k pass: start from what C holds
+  bool finish;        // the last k pass: add the bias
   const float* bias;  // at the panel's first column, or null
 };
 
@@ -133,7 +133,8 @@ inline void StoreTile(VecF (&acc)[MR][kVecs], const TileOut& out) {
 #pragma GCC unroll 16
   for (int v = 0; v < kVecs; ++v) {
     const int n = ValidLanes(out.ncols, v);
-    bias[v] = add_bias && n > 0 ? (n == kLanes ? Load(out.bias + v * kLanes) : LoadN(out.bias + v * kLanes, n)) : Zero();
+    bias[v] =
+        add_bias && n > 0 ? (n == kLanes ? Load(out.bias + v * kLanes) : LoadN(out.bias + v * kLanes, n)) : Zero();
   }
 #pragma GCC unroll 16
   for (int r = 0; r < MR; ++r) {
@@ -229,7 +230,8 @@ void TileBf16Dot(const uint32_t* ap, const uint16_t* bp, int64_t kc, const TileO
 inline uint16_t RoundToBf16(float value) {
   uint32_t bits;
   std::memcpy(&bits, &value, sizeof(bits));
-  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0) return static_cast<uint16_t>((bits >> 16) | 0x40u);
+  if ((bits & 0x7f800000u) == 0x7f800000u && (bits & 0x007fffffu) != 0)
+    return static_cast<uint16_t>((bits >> 16) | 0x40u);
   return static_cast<uint16_t>((bits + 0x7fffu + ((bits >> 16) & 1u)) >> 16);
 }
 
@@ -310,7 +312,8 @@ inline void RunTile(TileKind kind, const void* ap, const void* bp, int64_t kc, c
 void RunTileRows(int64_t mr, TileKind kind, const void* ap, const void* bp, int64_t kc, const TileOut& out) {
   switch (mr) {
 #define POOLED_TILE_CASE(n) \
-  case n: return RunTile<(n <= kMr ? n : kMr)>(kind, ap, bp, kc, out);
+  case n:                   \
+    return RunTile<(n <= kMr ? n : kMr)>(kind, ap, bp, kc, out);
     POOLED_TILE_CASE(1)
     POOLED_TILE_CASE(2)
     POOLED_TILE_CASE(3)
@@ -324,7 +327,8 @@ void RunTileRows(int64_t mr, TileKind kind, const void* ap, const void* bp, int6
     POOLED_TILE_CASE(11)
     POOLED_TILE_CASE(12)
 #undef POOLED_TILE_CASE
-    default: return;
+    default:
+      return;
   }
 }
 static_assert(kMr <= 12, "RunTileRows covers tiles of up to 12 rows");
@@ -380,8 +384,9 @@ void GemmUnit(const gemm::UnitArgs& g, int64_t row_begin, int64_t row_end, int64
       if (finish && (g.activation != Activation::kNone || g.residual != nullptr)) {
         const int64_t col_begin = block * kNr;
         const int64_t col_end = block_end * kNr < w.n ? block_end * kNr : w.n;
-        BlockEpilogue(g.c + row_begin * g.ldc + col_begin, g.ldc, row_end - row_begin, col_end - col_begin, g.activation,
-                      g.residual != nullptr ? g.residual + row_begin * g.ldr + col_begin : nullptr, g.ldr);
+        BlockEpilogue(g.c + row_begin * g.ldc + col_begin, g.ldc, row_end - row_begin, col_end - col_begin,
+                      g.activation, g.residual != nullptr ? g.residual + row_begin * g.ldr + col_begin : nullptr,
+                      g.ldr);
       }
     }
   }
@@ -475,7 +480,8 @@ void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const Packed
   }
   if (Overlaps(a, m, lda, w.k, c, m, ldc, w.n)) Fail("a overlaps the output");
   const bool layer_norm = epilogue.ln_gamma != nullptr || epilogue.ln_beta != nullptr;
-  if (layer_norm && (epilogue.ln_gamma == nullptr || epilogue.ln_beta == nullptr)) Fail("LayerNorm needs both gamma and beta");
+  if (layer_norm && (epilogue.ln_gamma == nullptr || epilogue.ln_beta == nullptr))
+    Fail("LayerNorm needs both gamma and beta");
   if (layer_norm && !(epilogue.ln_eps >= 0.0f)) Fail("LayerNorm eps must be >= 0");
 
   const bool bf16 = w.type == ElementType::kBF16;

@@ -16,28 +16,45 @@
 #define POOLED_HAS_X86_VARIANTS 1
 // Declares `decl` (a declaration naming no namespace) in every variant namespace.
 #define POOLED_DECLARE_FOR_EACH_ISA(decl) \
-  namespace scalar { decl; }              \
-  namespace avx2 { decl; }                \
-  namespace avx512 { decl; }
+  namespace scalar {                      \
+  decl;                                   \
+  }                                       \
+  namespace avx2 {                        \
+  decl;                                   \
+  }                                       \
+  namespace avx512 {                      \
+  decl;                                   \
+  }
 // Calls the variant of `fn` that SelectedIsa() picked.
-#define POOLED_DISPATCH(fn, ...)                                            \
-  do {                                                                      \
-    switch (::pooled::kernels::cpu::SelectedIsa()) {                        \
-      case ::pooled::kernels::cpu::Isa::kAvx512: avx512::fn(__VA_ARGS__); break; \
-      case ::pooled::kernels::cpu::Isa::kAvx2: avx2::fn(__VA_ARGS__); break;     \
-      default: scalar::fn(__VA_ARGS__); break;                              \
-    }                                                                       \
+#define POOLED_DISPATCH(fn, ...)                     \
+  do {                                               \
+    switch (::pooled::kernels::cpu::SelectedIsa()) { \
+      case ::pooled::kernels::cpu::Isa::kAvx512:     \
+        avx512::fn(__VA_ARGS__);                     \
+        break;                                       \
+      case ::pooled::kernels::cpu::Isa::kAvx2:       \
+        avx2::fn(__VA_ARGS__);                       \
+        break;                                       \
+      default:                                       \
+        scalar::fn(__VA_ARGS__);                     \
+        break;                                       \
+    }                                                \
   } while (0)
-#define POOLED_DISPATCH_RETURN(fn, ...)                                            \
-  switch (::pooled::kernels::cpu::SelectedIsa()) {                                 \
-    case ::pooled::kernels::cpu::Isa::kAvx512: return avx512::fn(__VA_ARGS__);     \
-    case ::pooled::kernels::cpu::Isa::kAvx2: return avx2::fn(__VA_ARGS__);         \
-    default: return scalar::fn(__VA_ARGS__);                                       \
+#define POOLED_DISPATCH_RETURN(fn, ...)            \
+  switch (::pooled::kernels::cpu::SelectedIsa()) { \
+    case ::pooled::kernels::cpu::Isa::kAvx512:     \
+      return avx512::fn(__VA_ARGS__);              \
+    case ::pooled::kernels::cpu::Isa::kAvx2:       \
+      return avx2::fn(__VA_ARGS__);                \
+    default:                                       \
+      return scalar::fn(__VA_ARGS__);              \
   }
 #else
 #define POOLED_HAS_X86_VARIANTS 0
 #define POOLED_DECLARE_FOR_EACH_ISA(decl) \
-  namespace scalar { decl; }
+  namespace scalar {                      \
+  decl;                                   \
+  }
 #define POOLED_DISPATCH(fn, ...) scalar::fn(__VA_ARGS__)
 #define POOLED_DISPATCH_RETURN(fn, ...) return scalar::fn(__VA_ARGS__)
 #endif

@@ -165,15 +165,15 @@ void Pool(ThreadPool& pool, const float* hidden, int64_t ld, int64_t hidden_size
 // Qwen3RMSNorm over groups of `cols` values: row r of x holds `groups` consecutive groups from column 0 (groups = 1
 // for the hidden state, = heads for the per-head q_norm / k_norm). y = weight * x / sqrt(mean(x^2) + eps), float32
 // statistics. y may equal x (in place).
-void RmsNorm(ThreadPool& pool, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows, int64_t groups, int64_t cols,
-             const float* weight, float eps);
+void RmsNorm(ThreadPool& pool, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows, int64_t groups,
+             int64_t cols, const float* weight, float eps);
 
 // Rotate-half RoPE in place over x[num_tokens, ldx], heads [h*head_dim, (h+1)*head_dim) for h < num_heads, token t at
 // positions[t]: for j < head_dim/2, (x_j, x_{j+d/2}) -> (x_j cos - x_{j+d/2} sin, x_{j+d/2} cos + x_j sin) with angle
 // position / theta^(2j/d). Angles, cos and sin in float64 (exact enough at any position), products in float32.
 // Positions must lie in [0, max_position) (checked before anything is written).
-void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim, const int32_t* positions,
-          double theta, int64_t max_position);
+void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim,
+          const int32_t* positions, double theta, int64_t max_position);
 
 // SwiGLU (Qwen3MLP): out[r, i] = silu(gate_up[r, i]) * gate_up[r, cols + i], gate and up side by side in one row (one
 // fused GEMM), silu(x) = x / (1 + e^-x).

@@ -21,7 +21,9 @@ namespace pooled::kernels::cpu {
 namespace POOLED_ISA_NS {
 
 namespace {
-inline VecF LoadUpTo(const float* p, int64_t left) { return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left)); }
+inline VecF LoadUpTo(const float* p, int64_t left) {
+  return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left));
+}
 inline void StoreUpTo(float* p, VecF x, int64_t left) {
   if (left >= kLanes) {
     Store(p, x);
@@ -80,10 +82,12 @@ void LayerNormRows(const float* x, int64_t ldx, const float* residual, int64_t l
 void LayerNorm(ThreadPool& pool, const float* x, const float* residual, float* y, int64_t rows, int64_t cols,
                const float* gamma, const float* beta, float eps) {
   if (rows < 0 || cols <= 0) {
-    throw std::invalid_argument("LayerNorm: need rows >= 0 and cols > 0, got rows=" + std::to_string(rows) + " cols=" + std::to_string(cols));
+    throw std::invalid_argument("LayerNorm: need rows >= 0 and cols > 0, got rows=" + std::to_string(rows) +
+                                " cols=" + std::to_string(cols));
   }
   if (rows == 0) return;
-  if (x == nullptr || y == nullptr || gamma == nullptr || beta == nullptr) throw std::invalid_argument("LayerNorm: null argument");
+  if (x == nullptr || y == nullptr || gamma == nullptr || beta == nullptr)
+    throw std::invalid_argument("LayerNorm: null argument");
   if (!(eps >= 0.0f)) throw std::invalid_argument("LayerNorm: eps must be >= 0");
   const int64_t num_threads = pool.NumThreads();
   const int64_t rows_per_task = std::max<int64_t>(1, (rows + 4 * num_threads - 1) / (4 * num_threads));

@@ -1,5 +1,5 @@
-// The machine's memory bandwidth, measured rather than looked up, the way STREAM's triad does it: a[i] = b[i] + s * c[i]
-// over three arrays much larger than the last-level cache, every pool thread streaming its own contiguous slice.
+// The machine's memory bandwidth, measured rather than looked up, the way STREAM's triad does it: a[i] = b[i] + s *
+// c[i] over three arrays much larger than the last-level cache, every pool thread streaming its own contiguous slice.
 // Benchmarks report memory-bound ops (LayerNorm, bias + activation, embeddings, pooling) as a fraction of this
 // number, counting bytes the same way (each array read or written once, no write-allocate traffic).
 #include <cstdint>
@@ -33,7 +33,8 @@ void TriadRange(float* a, const float* b, const float* c, float s, int64_t n) {
 
 #if POOLED_ISA_BASELINE
 double MeasureMemoryBandwidth(ThreadPool& pool, int64_t bytes_per_array, double seconds) {
-  if (bytes_per_array < (int64_t{1} << 20)) throw std::invalid_argument("MeasureMemoryBandwidth: bytes_per_array must be >= 1 MiB");
+  if (bytes_per_array < (int64_t{1} << 20))
+    throw std::invalid_argument("MeasureMemoryBandwidth: bytes_per_array must be >= 1 MiB");
   if (!(seconds > 0)) throw std::invalid_argument("MeasureMemoryBandwidth: seconds must be > 0");
   const int64_t n = bytes_per_array / static_cast<int64_t>(sizeof(float));
   const size_t bytes = static_cast<size_t>(n) * sizeof(float);

@@ -15,9 +15,12 @@ size_t ElementSize(ElementType type) { return type == ElementType::kF32 ? 4 : 2;
 
 const char* ElementTypeName(ElementType type) {
   switch (type) {
-    case ElementType::kF32: return "float32";
-    case ElementType::kF16: return "float16";
-    case ElementType::kBF16: return "bfloat16";
+    case ElementType::kF32:
+      return "float32";
+    case ElementType::kF16:
+      return "float16";
+    case ElementType::kBF16:
+      return "bfloat16";
   }
   return "unknown";
 }
@@ -31,9 +34,12 @@ namespace {
 
 float ReadElement(const void* data, ElementType type, int64_t index) {
   switch (type) {
-    case ElementType::kF32: return static_cast<const float*>(data)[index];
-    case ElementType::kF16: return convert::F16ToFloat(static_cast<const uint16_t*>(data)[index]);
-    case ElementType::kBF16: return convert::Bf16ToFloat(static_cast<const uint16_t*>(data)[index]);
+    case ElementType::kF32:
+      return static_cast<const float*>(data)[index];
+    case ElementType::kF16:
+      return convert::F16ToFloat(static_cast<const uint16_t*>(data)[index]);
+    case ElementType::kBF16:
+      return convert::Bf16ToFloat(static_cast<const uint16_t*>(data)[index]);
   }
   return 0.0f;
 }
@@ -42,7 +48,9 @@ float ReadElement(const void* data, ElementType type, int64_t index) {
 
 PackedWeights PackWeights(const void* weight, ElementType source, int64_t n, int64_t k, ElementType target) {
   if (weight == nullptr) throw std::invalid_argument("PackWeights: weight is null");
-  if (n <= 0 || k <= 0) throw std::invalid_argument("PackWeights: n and k must be > 0, got n=" + std::to_string(n) + " k=" + std::to_string(k));
+  if (n <= 0 || k <= 0)
+    throw std::invalid_argument("PackWeights: n and k must be > 0, got n=" + std::to_string(n) +
+                                " k=" + std::to_string(k));
   if (target != ElementType::kF32 && target != ElementType::kBF16) {
     throw std::invalid_argument(std::string("PackWeights: cannot store packed weights as ") + ElementTypeName(target));
   }
@@ -75,7 +83,9 @@ PackedWeights PackWeights(const void* weight, ElementType source, int64_t n, int
       const uint16_t* src16 = static_cast<const uint16_t*>(weight) + row * k;
       for (int64_t col = 0; col < k; ++col) {
         // bfloat16 sources are copied bit for bit: converting through float32 and back is exact but slower.
-        const uint16_t value = source == ElementType::kBF16 ? src16[col] : convert::FloatToBf16(ReadElement(weight, source, row * k + col));
+        const uint16_t value = source == ElementType::kBF16
+                                   ? src16[col]
+                                   : convert::FloatToBf16(ReadElement(weight, source, row * k + col));
         dst[(col / 2) * panel_width * 2 + (col & 1)] = value;
       }
     }

@@ -22,14 +22,16 @@
 
 namespace pooled::kernels::cpu {
 
-POOLED_DECLARE_FOR_EACH_ISA(void PagedAttentionItem(const PagedAttentionArgs& a, int64_t seq, int64_t kv_head, int64_t query_begin,
-                                                    int64_t query_end))
+POOLED_DECLARE_FOR_EACH_ISA(void PagedAttentionItem(const PagedAttentionArgs& a, int64_t seq, int64_t kv_head,
+                                                    int64_t query_begin, int64_t query_end))
 
 namespace POOLED_ISA_NS {
 
 namespace {
 constexpr int64_t kKeyTile = 64;
-inline VecF LoadUpTo(const float* p, int64_t left) { return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left)); }
+inline VecF LoadUpTo(const float* p, int64_t left) {
+  return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left));
+}
 inline void StoreUpTo(float* p, VecF x, int64_t left) {
   if (left >= kLanes) {
     Store(p, x);
@@ -40,7 +42,8 @@ inline void StoreUpTo(float* p, VecF x, int64_t left) {
 }  // namespace
 
 // Queries [query_begin, query_end) (indices within sequence `seq`) of every query head that reads `kv_head`.
-void PagedAttentionItem(const PagedAttentionArgs& a, int64_t seq, int64_t kv_head, int64_t query_begin, int64_t query_end) {
+void PagedAttentionItem(const PagedAttentionArgs& a, int64_t seq, int64_t kv_head, int64_t query_begin,
+                        int64_t query_end) {
   const int64_t d = a.head_dim;
   const int64_t group = a.num_heads / a.num_kv_heads;
   const int64_t row_width = a.num_kv_heads * d;  // one slot of one block
@@ -86,7 +89,8 @@ void PagedAttentionItem(const PagedAttentionArgs& a, int64_t seq, int64_t kv_hea
           const float weight = expf(scores[j] - running_max);
           running_sum += weight;
           const VecF wv = Set1(weight);
-          for (int64_t c = 0; c < d; c += kLanes) StoreUpTo(acc + c, Fma(wv, LoadUpTo(v + c, d - c), LoadUpTo(acc + c, d - c)), d - c);
+          for (int64_t c = 0; c < d; c += kLanes)
+            StoreUpTo(acc + c, Fma(wv, LoadUpTo(v + c, d - c), LoadUpTo(acc + c, d - c)), d - c);
         }
       }
       float* out = a.out + token * a.ldo + head * d;
@@ -101,16 +105,22 @@ void PagedAttentionItem(const PagedAttentionArgs& a, int64_t seq, int64_t kv_hea
 #if POOLED_ISA_BASELINE
 void PagedAttention(ThreadPool& pool, const PagedAttentionArgs& a) {
   auto fail = [](const std::string& message) { throw std::invalid_argument("PagedAttention: " + message); };
-  if (a.num_heads <= 0 || a.num_kv_heads <= 0 || a.head_dim <= 0 || a.num_seqs < 0 || a.num_tokens < 0) fail("sizes must be positive");
+  if (a.num_heads <= 0 || a.num_kv_heads <= 0 || a.head_dim <= 0 || a.num_seqs < 0 || a.num_tokens < 0)
+    fail("sizes must be positive");
   if (a.num_heads % a.num_kv_heads != 0) fail("num_heads is not a multiple of num_kv_heads");
-  if (a.head_dim > kMaxDecoderHeadDim) fail("head_dim " + std::to_string(a.head_dim) + " exceeds " + std::to_string(kMaxDecoderHeadDim));
-  if (a.block_size <= 0 || a.num_blocks <= 0) fail("the KV cache is not initialized (block_size and num_blocks must be > 0)");
+  if (a.head_dim > kMaxDecoderHeadDim)
+    fail("head_dim " + std::to_string(a.head_dim) + " exceeds " + std::to_string(kMaxDecoderHeadDim));
+  if (a.block_size <= 0 || a.num_blocks <= 0)
+    fail("the KV cache is not initialized (block_size and num_blocks must be > 0)");
   if (a.num_seqs == 0) return;
-  if (a.cu_seq_lens == nullptr || a.num_cached_tokens == nullptr || a.block_tables == nullptr || a.block_table_offsets == nullptr) {
+  if (a.cu_seq_lens == nullptr || a.num_cached_tokens == nullptr || a.block_tables == nullptr ||
+      a.block_table_offsets == nullptr) {
     fail("null batch argument");
   }
-  if (a.ldq < a.num_heads * a.head_dim || a.ldo < a.num_heads * a.head_dim) fail("row strides shorter than num_heads * head_dim");
-  if (a.cu_seq_lens[0] != 0 || a.block_table_offsets[0] != 0) fail("cu_seq_lens and block_table_offsets must start with 0");
+  if (a.ldq < a.num_heads * a.head_dim || a.ldo < a.num_heads * a.head_dim)
+    fail("row strides shorter than num_heads * head_dim");
+  if (a.cu_seq_lens[0] != 0 || a.block_table_offsets[0] != 0)
+    fail("cu_seq_lens and block_table_offsets must start with 0");
   for (int64_t s = 0; s < a.num_seqs; ++s) {
     const int64_t len = a.cu_seq_lens[s + 1] - a.cu_seq_lens[s];
     if (len < 0) fail("cu_seq_lens decreases at " + std::to_string(s));
@@ -120,14 +130,14 @@ void PagedAttention(ThreadPool& pool, const PagedAttentionArgs& a) {
     if (table_len < 0) fail("block_table_offsets decreases at " + std::to_string(s));
     const int64_t needed = (cached + len + a.block_size - 1) / a.block_size;
     if (table_len < needed) {
-      fail("block table of sequence " + std::to_string(s) + " has " + std::to_string(table_len) + " blocks, needs " + std::to_string(needed) +
-           " for " + std::to_string(cached + len) + " positions");
+      fail("block table of sequence " + std::to_string(s) + " has " + std::to_string(table_len) + " blocks, needs " +
+           std::to_string(needed) + " for " + std::to_string(cached + len) + " positions");
     }
     for (int64_t b = 0; b < needed; ++b) {
       const int32_t id = a.block_tables[a.block_table_offsets[s] + b];
       if (id < 1 || id >= a.num_blocks) {
-        fail("sequence " + std::to_string(s) + " block " + std::to_string(b) + " is block id " + std::to_string(id) + ", outside [1, " +
-             std::to_string(a.num_blocks) + ")");
+        fail("sequence " + std::to_string(s) + " block " + std::to_string(b) + " is block id " + std::to_string(id) +
+             ", outside [1, " + std::to_string(a.num_blocks) + ")");
       }
     }
   }
@@ -145,7 +155,8 @@ void PagedAttention(ThreadPool& pool, const PagedAttentionArgs& a) {
     if (len == 0) continue;
     const int64_t first = a.only_last_query ? len - 1 : 0;
     for (int64_t h = 0; h < a.num_kv_heads; ++h) {
-      for (int64_t q = first; q < len; q += kQueriesPerItem) items.push_back({s, h, q, std::min(len, q + kQueriesPerItem)});
+      for (int64_t q = first; q < len; q += kQueriesPerItem)
+        items.push_back({s, h, q, std::min(len, q + kQueriesPerItem)});
     }
   }
   // Longest key ranges first: the queries at the end of long sequences cost the most.

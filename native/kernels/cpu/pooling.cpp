@@ -25,7 +25,9 @@ namespace POOLED_ISA_NS {
 
 namespace {
 constexpr float kNormalizeEps = 1e-12f;
-inline VecF LoadUpTo(const float* p, int64_t left) { return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left)); }
+inline VecF LoadUpTo(const float* p, int64_t left) {
+  return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left));
+}
 inline void StoreUpTo(float* p, VecF x, int64_t left) {
   if (left >= kLanes) {
     Store(p, x);
@@ -59,7 +61,8 @@ void PoolSequence(const float* hidden, int64_t ld, int64_t seq_begin, int64_t se
   float norm = Sqrt(ReduceAdd(squares));
   if (norm < kNormalizeEps) norm = kNormalizeEps;
   const VecF inverse_norm = Set1(1.0f / norm);
-  for (int64_t c = 0; c < kept; c += kLanes) StoreUpTo(out + c, Mul(LoadUpTo(out + c, kept - c), inverse_norm), kept - c);
+  for (int64_t c = 0; c < kept; c += kLanes)
+    StoreUpTo(out + c, Mul(LoadUpTo(out + c, kept - c), inverse_norm), kept - c);
 }
 
 }  // namespace POOLED_ISA_NS
@@ -68,28 +71,34 @@ void PoolSequence(const float* hidden, int64_t ld, int64_t seq_begin, int64_t se
 void Pool(ThreadPool& pool, const float* hidden, int64_t ld, int64_t hidden_size, const int32_t* cu_seq_lens,
           int64_t num_seqs, PoolingMode mode, const int32_t* dimensions, const uint8_t* normalize, float* out,
           int64_t out_size) {
-  if (hidden_size <= 0 || ld < hidden_size) throw std::invalid_argument("Pool: need hidden_size > 0 and ld >= hidden_size");
+  if (hidden_size <= 0 || ld < hidden_size)
+    throw std::invalid_argument("Pool: need hidden_size > 0 and ld >= hidden_size");
   if (num_seqs < 0) throw std::invalid_argument("Pool: num_seqs must be >= 0");
   if (num_seqs == 0) return;
   if (hidden == nullptr || cu_seq_lens == nullptr || out == nullptr) throw std::invalid_argument("Pool: null argument");
-  if (mode != PoolingMode::kCls && mode != PoolingMode::kMean && mode != PoolingMode::kLast) throw std::invalid_argument("Pool: unknown pooling mode");
+  if (mode != PoolingMode::kCls && mode != PoolingMode::kMean && mode != PoolingMode::kLast)
+    throw std::invalid_argument("Pool: unknown pooling mode");
   if (cu_seq_lens[0] != 0) throw std::invalid_argument("Pool: cu_seq_lens[0] must be 0");
   std::vector<int64_t> offsets(static_cast<size_t>(num_seqs) + 1, 0);
   for (int64_t s = 0; s < num_seqs; ++s) {
-    if (cu_seq_lens[s + 1] <= cu_seq_lens[s]) throw std::invalid_argument("Pool: sequence " + std::to_string(s) + " is empty or cu_seq_lens decreases");
+    if (cu_seq_lens[s + 1] <= cu_seq_lens[s])
+      throw std::invalid_argument("Pool: sequence " + std::to_string(s) + " is empty or cu_seq_lens decreases");
     const int64_t dims = dimensions != nullptr ? dimensions[s] : 0;
     if (dims < 0 || dims > hidden_size) {
-      throw std::invalid_argument("Pool: dimensions[" + std::to_string(s) + "] = " + std::to_string(dims) + " is outside [0, " + std::to_string(hidden_size) + "]");
+      throw std::invalid_argument("Pool: dimensions[" + std::to_string(s) + "] = " + std::to_string(dims) +
+                                  " is outside [0, " + std::to_string(hidden_size) + "]");
     }
     offsets[static_cast<size_t>(s) + 1] = offsets[static_cast<size_t>(s)] + (dims == 0 ? hidden_size : dims);
   }
   if (offsets.back() != out_size) {
-    throw std::invalid_argument("Pool: output holds " + std::to_string(out_size) + " values, the rows need " + std::to_string(offsets.back()));
+    throw std::invalid_argument("Pool: output holds " + std::to_string(out_size) + " values, the rows need " +
+                                std::to_string(offsets.back()));
   }
   pool.Run(num_seqs, [&](int64_t s, int) {
     const int64_t kept = offsets[static_cast<size_t>(s) + 1] - offsets[static_cast<size_t>(s)];
     const bool unit = normalize != nullptr && normalize[s] != 0;
-    POOLED_DISPATCH(PoolSequence, hidden, ld, cu_seq_lens[s], cu_seq_lens[s + 1], mode, kept, unit, out + offsets[static_cast<size_t>(s)]);
+    POOLED_DISPATCH(PoolSequence, hidden, ld, cu_seq_lens[s], cu_seq_lens[s + 1], mode, kept, unit,
+                    out + offsets[static_cast<size_t>(s)]);
   });
 }
 #endif  // POOLED_ISA_BASELINE

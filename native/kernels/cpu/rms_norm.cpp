@@ -1,6 +1,6 @@
 // Qwen3RMSNorm: y = weight * x / sqrt(mean(x^2) + eps) over groups of `cols` values (the hidden state, or each head's
-// head_dim values for q_norm / k_norm). The sum of squares is accumulated in float32 vectors (upstream also computes the
-// statistic in float32); no mean is subtracted, so there is no cancellation to guard against.
+// head_dim values for q_norm / k_norm). The sum of squares is accumulated in float32 vectors (upstream also computes
+// the statistic in float32); no mean is subtracted, so there is no cancellation to guard against.
 #include <cstdint>
 
 #include "kernels/cpu/isa_dispatch.h"
@@ -17,13 +17,16 @@
 
 namespace pooled::kernels::cpu {
 
-POOLED_DECLARE_FOR_EACH_ISA(void RmsNormRows(const float* x, int64_t ldx, float* y, int64_t ldy, int64_t groups, int64_t cols,
-                                             const float* weight, float eps, int64_t row_begin, int64_t row_end))
+POOLED_DECLARE_FOR_EACH_ISA(void RmsNormRows(const float* x, int64_t ldx, float* y, int64_t ldy, int64_t groups,
+                                             int64_t cols, const float* weight, float eps, int64_t row_begin,
+                                             int64_t row_end))
 
 namespace POOLED_ISA_NS {
 
 namespace {
-inline VecF LoadUpTo(const float* p, int64_t left) { return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left)); }
+inline VecF LoadUpTo(const float* p, int64_t left) {
+  return left >= kLanes ? Load(p) : LoadN(p, static_cast<int>(left));
+}
 inline void StoreUpTo(float* p, VecF x, int64_t left) {
   if (left >= kLanes) {
     Store(p, x);
@@ -33,8 +36,8 @@ inline void StoreUpTo(float* p, VecF x, int64_t left) {
 }
 }  // namespace
 
-void RmsNormRows(const float* x, int64_t ldx, float* y, int64_t ldy, int64_t groups, int64_t cols, const float* weight, float eps,
-                 int64_t row_begin, int64_t row_end) {
+void RmsNormRows(const float* x, int64_t ldx, float* y, int64_t ldy, int64_t groups, int64_t cols, const float* weight,
+                 float eps, int64_t row_begin, int64_t row_end) {
   for (int64_t row = row_begin; row < row_end; ++row) {
     for (int64_t g = 0; g < groups; ++g) {
       const float* src = x + row * ldx + g * cols;
@@ -66,15 +69,16 @@ void RmsNormRows(const float* x, int64_t ldx, float* y, int64_t ldy, int64_t gro
 }  // namespace POOLED_ISA_NS
 
 #if POOLED_ISA_BASELINE
-void RmsNorm(ThreadPool& pool, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows, int64_t groups, int64_t cols,
-             const float* weight, float eps) {
+void RmsNorm(ThreadPool& pool, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows, int64_t groups,
+             int64_t cols, const float* weight, float eps) {
   if (rows < 0 || groups <= 0 || cols <= 0) {
     throw std::invalid_argument("RmsNorm: need rows >= 0, groups > 0 and cols > 0, got rows=" + std::to_string(rows) +
                                 " groups=" + std::to_string(groups) + " cols=" + std::to_string(cols));
   }
   if (rows == 0) return;
   if (x == nullptr || y == nullptr || weight == nullptr) throw std::invalid_argument("RmsNorm: null argument");
-  if (ldx < groups * cols || ldy < groups * cols) throw std::invalid_argument("RmsNorm: row stride shorter than groups * cols");
+  if (ldx < groups * cols || ldy < groups * cols)
+    throw std::invalid_argument("RmsNorm: row stride shorter than groups * cols");
   if (!(eps >= 0.0f)) throw std::invalid_argument("RmsNorm: eps must be >= 0");
   const int64_t num_threads = pool.NumThreads();
   const int64_t rows_per_task = std::max<int64_t>(1, (rows + 4 * num_threads - 1) / (4 * num_threads));

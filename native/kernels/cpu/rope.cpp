@@ -1,7 +1,7 @@
 // Rotate-half rotary position embedding (Qwen3's apply_rotary_pos_emb), in place on Q or K rows. Angles and their
-// cos / sin are evaluated in float64 per (token, frequency): upstream evaluates them in float32, whose angle error grows
-// with the position (~2e-3 rad at 32k); the float64 oracle, and so this kernel, keep them exact. Only the rotation
-// itself is float32.
+// cos / sin are evaluated in float64 per (token, frequency): upstream evaluates them in float32, whose angle error
+// grows with the position (~2e-3 rad at 32k); the float64 oracle, and so this kernel, keep them exact. Only the
+// rotation itself is float32.
 #include <math.h>
 
 #include <cstdint>
@@ -20,13 +20,14 @@
 
 namespace pooled::kernels::cpu {
 
-POOLED_DECLARE_FOR_EACH_ISA(void RopeRows(float* x, int64_t ldx, int64_t num_heads, int64_t head_dim, const int32_t* positions,
-                                          const double* inverse_frequencies, int64_t row_begin, int64_t row_end))
+POOLED_DECLARE_FOR_EACH_ISA(void RopeRows(float* x, int64_t ldx, int64_t num_heads, int64_t head_dim,
+                                          const int32_t* positions, const double* inverse_frequencies,
+                                          int64_t row_begin, int64_t row_end))
 
 namespace POOLED_ISA_NS {
 
-void RopeRows(float* x, int64_t ldx, int64_t num_heads, int64_t head_dim, const int32_t* positions, const double* inverse_frequencies,
-              int64_t row_begin, int64_t row_end) {
+void RopeRows(float* x, int64_t ldx, int64_t num_heads, int64_t head_dim, const int32_t* positions,
+              const double* inverse_frequencies, int64_t row_begin, int64_t row_end) {
   const int64_t half = head_dim / 2;
   float cosines[kMaxDecoderHeadDim / 2];
   float sines[kMaxDecoderHeadDim / 2];
@@ -52,14 +53,14 @@ void RopeRows(float* x, int64_t ldx, int64_t num_heads, int64_t head_dim, const 
 }  // namespace POOLED_ISA_NS
 
 #if POOLED_ISA_BASELINE
-void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim, const int32_t* positions,
-          double theta, int64_t max_position) {
+void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim,
+          const int32_t* positions, double theta, int64_t max_position) {
   if (num_tokens < 0 || num_heads <= 0 || head_dim <= 0) {
     throw std::invalid_argument("Rope: need num_tokens >= 0, num_heads > 0 and head_dim > 0");
   }
   if (head_dim % 2 != 0 || head_dim > kMaxDecoderHeadDim) {
-    throw std::invalid_argument("Rope: head_dim must be even and at most " + std::to_string(kMaxDecoderHeadDim) + ", got " +
-                                std::to_string(head_dim));
+    throw std::invalid_argument("Rope: head_dim must be even and at most " + std::to_string(kMaxDecoderHeadDim) +
+                                ", got " + std::to_string(head_dim));
   }
   if (!(theta > 0.0)) throw std::invalid_argument("Rope: theta must be > 0");
   if (num_tokens == 0) return;
@@ -67,8 +68,8 @@ void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t n
   if (ldx < num_heads * head_dim) throw std::invalid_argument("Rope: row stride shorter than num_heads * head_dim");
   for (int64_t t = 0; t < num_tokens; ++t) {
     if (positions[t] < 0 || positions[t] >= max_position) {
-      throw std::invalid_argument("Rope: positions[" + std::to_string(t) + "] = " + std::to_string(positions[t]) + " is outside [0, " +
-                                  std::to_string(max_position) + ")");
+      throw std::invalid_argument("Rope: positions[" + std::to_string(t) + "] = " + std::to_string(positions[t]) +
+                                  " is outside [0, " + std::to_string(max_position) + ")");
     }
   }
   // Qwen3RotaryEmbedding: inv_freq[j] = 1 / theta^(2j / head_dim).

@@ -69,7 +69,9 @@ inline VecF LoadBf16N(const uint16_t* p, int n) {
   const __m256i half = _mm256_maskz_loadu_epi16(TailMask(n), p);
   return {_mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(half), 16))};
 }
-inline VecF LoadF16(const uint16_t* p) { return {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))}; }
+inline VecF LoadF16(const uint16_t* p) {
+  return {_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)))};
+}
 // kLanes pairs of bfloat16 (k, k+1) -> the k values and the k+1 values, each widened to float32.
 inline void LoadBf16Pairs(const uint16_t* p, VecF* even, VecF* odd) {
   const __m512i x = _mm512_loadu_si512(p);
@@ -84,7 +86,9 @@ constexpr int kLanes = 8;
 struct VecF {
   __m256 v;
 };
-inline __m256i TailMask(int n) { return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7)); }
+inline __m256i TailMask(int n) {
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(n), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
 inline VecF Zero() { return {_mm256_setzero_ps()}; }
 inline VecF Set1(float x) { return {_mm256_set1_ps(x)}; }
 inline VecF Load(const float* p) { return {_mm256_loadu_ps(p)}; }
@@ -131,7 +135,9 @@ inline VecF LoadBf16(const uint16_t* p) {
   const __m256i wide = _mm256_cvtepu16_epi32(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
   return {_mm256_castsi256_ps(_mm256_slli_epi32(wide, 16))};
 }
-inline VecF LoadF16(const uint16_t* p) { return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))}; }
+inline VecF LoadF16(const uint16_t* p) {
+  return {_mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)))};
+}
 inline void LoadBf16Pairs(const uint16_t* p, VecF* even, VecF* odd) {
   const __m256i x = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   even->v = _mm256_castsi256_ps(_mm256_slli_epi32(x, 16));
@@ -255,10 +261,14 @@ inline VecF Relu(VecF x) { return Max(x, Zero()); }
 
 inline VecF Activate(VecF x, Activation activation) {
   switch (activation) {
-    case Activation::kGeluErf: return GeluErf(x);
-    case Activation::kGeluTanh: return GeluTanh(x);
-    case Activation::kRelu: return Relu(x);
-    default: return x;
+    case Activation::kGeluErf:
+      return GeluErf(x);
+    case Activation::kGeluTanh:
+      return GeluTanh(x);
+    case Activation::kRelu:
+      return Relu(x);
+    default:
+      return x;
   }
 }
 

@@ -22,7 +22,8 @@ POOLED_DECLARE_FOR_EACH_ISA(void SwiGluRows(const float* gate_up, int64_t ld_in,
 
 namespace POOLED_ISA_NS {
 
-void SwiGluRows(const float* gate_up, int64_t ld_in, float* out, int64_t ldo, int64_t cols, int64_t row_begin, int64_t row_end) {
+void SwiGluRows(const float* gate_up, int64_t ld_in, float* out, int64_t ldo, int64_t cols, int64_t row_begin,
+                int64_t row_end) {
   const VecF one = Set1(1.0f);
   for (int64_t row = row_begin; row < row_end; ++row) {
     const float* gate = gate_up + row * ld_in;
@@ -46,9 +47,11 @@ void SwiGluRows(const float* gate_up, int64_t ld_in, float* out, int64_t ldo, in
 }  // namespace POOLED_ISA_NS
 
 #if POOLED_ISA_BASELINE
-void SwiGlu(ThreadPool& pool, const float* gate_up, int64_t ld_in, float* out, int64_t ldo, int64_t rows, int64_t cols) {
+void SwiGlu(ThreadPool& pool, const float* gate_up, int64_t ld_in, float* out, int64_t ldo, int64_t rows,
+            int64_t cols) {
   if (rows < 0 || cols <= 0) {
-    throw std::invalid_argument("SwiGlu: need rows >= 0 and cols > 0, got rows=" + std::to_string(rows) + " cols=" + std::to_string(cols));
+    throw std::invalid_argument("SwiGlu: need rows >= 0 and cols > 0, got rows=" + std::to_string(rows) +
+                                " cols=" + std::to_string(cols));
   }
   if (rows == 0) return;
   if (gate_up == nullptr || out == nullptr) throw std::invalid_argument("SwiGlu: null argument");

@@ -192,7 +192,14 @@ export interface NativeOps {
     out?: Float32Array | null,
   ): Float32Array;
   /** The engine's layout: qkv [T, 3 * numHeads * headDim] (q | k | v in each row) -> out [T, numHeads * headDim]. */
-  attentionQkv(qkv: Float32Array, cuSeqLens: Int32Array, numHeads: number, headDim: number, onlyQuery?: Int32Array | null, out?: Float32Array | null): Float32Array;
+  attentionQkv(
+    qkv: Float32Array,
+    cuSeqLens: Int32Array,
+    numHeads: number,
+    headDim: number,
+    onlyQuery?: Int32Array | null,
+    out?: Float32Array | null,
+  ): Float32Array;
   pool(
     hidden: Float32Array,
     cuSeqLens: Int32Array,

@@ -42,7 +42,8 @@ export class NativeBackend implements Backend {
   static async createBert(model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeBackend> {
     const { config } = model;
     const architecture: string = config.architecture;
-    if (config.architecture !== 'bert') throw new ModelLoadError(`the cpu backend supports BERT and Qwen3 models only, not '${architecture}' (model ${model.id})`);
+    if (config.architecture !== 'bert')
+      throw new ModelLoadError(`the cpu backend supports BERT and Qwen3 models only, not '${architecture}' (model ${model.id})`);
     const native = await NativeBackend.loadEngine(model, options, {
       family: 'bert',
       config: {
@@ -54,7 +55,7 @@ export class NativeBackend implements Backend {
         maxPositionEmbeddings: config.maxPositionEmbeddings,
         typeVocabSize: config.typeVocabSize,
         layerNormEps: config.layerNormEps,
-          hiddenAct: config.hiddenAct,
+        hiddenAct: config.hiddenAct,
       },
     });
     return new NativeBackend(model, native, options);

@@ -1,7 +1,16 @@
 // Op-level entry points of the native CPU kernels, for kernel tests and microbenchmarks. Each call is synchronous
 // and runs on the calling thread plus the op pool (setOpThreads). Layouts follow src/model/reference/ops.ts:
 // row-major, a Linear weight is [outFeatures, inFeatures], ragged batches are described by cuSeqLens.
-import { loadAddon, type PagedAttentionSpec, type CheckpointDType, type GemmEpilogueSpec, type NativeActivation, type NativePooling, type PackedWeights, type Precision } from './addon.js';
+import {
+  loadAddon,
+  type PagedAttentionSpec,
+  type CheckpointDType,
+  type GemmEpilogueSpec,
+  type NativeActivation,
+  type NativePooling,
+  type PackedWeights,
+  type Precision,
+} from './addon.js';
 
 export type { GemmEpilogueSpec, NativeActivation, NativePooling, PackedWeights, Precision } from './addon.js';
 

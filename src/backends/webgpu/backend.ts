@@ -105,7 +105,8 @@ export class WebGpuBackend implements Backend {
         );
       }
       const requestedTokens = opts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS;
-      if (!Number.isInteger(requestedTokens) || requestedTokens <= 0) throw new ModelLoadError(`maxBatchTokens must be a positive integer, got ${requestedTokens}`);
+      if (!Number.isInteger(requestedTokens) || requestedTokens <= 0)
+        throw new ModelLoadError(`maxBatchTokens must be a positive integer, got ${requestedTokens}`);
       // At least one whole sequence must fit, whatever the token budget says (the scheduler runs a sequence longer
       // than its budget alone).
       // Attention dispatches one workgroup per query tile, up to T / queryTile + n <= T * (1 + 1 / queryTile) of
@@ -119,10 +120,14 @@ export class WebGpuBackend implements Backend {
         uploadBertWeights(ctx, config, model.weights, { weightType, forceCpuWordGather: opts.forceCpuWordGather }),
       );
       const attentionTiling = opts.attentionTiling ?? DEFAULT_ATTENTION_TILING;
-      const pool = await ctx.checked('activation buffers', () => new ActivationPool(ctx, config, capacityTokens, capacityTokens, attentionTiling.queryTile, {
-        wordRows: weights.wordTable === null ? weightType : null,
-        separateLayerNorm: opts.layerNormFusion === 'separate',
-      }));
+      const pool = await ctx.checked(
+        'activation buffers',
+        () =>
+          new ActivationPool(ctx, config, capacityTokens, capacityTokens, attentionTiling.queryTile, {
+            wordRows: weights.wordTable === null ? weightType : null,
+            separateLayerNorm: opts.layerNormFusion === 'separate',
+          }),
+      );
       const encoder = await ctx.checked('pipeline creation', () => BertEncoder.create(ctx, pipelines, config, weights, pool, model.settings.pooling, opts));
       return new WebGpuBackend(model, ctx, pipelines, weights, pool, encoder);
     } catch (error) {

@@ -114,7 +114,15 @@ export class BertEncoder {
     steps.push({
       label: 'embeddings',
       pipeline: embeddings,
-      bindGroup: bind('embeddings', embeddings, [pool.tokens, wordRows, weights.positionTable, weights.typeTable, weights.embeddingLn, pool.hidden, u.embeddings]),
+      bindGroup: bind('embeddings', embeddings, [
+        pool.tokens,
+        wordRows,
+        weights.positionTable,
+        weights.typeTable,
+        weights.embeddingLn,
+        pool.hidden,
+        u.embeddings,
+      ]),
       workgroups: ({ numTokens }) => grid2d(numTokens, maxPerDimension),
     });
 
@@ -193,7 +201,17 @@ export class BertEncoder {
         ]),
         workgroups: ({ numTokens }) => gemmWorkgroups(numTokens, I, gemmTiling),
       });
-      addResidualLayerNorm(`${p} output`, pool.intermediate, layer.outputWeight, layer.outputBias, pool.attentionOutput, layer.outputLn, pool.hidden, u.output, H);
+      addResidualLayerNorm(
+        `${p} output`,
+        pool.intermediate,
+        layer.outputWeight,
+        layer.outputBias,
+        pool.attentionOutput,
+        layer.outputLn,
+        pool.hidden,
+        u.output,
+        H,
+      );
     });
 
     const poolingLayout = pipelines.bindGroupLayout(POOLING_KERNEL as KernelSpec);

@@ -109,17 +109,27 @@ export function uploadBertWeights(ctx: WebGpuContext, config: BertConfig, weight
   }
   const positionTable = uploadMatrix('embeddings: embeddings.position_embeddings.weight', tensor('embeddings.position_embeddings.weight'));
   const typeTable = uploadMatrix('embeddings: embeddings.token_type_embeddings.weight', tensor('embeddings.token_type_embeddings.weight'));
-  const embeddingLn = uploadF32('embeddings: embeddings.LayerNorm (gamma|beta)', concat(tensor('embeddings.LayerNorm.weight'), tensor('embeddings.LayerNorm.bias')));
+  const embeddingLn = uploadF32(
+    'embeddings: embeddings.LayerNorm (gamma|beta)',
+    concat(tensor('embeddings.LayerNorm.weight'), tensor('embeddings.LayerNorm.bias')),
+  );
 
   const layers: BertGpuLayer[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const p = `encoder.layer.${i}`;
-    const qkvWeightValues = concat(tensor(`${p}.attention.self.query.weight`), tensor(`${p}.attention.self.key.weight`), tensor(`${p}.attention.self.value.weight`));
+    const qkvWeightValues = concat(
+      tensor(`${p}.attention.self.query.weight`),
+      tensor(`${p}.attention.self.key.weight`),
+      tensor(`${p}.attention.self.value.weight`),
+    );
     const qkvWeightBytes = weightBytes(qkvWeightValues, weightType);
     gpuBytes += qkvWeightBytes.byteLength;
     layers.push({
       qkvWeight: createBufferWithData(ctx, `gemm: ${p}.attention.self.{query,key,value}.weight`, qkvWeightBytes),
-      qkvBias: uploadF32(`gemm: ${p}.attention.self.{query,key,value}.bias`, concat(tensor(`${p}.attention.self.query.bias`), tensor(`${p}.attention.self.key.bias`), tensor(`${p}.attention.self.value.bias`))),
+      qkvBias: uploadF32(
+        `gemm: ${p}.attention.self.{query,key,value}.bias`,
+        concat(tensor(`${p}.attention.self.query.bias`), tensor(`${p}.attention.self.key.bias`), tensor(`${p}.attention.self.value.bias`)),
+      ),
       attentionOutputWeight: uploadMatrix(`gemm_residual_layernorm: ${p}.attention.output.dense.weight`, tensor(`${p}.attention.output.dense.weight`)),
       attentionOutputBias: uploadF32(`gemm_residual_layernorm: ${p}.attention.output.dense.bias`, tensorToFloat32(tensor(`${p}.attention.output.dense.bias`))),
       attentionOutputLn: uploadF32(
@@ -130,7 +140,10 @@ export function uploadBertWeights(ctx: WebGpuContext, config: BertConfig, weight
       intermediateBias: uploadF32(`gemm: ${p}.intermediate.dense.bias`, tensorToFloat32(tensor(`${p}.intermediate.dense.bias`))),
       outputWeight: uploadMatrix(`gemm_residual_layernorm: ${p}.output.dense.weight`, tensor(`${p}.output.dense.weight`)),
       outputBias: uploadF32(`gemm_residual_layernorm: ${p}.output.dense.bias`, tensorToFloat32(tensor(`${p}.output.dense.bias`))),
-      outputLn: uploadF32(`gemm_residual_layernorm: ${p}.output.LayerNorm (gamma|beta)`, concat(tensor(`${p}.output.LayerNorm.weight`), tensor(`${p}.output.LayerNorm.bias`))),
+      outputLn: uploadF32(
+        `gemm_residual_layernorm: ${p}.output.LayerNorm (gamma|beta)`,
+        concat(tensor(`${p}.output.LayerNorm.weight`), tensor(`${p}.output.LayerNorm.bias`)),
+      ),
     });
   }
   return { weightType, wordTable, wordTableHost, positionTable, typeTable, embeddingLn, layers, gpuBytes };

@@ -109,6 +109,7 @@ export class WebGpuContext {
 
   private constructor(
     // Dawn tears the instance down when the `GPU` object is collected: keep it as long as the device.
+    // biome-ignore lint/correctness/noUnusedPrivateClassMembers: held only to keep Dawn's instance alive (see above)
     private gpu: GPU | null,
     readonly device: GPUDevice,
     readonly adapter: AdapterDescription,

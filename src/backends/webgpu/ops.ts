@@ -9,16 +9,18 @@ import { createBuffer, createBufferWithData, float32Data, readBack, UNIFORM_USAG
 import { type CachedPipeline, PipelineCache } from './pipeline_cache.js';
 import type { WeightType } from './shader_source.js';
 import { activationParams, activationPipelineKey, activationWorkgroups } from './kernels/activation.js';
-import {
-  type AttentionTiling,
-  attentionFlops,
-  attentionParams,
-  attentionPipelineKey,
-  attentionTiles,
-  DEFAULT_ATTENTION_TILING,
-} from './kernels/attention.js';
+import { type AttentionTiling, attentionFlops, attentionParams, attentionPipelineKey, attentionTiles, DEFAULT_ATTENTION_TILING } from './kernels/attention.js';
 import { embeddingsParams, embeddingsPipelineKey, embeddingsWorkgroups, packTokens } from './kernels/embeddings.js';
-import { checkTiling, DEFAULT_GEMM_TILING, gemmFlops, type GemmEpilogue, gemmParams, gemmPipelineKey, gemmWorkgroups, type GemmTiling } from './kernels/gemm.js';
+import {
+  checkTiling,
+  DEFAULT_GEMM_TILING,
+  gemmFlops,
+  type GemmEpilogue,
+  gemmParams,
+  gemmPipelineKey,
+  gemmWorkgroups,
+  type GemmTiling,
+} from './kernels/gemm.js';
 import {
   DEFAULT_ROW_PANEL_TILING,
   gemmResidualLayerNormParams,
@@ -252,7 +254,12 @@ export class WebGpuOps {
     return this.prepared(
       label,
       pipeline,
-      [this.storage(`${label}: x`, x), this.storage(`${label}: ln_params`, concatLnParams(gamma, beta)), yBuffer, this.uniform(`${label}: params`, layerNormParams(numRows, eps))],
+      [
+        this.storage(`${label}: x`, x),
+        this.storage(`${label}: ln_params`, concatLnParams(gamma, beta)),
+        yBuffer,
+        this.uniform(`${label}: params`, layerNormParams(numRows, eps)),
+      ],
       layerNormWorkgroups(numRows, this.maxPerDimension),
       yBuffer,
       numRows * numCols,

@@ -79,7 +79,24 @@ interface Slice {
   readonly emitRow: Uint8Array;
 }
 
-type Activations = Record<'hidden' | 'residual' | 'normed' | 'q' | 'qNormed' | 'k' | 'kNormed' | 'v' | 'context' | 'gateUp' | 'act' | 'pooled' | 'positions' | 'cuSeqLens' | 'seqOptions', GPUBuffer>;
+type Activations = Record<
+  | 'hidden'
+  | 'residual'
+  | 'normed'
+  | 'q'
+  | 'qNormed'
+  | 'k'
+  | 'kNormed'
+  | 'v'
+  | 'context'
+  | 'gateUp'
+  | 'act'
+  | 'pooled'
+  | 'positions'
+  | 'cuSeqLens'
+  | 'seqOptions',
+  GPUBuffer
+>;
 
 export class WebGpuQwen3Backend implements PagedKvBackend {
   readonly name = 'webgpu' as const;
@@ -108,7 +125,8 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
     const { config } = model;
     if (!isConfigOf(config, QWEN3)) throw new ModelLoadError(`WebGpuQwen3Backend runs Qwen3 decoders only, not '${config.architecture}' (model ${model.id})`);
     const { hiddenSize: H, intermediateSize: I, numHeads: nH, numKeyValueHeads: nKV, headDim: d } = config;
-    if (d > PAGED_ATTENTION_MAX_HEAD_DIM) throw new ModelLoadError(`the webgpu paged attention kernel supports head sizes up to ${PAGED_ATTENTION_MAX_HEAD_DIM}, this model has ${d}`);
+    if (d > PAGED_ATTENTION_MAX_HEAD_DIM)
+      throw new ModelLoadError(`the webgpu paged attention kernel supports head sizes up to ${PAGED_ATTENTION_MAX_HEAD_DIM}, this model has ${d}`);
     if (d % 2 !== 0) throw new ModelLoadError(`head_dim ${d} is odd: rotate-half RoPE needs an even head size`);
     if (nH % nKV !== 0) throw new ModelLoadError(`num_attention_heads ${nH} is not a multiple of num_key_value_heads ${nKV}`);
     const ctx = await WebGpuContext.open(opts);
@@ -121,7 +139,8 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
       const widest = Math.max(2 * I, nH * d, H);
       const tokensPerBinding = Math.floor(ctx.limit('maxStorageBufferBindingSize') / (4 * widest));
       const requestedTokens = opts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS;
-      if (!Number.isInteger(requestedTokens) || requestedTokens <= 0) throw new ModelLoadError(`maxBatchTokens must be a positive integer, got ${requestedTokens}`);
+      if (!Number.isInteger(requestedTokens) || requestedTokens <= 0)
+        throw new ModelLoadError(`maxBatchTokens must be a positive integer, got ${requestedTokens}`);
       const capacityTokens = Math.min(requestedTokens, tokensPerBinding);
       const pipelines = new PipelineCache(ctx);
       const weights = await ctx.checked('weight upload', () => uploadQwen3Weights(ctx, config, model.weights, weightType));
@@ -227,7 +246,9 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
         for (let s = 0; s + 1 < batch.cuSeqLens.length; s++) {
           const length = batch.cuSeqLens[s + 1] - batch.cuSeqLens[s];
           if (length > this.capacityTokens) {
-            throw new RangeError(`a one-shot sequence of ${length} tokens exceeds the webgpu activation capacity (${this.capacityTokens}); use paged (chunked) batches`);
+            throw new RangeError(
+              `a one-shot sequence of ${length} tokens exceeds the webgpu activation capacity (${this.capacityTokens}); use paged (chunked) batches`,
+            );
           }
         }
       }
@@ -289,7 +310,8 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
           tokenIds.set(batch.tokenIds.subarray(piece.from, piece.to), cuSeqLens[i]);
           positions.set(batch.positions.subarray(piece.from, piece.to), cuSeqLens[i]);
         });
-        const pick = <T extends Int32Array | Uint8Array>(values: T): T => values.constructor === Int32Array ? (Int32Array.from(pieces, (p) => values[p.seq]) as T) : (Uint8Array.from(pieces, (p) => values[p.seq]) as T);
+        const pick = <T extends Int32Array | Uint8Array>(values: T): T =>
+          values.constructor === Int32Array ? (Int32Array.from(pieces, (p) => values[p.seq]) as T) : (Uint8Array.from(pieces, (p) => values[p.seq]) as T);
         return {
           tokenIds,
           positions,
@@ -377,7 +399,10 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
         const pass = encoder.beginComputePass({ label: 'qwen3 forward' });
         const dispatch = (label: string, pipeline: CachedPipeline, buffers: GPUBuffer[], workgroups: [number, number, number]): void => {
           pass.setPipeline(pipeline.pipeline);
-          pass.setBindGroup(0, ctx.device.createBindGroup({ label, layout: pipeline.layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }));
+          pass.setBindGroup(
+            0,
+            ctx.device.createBindGroup({ label, layout: pipeline.layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) }),
+          );
           pass.dispatchWorkgroups(...workgroups);
         };
         const rowsOf = (rows: number): [number, number, number] => rmsNormWorkgroups(rows, maxPerDimension);
@@ -397,9 +422,19 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
           if (paged) {
             keys = kv!.keys[i];
             values = kv!.values[i];
-            dispatch(`${p} kv_write`, kvWrite, [act.kNormed, act.v, metaBuffer, keys, values, u.kvWrite], kvWriteWorkgroups(numTokens, nKV * d, maxPerDimension));
+            dispatch(
+              `${p} kv_write`,
+              kvWrite,
+              [act.kNormed, act.v, metaBuffer, keys, values, u.kvWrite],
+              kvWriteWorkgroups(numTokens, nKV * d, maxPerDimension),
+            );
           }
-          dispatch(`${p} paged_attention`, attention, [act.qNormed, keys, values, metaBuffer, act.context, u.attention], pagedAttentionWorkgroups(numTokens, nH, maxPerDimension));
+          dispatch(
+            `${p} paged_attention`,
+            attention,
+            [act.qNormed, keys, values, metaBuffer, act.context, u.attention],
+            pagedAttentionWorkgroups(numTokens, nH, maxPerDimension),
+          );
           dispatch(`${p} o_proj`, gemmResidual, [act.context, layer.oProj, act.context, act.hidden, act.residual, u.oProj], gemmWorkgroups(numTokens, H));
           dispatch(`${p} post_attention_layernorm`, rmsHidden, [act.residual, layer.postAttentionLayernorm, act.normed, u.rmsHidden], rowsOf(numTokens));
           dispatch(`${p} gate_up_proj`, gemm, [act.normed, layer.gateUpProj, act.normed, act.normed, act.gateUp, u.gateUp], gemmWorkgroups(numTokens, 2 * I));

@@ -196,7 +196,14 @@ export class WebGpuDecoderOps {
       values = this.storage(`${label}: v_cache`, cache.values);
       dispatches.push({
         key: kvWritePipelineKey(),
-        buffers: [kBuffer, vBuffer, metaBuffer, keys, values, this.uniform(`${label}: kv_write params`, kvWriteParams(numTokens, kvWidth, meta.seqOffset, blockSize))],
+        buffers: [
+          kBuffer,
+          vBuffer,
+          metaBuffer,
+          keys,
+          values,
+          this.uniform(`${label}: kv_write params`, kvWriteParams(numTokens, kvWidth, meta.seqOffset, blockSize)),
+        ],
         workgroups: kvWriteWorkgroups(numTokens, kvWidth, this.maxPerDimension),
       });
     }
@@ -208,7 +215,10 @@ export class WebGpuDecoderOps {
         values,
         metaBuffer,
         out,
-        this.uniform(`${label}: params`, pagedAttentionParams({ numTokens, numHeads, numKvHeads, headDim, seqOffset: meta.seqOffset, blockSize, paged: paged !== undefined })),
+        this.uniform(
+          `${label}: params`,
+          pagedAttentionParams({ numTokens, numHeads, numKvHeads, headDim, seqOffset: meta.seqOffset, blockSize, paged: paged !== undefined }),
+        ),
       ],
       workgroups: pagedAttentionWorkgroups(numTokens, numHeads, this.maxPerDimension),
     });

@@ -60,7 +60,8 @@ export function expandIncludes(file: string, text: string, fragment: (name: stri
     included.add(name);
     const body = fragment(name);
     if (body === undefined) throw new Error(`${file}: @include ${name}: no such fragment in shaders/${FRAGMENT_DIR}/`);
-    if (new RegExp(INCLUDE_LINE.source, 'm').test(body)) throw new Error(`shaders/${FRAGMENT_DIR}/${name} (included by ${file}): a fragment cannot @include; the kernel includes what it needs`);
+    if (new RegExp(INCLUDE_LINE.source, 'm').test(body))
+      throw new Error(`shaders/${FRAGMENT_DIR}/${name} (included by ${file}): a fragment cannot @include; the kernel includes what it needs`);
     return body;
   });
 }

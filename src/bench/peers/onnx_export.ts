@@ -79,40 +79,58 @@ export function exportBertOnnx(model: LoadedModel): Uint8Array {
   const [positionRows] = node('Gather', [position, 'position_ids']);
   const [typeRows] = node('Gather', [tokenType, 'token_type_ids']);
   const [sum] = node('Add', [node('Add', [wordRows, positionRows])[0], typeRows]);
-  let hidden = node('LayerNormalization', [
-    sum,
-    addInitializer('embeddings_ln_gamma', [H], weight('embeddings.LayerNorm.weight')),
-    addInitializer('embeddings_ln_beta', [H], weight('embeddings.LayerNorm.bias')),
-  ], [floatAttr('epsilon', config.layerNormEps), intAttr('axis', -1)])[0];
+  let hidden = node(
+    'LayerNormalization',
+    [
+      sum,
+      addInitializer('embeddings_ln_gamma', [H], weight('embeddings.LayerNorm.weight')),
+      addInitializer('embeddings_ln_beta', [H], weight('embeddings.LayerNorm.bias')),
+    ],
+    [floatAttr('epsilon', config.layerNormEps), intAttr('axis', -1)],
+  )[0];
 
   const gelu = config.hiddenAct === 'gelu' ? 'BiasGelu' : config.hiddenAct === 'relu' ? null : 'FastGelu';
   for (let l = 0; l < config.numLayers; l++) {
     const p = `encoder.layer.${l}.`;
-    const wqkv = transpose(concat([weight(`${p}attention.self.query.weight`), weight(`${p}attention.self.key.weight`), weight(`${p}attention.self.value.weight`)]), 3 * H, H);
+    const wqkv = transpose(
+      concat([weight(`${p}attention.self.query.weight`), weight(`${p}attention.self.key.weight`), weight(`${p}attention.self.value.weight`)]),
+      3 * H,
+      H,
+    );
     const bqkv = concat([weight(`${p}attention.self.query.bias`), weight(`${p}attention.self.key.bias`), weight(`${p}attention.self.value.bias`)]);
     const [qkvProduct] = node('MatMul', [hidden, addInitializer(`l${l}_qkv_w`, [H, 3 * H], wqkv)]);
     const [qkv] = node('Add', [qkvProduct, addInitializer(`l${l}_qkv_b`, [3 * H], bqkv)]);
     const [q, k, v] = node('Split', [qkv], [intAttr('axis', -1)], '', 3);
     const [context] = node('MultiHeadAttention', [q, k, v], [intAttr('num_heads', config.numHeads)], 'com.microsoft');
     const [attentionDense] = node('MatMul', [context, addInitializer(`l${l}_out_w`, [H, H], transpose(weight(`${p}attention.output.dense.weight`), H, H))]);
-    const [attentionOut] = node('SkipLayerNormalization', [
-      attentionDense,
-      hidden,
-      addInitializer(`l${l}_attn_ln_gamma`, [H], weight(`${p}attention.output.LayerNorm.weight`)),
-      addInitializer(`l${l}_attn_ln_beta`, [H], weight(`${p}attention.output.LayerNorm.bias`)),
-      addInitializer(`l${l}_out_b`, [H], weight(`${p}attention.output.dense.bias`)),
-    ], [floatAttr('epsilon', config.layerNormEps)], 'com.microsoft');
+    const [attentionOut] = node(
+      'SkipLayerNormalization',
+      [
+        attentionDense,
+        hidden,
+        addInitializer(`l${l}_attn_ln_gamma`, [H], weight(`${p}attention.output.LayerNorm.weight`)),
+        addInitializer(`l${l}_attn_ln_beta`, [H], weight(`${p}attention.output.LayerNorm.bias`)),
+        addInitializer(`l${l}_out_b`, [H], weight(`${p}attention.output.dense.bias`)),
+      ],
+      [floatAttr('epsilon', config.layerNormEps)],
+      'com.microsoft',
+    );
     const [up] = node('MatMul', [attentionOut, addInitializer(`l${l}_up_w`, [H, I], transpose(weight(`${p}intermediate.dense.weight`), I, H))]);
     const upBias = addInitializer(`l${l}_up_b`, [I], weight(`${p}intermediate.dense.bias`));
     const [activated] = gelu === null ? node('Relu', [node('Add', [up, upBias])[0]]) : node(gelu, [up, upBias], [], 'com.microsoft');
     const [down] = node('MatMul', [activated, addInitializer(`l${l}_down_w`, [I, H], transpose(weight(`${p}output.dense.weight`), H, I))]);
-    hidden = node('SkipLayerNormalization', [
-      down,
-      attentionOut,
-      addInitializer(`l${l}_ffn_ln_gamma`, [H], weight(`${p}output.LayerNorm.weight`)),
-      addInitializer(`l${l}_ffn_ln_beta`, [H], weight(`${p}output.LayerNorm.bias`)),
-      addInitializer(`l${l}_down_b`, [H], weight(`${p}output.dense.bias`)),
-    ], [floatAttr('epsilon', config.layerNormEps)], 'com.microsoft')[0];
+    hidden = node(
+      'SkipLayerNormalization',
+      [
+        down,
+        attentionOut,
+        addInitializer(`l${l}_ffn_ln_gamma`, [H], weight(`${p}output.LayerNorm.weight`)),
+        addInitializer(`l${l}_ffn_ln_beta`, [H], weight(`${p}output.LayerNorm.bias`)),
+        addInitializer(`l${l}_down_b`, [H], weight(`${p}output.dense.bias`)),
+      ],
+      [floatAttr('epsilon', config.layerNormEps)],
+      'com.microsoft',
+    )[0];
   }
   const last = nodes[nodes.length - 1];
   last.output = ['last_hidden_state'];
@@ -124,13 +142,21 @@ export function exportBertOnnx(model: LoadedModel): Uint8Array {
   const modelProto = onnx.ModelProto.create({
     irVersion: 8,
     producerName: 'pooled bench:peers',
-    opsetImport: [{ domain: '', version: 17 }, { domain: 'com.microsoft', version: 1 }],
+    opsetImport: [
+      { domain: '', version: 17 },
+      { domain: 'com.microsoft', version: 1 },
+    ],
     graph: {
       name: 'bert',
       node: nodes,
       initializer: initializers,
       input: [tokensInput('input_ids'), tokensInput('token_type_ids'), tokensInput('position_ids')],
-      output: [{ name: 'last_hidden_state', type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimParam: 'sequence' }, { dimValue: H }] } } } }],
+      output: [
+        {
+          name: 'last_hidden_state',
+          type: { tensorType: { elemType: FLOAT, shape: { dim: [{ dimParam: 'batch' }, { dimParam: 'sequence' }, { dimValue: H }] } } },
+        },
+      ],
     },
   });
   return onnx.ModelProto.encode(modelProto).finish();

@@ -100,7 +100,7 @@ export class BlockPool {
     for (let i = 0; i < count; i++) {
       const blockId = this.head;
       this.unlinkFree(blockId);
-      if (this.onEvict !== null && this.onEvict(blockId)) this.numEvicted++;
+      if (this.onEvict?.(blockId)) this.numEvicted++;
       this.refCounts[blockId] = 1;
       blockIds[i] = blockId;
     }

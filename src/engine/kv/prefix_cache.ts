@@ -23,12 +23,7 @@ export const PROCESS_HASH_SEED: Buffer = randomBytes(32);
  * ids as little-endian int32, then the salt's UTF-8 length and bytes. No salt (null) and the empty salt hash the same:
  * both mean "no tenant isolation".
  */
-export function hashBlockTokens(
-  parent: BlockHash | null,
-  tokenIds: ArrayLike<number>,
-  salt: string | null,
-  seed: Uint8Array = PROCESS_HASH_SEED,
-): BlockHash {
+export function hashBlockTokens(parent: BlockHash | null, tokenIds: ArrayLike<number>, salt: string | null, seed: Uint8Array = PROCESS_HASH_SEED): BlockHash {
   const hash = createHash('sha256');
   hash.update(parent === null ? seed : Buffer.from(parent, 'hex'));
   const tokens = Buffer.alloc(4 + 4 * tokenIds.length);

@@ -58,13 +58,7 @@ export function ropeInverseFrequencies(headDim: number, theta: number): Float64A
  *                         out[j + d/2] = x[j + d/2] cos(p f_j) + x[j] sin(p f_j).
  * x is [T, numHeads * headDim]; positions[t] is token t's position in its sequence (cached tokens included).
  */
-export function applyRotaryEmbedding(
-  x: ArrayLike<number>,
-  positions: ArrayLike<number>,
-  numHeads: number,
-  headDim: number,
-  theta: number,
-): Float64Array {
+export function applyRotaryEmbedding(x: ArrayLike<number>, positions: ArrayLike<number>, numHeads: number, headDim: number, theta: number): Float64Array {
   expectPositive('numHeads', numHeads);
   const inverse = ropeInverseFrequencies(headDim, theta);
   const width = numHeads * headDim;
@@ -152,9 +146,11 @@ function attendOneQuery(
 function checkCuSeqLens(cuSeqLens: ArrayLike<number>, numTokens: number): number {
   if (cuSeqLens.length < 1 || cuSeqLens[0] !== 0) throw new RangeError('cuSeqLens must start with 0');
   for (let i = 1; i < cuSeqLens.length; i++) {
-    if (!Number.isInteger(cuSeqLens[i]) || cuSeqLens[i] < cuSeqLens[i - 1]) throw new RangeError(`cuSeqLens must be non-decreasing; cuSeqLens[${i}] = ${cuSeqLens[i]}`);
+    if (!Number.isInteger(cuSeqLens[i]) || cuSeqLens[i] < cuSeqLens[i - 1])
+      throw new RangeError(`cuSeqLens must be non-decreasing; cuSeqLens[${i}] = ${cuSeqLens[i]}`);
   }
-  if (cuSeqLens[cuSeqLens.length - 1] !== numTokens) throw new RangeError(`cuSeqLens ends at ${cuSeqLens[cuSeqLens.length - 1]} but there are ${numTokens} tokens`);
+  if (cuSeqLens[cuSeqLens.length - 1] !== numTokens)
+    throw new RangeError(`cuSeqLens ends at ${cuSeqLens[cuSeqLens.length - 1]} but there are ${numTokens} tokens`);
   return cuSeqLens.length - 1;
 }
 

@@ -179,7 +179,11 @@ export function embeddings(
   const numTokens = tokenIds.length;
   expectLength('positions', positions, numTokens);
   expectLength('tokenTypeIds', tokenTypeIds, numTokens);
-  for (const [name, table] of [['wordEmb', wordEmb], ['posEmb', posEmb], ['typeEmb', typeEmb]] as const) {
+  for (const [name, table] of [
+    ['wordEmb', wordEmb],
+    ['posEmb', posEmb],
+    ['typeEmb', typeEmb],
+  ] as const) {
     if (table.length % hiddenSize !== 0) throw new RangeError(`${name} length ${table.length} is not a multiple of hiddenSize ${hiddenSize}`);
   }
   const vocabSize = wordEmb.length / hiddenSize;
@@ -326,7 +330,12 @@ export function postprocess(row: ArrayLike<number>, dimensions: number, normaliz
 export function pooledRows(
   hidden: ArrayLike<number>,
   hiddenSize: number,
-  batch: { readonly cuSeqLens: ArrayLike<number>; readonly pooling: PoolingMode; readonly dimensions: ArrayLike<number>; readonly normalize: ArrayLike<number> },
+  batch: {
+    readonly cuSeqLens: ArrayLike<number>;
+    readonly pooling: PoolingMode;
+    readonly dimensions: ArrayLike<number>;
+    readonly normalize: ArrayLike<number>;
+  },
 ): Float64Array[] {
   return pool(hidden, batch.cuSeqLens, hiddenSize, batch.pooling).map((row, i) => postprocess(row, batch.dimensions[i], batch.normalize[i] !== 0));
 }

@@ -49,7 +49,9 @@ export function readArtifacts(dir: string): ArtifactSet {
     folders = sweep.points.map((p) => p.folder);
   } else {
     // A sweep cut short before its summary was written still has its finished points.
-    folders = readdirSync(dir).filter((name) => existsSync(join(dir, name, AGGREGATE_JSON))).sort();
+    folders = readdirSync(dir)
+      .filter((name) => existsSync(join(dir, name, AGGREGATE_JSON)))
+      .sort();
   }
   if (folders.length === 0) throw new Error(`${dir} holds no ${AGGREGATE_JSON}: is it a \`pooled profile\` artifact folder?`);
   return { dir, isSweep: true, points: folders.map((folder) => readPoint(join(dir, folder), folder)) };

@@ -67,7 +67,16 @@ export async function screenshot(chromiumPath: string, request: ScreenshotReques
       child.on('exit', (code) => {
         clearTimeout(timer);
         if (existsSync(request.outFile)) resolve();
-        else reject(new Error(`chromium exited with ${code} and wrote no screenshot: ${stderr.split('\n').filter((l) => !/dbus|bus\.cc/i.test(l)).slice(-5).join(' | ')}`));
+        else
+          reject(
+            new Error(
+              `chromium exited with ${code} and wrote no screenshot: ${stderr
+                .split('\n')
+                .filter((l) => !/dbus|bus\.cc/i.test(l))
+                .slice(-5)
+                .join(' | ')}`,
+            ),
+          );
       });
     });
   } finally {

@@ -53,7 +53,13 @@ export async function exportChartPngs(charts: readonly Chart[], outDir: string, 
     const sheetPath = join(workDir, 'sheet.html');
     const shotPath = join(workDir, 'sheet.png');
     writeFileSync(sheetPath, sheetHtml(charts, columns, cellWidth, cellHeight));
-    await screenshot(settings.chromiumPath, { url: pathToFileURL(sheetPath).href, outFile: shotPath, width: columns * cellWidth, height: rows * cellHeight, scale });
+    await screenshot(settings.chromiumPath, {
+      url: pathToFileURL(sheetPath).href,
+      outFile: shotPath,
+      width: columns * cellWidth,
+      height: rows * cellHeight,
+      scale,
+    });
     const sheet = decodePng(readFileSync(shotPath));
     if (sheet.width < columns * cellWidth * scale || sheet.height < rows * cellHeight * scale) {
       throw new Error(`chromium produced a ${sheet.width}x${sheet.height} screenshot, expected ${columns * cellWidth * scale}x${rows * cellHeight * scale}`);

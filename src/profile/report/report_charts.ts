@@ -64,7 +64,9 @@ export function pointCharts(point: PointArtifacts): Chart[] {
         title: `Input token throughput over time (${run.bucketS} s buckets)`,
         xLabel: 'time since start (s)',
         yLabel: 'input tokens/s',
-        series: [{ name: 'input tokens/s (usage)', colour: PALETTE.purple, style: 'line+dots', points: run.buckets.map((b) => ({ x: b.t, y: b.inputTokensPerS })) }],
+        series: [
+          { name: 'input tokens/s (usage)', colour: PALETTE.purple, style: 'line+dots', points: run.buckets.map((b) => ({ x: b.t, y: b.inputTokensPerS })) },
+        ],
         yFromZero: true,
         xFromZero: true,
       }),
@@ -77,7 +79,12 @@ export function pointCharts(point: PointArtifacts): Chart[] {
       xLabel: 'completion time since start (s)',
       yLabel: 'latency (ms)',
       series: [
-        { name: 'each request', colour: PALETTE.blue, style: 'dots', points: evenSample(run.latencies, MAX_LATENCY_DOTS).map((l) => ({ x: l.t, y: l.latencyMs })) },
+        {
+          name: 'each request',
+          colour: PALETTE.blue,
+          style: 'dots',
+          points: evenSample(run.latencies, MAX_LATENCY_DOTS).map((l) => ({ x: l.t, y: l.latencyMs })),
+        },
         {
           name: `p50 per ${run.bucketS} s`,
           colour: PALETTE.orange,

@@ -45,7 +45,8 @@ function card(label: string, value: string): string {
 function table(header: readonly string[], rows: readonly (readonly string[])[]): string {
   const head = `<tr>${header.map((h) => `<th>${escapeHtml(h)}</th>`).join('')}</tr>`;
   // Numbers right-aligned so digits line up; text (series names, error messages) reads better left-aligned.
-  const cellHtml = (cell: string): string => (/^[-+$]?[\d.,]+[%kM]?$/.test(cell) || cell === '-' ? `<td>${escapeHtml(cell)}</td>` : `<td class="text">${escapeHtml(cell)}</td>`);
+  const cellHtml = (cell: string): string =>
+    /^[-+$]?[\d.,]+[%kM]?$/.test(cell) || cell === '-' ? `<td>${escapeHtml(cell)}</td>` : `<td class="text">${escapeHtml(cell)}</td>`;
   const body = rows.map((row) => `<tr>${row.map(cellHtml).join('')}</tr>`).join('');
   return `<table>${head}${body}</table>`;
 }
@@ -73,7 +74,11 @@ function pointSection(point: PointArtifacts, charts: readonly Chart[], settings:
     const metric = a[key];
     return metric ? [[`${label} (${metric.unit})`, formatNumber(metric.avg)]] : [];
   });
-  const parts = [`<section class="point" id="point-${escapeHtml(point.name)}">`, `<h2>${escapeHtml(heading)}</h2>`, `<div class="cards">${cards.join('')}</div>`];
+  const parts = [
+    `<section class="point" id="point-${escapeHtml(point.name)}">`,
+    `<h2>${escapeHtml(heading)}</h2>`,
+    `<div class="cards">${cards.join('')}</div>`,
+  ];
   if (a.was_cancelled) parts.push('<p class="error">This run was stopped early (Ctrl-C); it covers the requests finished by then.</p>');
   parts.push(`<div class="charts">${charts.map((c) => c.svg).join('')}</div>`);
   if (distributionRows.length > 0) parts.push('<h3>Per-request metrics</h3>', table(['Metric', ...STAT_COLUMNS], distributionRows));
@@ -81,15 +86,25 @@ function pointSection(point: PointArtifacts, charts: readonly Chart[], settings:
   if (a.error_summary.length > 0) {
     parts.push(
       '<h3>Errors</h3>',
-      table(['Status', 'Count'], Object.entries(a.error_count_by_status).map(([status, count]) => [status, String(count)])),
+      table(
+        ['Status', 'Count'],
+        Object.entries(a.error_count_by_status).map(([status, count]) => [status, String(count)]),
+      ),
       table(
         ['Type', 'Code', 'Message', 'Count'],
-        a.error_summary.map((e) => [e.error_details.type, e.error_details.code === null ? '-' : String(e.error_details.code), e.error_details.message, String(e.count)]),
+        a.error_summary.map((e) => [
+          e.error_details.type,
+          e.error_details.code === null ? '-' : String(e.error_details.code),
+          e.error_details.message,
+          String(e.count),
+        ]),
       ),
     );
   }
   if (point.serverMetricsDelta && Object.keys(point.serverMetricsDelta).length > 0) {
-    const rows = Object.entries(point.serverMetricsDelta).slice(0, 40).map(([series, delta]) => [series, formatNumber(delta)]);
+    const rows = Object.entries(point.serverMetricsDelta)
+      .slice(0, 40)
+      .map(([series, delta]) => [series, formatNumber(delta)]);
     parts.push('<h3>Server /metrics, change during the run</h3>', table(['Series', 'Change'], rows));
   }
   parts.push('</section>');

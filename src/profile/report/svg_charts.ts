@@ -75,7 +75,12 @@ function frame(xTicks: number[], yTicks: number[]): Frame {
   const yMin = yTicks[0]!;
   const yMax = yTicks[yTicks.length - 1]!;
   return {
-    x0, x1, y0, y1, xTicks, yTicks,
+    x0,
+    x1,
+    y0,
+    y1,
+    xTicks,
+    yTicks,
     sx: (v) => x0 + ((v - xMin) / (xMax - xMin || 1)) * (x1 - x0),
     sy: (v) => y0 - ((v - yMin) / (yMax - yMin || 1)) * (y0 - y1),
   };
@@ -119,8 +124,10 @@ function legend(entries: readonly { name: string; colour: string }[]): string {
   return entries
     .map((entry, i) => {
       const x = MARGIN.left + 8 + i * 150;
-      return `<rect x="${x}" y="${MARGIN.top - 14}" width="12" height="12" fill="${entry.colour}"/>` +
-        `<text x="${x + 17}" y="${MARGIN.top - 4}" font-size="12" fill="#333">${escapeXml(entry.name)}</text>`;
+      return (
+        `<rect x="${x}" y="${MARGIN.top - 14}" width="12" height="12" fill="${entry.colour}"/>` +
+        `<text x="${x + 17}" y="${MARGIN.top - 4}" font-size="12" fill="#333">${escapeXml(entry.name)}</text>`
+      );
     })
     .join('');
 }
@@ -214,10 +221,7 @@ export function xyChart(spec: XySpec): Chart {
   if (all.length === 0) return noData(spec.id, spec.title, 'no data');
   const [xMin, xMax] = extent(all.map((p) => p.x));
   const [yMin, yMax] = extent(all.map((p) => p.y));
-  const f = frame(
-    niceTicks(spec.xFromZero ? Math.min(0, xMin) : xMin, xMax),
-    niceTicks(spec.yFromZero ? Math.min(0, yMin) : yMin, yMax),
-  );
+  const f = frame(niceTicks(spec.xFromZero ? Math.min(0, xMin) : xMin, xMax), niceTicks(spec.yFromZero ? Math.min(0, yMin) : yMin, yMax));
   const marks = spec.series
     .map((series) => {
       const parts: string[] = [];
@@ -232,7 +236,10 @@ export function xyChart(spec: XySpec): Chart {
             `<circle class="dot" cx="${f.sx(p.x).toFixed(1)}" cy="${f.sy(p.y).toFixed(1)}" r="${radius}" fill="${series.colour}" fill-opacity="${series.style === 'dots' ? 0.55 : 1}">` +
               `<title>${escapeXml(`${series.name}: ${spec.xLabel} ${formatTick(p.x)}, ${spec.yLabel} ${formatTick(p.y)}${p.label ? ` (${p.label})` : ''}`)}</title></circle>`,
           );
-          if (p.label) parts.push(`<text x="${(f.sx(p.x) + 6).toFixed(1)}" y="${(f.sy(p.y) - 6).toFixed(1)}" font-size="11" fill="${series.colour}">${escapeXml(p.label)}</text>`);
+          if (p.label)
+            parts.push(
+              `<text x="${(f.sx(p.x) + 6).toFixed(1)}" y="${(f.sy(p.y) - 6).toFixed(1)}" font-size="11" fill="${series.colour}">${escapeXml(p.label)}</text>`,
+            );
         }
       }
       return parts.join('');

@@ -19,7 +19,7 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: RouteContext)
     {
       schema: {
         tags: ['OpenAI'],
-        summary: 'Embeddings (OpenAI, with vLLM\'s extras)',
+        summary: "Embeddings (OpenAI, with vLLM's extras)",
         body: embeddingsBodySchema,
         response: { 200: embeddingsResponseSchema, ...errorResponses(...EMBED_ROUTE_ERRORS, 422) },
       },

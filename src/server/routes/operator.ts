@@ -23,9 +23,26 @@ const modelDescriptionProperties = {
 
 const infoSchema = {
   type: 'object',
-  required: ['version', 'model_id', 'model_path', 'model', 'backend', 'max_model_len', 'max_num_batched_tokens', 'max_num_seqs',
-    'max_queued_tokens', 'max_inputs_per_request', 'max_body_bytes', 'request_timeout_seconds', 'default_truncation', 'auth',
-    'prefix_caching', 'chunked_prefill', 'kv_cache', 'queue'],
+  required: [
+    'version',
+    'model_id',
+    'model_path',
+    'model',
+    'backend',
+    'max_model_len',
+    'max_num_batched_tokens',
+    'max_num_seqs',
+    'max_queued_tokens',
+    'max_inputs_per_request',
+    'max_body_bytes',
+    'request_timeout_seconds',
+    'default_truncation',
+    'auth',
+    'prefix_caching',
+    'chunked_prefill',
+    'kv_cache',
+    'queue',
+  ],
   properties: {
     version: { type: 'string' },
     model_id: { type: 'string' },
@@ -92,16 +109,16 @@ const tags = ['operator'];
 export function registerOperatorRoutes(app: FastifyInstance, ctx: RouteContext): void {
   const { embedder } = ctx;
 
-  app.get(
-    '/health',
-    { schema: { tags, summary: 'Liveness', response: { 200: statusSchema('ok'), ...errorResponses(500) } } },
-    async () => ({ status: 'ok' }),
-  );
+  app.get('/health', { schema: { tags, summary: 'Liveness', response: { 200: statusSchema('ok'), ...errorResponses(500) } } }, async () => ({ status: 'ok' }));
 
   const readySchema = {
     tags,
     summary: 'Readiness: 200 once the model has answered a warm-up batch',
-    response: { 200: statusSchema('ready'), ...errorResponses(500), 503: { ...(errorResponses(503)[503] as object), description: 'The model is still warming up.' } },
+    response: {
+      200: statusSchema('ready'),
+      ...errorResponses(500),
+      503: { ...(errorResponses(503)[503] as object), description: 'The model is still warming up.' },
+    },
   };
   app.get('/ready', { schema: readySchema }, async (_request, reply) => {
     if (ctx.isReady()) return { status: 'ready' };
@@ -135,20 +152,24 @@ export function registerOperatorRoutes(app: FastifyInstance, ctx: RouteContext):
     };
   });
 
-  app.get('/v1/models', { schema: { tags, summary: 'The served model (OpenAI list shape)', response: { 200: modelsSchema, ...errorResponses(500) } } }, async () => ({
-    object: 'list',
-    data: [
-      {
-        id: embedder.id,
-        object: 'model',
-        created: Math.floor(ctx.startedAt / 1000),
-        owned_by: 'pooled',
-        root: embedder.model.path,
-        max_model_len: embedder.maxSeqLength,
-        ...embedder.describe(),
-      },
-    ],
-  }));
+  app.get(
+    '/v1/models',
+    { schema: { tags, summary: 'The served model (OpenAI list shape)', response: { 200: modelsSchema, ...errorResponses(500) } } },
+    async () => ({
+      object: 'list',
+      data: [
+        {
+          id: embedder.id,
+          object: 'model',
+          created: Math.floor(ctx.startedAt / 1000),
+          owned_by: 'pooled',
+          root: embedder.model.path,
+          max_model_len: embedder.maxSeqLength,
+          ...embedder.describe(),
+        },
+      ],
+    }),
+  );
 
   const metricsSchema = {
     tags,

@@ -30,7 +30,12 @@ export function registerPoolingRoute(app: FastifyInstance, ctx: RouteContext): v
   app.post<{ Body: PoolingBody }>(
     '/pooling',
     {
-      schema: { tags: ['vLLM'], summary: 'Raw pooled output, before normalization (vLLM)', body: bodySchema, response: { 200: responseSchema, ...errorResponses(...EMBED_ROUTE_ERRORS, 422) } },
+      schema: {
+        tags: ['vLLM'],
+        summary: 'Raw pooled output, before normalization (vLLM)',
+        body: bodySchema,
+        response: { 200: responseSchema, ...errorResponses(...EMBED_ROUTE_ERRORS, 422) },
+      },
       config: { documentedBody: { ...bodySchema, properties: { ...bodySchema.properties, input: embeddingInputSchema } } },
     },
     async (request, reply) => {

@@ -18,7 +18,12 @@ interface ScoreBody {
   priority?: number;
 }
 
-const textOrList = { anyOf: [{ type: 'string', minLength: 1 }, { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } }] };
+const textOrList = {
+  anyOf: [
+    { type: 'string', minLength: 1 },
+    { type: 'array', minItems: 1, items: { type: 'string', minLength: 1 } },
+  ],
+};
 
 const responseSchema = listResponseSchema('score', { score: { type: 'number' } });
 
@@ -58,7 +63,9 @@ export function registerScoreRoute(app: FastifyInstance, ctx: RouteContext): voi
       if (left.length + right.length > ctx.options.maxInputsPerRequest) {
         throw new InvalidRequestError(`Too many texts: at most ${ctx.options.maxInputsPerRequest} per request.`, 'text_2', 'too_many_inputs', 413);
       }
-      const result = await embedForRequest(ctx, request, reply, [...left, ...right], vllmTruncation(body.truncate_prompt_tokens, undefined), { priority: body.priority });
+      const result = await embedForRequest(ctx, request, reply, [...left, ...right], vllmTruncation(body.truncate_prompt_tokens, undefined), {
+        priority: body.priority,
+      });
       const rows = result.rows;
       const data = Array.from({ length: numPairs }, (_, i) => ({
         index: i,

@@ -41,7 +41,7 @@ export const ERROR_STATUSES = {
   408: '`--request-timeout` passed while the request was computing; its remaining work was dropped.',
   413: 'Too many inputs in one request (`--max-inputs-per-request`) or a body larger than `--max-body-bytes`.',
   415: 'A content type other than application/json.',
-  422: 'Token ids outside the model\'s vocabulary.',
+  422: "Token ids outside the model's vocabulary.",
   429: 'The queue is full (`--max-queued-tokens`); retry after the `Retry-After` seconds.',
   500: 'An internal failure (details are logged, not returned).',
   503: '`--request-timeout` passed while the request still waited in the queue.',

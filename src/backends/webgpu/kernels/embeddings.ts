@@ -32,7 +32,10 @@ export function packTokens(tokenIds: ArrayLike<number>, positions: ArrayLike<num
 }
 
 export function embeddingsParams(numTokens: number, eps: number): ArrayBuffer {
-  return uniformBlock([['u32', numTokens], ['f32', eps]]);
+  return uniformBlock([
+    ['u32', numTokens],
+    ['f32', eps],
+  ]);
 }
 
 export function embeddingsWorkgroups(numTokens: number, maxPerDimension: number): [number, number, number] {

@@ -67,7 +67,12 @@ export function gemmPipelineKey(weightType: WeightType, epilogue: GemmEpilogue, 
 }
 
 export function gemmParams(m: number, n: number, k: number): ArrayBuffer {
-  return uniformBlock([['u32', m], ['u32', n], ['u32', k], ['u32', 0]]);
+  return uniformBlock([
+    ['u32', m],
+    ['u32', n],
+    ['u32', k],
+    ['u32', 0],
+  ]);
 }
 
 export function gemmWorkgroups(m: number, n: number, tiling: GemmTiling = DEFAULT_GEMM_TILING): [number, number, number] {

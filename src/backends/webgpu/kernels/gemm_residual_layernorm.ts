@@ -28,7 +28,12 @@ export function gemmResidualLayerNormPipelineKey(weightType: WeightType, tiling:
 }
 
 export function gemmResidualLayerNormParams(m: number, n: number, k: number, eps: number): ArrayBuffer {
-  return uniformBlock([['u32', m], ['u32', n], ['u32', k], ['f32', eps]]);
+  return uniformBlock([
+    ['u32', m],
+    ['u32', n],
+    ['u32', k],
+    ['f32', eps],
+  ]);
 }
 
 export function gemmResidualLayerNormWorkgroups(m: number, tiling: GemmTiling = DEFAULT_ROW_PANEL_TILING): [number, number, number] {

@@ -17,7 +17,10 @@ export function layerNormPipelineKey(hidden: number, workgroupSize = ROW_WORKGRO
 }
 
 export function layerNormParams(rows: number, eps: number): ArrayBuffer {
-  return uniformBlock([['u32', rows], ['f32', eps]]);
+  return uniformBlock([
+    ['u32', rows],
+    ['f32', eps],
+  ]);
 }
 
 export function layerNormWorkgroups(rows: number, maxPerDimension: number): [number, number, number] {

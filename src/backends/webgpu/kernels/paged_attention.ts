@@ -68,7 +68,12 @@ export function packBatchMeta(cuSeqLens: ArrayLike<number>, numCachedTokens?: Ar
 }
 
 export function kvWriteParams(numTokens: number, kvWidth: number, seqOffset: number, blockSize: number): ArrayBuffer {
-  return uniformBlock([['u32', numTokens], ['u32', kvWidth], ['u32', seqOffset], ['u32', blockSize]]);
+  return uniformBlock([
+    ['u32', numTokens],
+    ['u32', kvWidth],
+    ['u32', seqOffset],
+    ['u32', blockSize],
+  ]);
 }
 
 export function kvWriteWorkgroups(numTokens: number, kvWidth: number, maxPerDimension: number): [number, number, number] {

@@ -22,7 +22,10 @@ export function rmsNormPipelineKey(cols: number): PipelineKey {
 }
 
 export function rmsNormParams(rows: number, eps: number): ArrayBuffer {
-  return uniformBlock([['u32', rows], ['f32', eps]]);
+  return uniformBlock([
+    ['u32', rows],
+    ['f32', eps],
+  ]);
 }
 
 export function rmsNormWorkgroups(rows: number, maxPerDimension: number): [number, number, number] {

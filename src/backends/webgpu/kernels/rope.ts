@@ -23,7 +23,10 @@ export function ropeInverseFrequencies32(headDim: number, theta: number): Float3
 }
 
 export function ropeParams(numTokens: number, numHeads: number): ArrayBuffer {
-  return uniformBlock([['u32', numTokens], ['u32', numHeads]]);
+  return uniformBlock([
+    ['u32', numTokens],
+    ['u32', numHeads],
+  ]);
 }
 
 export function ropeWorkgroups(numTokens: number, numHeads: number, headDim: number, maxPerDimension: number): [number, number, number] {

@@ -17,7 +17,10 @@ export function swigluPipelineKey(): PipelineKey {
 }
 
 export function swigluParams(numTokens: number, intermediate: number): ArrayBuffer {
-  return uniformBlock([['u32', numTokens], ['u32', intermediate]]);
+  return uniformBlock([
+    ['u32', numTokens],
+    ['u32', intermediate],
+  ]);
 }
 
 export function swigluWorkgroups(numTokens: number, intermediate: number, maxPerDimension: number): [number, number, number] {

@@ -66,15 +66,12 @@ function checkIsBert(json: Json, file: string, supportedList: string): void {
   }
   if (modelType === undefined && !architectureNames.some((name) => SUPPORTED_BERT_ARCHITECTURES.includes(name))) {
     throw new ModelLoadError(
-      `${file}: unsupported architecture ${architectureNames.length > 0 ? architectureNames.join(', ') : '(none given)'}; ` +
-        `supported: ${supportedList}`,
+      `${file}: unsupported architecture ${architectureNames.length > 0 ? architectureNames.join(', ') : '(none given)'}; ` + `supported: ${supportedList}`,
     );
   }
   // Remote-code models that reuse model_type "bert" (e.g. Jina's ALiBi BERT) announce themselves through auto_map.
   if (json.auto_map !== undefined && !architectureNames.some((name) => SUPPORTED_BERT_ARCHITECTURES.includes(name))) {
-    throw new ModelLoadError(
-      `${file}: architectures ${architectureNames.join(', ') || '(none)'} need custom code (auto_map); supported: ${supportedList}`,
-    );
+    throw new ModelLoadError(`${file}: architectures ${architectureNames.join(', ') || '(none)'} need custom code (auto_map); supported: ${supportedList}`);
   }
 }
 
@@ -82,9 +79,7 @@ function parseHiddenAct(json: Json, file: string): BertConfig['hiddenAct'] {
   const value = json.hidden_act ?? BERT_DEFAULT_HIDDEN_ACT;
   const activation = typeof value === 'string' ? HIDDEN_ACT_TO_ACTIVATION[value] : undefined;
   if (activation === undefined) {
-    throw new ModelLoadError(
-      `${file}: unsupported hidden_act ${describeValue(value)}; supported: ${Object.keys(HIDDEN_ACT_TO_ACTIVATION).join(', ')}`,
-    );
+    throw new ModelLoadError(`${file}: unsupported hidden_act ${describeValue(value)}; supported: ${Object.keys(HIDDEN_ACT_TO_ACTIVATION).join(', ')}`);
   }
   return activation;
 }
@@ -102,9 +97,7 @@ export function parseBertConfig(json: unknown, file: string, supportedList: stri
 
   const positionEmbeddingType = config.position_embedding_type;
   if (positionEmbeddingType !== undefined && positionEmbeddingType !== null && positionEmbeddingType !== 'absolute') {
-    throw new ModelLoadError(
-      `${file}: position_embedding_type ${describeValue(positionEmbeddingType)} is not supported (only "absolute")`,
-    );
+    throw new ModelLoadError(`${file}: position_embedding_type ${describeValue(positionEmbeddingType)} is not supported (only "absolute")`);
   }
   if (config.is_decoder === true) {
     throw new ModelLoadError(`${file}: is_decoder is true (causal BERT); only bidirectional encoders are supported`);

@@ -69,24 +69,12 @@ export function bertSelfOutput(config: BertConfig, layer: BertLayerWeights64, co
 export function bertIntermediate(config: BertConfig, layer: BertLayerWeights64, attentionOutput: Float64Array): Float64Array {
   const H = config.hiddenSize;
   const numTokens = attentionOutput.length / H;
-  const projected = linear(
-    attentionOutput,
-    numTokens,
-    H,
-    layer['intermediate.dense.weight'],
-    layer['intermediate.dense.bias'],
-    config.intermediateSize,
-  );
+  const projected = linear(attentionOutput, numTokens, H, layer['intermediate.dense.weight'], layer['intermediate.dense.bias'], config.intermediateSize);
   return activation(projected, config.hiddenAct);
 }
 
 /** BertOutput.forward: LayerNorm(dense(intermediate) + attentionOutput). */
-export function bertOutput(
-  config: BertConfig,
-  layer: BertLayerWeights64,
-  intermediate: Float64Array,
-  attentionOutput: Float64Array,
-): Float64Array {
+export function bertOutput(config: BertConfig, layer: BertLayerWeights64, intermediate: Float64Array, attentionOutput: Float64Array): Float64Array {
   const H = config.hiddenSize;
   const numTokens = attentionOutput.length / H;
   const projected = linear(intermediate, numTokens, config.intermediateSize, layer['output.dense.weight'], layer['output.dense.bias'], H);

@@ -33,9 +33,7 @@ function checkArchitectures(json: Json, file: string): void {
   }
   const unsupported = (architectures as string[]).filter((name) => !SUPPORTED_QWEN3_ARCHITECTURES.includes(name));
   if (unsupported.length > 0) {
-    throw new ModelLoadError(
-      `${file}: unsupported Qwen3 architecture ${unsupported.join(', ')}; supported: ${SUPPORTED_QWEN3_ARCHITECTURES.join(', ')}`,
-    );
+    throw new ModelLoadError(`${file}: unsupported Qwen3 architecture ${unsupported.join(', ')}; supported: ${SUPPORTED_QWEN3_ARCHITECTURES.join(', ')}`);
   }
 }
 
