@@ -16,8 +16,5 @@ fi
 
 POOLED_NATIVE_ADDON="$addon" LD_PRELOAD="$libasan" ASAN_OPTIONS="detect_leaks=0:abort_on_error=1:halt_on_error=1" \
   node --import tsx --test --test-concurrency=1 \
-  test/kernels/gemm.test.ts test/kernels/layer_norm.test.ts test/kernels/bias_activation.test.ts \
-  test/kernels/embeddings.test.ts test/kernels/attention.test.ts test/kernels/pooling.test.ts \
-  test/kernels/qwen3_rms_norm.test.ts test/kernels/qwen3_rope.test.ts test/kernels/qwen3_swiglu.test.ts \
-  test/kernels/qwen3_paged_attention.test.ts test/unit/native_qwen3.test.ts \
+  test/kernels/ops_cpu.test.ts test/kernels/ops_out.test.ts test/unit/native_qwen3.test.ts \
   test/unit/native_load_errors.test.ts
