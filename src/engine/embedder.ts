@@ -54,8 +54,11 @@ export interface EmbedOptions {
   readonly truncate?: TruncationSide;
   /** Cut inputs to this many tokens (<= the model's max length); implies truncation 'end' unless given. */
   readonly maxLength?: number;
-  /** The request field that carried maxLength, named by its errors (default 'maxLength', this option's own name). */
-  readonly maxLengthParam?: string;
+  /**
+   * The request fields that carried these options, named by their errors (default: the options' own names). The
+   * HTTP routes pass theirs: truncate_prompt_tokens, or Cohere's max_tokens and output_dimension.
+   */
+  readonly fieldNames?: { readonly maxLength?: string; readonly dimensions?: string };
 }
 
 /** One input: a text, or token ids used verbatim (no special tokens added). */
@@ -182,27 +185,24 @@ export class Embedder {
   }
 
   /** Checks `dimensions` the way vLLM does for Matryoshka models; returns 0 for "all". */
-  resolveDimensions(dimensions: number | undefined): number {
+  resolveDimensions(dimensions: number | undefined, param = 'dimensions'): number {
     if (dimensions === undefined) return 0;
     const { config } = this.model;
     if (!Number.isInteger(dimensions) || dimensions < 1) {
-      throw new InvalidRequestError(`dimensions must be a positive integer, got ${dimensions}.`, 'dimensions');
+      throw new InvalidRequestError(`${param} must be a positive integer, got ${dimensions}.`, param);
     }
     if (!config.isMatryoshka) {
       throw new InvalidRequestError(
         `Model "${this.id}" does not support matryoshka representation; changing output dimensions would give poor results.`,
-        'dimensions',
+        param,
       );
     }
     if (dimensions > config.hiddenSize) {
-      throw new InvalidRequestError(`dimensions (${dimensions}) exceeds the model's embedding size (${config.hiddenSize}).`, 'dimensions');
+      throw new InvalidRequestError(`${param} (${dimensions}) exceeds the model's embedding size (${config.hiddenSize}).`, param);
     }
     const allowed = config.matryoshkaDimensions;
     if (allowed && !allowed.includes(dimensions)) {
-      throw new InvalidRequestError(
-        `Model "${this.id}" only supports dimensions ${allowed.join(', ')} (matryoshka_dimensions), got ${dimensions}.`,
-        'dimensions',
-      );
+      throw new InvalidRequestError(`Model "${this.id}" only supports dimensions ${allowed.join(', ')} (matryoshka_dimensions), got ${dimensions}.`, param);
     }
     return dimensions === config.hiddenSize ? 0 : dimensions;
   }
@@ -226,7 +226,7 @@ export class Embedder {
   }
 
   private encodeOptions(opts: EmbedOptions): { maxLength: number; truncation: TruncationSide } {
-    const maxLength = this.effectiveMaxLength(opts.maxLength, opts.maxLengthParam);
+    const maxLength = this.effectiveMaxLength(opts.maxLength, opts.fieldNames?.maxLength);
     const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
     return { maxLength, truncation };
   }
@@ -264,7 +264,7 @@ export class Embedder {
       }
       out[i] = id;
     }
-    const maxLength = this.effectiveMaxLength(opts.maxLength, opts.maxLengthParam);
+    const maxLength = this.effectiveMaxLength(opts.maxLength, opts.fieldNames?.maxLength);
     if (out.length > maxLength) {
       const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
       if (truncation === 'none') {
@@ -281,7 +281,7 @@ export class Embedder {
 
   /** Texts or token ids -> pooled rows, with the token count for usage accounting. */
   async embedInputs(inputs: readonly EmbedInput[], opts: EmbedOptions = {}, control: RequestControl = {}): Promise<EmbedResult> {
-    const dimensions = this.resolveDimensions(opts.dimensions);
+    const dimensions = this.resolveDimensions(opts.dimensions, opts.fieldNames?.dimensions);
     const { sequences } = await this.prepare(inputs, opts);
     return this.embedSequences(sequences, { ...opts, dimensions }, control);
   }

@@ -14,7 +14,7 @@ export async function embedForRequest(
   opts: EmbedOptions,
   scheduling: Pick<RequestControl, 'priority' | 'cacheSalt'> = {},
 ): Promise<EmbedResult> {
-  const dimensions = ctx.embedder.resolveDimensions(opts.dimensions);
+  const dimensions = ctx.embedder.resolveDimensions(opts.dimensions, opts.fieldNames?.dimensions);
   const { sequences, tokenizationSeconds } = await ctx.embedder.prepare(inputs, opts);
   const control = requestControl(request, reply, ctx.options.requestTimeoutSeconds, scheduling);
   const result = await ctx.embedder.embedSequences(sequences, { ...opts, dimensions }, control);
@@ -26,8 +26,8 @@ export async function embedForRequest(
 export function vllmTruncation(
   truncatePromptTokens: number | undefined,
   truncationSide: 'left' | 'right' | undefined,
-): Pick<EmbedOptions, 'maxLength' | 'maxLengthParam' | 'truncate'> {
+): Pick<EmbedOptions, 'maxLength' | 'fieldNames' | 'truncate'> {
   if (truncatePromptTokens === undefined) return {};
   // vLLM: "If set to an integer k, will use only the last k tokens from the prompt (i.e., left truncation)".
-  return { maxLength: truncatePromptTokens, maxLengthParam: 'truncate_prompt_tokens', truncate: truncationSide === 'right' ? 'end' : 'start' };
+  return { maxLength: truncatePromptTokens, fieldNames: { maxLength: 'truncate_prompt_tokens' }, truncate: truncationSide === 'right' ? 'end' : 'start' };
 }

@@ -198,7 +198,7 @@ describe('Cohere /v2/embed', () => {
       [{ texts: [] }, 'texts'],
       [{ images: ['data:image/png;base64,AA=='] }, 'images'],
       [{ texts: ['a'], embedding_types: ['float64'] }, null],
-      [{ texts: ['a'], output_dimension: 16 }, 'dimensions'],
+      [{ texts: ['a'], output_dimension: 16 }, 'output_dimension'],
       [{ texts: ['a', ''] }, 'texts[1]'],
       [{ texts: ['a'], max_tokens: 100000 }, 'max_tokens'],
     ] as const) {

@@ -171,7 +171,13 @@ export function registerCohereEmbedRoute(app: FastifyInstance, ctx: RouteContext
       request,
       reply,
       texts,
-      { promptName, dimensions: body.output_dimension, truncate, maxLength: body.max_tokens, maxLengthParam: 'max_tokens' },
+      {
+        promptName,
+        dimensions: body.output_dimension,
+        truncate,
+        maxLength: body.max_tokens,
+        fieldNames: { maxLength: 'max_tokens', dimensions: 'output_dimension' },
+      },
       { priority: body.priority },
     );
     const embeddings: Partial<Record<EmbeddingType, unknown[]>> = {};
