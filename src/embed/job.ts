@@ -13,8 +13,7 @@ import { startJob } from './job_start.js';
 import { openEmbeddingWriter, type EmbeddingWriter } from './output_writers.js';
 import { ProgressReporter, resolveProgressMode } from './progress.js';
 
-export type { EmbedJobOptions, EmbedJobSummary } from './job_options.js';
-export type { OnError } from './job_plan.js';
+export type { EmbedJobOptions, EmbedJobSummary, OnError } from './job_options.js';
 export { BadInputLineError, JobInterruptedError } from './job_errors.js';
 
 export async function runEmbedJob(embedder: Embedder, opts: EmbedJobOptions): Promise<EmbedJobSummary> {

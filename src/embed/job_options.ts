@@ -2,11 +2,13 @@
 // ./job.ts drives, can name them without importing ./job.ts back (an import cycle).
 import type { EmbedOptions } from '../engine/embedder.js';
 import type { InputFormat } from './documents.js';
-import type { OnError } from './job_plan.js';
 import type { JobIdentity } from './journal.js';
 import type { OutputDType, OutputFormat } from './output_writers.js';
 import type { ProgressMode, ProgressStream } from './progress.js';
 import type { ShardSpec } from './shard.js';
+
+/** Bad lines: 'fail' stops at the first one, 'skip' reports it and goes on. */
+export type OnError = 'skip' | 'fail';
 
 export interface EmbedJobOptions {
   readonly input: string;

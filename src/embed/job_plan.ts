@@ -6,26 +6,16 @@ import { resolve as resolvePath } from 'node:path';
 import type { EmbedOptions, Embedder } from '../engine/embedder.js';
 import { ResumeStateError } from './append_file.js';
 import { inputFormatFromPath, type DocumentFields, type InputFormat } from './documents.js';
+import type { EmbedJobOptions, OnError } from './job_options.js';
 import type { JobIdentity } from './journal.js';
 import { outputFormatFromPath, sidecarPath, type OutputDType, type OutputSpec } from './output_writers.js';
 import { WHOLE_INPUT, type ShardSpec } from './shard.js';
 
-export type OnError = 'skip' | 'fail';
-
-/** The options of a job that decide what is computed and where it goes (see EmbedJobOptions for each). */
-export interface JobPlanOptions {
-  readonly input: string;
-  readonly output: string;
-  readonly inputFormat?: InputFormat;
-  readonly outputDType?: OutputDType;
-  readonly textField?: string;
-  readonly idField?: string;
-  readonly idRequired?: boolean;
-  readonly onError?: OnError;
-  readonly shard?: ShardSpec;
-  readonly embed?: EmbedOptions;
-  readonly identity?: JobIdentity;
-}
+/** The options of a job that decide what is computed and where it goes. */
+export type JobPlanOptions = Pick<
+  EmbedJobOptions,
+  'input' | 'output' | 'inputFormat' | 'outputDType' | 'textField' | 'idField' | 'idRequired' | 'onError' | 'shard' | 'embed' | 'identity'
+>;
 
 export interface JobPlan {
   readonly inputPath: string;
