@@ -27,8 +27,12 @@ export interface EncoderBatchLimits extends BatchLimits {
   readonly typeVocabSize?: number;
 }
 
-/** Throws unless `batch` is a well-formed ragged batch this encoder config can run. Returns the sequence count. */
-export function checkBertBatch(batch: RaggedBatch, config: EncoderBatchLimits): number {
+/**
+ * The checks every family shares: cuSeqLens, per-token and per-sequence array lengths, token ids, positions and
+ * `dimensions` in range; token type ids too when `tokenTypes` is given (encoders; decoders ignore them). Returns the
+ * sequence count.
+ */
+function checkRaggedBatch(batch: RaggedBatch, config: BatchLimits, tokenTypes: { readonly typeVocabSize?: number } | null): number {
   const { tokenIds, positions, tokenTypeIds, cuSeqLens, dimensions, normalize } = batch;
   const numTokens = tokenIds.length;
   if (cuSeqLens.length < 2) throw new RangeError('ragged batch: cuSeqLens needs at least 2 entries (one sequence)');
@@ -40,7 +44,8 @@ export function checkBertBatch(batch: RaggedBatch, config: EncoderBatchLimits): 
     if (cuSeqLens[i + 1] <= cuSeqLens[i]) throw new RangeError(`ragged batch: sequence ${i} is empty or cuSeqLens decreases`);
   }
   if (positions.length !== numTokens) throw new RangeError(`ragged batch: ${positions.length} positions for ${numTokens} tokens`);
-  if (tokenTypeIds !== undefined && tokenTypeIds.length !== numTokens) {
+  const checkTokenTypes = tokenTypes !== null && tokenTypeIds !== undefined;
+  if (checkTokenTypes && tokenTypeIds.length !== numTokens) {
     throw new RangeError(`ragged batch: ${tokenTypeIds.length} token type ids for ${numTokens} tokens`);
   }
   if (dimensions.length !== numSequences || normalize.length !== numSequences) {
@@ -48,14 +53,19 @@ export function checkBertBatch(batch: RaggedBatch, config: EncoderBatchLimits): 
   }
   checkRange(tokenIds, config.vocabSize, 'token id', 'input', `(vocab_size ${config.vocabSize})`);
   checkRange(positions, config.maxPositionEmbeddings, 'position', 'input', `(max_position_embeddings ${config.maxPositionEmbeddings}: input too long)`);
-  if (tokenTypeIds !== undefined && config.typeVocabSize !== undefined)
-    checkRange(tokenTypeIds, config.typeVocabSize, 'token type id', 'input', `(type_vocab_size ${config.typeVocabSize})`);
+  if (checkTokenTypes && tokenTypes.typeVocabSize !== undefined)
+    checkRange(tokenTypeIds, tokenTypes.typeVocabSize, 'token type id', 'input', `(type_vocab_size ${tokenTypes.typeVocabSize})`);
   for (let i = 0; i < numSequences; i++) {
     if (dimensions[i] < 0 || dimensions[i] > config.hiddenSize) {
       throw new InvalidRequestError(`dimensions ${dimensions[i]} is outside [1, ${config.hiddenSize}] for this model`, 'dimensions');
     }
   }
   return numSequences;
+}
+
+/** Throws unless `batch` is a well-formed ragged batch this encoder config can run. Returns the sequence count. */
+export function checkBertBatch(batch: RaggedBatch, config: EncoderBatchLimits): number {
+  return checkRaggedBatch(batch, config, { typeVocabSize: config.typeVocabSize });
 }
 
 /** Geometry of the KV store a paged decoder batch is checked against. */
@@ -71,27 +81,8 @@ export interface KvGeometry {
  * blocks, never the reserved block 0). Returns the sequence count.
  */
 export function checkDecoderBatch(batch: RaggedBatch, config: BatchLimits, kv: KvGeometry | null): number {
-  const { tokenIds, positions, cuSeqLens, dimensions, normalize, blockTables, numCachedTokens, isLastChunk } = batch;
-  const numTokens = tokenIds.length;
-  if (cuSeqLens.length < 2) throw new RangeError('ragged batch: cuSeqLens needs at least 2 entries (one sequence)');
-  const numSequences = cuSeqLens.length - 1;
-  if (cuSeqLens[0] !== 0 || cuSeqLens[numSequences] !== numTokens) {
-    throw new RangeError(`ragged batch: cuSeqLens must run from 0 to ${numTokens} tokens, got ${cuSeqLens[0]}..${cuSeqLens[numSequences]}`);
-  }
-  for (let i = 0; i < numSequences; i++) {
-    if (cuSeqLens[i + 1] <= cuSeqLens[i]) throw new RangeError(`ragged batch: sequence ${i} is empty or cuSeqLens decreases`);
-  }
-  if (positions.length !== numTokens) throw new RangeError(`ragged batch: ${positions.length} positions for ${numTokens} tokens`);
-  if (dimensions.length !== numSequences || normalize.length !== numSequences) {
-    throw new RangeError(`ragged batch: dimensions/normalize must have one entry per sequence (${numSequences})`);
-  }
-  checkRange(tokenIds, config.vocabSize, 'token id', 'input', `(vocab_size ${config.vocabSize})`);
-  checkRange(positions, config.maxPositionEmbeddings, 'position', 'input', `(max_position_embeddings ${config.maxPositionEmbeddings}: input too long)`);
-  for (let i = 0; i < numSequences; i++) {
-    if (dimensions[i] < 0 || dimensions[i] > config.hiddenSize) {
-      throw new InvalidRequestError(`dimensions ${dimensions[i]} is outside [1, ${config.hiddenSize}] for this model`, 'dimensions');
-    }
-  }
+  const numSequences = checkRaggedBatch(batch, config, null);
+  const { positions, cuSeqLens, blockTables, numCachedTokens, isLastChunk } = batch;
   const numDecoderFields = [blockTables, numCachedTokens, isLastChunk].filter((field) => field !== undefined).length;
   if (numDecoderFields === 0) return numSequences;
   if (numDecoderFields !== 3) throw new RangeError('ragged batch: blockTables, numCachedTokens and isLastChunk come together or not at all');
