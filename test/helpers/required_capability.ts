@@ -11,7 +11,7 @@ const REQUIRE_VARIABLE: Record<Capability, string> = {
   chromium: 'POOLED_REQUIRE_CHROMIUM',
 };
 
-export function isRequired(capability: Capability, env: NodeJS.ProcessEnv = process.env): boolean {
+function isRequired(capability: Capability, env: NodeJS.ProcessEnv = process.env): boolean {
   return env[REQUIRE_VARIABLE[capability]] === '1';
 }
 
