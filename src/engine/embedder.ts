@@ -44,6 +44,8 @@ export interface EmbedderOptions {
   readonly env?: NodeJS.ProcessEnv;
   /** What to serve: 'embed', 'classify', 'score' (a cross-encoder), or 'auto' (default: from the checkpoint). */
   readonly task?: ModelTask | 'auto';
+  /** config.json fields replaced before parsing (vLLM's --hf-overrides). */
+  readonly hfOverrides?: Readonly<Record<string, unknown>>;
   /** Where load-time notices go (an unused classification head); default console.warn. */
   readonly log?: (message: string) => void;
 }
@@ -54,6 +56,9 @@ export type ClassifyInput = string | readonly [string, string];
 export interface ClassifyResult {
   /** Per input: the head's raw logits, one per label (float64). */
   readonly logits: Float64Array[];
+  /** The sequences computed (a pair is one sequence), for metrics. */
+  readonly sequences: readonly Int32Array[];
+  readonly tokenizationSeconds: number;
   readonly numPromptTokens: number;
   readonly queueSeconds: number;
   readonly inferenceSeconds: number;
@@ -62,6 +67,8 @@ export interface ClassifyResult {
 export interface PairScoreResult {
   /** Per pair: the cross-encoder's score, activated (sigmoid for one label) unless useActivation is false. */
   readonly scores: number[];
+  readonly sequences: readonly Int32Array[];
+  readonly tokenizationSeconds: number;
   readonly numPromptTokens: number;
   readonly queueSeconds: number;
   readonly inferenceSeconds: number;
@@ -160,6 +167,7 @@ export class Embedder {
         defaultPromptName: opts.defaultPromptName,
       },
       task: opts.task,
+      hfOverrides: opts.hfOverrides,
       log: opts.log ?? ((message) => console.warn(message)),
     });
     const tokenizer = TextTokenizer.load(model.path);
@@ -220,6 +228,7 @@ export class Embedder {
     params?: readonly string[],
   ): Promise<ClassifyResult> {
     const head = this.requireHead('classification');
+    const started = performance.now();
     const encode = { ...this.encodeOptions(opts) };
     const sequences: Int32Array[] = [];
     const tokenTypeIds: Int32Array[] = [];
@@ -235,6 +244,7 @@ export class Embedder {
         tokenTypeIds.push(pair.typeIds);
       }
     });
+    const tokenizationSeconds = (performance.now() - started) / 1000;
     const result = await this.scheduler.submit(sequences, {
       dimensions: 0,
       normalize: false,
@@ -246,6 +256,8 @@ export class Embedder {
     for (const s of sequences) numPromptTokens += s.length;
     return {
       logits: result.rows.map((row) => headLogits(head, row)),
+      sequences,
+      tokenizationSeconds,
       numPromptTokens,
       queueSeconds: result.queueSeconds,
       inferenceSeconds: result.inferenceSeconds,
@@ -273,6 +285,8 @@ export class Embedder {
     const useActivation = opts.useActivation ?? true;
     return {
       scores: result.logits.map((logits) => (useActivation ? activate(logits, head.scoreActivation) : logits)[0]),
+      sequences: result.sequences,
+      tokenizationSeconds: result.tokenizationSeconds,
       numPromptTokens: result.numPromptTokens,
       queueSeconds: result.queueSeconds,
       inferenceSeconds: result.inferenceSeconds,
@@ -402,6 +416,7 @@ export class Embedder {
 
   /** Texts or token ids -> pooled rows, with the token count for usage accounting. */
   async embedInputs(inputs: readonly EmbedInput[], opts: EmbedOptions = {}, control: RequestControl = {}): Promise<EmbedResult> {
+    this.requireEmbedTask();
     const dimensions = this.resolveDimensions(opts.dimensions, opts.fieldNames?.dimensions);
     const { sequences } = await this.prepare(inputs, opts);
     return this.embedSequences(sequences, { ...opts, dimensions }, control);

@@ -5,7 +5,7 @@ import { ModelLoadError } from '../errors.js';
 import { architectureOf } from './architectures/registry.js';
 import { weightDTypeSummary } from './bert_layout.js';
 import { readCheckpoint } from './checkpoint.js';
-import { readModelConfig } from './config.js';
+import { parseModelConfig } from './config.js';
 import { hasSequenceClassificationHead, parseClassificationLabels } from './heads/classification.js';
 import { readJsonFile } from './json_file.js';
 import { resolveModel, type ResolvedModel } from './resolve.js';
@@ -24,6 +24,11 @@ export interface LoadModelOptions {
    * *ForSequenceClassification checkpoint (a cross-encoder), 'classify' for more labels, else 'embed'.
    */
   readonly task?: ModelTask | 'auto';
+  /**
+   * config.json fields replaced before parsing (vLLM's --hf-overrides: is_matryoshka, matryoshka_dimensions,
+   * architectures, ...). `is_causal` must agree with the family's attention (we run each family's own).
+   */
+  readonly hfOverrides?: Readonly<Record<string, unknown>>;
   /** Told once what the loader decided that a user should know (an unused head). */
   readonly log?: (message: string) => void;
 }
@@ -41,13 +46,23 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
     throw new ModelLoadError('served model name must not be empty');
   }
   const resolved = await resolveModel(spec, { revision: opts.revision, env: opts.env, fetch: opts.fetch });
-  const config = await readModelConfig(join(resolved.path, 'config.json'));
+  const configPath = join(resolved.path, 'config.json');
+  const fileConfigJson = await readJsonFile(configPath);
+  if (fileConfigJson === null || typeof fileConfigJson !== 'object' || Array.isArray(fileConfigJson)) {
+    throw new ModelLoadError(`${configPath}: config is not a JSON object`);
+  }
+  const { is_causal: isCausal, ...overrides } = opts.hfOverrides ?? {};
+  const configJson = { ...(fileConfigJson as Record<string, unknown>), ...overrides };
+  const config = parseModelConfig(configJson, opts.hfOverrides === undefined ? configPath : `${configPath} (with --hf-overrides)`);
   const checkpoint = await readCheckpoint(resolved.path);
   const files = checkpoint.files.join(', ');
   const architecture = architectureOf(config);
+  if (isCausal !== undefined && isCausal !== (architecture.attention === 'causal')) {
+    throw new ModelLoadError(
+      `--hf-overrides is_causal ${String(isCausal)}: ${architecture.displayName} models attend ${architecture.attention}ly here, and the other way is not implemented`,
+    );
+  }
   const weights = architecture.canonicalizeWeights(checkpoint.tensors, config, files);
-  const configPath = join(resolved.path, 'config.json');
-  const configJson = (await readJsonFile(configPath)) as Record<string, unknown>;
   const hasHead = hasSequenceClassificationHead(configJson);
   const requested = opts.task ?? 'auto';
   let task: ModelTask;
@@ -107,6 +122,10 @@ export interface ModelDescription {
   readonly id: string;
   readonly path: string;
   readonly architecture: string;
+  /** What the model serves: embed, or classify / score through its classification head. */
+  readonly task: string;
+  /** The head's labels (id order), for classify / score models. */
+  readonly labels?: readonly string[];
   readonly hiddenSize: number;
   readonly numLayers: number;
   readonly numHeads: number;
@@ -138,6 +157,8 @@ export function describeModel(model: LoadedModel): ModelDescription {
     id: model.id,
     path: model.path,
     architecture: config.architecture,
+    task: model.task ?? 'embed',
+    ...(model.head === undefined ? {} : { labels: [...model.head.labels] }),
     hiddenSize: config.hiddenSize,
     numLayers: config.numLayers,
     numHeads: config.numHeads,
