@@ -11,7 +11,7 @@
 import { ModelLoadError } from '../../errors.js';
 import { bertTensorSpecs } from '../../model/bert_layout.js';
 import { tensorToFloat32 } from '../../model/tensor_data.js';
-import type { BertConfig, TensorView, WeightMap } from '../../model/types.js';
+import type { BertEncoderConfig, TensorView, WeightMap } from '../../model/types.js';
 import type { WebGpuContext } from './device.js';
 import { createBufferWithData, weightBytes } from './gpu_buffers.js';
 import type { WeightType } from './shader_source.js';
@@ -59,7 +59,7 @@ export function destroyBertWeights(weights: BertGpuWeights): void {
   for (const buffer of buffers) buffer?.destroy();
 }
 
-export function uploadBertWeights(ctx: WebGpuContext, config: BertConfig, weights: WeightMap, opts: UploadOptions): BertGpuWeights {
+export function uploadBertWeights(ctx: WebGpuContext, config: BertEncoderConfig, weights: WeightMap, opts: UploadOptions): BertGpuWeights {
   const nameToShape = new Map(bertTensorSpecs(config).map((spec) => [spec.name, spec.shape]));
   const tensor = (name: string): TensorView => {
     const view = weights.get(name);
