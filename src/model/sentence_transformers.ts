@@ -222,7 +222,9 @@ export async function readEmbeddingSettings(folder: string, config: ModelConfig,
       throw new ModelLoadError(`--max-model-len must be a positive integer (got ${overrides.maxModelLen})`);
     }
     if (overrides.maxModelLen > maxPositions) {
-      throw new ModelLoadError(`--max-model-len ${overrides.maxModelLen} exceeds the ${maxPositions} tokens the model's positions allow (max_position_embeddings ${config.maxPositionEmbeddings})`);
+      throw new ModelLoadError(
+        `--max-model-len ${overrides.maxModelLen} exceeds the ${maxPositions} tokens the model's positions allow (max_position_embeddings ${config.maxPositionEmbeddings})`,
+      );
     }
     maxSeqLength = overrides.maxModelLen;
     sources.maxSeqLength = OVERRIDE_SOURCES.maxSeqLength;

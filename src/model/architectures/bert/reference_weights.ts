@@ -91,8 +91,7 @@ export function loadBertWeights64(config: BertEncoderConfig, weights: WeightMap)
   };
   const embeddings = {} as Record<BertEmbeddingTensorName, Float64Array>;
   for (const name of BERT_EMBEDDING_TENSOR_NAMES) embeddings[name] = loadTensor(weights, name, shapeOf(name));
-  const taskTypeEmbeddings =
-    config.taskTypeVocabSize > 0 ? loadTensor(weights, TASK_TYPE_EMBEDDINGS, shapeOf(TASK_TYPE_EMBEDDINGS)) : null;
+  const taskTypeEmbeddings = config.taskTypeVocabSize > 0 ? loadTensor(weights, TASK_TYPE_EMBEDDINGS, shapeOf(TASK_TYPE_EMBEDDINGS)) : null;
   const layers: BertLayerWeights64[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const layer = {} as Record<BertLayerTensorName, Float64Array>;
