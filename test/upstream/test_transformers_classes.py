@@ -55,10 +55,15 @@ FIXTURES = {
     # text2vec-base-chinese-sentence's layout (ErnieModel, use_task_id: task_type_embeddings): mean pooling, no Normalize.
     # transformers adds task_type_embeddings[0] to every token (modeling_ernie.py l.119-124); our reference does too.
     "text2vec-chinese": {"shrink": BERT_SHRINK, "model_class": "ErnieModel"},
+    # RoBERTa proper (model_type "roberta"), saved as a RobertaForMaskedLM saves its encoder: under `roberta.`, which our
+    # loader strips as transformers' base_model_prefix handling does. bge-m3's layout with the config relabelled (the two
+    # configuration classes share every field); no public RoBERTa-layout metadata was reachable offline.
+    "roberta-masked-lm": {"source": "bge-m3", "shrink": (*BERT_SHRINK, "--prefix", "roberta."), "model_class": "RobertaModel",
+                          "config": {"model_type": "roberta", "architectures": ["RobertaForMaskedLM"]}},
 }
 
 # Classes whose eager attention is BERT's eager_attention_forward (softmax in the model's dtype).
-BERT_SHAPED_CLASSES = {"BertModel", "XLMRobertaModel", "ErnieModel"}
+BERT_SHAPED_CLASSES = {"BertModel", "XLMRobertaModel", "RobertaModel", "ErnieModel"}
 
 # Varied texts under every fixture's limit (and one of ~250 BERT tokens).
 TEXTS = [row["text"] for row in read_jsonl(HERE / "texts.jsonl") if row["num_tokens"] <= 250][::12]
@@ -92,8 +97,12 @@ def _pooling_of(folder: Path) -> tuple[str, bool]:
 def fixture(request, tmp_path_factory):
     name = request.param
     out = tmp_path_factory.mktemp(name) / "model"
-    command = ["node", "--import", "tsx", "test/fixtures/generate.ts", name, str(out), "--init-std", INIT_STD, *FIXTURES[name]["shrink"]]
+    source = FIXTURES[name].get("source", name)
+    command = ["node", "--import", "tsx", "test/fixtures/generate.ts", source, str(out), "--init-std", INIT_STD, *FIXTURES[name]["shrink"]]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    if "config" in FIXTURES[name]:
+        config_path = out / "config.json"
+        config_path.write_text(json.dumps({**json.loads(config_path.read_text()), **FIXTURES[name]["config"]}, indent=2))
     pooling, normalize = _pooling_of(out)
     return {"name": name, "path": out, "pooling": pooling, "normalize": normalize, "model_class": FIXTURES[name]["model_class"],
             "serve": FIXTURES[name].get("serve", ())}
