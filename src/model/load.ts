@@ -6,9 +6,11 @@ import { architectureOf } from './architectures/registry.js';
 import { weightDTypeSummary } from './bert_layout.js';
 import { readCheckpoint } from './checkpoint.js';
 import { readModelConfig } from './config.js';
+import { hasSequenceClassificationHead, parseClassificationLabels } from './heads/classification.js';
+import { readJsonFile } from './json_file.js';
 import { resolveModel, type ResolvedModel } from './resolve.js';
 import { readEmbeddingSettings, type EmbeddingOverrides } from './sentence_transformers.js';
-import type { LoadedModel } from './types.js';
+import type { ClassificationHead, LoadedModel, ModelTask } from './types.js';
 
 export interface LoadModelOptions {
   readonly revision?: string;
@@ -17,6 +19,13 @@ export interface LoadModelOptions {
   readonly overrides?: EmbeddingOverrides;
   readonly env?: NodeJS.ProcessEnv;
   readonly fetch?: typeof fetch;
+  /**
+   * What to serve (vLLM's --task / --convert); 'auto' or absent: from the checkpoint, 'score' for a one-label
+   * *ForSequenceClassification checkpoint (a cross-encoder), 'classify' for more labels, else 'embed'.
+   */
+  readonly task?: ModelTask | 'auto';
+  /** Told once what the loader decided that a user should know (an unused head). */
+  readonly log?: (message: string) => void;
 }
 
 /** LoadedModel plus where it came from (the extra fields are ignored by code that only knows LoadedModel). */
@@ -37,7 +46,45 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
   const files = checkpoint.files.join(', ');
   const architecture = architectureOf(config);
   const weights = architecture.canonicalizeWeights(checkpoint.tensors, config, files);
-  const settings = await readEmbeddingSettings(resolved.path, config, opts.overrides);
+  const configPath = join(resolved.path, 'config.json');
+  const configJson = (await readJsonFile(configPath)) as Record<string, unknown>;
+  const hasHead = hasSequenceClassificationHead(configJson);
+  const requested = opts.task ?? 'auto';
+  let task: ModelTask;
+  let head: ClassificationHead | undefined;
+  if (requested === 'embed' || (requested === 'auto' && !hasHead)) {
+    task = 'embed';
+    // A head is never dropped silently: embedding a classification checkpoint takes an explicit --task embed.
+    if (hasHead) opts.log?.(`${configPath}: the checkpoint's sequence-classification head is unused (task embed): serving the encoder's pooled embeddings`);
+  } else {
+    if (!hasHead) {
+      throw new ModelLoadError(
+        `task ${requested} needs a sequence-classification head, and ${configPath} names none (architectures ${JSON.stringify(configJson.architectures ?? [])}); use task embed`,
+      );
+    }
+    if (architecture.classificationHead === undefined) {
+      throw new ModelLoadError(`${architecture.displayName} models have no sequence-classification head implemented; use task embed to serve the encoder`);
+    }
+    const labels = parseClassificationLabels(configJson, configPath);
+    head = architecture.classificationHead(checkpoint.tensors, config, labels, files);
+    task = requested === 'auto' ? (labels.numLabels === 1 ? 'score' : 'classify') : requested;
+    if (task === 'score' && labels.numLabels !== 1) {
+      throw new ModelLoadError(
+        `task score needs a one-label cross-encoder; ${configPath} has ${labels.numLabels} labels (${labels.labels.join(', ')}): use task classify`,
+      );
+    }
+  }
+  const embeddingSettings = await readEmbeddingSettings(resolved.path, config, opts.overrides);
+  // The head reads its own pooled row (BERT: the first token), unnormalized, whatever the sentence-transformers files say.
+  const settings =
+    head === undefined
+      ? embeddingSettings
+      : {
+          ...embeddingSettings,
+          pooling: head.pooling,
+          normalize: false,
+          sources: { ...embeddingSettings.sources, pooling: 'classification head', normalize: 'classification head' },
+        };
   if (!architecture.poolings.includes(settings.pooling)) {
     throw new ModelLoadError(
       `${architecture.displayName} models pool ${architecture.poolings.join(', ')}, not ${settings.pooling} (${settings.sources.pooling ?? 'settings'})`,
@@ -49,6 +96,7 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
     config,
     weights,
     settings,
+    ...(head === undefined ? {} : { task, head }),
     source: resolved.source,
     commit: resolved.commit,
     checkpointMetadata: checkpoint.metadata,

@@ -121,6 +121,43 @@ export interface EmbeddingSettings {
   readonly doLowerCase?: boolean;
 }
 
+// Sequence classification heads (the arithmetic and config parsing: ./heads/classification.ts).
+/** What a head's labels mean to a caller: raw logits, a probability per label, or one score. */
+export type HeadActivation = 'identity' | 'sigmoid' | 'softmax' | 'tanh';
+
+/** One dense layer of a head: y = activation(W x + b), W [out, in] row-major. */
+export interface HeadLayer {
+  readonly weight: Float64Array;
+  readonly bias: Float64Array | null;
+  readonly inFeatures: number;
+  readonly outFeatures: number;
+  readonly activation: 'identity' | 'tanh';
+}
+
+/** The labels and activations a classification checkpoint declares in config.json. */
+export interface ClassificationLabels {
+  readonly numLabels: number;
+  /** id2label in id order ('LABEL_0', ... when config.json has none). */
+  readonly labels: readonly string[];
+  /** Applied for /classify (vLLM: softmax over labels, sigmoid for one label or multi-label problems, none for regression). */
+  readonly classifyActivation: HeadActivation;
+  /** Applied for /score and /rerank (sentence-transformers CrossEncoder: its activation_fn, else sigmoid for one label). */
+  readonly scoreActivation: HeadActivation;
+}
+
+export interface ClassificationHead extends ClassificationLabels {
+  /** The hidden-state row the head reads (BERT, RoBERTa: the first token). */
+  readonly pooling: PoolingMode;
+  readonly layers: readonly HeadLayer[];
+}
+
+/**
+ * What a loaded model serves (vLLM's pooling tasks): 'embed' pooled embeddings; 'classify' and 'score' a sequence
+ * classification head on the pooled row ('score': a one-label cross-encoder scoring text pairs, /score and /rerank;
+ * 'classify': labels with probabilities, /classify).
+ */
+export type ModelTask = 'embed' | 'classify' | 'score';
+
 /** A model ready to hand to a backend. */
 export interface LoadedModel {
   /** The id requests use (served-model-name, else the HF id or folder name). */
@@ -130,4 +167,8 @@ export interface LoadedModel {
   readonly config: ModelConfig;
   readonly weights: WeightMap;
   readonly settings: EmbeddingSettings;
+  /** Absent: 'embed'. */
+  readonly task?: ModelTask;
+  /** The classification head, present exactly when task is 'classify' or 'score'. */
+  readonly head?: ClassificationHead;
 }

@@ -1,4 +1,5 @@
 // The architecture registry and the backends' supports() answers (issue 13): selection is computed from them.
+import type { HeadName } from '../../src/model/architectures/spec.js';
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { BackendName } from '../../src/backends/backend.js';
@@ -9,7 +10,7 @@ import { architectureNames, findArchitecture, firstPositionOf, maxSequenceTokens
 import { ModelLoadError } from '../../src/errors.js';
 import type { Qwen3Config } from '../../src/model/types.js';
 
-const query = (architecture: string, extra: Partial<{ dtype: 'float32' | 'bfloat16' | 'float16'; pagedKv: boolean; heads: string[] }> = {}) => ({
+const query = (architecture: string, extra: Partial<{ dtype: 'float32' | 'bfloat16' | 'float16'; pagedKv: boolean; heads: HeadName[] }> = {}) => ({
   architecture,
   dtype: extra.dtype ?? 'float32',
   pagedKv: extra.pagedKv ?? false,
@@ -23,7 +24,8 @@ describe('architecture registry', () => {
     const qwen3 = findArchitecture('qwen3')!;
     assert.equal(bert.attention, 'bidirectional');
     assert.equal(qwen3.attention, 'causal');
-    assert.deepEqual(bert.heads, []);
+    assert.deepEqual(bert.heads, ['classify']);
+    assert.equal(typeof bert.classificationHead, 'function');
     assert.deepEqual(qwen3.heads, []);
     assert.equal(bert.kvBytesPerToken, null);
     const config = parseModelConfig(
@@ -81,7 +83,7 @@ describe('backend supports()', () => {
       ['webgpu', query('bert', { dtype: 'bfloat16' }), /webgpu backend does not support --dtype bfloat16/],
       ['reference', query('qwen3', { dtype: 'bfloat16' }), /reference backend does not support --dtype bfloat16/],
       ['cpu', query('bert', { pagedKv: true }), /BERT models attend bidirectionally and have no KV cache/],
-      ['cpu', query('qwen3', { heads: ['classifier'] }), /cannot run head classifier/],
+      ['cpu', query('qwen3', { heads: ['classify'] }), /cannot run head classify on Qwen3 models \(supported: none\)/],
       ['webgpu', query('gpt2'), /'gpt2' is not a registered architecture/],
     ];
     for (const [name, q, reason] of cases) {
@@ -90,6 +92,8 @@ describe('backend supports()', () => {
       assert.match(answer as string, reason);
     }
     assert.equal(BACKEND_CAPABILITIES.cpu.supports(query('qwen3', { pagedKv: true, dtype: 'bfloat16' })), true);
+    // Classification heads run on the host after any backend, so every backend runs BERT's.
+    for (const name of BACKEND_NAMES) assert.equal(BACKEND_CAPABILITIES[name].supports(query('bert', { heads: ['classify'] })), true, name);
     assert.throws(() => checkBackendSupports('cpu', query('bert', { dtype: 'float16' })), ModelLoadError);
   });
 
