@@ -338,14 +338,10 @@ async function ensureEmptyDir(dir: string): Promise<void> {
   }
 }
 
-/**
- * Files of a metadata folder, symbolic links included: fixtures that share a large file (one tokenizer.json.gz for
- * several models) link it from one folder instead of storing copies; readFile follows the link.
- */
 async function listFiles(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true, recursive: true });
   return entries
-    .filter((entry) => entry.isFile() || entry.isSymbolicLink())
+    .filter((entry) => entry.isFile())
     .map((entry) => relative(dir, join(entry.parentPath, entry.name)))
     .sort();
 }
