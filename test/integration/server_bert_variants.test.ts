@@ -1,4 +1,4 @@
-// The BERT-variant families through the HTTP server on the native backend: XLM-RoBERTa (bge-m3's layout: CLS +
+// The BERT-variant families through the HTTP server (/v1/embeddings and /v2/embed) on the native backend: XLM-RoBERTa (bge-m3's layout: CLS +
 // Normalize, positions from pad_token_id + 1, 8192 usable tokens of 8194 positions) and ERNIE (text2vec-base-chinese-
 // sentence's layout: mean pooling, task-type embeddings). Served rows against the float64 reference on the same token
 // ids and the positions the spec gives; the usable length as /v1/models reports it and as --max-model-len is checked.
@@ -58,6 +58,18 @@ for (const { fixture, maxModelLen, pooling } of cases) {
       data.forEach((row, i) => {
         const error = rowError(row.embedding, expected[i]);
         assert.ok(error.cosineDistance <= COSINE_BOUND, `${TEXTS[i]}: 1 - cos ${error.cosineDistance}`);
+      });
+      // Cohere's /v2/embed serves the same rows (compared by cosine, whatever the route's normalization).
+      const cohere = await app.inject({
+        method: 'POST',
+        url: '/v2/embed',
+        payload: { texts: TEXTS, input_type: 'search_document', embedding_types: ['float'] },
+      });
+      assert.equal(cohere.statusCode, 200, cohere.body);
+      const { embeddings } = cohere.json() as { embeddings: { float: number[][] } };
+      embeddings.float.forEach((row, i) => {
+        const error = rowError(row, expected[i]);
+        assert.ok(error.cosineDistance <= COSINE_BOUND, `/v2/embed ${TEXTS[i]}: 1 - cos ${error.cosineDistance}`);
       });
     });
 
