@@ -6,7 +6,7 @@ import { supportsPagedKv, type Backend, type BackendName } from '../backends/bac
 import { createBackend, defaultBackendFor, type ComputeDType } from '../backends/select.js';
 import { InvalidRequestError } from '../errors.js';
 import { describeModel, loadModel } from '../model/load.js';
-import { hasKvCache } from '../model/architectures/registry.js';
+import { firstPositionOf, hasKvCache } from '../model/architectures/registry.js';
 import { activate, headLogits } from '../model/heads/classification.js';
 import type { ClassificationHead, LoadedModel, ModelTask, PoolingMode } from '../model/types.js';
 import { TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
@@ -489,7 +489,7 @@ function createScheduler(model: LoadedModel, backend: Backend, limits: Scheduler
   if (hasKvCache(model.config) && supportsPagedKv(backend) && model.settings.pooling === 'last') {
     return new DecoderScheduler(backend, model.settings.pooling, limits, kvCache);
   }
-  return new Scheduler(backend, model.settings.pooling, limits);
+  return new Scheduler(backend, model.settings.pooling, limits, firstPositionOf(model.config));
 }
 
 export function cosineSimilarity(x: ArrayLike<number>, y: ArrayLike<number>): number {

@@ -73,10 +73,15 @@ export class Scheduler implements EmbeddingScheduler {
   /** Called after every step (metrics hook). */
   onStep: ((stats: StepStats) => void) | null = null;
 
+  /**
+   * `firstPosition`: the position id of every sequence's first token, from the model's ArchitectureSpec
+   * (firstPositionOf in src/model/architectures/registry.ts): 0 for BERT, pad_token_id + 1 for RoBERTa.
+   */
   constructor(
     private readonly backend: Backend,
     private readonly pooling: PoolingMode,
     readonly limits: SchedulerLimits,
+    private readonly firstPosition: number,
   ) {}
 
   get queuedTokens(): number {
@@ -164,7 +169,7 @@ export class Scheduler implements EmbeddingScheduler {
   }
 
   private async runStep(step: PendingSequence[]): Promise<void> {
-    const batch = buildBatch(step, this.pooling);
+    const batch = buildBatch(step, this.pooling, this.firstPosition);
     const numTokens = batch.tokenIds.length;
     const started = performance.now();
     for (const seq of step) seq.request.markStarted(started);
@@ -187,7 +192,7 @@ export class Scheduler implements EmbeddingScheduler {
   }
 }
 
-function buildBatch(step: readonly PendingSequence[], pooling: PoolingMode): RaggedBatch {
+function buildBatch(step: readonly PendingSequence[], pooling: PoolingMode, firstPosition: number): RaggedBatch {
   const n = step.length;
   const cuSeqLens = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) cuSeqLens[i + 1] = cuSeqLens[i] + step[i].tokenIds.length;
@@ -199,9 +204,9 @@ function buildBatch(step: readonly PendingSequence[], pooling: PoolingMode): Rag
   step.forEach((seq, i) => {
     tokenIds.set(seq.tokenIds, cuSeqLens[i]);
     if (seq.tokenTypeIds !== null) tokenTypeIds.set(seq.tokenTypeIds, cuSeqLens[i]);
-    // BERT absolute positions start at 0 for every sequence (modeling_bert.py BertEmbeddings: position_ids
-    // = arange(max_position_embeddings)[past_key_values_length : seq_length + past_key_values_length]).
-    for (let t = 0; t < seq.tokenIds.length; t++) positions[cuSeqLens[i] + t] = t;
+    // Absolute positions restart for every sequence at the family's first position (the spec's firstPosition:
+    // BERT's BertEmbeddings counts from 0, RoBERTa's from pad_token_id + 1).
+    for (let t = 0; t < seq.tokenIds.length; t++) positions[cuSeqLens[i] + t] = firstPosition + t;
     dimensions[i] = seq.options.dimensions;
     normalize[i] = seq.options.normalize ? 1 : 0;
   });

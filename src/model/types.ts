@@ -18,9 +18,14 @@ export type PoolingMode = 'cls' | 'mean' | 'last';
 /** Feed-forward activations of encoder families (transformers ACT2FN names; see architectures/bert/config.ts). */
 export type ActivationKind = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
 
-/** BERT-family hyperparameters, from config.json (transformers BertConfig field names in comments). */
-export interface BertConfig {
-  readonly architecture: 'bert';
+/**
+ * Hyperparameters every BERT-shaped encoder shares: post-LayerNorm layers, learned absolute positions, token-type
+ * embeddings (transformers BertConfig field names in comments). BERT, RoBERTa / XLM-RoBERTa and ERNIE all run BERT's
+ * forward (reference, native graph, WebGPU encoder); what differs between them is data here or in their spec
+ * (ArchitectureSpec.firstPosition), never a branch on the family name.
+ */
+export interface BertEncoderConfig {
+  readonly architecture: 'bert' | 'roberta' | 'ernie';
   readonly vocabSize: number; // vocab_size
   readonly hiddenSize: number; // hidden_size
   readonly numLayers: number; // num_hidden_layers
@@ -32,9 +37,34 @@ export interface BertConfig {
   /** hidden_act: 'gelu' is the exact erf GELU in transformers (ACT2FN['gelu'] = GELUActivation). */
   readonly hiddenAct: ActivationKind;
   readonly padTokenId: number; // pad_token_id
+  /**
+   * Rows of `embeddings.task_type_embeddings.weight` (ERNIE with use_task_id: task_type_vocab_size); 0 = the model has
+   * no such table (BERT, RoBERTa, ERNIE without use_task_id). Every token adds row 0 (task_type_ids default to 0).
+   */
+  readonly taskTypeVocabSize: number;
   /** Matryoshka support, read like vLLM: is_matryoshka / matryoshka_dimensions. */
   readonly isMatryoshka: boolean;
   readonly matryoshkaDimensions: readonly number[] | null;
+}
+
+/** BERT (transformers models/bert/configuration_bert.py BertConfig). */
+export interface BertConfig extends BertEncoderConfig {
+  readonly architecture: 'bert';
+}
+
+/**
+ * RoBERTa and XLM-RoBERTa (models/roberta/configuration_roberta.py, models/xlm_roberta/configuration_xlm_roberta.py):
+ * BERT's layers; positions start at pad_token_id + 1 (see architectures/roberta/spec.ts).
+ */
+export interface RobertaConfig extends BertEncoderConfig {
+  readonly architecture: 'roberta';
+  /** config.json model_type, for messages: the two share every tensor and convention. */
+  readonly modelType: 'roberta' | 'xlm-roberta';
+}
+
+/** ERNIE 1.0-3.0 (models/ernie/configuration_ernie.py ErnieConfig): BERT plus task-type embeddings (use_task_id). */
+export interface ErnieConfig extends BertEncoderConfig {
+  readonly architecture: 'ernie';
 }
 
 /**
@@ -60,10 +90,13 @@ export interface Qwen3Config {
   readonly matryoshkaDimensions: readonly number[] | null;
 }
 
-export type ModelConfig = BertConfig | Qwen3Config;
+/** The configs of every family that runs BERT's forward. */
+export type BertEncoderFamilyConfig = BertConfig | RobertaConfig | ErnieConfig;
+
+export type ModelConfig = BertEncoderFamilyConfig | Qwen3Config;
 
 /**
- * Weights keyed by canonical name: the BertModel names with any `bert.` prefix stripped
+ * Weights keyed by canonical name: the BertModel names with any `bert.` (`roberta.`, `ernie.`) prefix stripped
  * (e.g. `embeddings.word_embeddings.weight`, `encoder.layer.0.attention.self.query.weight`), or the Qwen3Model names
  * with any `model.` prefix stripped (e.g. `embed_tokens.weight`, `layers.0.self_attn.q_proj.weight`).
  */

@@ -6,7 +6,7 @@ import type { BackendName } from '../../src/backends/backend.js';
 import { NATIVE_FAMILIES } from '../../src/backends/native/capabilities.js';
 import { BACKEND_CAPABILITIES, BACKEND_NAMES, checkBackendSupports } from '../../src/backends/select.js';
 import { WEBGPU_FAMILIES } from '../../src/backends/webgpu/capabilities.js';
-import { architectureNames, findArchitecture, parseModelConfig } from '../../src/model/architectures/registry.js';
+import { architectureNames, findArchitecture, firstPositionOf, maxSequenceTokens, parseModelConfig } from '../../src/model/architectures/registry.js';
 import { ModelLoadError } from '../../src/errors.js';
 import type { Qwen3Config } from '../../src/model/types.js';
 
@@ -19,7 +19,7 @@ const query = (architecture: string, extra: Partial<{ dtype: 'float32' | 'bfloat
 
 describe('architecture registry', () => {
   it('registers bert and qwen3 with their attention kinds, poolings, heads and KV sizes', () => {
-    assert.deepEqual(architectureNames().sort(), ['bert', 'qwen3']);
+    assert.deepEqual(architectureNames().sort(), ['bert', 'ernie', 'qwen3', 'roberta']);
     const bert = findArchitecture('bert')!;
     const qwen3 = findArchitecture('qwen3')!;
     assert.equal(bert.attention, 'bidirectional');
@@ -48,7 +48,25 @@ describe('architecture registry', () => {
   });
 
   it('refuses unknown model types naming every family', () => {
-    assert.throws(() => parseModelConfig({ model_type: 'llama' }, 'c.json'), /unsupported model_type "llama".*model_type "bert".*model_type "qwen3"/);
+    assert.throws(
+      () => parseModelConfig({ model_type: 'llama' }, 'c.json'),
+      /unsupported model_type "llama".*model_type "bert".*model_type "xlm-roberta" or "roberta".*model_type "ernie".*model_type "qwen3"/,
+    );
+  });
+
+  it('positions: BERT, ERNIE and Qwen3 start at 0, RoBERTa at pad_token_id + 1, which the usable length leaves out', () => {
+    const encoder = { vocab_size: 16, hidden_size: 8, num_hidden_layers: 1, num_attention_heads: 2, intermediate_size: 8, max_position_embeddings: 514 };
+    const roberta = parseModelConfig({ ...encoder, model_type: 'xlm-roberta', pad_token_id: 1 }, 'c.json');
+    assert.equal(firstPositionOf(roberta), 2);
+    assert.equal(maxSequenceTokens(roberta), 512);
+    const robertaOtherPad = parseModelConfig({ ...encoder, model_type: 'roberta', pad_token_id: 4 }, 'c.json');
+    assert.equal(firstPositionOf(robertaOtherPad), 5);
+    assert.equal(maxSequenceTokens(robertaOtherPad), 509);
+    for (const modelType of ['bert', 'ernie']) {
+      const config = parseModelConfig({ ...encoder, model_type: modelType }, 'c.json');
+      assert.equal(firstPositionOf(config), 0, modelType);
+      assert.equal(maxSequenceTokens(config), 514, modelType);
+    }
   });
 });
 

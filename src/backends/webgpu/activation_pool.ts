@@ -3,7 +3,7 @@
 // (the layers run in sequence, so one set serves all), the pooled rows and a MAP_READ staging buffer for them.
 // Uniform parameter blocks live here too: one per dispatch kind, rewritten each forward because T changes.
 /// <reference types="@webgpu/types" />
-import type { BertConfig } from '../../model/types.js';
+import type { BertEncoderConfig } from '../../model/types.js';
 import type { WebGpuContext } from './device.js';
 import { BufferUsage } from './gpu_constants.js';
 import { createBuffer, UNIFORM_USAGE } from './gpu_buffers.js';
@@ -15,7 +15,7 @@ export type UniformName = 'embeddings' | 'qkv' | 'attention' | 'attentionOutput'
 const UNIFORM_NAMES: readonly UniformName[] = ['embeddings', 'qkv', 'attention', 'attentionOutput', 'intermediate', 'output', 'layerNorm', 'pooling'];
 
 /** Largest float count per token of any activation: what limits tokens per pass under one binding. */
-export function floatsPerTokenOfWidestActivation(config: BertConfig): number {
+export function floatsPerTokenOfWidestActivation(config: BertEncoderConfig): number {
   return Math.max(config.intermediateSize, 3 * config.hiddenSize);
 }
 
@@ -48,7 +48,7 @@ export class ActivationPool {
 
   constructor(
     ctx: WebGpuContext,
-    config: BertConfig,
+    config: BertEncoderConfig,
     readonly capacityTokens: number,
     readonly capacitySequences: number,
     queryTile: number,

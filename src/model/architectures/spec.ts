@@ -67,6 +67,12 @@ export interface ArchitectureSpec<C extends ModelConfig = ModelConfig> {
   /** Validates config.json; `supportedList` (every family's summary) goes into its errors. */
   parseConfig(json: unknown, file: string, supportedList?: string): C;
   readonly attention: AttentionKind;
+  /**
+   * Position id of a sequence's first token; token t gets firstPosition + t (the scheduler builds positions with it).
+   * 0 for BERT and Qwen3; pad_token_id + 1 for RoBERTa, which reserves ids 0..pad for padding. A sequence may hold
+   * max_position_embeddings - firstPosition tokens (maxSequenceTokens in ./registry.ts).
+   */
+  firstPosition(config: C): number;
   /** Pooling modes a forward of this family can produce (sentence-transformers' Pooling module names). */
   readonly poolings: readonly PoolingMode[];
   /** Task heads this family can run on top of the pooled rows ('classify': sequence classification / cross-encoders). */

@@ -13,6 +13,8 @@ export const BERT: ArchitectureSpec<BertConfig> = {
   claimsConfigJson: isBertConfigJson,
   parseConfig: parseBertConfig,
   attention: 'bidirectional',
+  // modeling_bert.py BertEmbeddings.forward (v5.25 l.85): position_ids = self.position_ids[:, 0 : seq_length] (no cache).
+  firstPosition: () => 0,
   poolings: ['cls', 'mean', 'last'],
   heads: ['classify'],
   classificationHead: readBertClassificationHead,
