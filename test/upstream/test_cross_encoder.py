@@ -1,7 +1,10 @@
-"""Cross-encoders against transformers and sentence-transformers: our seeded BertForSequenceClassification checkpoint in
-cross-encoder/ms-marco-MiniLM-L-6-v2's layout (random weights, `bert.` encoder + top-level classifier) is loaded by
-transformers' own BertForSequenceClassification and by sentence-transformers' CrossEncoder; our server scores the same
+"""Cross-encoders against transformers and sentence-transformers: our seeded checkpoints in two real layouts (random
+weights) are loaded by transformers' own classes and by sentence-transformers' CrossEncoder; our server scores the same
 (query, document) pairs on /score.
+- cross-encoder/ms-marco-MiniLM-L-6-v2: BertForSequenceClassification (`bert.` encoder with its pooler, classifier),
+  WordPiece pairs with token types 0/1, activation Identity (its config's sbert_ce_default_activation_function);
+- BAAI/bge-reranker-v2-m3: XLMRobertaForSequenceClassification (`roberta.` encoder without pooler, dense + tanh +
+  out_proj on <s>), pairs as <s> a </s></s> b </s>, positions from padding_idx + 1, activation Sigmoid (one label).
 
 What this pins down: the head (BertPooler's dense + tanh on [CLS], then the classifier), the pair's tokenization (the
 tokenizer's pair template and token types), longest-first truncation of pairs, and the activation CrossEncoder applies
@@ -25,11 +28,12 @@ transformers = pytest.importorskip("transformers")
 sentence_transformers = pytest.importorskip("sentence_transformers")
 
 SHRINK = ("--layers", "2", "--hidden", "32", "--heads", "4", "--intermediate", "64")
-# |ours - theirs| per logit (logits 0.10..0.16 here). float64 transformers vs our float64 reference, whose pooled row
-# reaches the head in float32: measured 1.07e-8 (1.02e-8 on the truncated pairs), 2026-12-08, AMD EPYC, 2 cores.
+# |ours - theirs| per score (BERT: raw logits 0.10..0.16; XLM-R: sigmoid 0.53). float64 transformers vs our float64
+# reference, whose pooled row reaches the head in float32: measured 1.07e-8 BERT / 3.3e-9 XLM-R (1.02e-8 / 3.1e-9 on the
+# truncated pairs), 2026-12-08, AMD EPYC, 2 cores.
 REFERENCE_BOUND = 1e-7
-# float32 transformers vs our float32 encoders: measured 4.7e-8 (cpu), 6.3e-8 (WebGPU on lavapipe), 5.8e-8 (/v2/rerank vs
-# CrossEncoder.rank on cpu), same run.
+# float32 transformers vs our float32 encoders: measured BERT 4.7e-8 (cpu), 6.3e-8 (WebGPU on lavapipe), 5.8e-8 (/v2/rerank
+# vs CrossEncoder.rank on cpu); XLM-R 1.9e-8, 2.6e-8, 3.8e-8; same run.
 FLOAT32_BOUND = 1e-6
 MAX_LEN = 40  # --max-model-len for the truncation check: the long pairs below are cut longest-first to it
 
@@ -42,17 +46,36 @@ LONG_PAIRS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def model_path(tmp_path_factory) -> str:
-    out = tmp_path_factory.mktemp("cross-encoder") / "model"
-    command = ["node", "--import", "tsx", "test/fixtures/generate.ts", "ms-marco-minilm", str(out), "--init-std", "0.1", *SHRINK]
+# fixture -> transformers class and the activation sentence-transformers applies to the one logit.
+FIXTURES = {
+    "ms-marco-minilm": ("BertForSequenceClassification", "Identity"),
+    "bge-reranker": ("XLMRobertaForSequenceClassification", "Sigmoid"),
+}
+
+
+@pytest.fixture(scope="module", params=list(FIXTURES))
+def model_path(request, tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp(request.param) / "model"
+    command = ["node", "--import", "tsx", "test/fixtures/generate.ts", request.param, str(out), "--init-std", "0.1", *SHRINK]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)
     return str(out)
 
 
+def model_class(path: str):
+    config = transformers.AutoConfig.from_pretrained(path)
+    (name,) = config.architectures
+    return getattr(transformers, name)
+
+
+def activation(path: str, logits: np.ndarray) -> np.ndarray:
+    """What our /score returns by default: CrossEncoder's activation of the fixture (Identity or Sigmoid)."""
+    kind = next(act for cls, act in FIXTURES.values() if cls == model_class(path).__name__)
+    return logits if kind == "Identity" else 1.0 / (1.0 + np.exp(-logits))
+
+
 def upstream_logits(path: str, pairs, dtype, max_length: int | None = None) -> np.ndarray:
     tokenizer = transformers.AutoTokenizer.from_pretrained(path)
-    model, info = transformers.BertForSequenceClassification.from_pretrained(path, dtype=dtype, attn_implementation="eager", output_loading_info=True)
+    model, info = model_class(path).from_pretrained(path, dtype=dtype, attn_implementation="eager", output_loading_info=True)
     assert not info["missing_keys"] and not info["unexpected_keys"], info
     model.eval()
     logits = []
@@ -61,7 +84,7 @@ def upstream_logits(path: str, pairs, dtype, max_length: int | None = None) -> n
             kwargs = {"truncation": "longest_first", "max_length": max_length} if max_length else {}
             encoded = tokenizer(first, second, return_tensors="pt", **kwargs)
             logits.append(model(**encoded).logits[0, 0].item())
-    return np.asarray(logits)
+    return activation(path, np.asarray(logits))
 
 
 def our_scores(server, pairs) -> np.ndarray:
@@ -69,12 +92,12 @@ def our_scores(server, pairs) -> np.ndarray:
     return np.asarray([d["score"] for d in body["data"]])
 
 
-def test_float64_reference_matches_bert_for_sequence_classification(model_path):
+def test_float64_reference_matches_transformers(model_path):
     theirs = upstream_logits(model_path, PAIRS, torch.float64)
     with backend_server(model_path, "--backend", "reference") as server:
         ours = our_scores(server, PAIRS)
     diff = np.abs(ours - theirs)
-    report("cross-encoder float64 reference vs transformers BertForSequenceClassification", pairs=len(PAIRS),
+    report(f"cross-encoder float64 reference vs transformers {model_class(model_path).__name__}", pairs=len(PAIRS),
            max_abs=diff.max(), logit_range=[theirs.min(), theirs.max()], bound=REFERENCE_BOUND)
     assert diff.max() <= REFERENCE_BOUND
 
@@ -85,7 +108,7 @@ def test_float32_backends_match_transformers(model_path, backend):
     with backend_server(model_path, "--backend", backend) as server:
         ours = our_scores(server, PAIRS)
     diff = np.abs(ours - theirs)
-    report(f"cross-encoder float32 {backend} vs transformers", pairs=len(PAIRS), max_abs=diff.max(), bound=FLOAT32_BOUND)
+    report(f"cross-encoder float32 {backend} vs transformers {model_class(model_path).__name__}", pairs=len(PAIRS), max_abs=diff.max(), bound=FLOAT32_BOUND)
     assert diff.max() <= FLOAT32_BOUND
 
 
@@ -96,14 +119,15 @@ def test_long_pairs_are_cut_longest_first_like_transformers(model_path):
         usage = server.post("/score", {"text_1": LONG_PAIRS[2][0], "text_2": LONG_PAIRS[2][1]})["usage"]["prompt_tokens"]
     assert usage == MAX_LEN
     diff = np.abs(ours - theirs)
-    report("cross-encoder truncated pairs vs transformers (longest_first)", pairs=len(LONG_PAIRS), max_abs=diff.max(), bound=REFERENCE_BOUND)
+    report(f"cross-encoder truncated pairs vs transformers {model_class(model_path).__name__} (longest_first)", pairs=len(LONG_PAIRS), max_abs=diff.max(), bound=REFERENCE_BOUND)
     assert diff.max() <= REFERENCE_BOUND
 
 
 def test_rerank_agrees_with_sentence_transformers_cross_encoder(model_path):
-    """CrossEncoder.rank: same order, same scores (its activation for this config is Identity: raw logits)."""
+    """CrossEncoder.rank: same order, same scores (with the activation it picks from the config)."""
     cross_encoder = sentence_transformers.CrossEncoder(model_path, device="cpu")
-    assert isinstance(cross_encoder.activation_fn, torch.nn.Identity)
+    expected_activation = next(act for cls, act in FIXTURES.values() if cls == model_class(model_path).__name__)
+    assert type(cross_encoder.activation_fn).__name__ == expected_activation
     query = PAIRS[0][0]
     documents = [p[1] for p in PAIRS]
     ranked = cross_encoder.rank(query, documents)
@@ -111,5 +135,5 @@ def test_rerank_agrees_with_sentence_transformers_cross_encoder(model_path):
         ours = server.post("/v2/rerank", {"query": query, "documents": documents})["results"]
     assert [r["index"] for r in ours] == [r["corpus_id"] for r in ranked]
     diff = max(abs(o["relevance_score"] - float(r["score"])) for o, r in zip(ours, ranked))
-    report("cross-encoder /v2/rerank vs sentence-transformers CrossEncoder.rank", documents=len(documents), max_abs=diff, bound=FLOAT32_BOUND)
+    report(f"cross-encoder /v2/rerank vs CrossEncoder.rank ({model_class(model_path).__name__})", documents=len(documents), max_abs=diff, bound=FLOAT32_BOUND)
     assert diff <= FLOAT32_BOUND

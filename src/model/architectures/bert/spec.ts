@@ -2,9 +2,12 @@
 import { bertTensorSpecs, canonicalizeBertWeights } from '../../bert_layout.js';
 import type { BertConfig } from '../../types.js';
 import type { ArchitectureSpec } from '../spec.js';
-import { bertClassificationHeadTensors, readBertClassificationHead } from './classification_head.js';
+import { poolerClassifierHead } from './classification_head.js';
 import { BERT_SUPPORTED_SUMMARY, isBertConfigJson, parseBertConfig } from './config.js';
 import { BERT_REFERENCE } from './reference.js';
+
+/** BertPreTrainedModel.base_model_prefix = "bert": the pooler sits under it in BertForSequenceClassification saves. */
+const BERT_HEAD = poolerClassifierHead('bert.');
 
 export const BERT: ArchitectureSpec<BertConfig> = {
   name: 'bert',
@@ -17,8 +20,8 @@ export const BERT: ArchitectureSpec<BertConfig> = {
   firstPosition: () => 0,
   poolings: ['cls', 'mean', 'last'],
   heads: ['classify'],
-  classificationHead: readBertClassificationHead,
-  classificationHeadTensors: bertClassificationHeadTensors,
+  classificationHead: BERT_HEAD.read,
+  classificationHeadTensors: BERT_HEAD.tensors,
   tensorSpecs: bertTensorSpecs,
   optionalTensorSpecs: (config) => [
     { name: 'embeddings.position_ids', shape: [1, config.maxPositionEmbeddings] }, // BertEmbeddings' registered buffer

@@ -3,11 +3,14 @@
 // plus task-type embeddings when use_task_id is true. Bidirectional attention, no KV cache.
 import { bertTensorSpecs, type BertEncoderLayout, canonicalizeBertEncoderWeights } from '../../bert_layout.js';
 import type { ErnieConfig } from '../../types.js';
+import { poolerClassifierHead } from '../bert/classification_head.js';
 import type { ArchitectureSpec } from '../spec.js';
 import { ERNIE_SUPPORTED_SUMMARY, isErnieConfigJson, parseErnieConfig } from './config.js';
 import { ERNIE_REFERENCE } from './reference.js';
 
 const ERNIE_LAYOUT: BertEncoderLayout = { displayName: 'ERNIE', taskModelPrefix: 'ernie.' };
+/** ErnieForSequenceClassification: BERT's head (pooler under `ernie.`, then classifier), modeling_ernie.py. */
+const ERNIE_HEAD = poolerClassifierHead('ernie.');
 
 export const ERNIE: ArchitectureSpec<ErnieConfig> = {
   name: 'ernie',
@@ -19,7 +22,9 @@ export const ERNIE: ArchitectureSpec<ErnieConfig> = {
   // ErnieEmbeddings.forward (modeling_ernie.py l.93-94): position_ids = self.position_ids[:, 0 : seq_length], as BERT.
   firstPosition: () => 0,
   poolings: ['cls', 'mean', 'last'],
-  heads: [],
+  heads: ['classify'],
+  classificationHead: ERNIE_HEAD.read,
+  classificationHeadTensors: ERNIE_HEAD.tensors,
   tensorSpecs: bertTensorSpecs,
   optionalTensorSpecs: (config) => [
     { name: 'embeddings.position_ids', shape: [1, config.maxPositionEmbeddings] }, // older saves persisted the buffer

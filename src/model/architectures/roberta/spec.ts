@@ -3,6 +3,7 @@
 // prefix, positions from pad_token_id + 1. Bidirectional attention, no KV cache.
 import { bertTensorSpecs, type BertEncoderLayout, canonicalizeBertEncoderWeights } from '../../bert_layout.js';
 import type { RobertaConfig } from '../../types.js';
+import { ROBERTA_CLASSIFICATION_HEAD } from '../bert/classification_head.js';
 import type { ArchitectureSpec } from '../spec.js';
 import { isRobertaConfigJson, parseRobertaConfig, ROBERTA_SUPPORTED_SUMMARY } from './config.js';
 import { ROBERTA_REFERENCE } from './reference.js';
@@ -22,7 +23,9 @@ export const ROBERTA: ArchitectureSpec<RobertaConfig> = {
   // sequence sits at pad_token_id + 1 + t; with 514 positions and pad 1 that leaves 512 tokens.
   firstPosition: (config) => config.padTokenId + 1,
   poolings: ['cls', 'mean', 'last'],
-  heads: [],
+  heads: ['classify'],
+  classificationHead: ROBERTA_CLASSIFICATION_HEAD.read,
+  classificationHeadTensors: ROBERTA_CLASSIFICATION_HEAD.tensors,
   tensorSpecs: bertTensorSpecs,
   optionalTensorSpecs: (config) => [
     { name: 'embeddings.position_ids', shape: [1, config.maxPositionEmbeddings] }, // older saves persisted the buffer
