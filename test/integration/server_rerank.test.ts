@@ -247,7 +247,8 @@ describe('task rules on the routes', () => {
       ['/v2/rerank', { query: 'q', texts: ['d'] }, /accepted on \/rerank only/],
       ['/rerank', { query: 'q', texts: ['d'], documents: ['d'] }, /not both/],
       ['/rerank', { query: 'q' }, /documents is required/],
-      ['/score', { text_1: 'q', documents: ['d'] }, /not both/],
+      ['/score', { text_1: 'q', text_2: 'd', queries: 'q', documents: ['d'] }, /not both/],
+      ['/score', { text_1: 'q', documents: ['d'] }, /must have required property 'text_2'/],
       ['/predict', { inputs: [['a', 'b', 'c']] }, /inputs\[0\] must be a text or a pair/],
     ];
     for (const [url, payload, message] of cases) {

@@ -54,6 +54,7 @@ export function registerScoreRoute(app: FastifyInstance, ctx: RouteContext): voi
       response: { 200: responseSchema, ...errorResponses(...EMBED_ROUTE_ERRORS) },
       body: {
         type: 'object',
+        anyOf: [{ required: ['text_1', 'text_2'] }, { required: ['queries', 'documents'] }],
         properties: {
           model: { type: 'string' },
           text_1: textOrList,
