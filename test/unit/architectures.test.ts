@@ -17,8 +17,14 @@ const query = (architecture: string, extra: Partial<{ dtype: 'float32' | 'bfloat
 });
 
 describe('architecture registry', () => {
-  it('registers bert and qwen3 with their attention kinds, poolings, heads and KV sizes', () => {
-    assert.deepEqual(architectureNames().sort(), ['bert', 'qwen3']);
+  it('registers bert, qwen3 and the rotary BERTs with their attention kinds, poolings, heads and KV sizes', () => {
+    assert.deepEqual(architectureNames().sort(), ['bert', 'gte', 'nomic_bert', 'qwen3']);
+    for (const name of ['nomic_bert', 'gte']) {
+      const spec = findArchitecture(name)!;
+      assert.equal(spec.attention, 'bidirectional');
+      assert.equal(spec.kvBytesPerToken, null);
+      assert.deepEqual(spec.heads, []);
+    }
     const bert = findArchitecture('bert')!;
     const qwen3 = findArchitecture('qwen3')!;
     assert.equal(bert.attention, 'bidirectional');
@@ -51,9 +57,18 @@ describe('architecture registry', () => {
 });
 
 describe('backend supports()', () => {
-  it('every backend runs every registered family in float32', () => {
+  it('the reference runs every registered family; cpu and webgpu exactly the families in their maps, refusing the rest by name', () => {
+    const familiesOf: Record<BackendName, readonly string[]> = {
+      reference: architectureNames(),
+      cpu: Object.keys(NATIVE_FAMILIES),
+      webgpu: Object.keys(WEBGPU_FAMILIES),
+    };
     for (const name of BACKEND_NAMES) {
-      for (const architecture of architectureNames()) assert.equal(BACKEND_CAPABILITIES[name].supports(query(architecture)), true, `${name} ${architecture}`);
+      for (const architecture of architectureNames()) {
+        const answer = BACKEND_CAPABILITIES[name].supports(query(architecture));
+        if (familiesOf[name].includes(architecture)) assert.equal(answer, true, `${name} ${architecture}`);
+        else assert.match(String(answer), new RegExp(`does not run .*'${architecture}'`), `${name} ${architecture}`);
+      }
     }
   });
 

@@ -5,11 +5,18 @@ import { ModelLoadError } from '../../errors.js';
 import { describeValue } from '../config_fields.js';
 import type { ModelConfig } from '../types.js';
 import { BERT } from './bert/spec.js';
+import { GTE } from './gte/spec.js';
+import { NOMIC_BERT } from './nomic_bert/spec.js';
 import { QWEN3 } from './qwen3/spec.js';
 import type { ArchitectureSpec } from './spec.js';
 
 /** The registered families; each claims the config.json files it parses (by model_type), no two the same one. */
-const ARCHITECTURES: readonly ArchitectureSpec[] = [BERT as unknown as ArchitectureSpec, QWEN3 as unknown as ArchitectureSpec];
+const ARCHITECTURES: readonly ArchitectureSpec[] = [
+  BERT as unknown as ArchitectureSpec,
+  QWEN3 as unknown as ArchitectureSpec,
+  NOMIC_BERT as unknown as ArchitectureSpec,
+  GTE as unknown as ArchitectureSpec,
+];
 
 /** Names of the registered families ('bert', 'qwen3'), in registry order. */
 export function architectureNames(): string[] {

@@ -59,8 +59,19 @@ export function ropeInverseFrequencies(headDim: number, theta: number): Float64A
  * x is [T, numHeads * headDim]; positions[t] is token t's position in its sequence (cached tokens included).
  */
 export function applyRotaryEmbedding(x: ArrayLike<number>, positions: ArrayLike<number>, numHeads: number, headDim: number, theta: number): Float64Array {
+  return applyRotaryEmbeddingWith(x, positions, numHeads, headDim, ropeInverseFrequencies(headDim, theta));
+}
+
+/** applyRotaryEmbedding with given inverse frequencies (headDim / 2 of them), for scaled variants (GTE's NTK). */
+export function applyRotaryEmbeddingWith(
+  x: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  numHeads: number,
+  headDim: number,
+  inverse: ArrayLike<number>,
+): Float64Array {
   expectPositive('numHeads', numHeads);
-  const inverse = ropeInverseFrequencies(headDim, theta);
+  if (headDim % 2 !== 0 || inverse.length !== headDim / 2) throw new RangeError(`need an even headDim and headDim / 2 inverse frequencies`);
   const width = numHeads * headDim;
   const numTokens = positions.length;
   expectLength('x', x, numTokens * width);
