@@ -107,8 +107,15 @@ export class WebGpuDecoderOps {
     );
   }
 
-  /** applyRotaryEmbedding(x [T, numHeads * headDim], positions [T], numHeads, headDim, theta). */
-  async rotaryEmbedding(x: ArrayLike<number>, positions: ArrayLike<number>, numHeads: number, headDim: number, theta: number): Promise<Float32Array> {
+  /** applyRotaryEmbedding(x [T, numHeads * headDim], positions [T], numHeads, headDim, theta, inverseFrequencyScale). */
+  async rotaryEmbedding(
+    x: ArrayLike<number>,
+    positions: ArrayLike<number>,
+    numHeads: number,
+    headDim: number,
+    theta: number,
+    inverseFrequencyScale = 1,
+  ): Promise<Float32Array> {
     const numTokens = positions.length;
     expectLength('x', x, numTokens * numHeads * headDim);
     const label = `rope ${numTokens}x${numHeads}x${headDim}`;
@@ -121,8 +128,8 @@ export class WebGpuDecoderOps {
           buffers: [
             xBuffer,
             this.storage(`${label}: positions`, Uint32Array.from(positions)),
-            this.storage(`${label}: inv_freq`, ropeInverseFrequencies32(headDim, theta)),
-            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads)),
+            this.storage(`${label}: inv_freq`, ropeInverseFrequencies32(headDim, theta, inverseFrequencyScale)),
+            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads, headDim)),
           ],
           workgroups: ropeWorkgroups(numTokens, numHeads, headDim, this.maxPerDimension),
         },

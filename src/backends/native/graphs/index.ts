@@ -2,8 +2,9 @@
 import type { NativeGraphBuilder } from '../graph_builder.js';
 import { BERT_NATIVE_GRAPH } from './bert.js';
 import { QWEN3_NATIVE_GRAPH } from './qwen3.js';
+import { GTE_NATIVE_GRAPH, NOMIC_BERT_NATIVE_GRAPH } from './rotary_bert.js';
 
-export const NATIVE_GRAPHS: readonly NativeGraphBuilder[] = [BERT_NATIVE_GRAPH, QWEN3_NATIVE_GRAPH];
+export const NATIVE_GRAPHS: readonly NativeGraphBuilder[] = [BERT_NATIVE_GRAPH, QWEN3_NATIVE_GRAPH, NOMIC_BERT_NATIVE_GRAPH, GTE_NATIVE_GRAPH];
 
 /** The graph builder of a family, or undefined when the native engine does not run it. */
 export function nativeGraphFor(architecture: string): NativeGraphBuilder | undefined {

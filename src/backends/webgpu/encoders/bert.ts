@@ -18,7 +18,8 @@ export const BERT_WEBGPU_ENCODER = webGpuEncoder({
     const headDim = config.hiddenSize / config.numHeads;
     if (headDim > MAX_HEAD_DIM) throw new ModelLoadError(`the webgpu attention kernel supports head sizes up to ${MAX_HEAD_DIM}, this model has ${headDim}`);
     const weightType = resolveWeightType(ctx, opts);
-    const capacityTokens = encoderCapacityTokens(ctx, opts, floatsPerTokenOfWidestActivation(config), config.maxPositionEmbeddings);
+    const shape = { hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize, gatedSize: null };
+    const capacityTokens = encoderCapacityTokens(ctx, opts, floatsPerTokenOfWidestActivation(shape), config.maxPositionEmbeddings);
     const weights = await ctx.checked('weight upload', () =>
       uploadBertWeights(ctx, config, model.weights, { weightType, forceCpuWordGather: opts.forceCpuWordGather }),
     );
@@ -28,7 +29,7 @@ export const BERT_WEBGPU_ENCODER = webGpuEncoder({
       const activations = await ctx.checked(
         'activation buffers',
         () =>
-          new ActivationPool(ctx, config, capacityTokens, capacityTokens, attentionTiling.queryTile, {
+          new ActivationPool(ctx, shape, capacityTokens, capacityTokens, attentionTiling.queryTile, {
             wordRows: weights.wordTable === null ? weightType : null,
             separateLayerNorm: opts.layerNormFusion === 'separate',
           }),
