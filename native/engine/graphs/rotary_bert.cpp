@@ -30,12 +30,18 @@ struct Naming {
   const char* mlp_ln;
 };
 
-constexpr Naming kNomicBertNaming = {"emb_ln",    "encoder.layers.", "attn.Wqkv", "attn.out_proj",
-                                     "norm1",     "mlp.fc11",        "mlp.fc12",  nullptr,
-                                     "mlp.fc2",   "norm2"};
-constexpr Naming kGteNaming = {"embeddings.LayerNorm", "encoder.layer.", "attention.qkv_proj", "attention.o_proj",
-                               "attn_ln",              nullptr,          nullptr,              "mlp.up_gate_proj",
-                               "mlp.down_proj",        "mlp_ln"};
+constexpr Naming kNomicBertNaming = {"emb_ln",   "encoder.layers.", "attn.Wqkv", "attn.out_proj", "norm1",
+                                     "mlp.fc11", "mlp.fc12",        nullptr,     "mlp.fc2",       "norm2"};
+constexpr Naming kGteNaming = {"embeddings.LayerNorm",
+                               "encoder.layer.",
+                               "attention.qkv_proj",
+                               "attention.o_proj",
+                               "attn_ln",
+                               nullptr,
+                               nullptr,
+                               "mlp.up_gate_proj",
+                               "mlp.down_proj",
+                               "mlp_ln"};
 
 const float* OrNull(const std::vector<float>& v) { return v.empty() ? nullptr : v.data(); }
 
@@ -192,8 +198,9 @@ std::unique_ptr<RotaryBertEngine> RotaryBertEngine::Load(const RotaryBertHyperpa
     layer.out_bias = to_float(r.out_bias);
     layer.attention_ln_gamma = TensorToFloat(*r.attention_gamma);
     layer.attention_ln_beta = TensorToFloat(*r.attention_beta);
-    layer.up_gate = r.up_gate.size() == 1 ? kc::PackWeights(r.up_gate[0]->data, r.up_gate[0]->type, 2 * I, H, weight_type)
-                                          : w.PackStacked(r.up_gate, H, weight_type);
+    layer.up_gate = r.up_gate.size() == 1
+                        ? kc::PackWeights(r.up_gate[0]->data, r.up_gate[0]->type, 2 * I, H, weight_type)
+                        : w.PackStacked(r.up_gate, H, weight_type);
     for (const TensorRef* b : r.up_gate_bias) {
       const std::vector<float> part = TensorToFloat(*b);
       layer.up_gate_bias.insert(layer.up_gate_bias.end(), part.begin(), part.end());
@@ -213,14 +220,13 @@ std::unique_ptr<RotaryBertEngine> RotaryBertEngine::Load(const RotaryBertHyperpa
 }
 
 void RotaryBertEngine::RunDenseLayers(const Layer& layer, const float* context, const float* input,
-                                      float* attention_out, float* up_gate, float* gated, float* output,
-                                      int64_t rows) {
+                                      float* attention_out, float* up_gate, float* gated, float* output, int64_t rows) {
   const int64_t H = config_.hidden_size;
   const int64_t I = config_.intermediate_size;
   kc::ThreadPool& pool = *pool_;
   // out_proj (+ bias), + input, norm1 / attn_ln.
-  const kc::GemmEpilogue attention_end = BiasResidualLayerNorm(
-      layer.out_bias, input, H, layer.attention_ln_gamma, layer.attention_ln_beta, config_.layer_norm_eps);
+  const kc::GemmEpilogue attention_end = BiasResidualLayerNorm(layer.out_bias, input, H, layer.attention_ln_gamma,
+                                                               layer.attention_ln_beta, config_.layer_norm_eps);
   ops_.gemm(pool, context, rows, H, layer.out, attention_out, H, attention_end);
   // Gated MLP: up | gate in one GEMM, then act(gate) * up (the gate is the second half).
   kc::GemmEpilogue up;
@@ -281,15 +287,14 @@ std::vector<float> RotaryBertEngine::Forward(const Batch& b) {
   const bool prune_last_layer = b.pooling != PoolingMode::kMean;
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
-    // Wqkv / qkv_proj: Q, K, V in one GEMM; then rotary on Q and K at each token's position in its sequence (the
-    // positions also bound the input length: max_position_embeddings, checked by the op before any write).
+    // Wqkv / qkv_proj: Q, K, V in one GEMM; then rotary on Q and K at each token's position in its sequence, in one
+    // call: the Q heads and the K heads sit side by side at the start of each row, 2 x num_heads heads. (The
+    // positions also bound the input length: max_position_embeddings, checked by the op before any write.)
     kc::GemmEpilogue qkv_epilogue;
     qkv_epilogue.bias = OrNull(layer.qkv_bias);
     ops_.gemm(pool, x, T, H, layer.qkv, qkv, 3 * H, qkv_epilogue);
-    for (float* rotated : {qkv, qkv + H}) {
-      ops_.rope(pool, rotated, 3 * H, T, num_heads, head_dim, b.positions.data(), rope_base_,
-                rope_inverse_frequency_scale_, config_.max_position_embeddings);
-    }
+    ops_.rope(pool, qkv, 3 * H, T, 2 * num_heads, head_dim, b.positions.data(), rope_base_,
+              rope_inverse_frequency_scale_, config_.max_position_embeddings);
     if (prune_last_layer && l + 1 == layers_.size()) {
       std::vector<int32_t> pooled_query(static_cast<size_t>(num_seqs));
       for (int64_t s = 0; s < num_seqs; ++s) {

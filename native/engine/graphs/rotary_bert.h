@@ -60,10 +60,10 @@ class RotaryBertEngine final : public EngineBase {
 
  private:
   struct Layer {
-    kernels::cpu::PackedWeights qkv;    // [3H, H]: query, key, value rows
-    std::vector<float> qkv_bias;        // [3H] or empty
-    kernels::cpu::PackedWeights out;    // [H, H]
-    std::vector<float> out_bias;        // [H] or empty
+    kernels::cpu::PackedWeights qkv;  // [3H, H]: query, key, value rows
+    std::vector<float> qkv_bias;      // [3H] or empty
+    kernels::cpu::PackedWeights out;  // [H, H]
+    std::vector<float> out_bias;      // [H] or empty
     std::vector<float> attention_ln_gamma;
     std::vector<float> attention_ln_beta;
     kernels::cpu::PackedWeights up_gate;  // [2I, H]: up rows, then gate rows

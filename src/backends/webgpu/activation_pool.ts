@@ -54,6 +54,8 @@ export class ActivationPool {
   readonly tokens: GPUBuffer;
   /** [T, H] word rows gathered on the CPU (only when the word table stays on the host). */
   readonly wordRows: GPUBuffer | null;
+  /** [T] u32: each token's position, for rope (rotary families); null otherwise (BERT packs them into tokens). */
+  readonly positions: GPUBuffer | null;
   readonly cuSeqLens: GPUBuffer;
   readonly attentionTiles: GPUBuffer;
   /** [n] (dimensions, normalize). */
@@ -84,7 +86,7 @@ export class ActivationPool {
     readonly capacityTokens: number,
     readonly capacitySequences: number,
     queryTile: number,
-    opts: { wordRows: WeightType | null; separateLayerNorm: boolean },
+    opts: { wordRows: WeightType | null; separateLayerNorm: boolean; rotaryPositions?: boolean },
   ) {
     const H = shape.hiddenSize;
     const T = capacityTokens;
@@ -95,6 +97,7 @@ export class ActivationPool {
     };
     this.tokens = make('embeddings: tokens', T * 16);
     this.wordRows = opts.wordRows === null ? null : make('embeddings: word rows gathered on the CPU', T * H * (opts.wordRows === 'f16' ? 2 : 4));
+    this.positions = opts.rotaryPositions === true ? make('rope: positions', T * 4) : null;
     this.cuSeqLens = make('attention/pooling: cu_seq_lens', (capacitySequences + 1) * 4);
     this.attentionTiles = make('attention: tiles', maxAttentionTiles(T, capacitySequences, queryTile) * 8);
     this.sequenceOptions = make('pooling: sequence options', capacitySequences * 8);
@@ -117,6 +120,7 @@ export class ActivationPool {
     const buffers = [
       this.tokens,
       this.wordRows,
+      this.positions,
       this.cuSeqLens,
       this.attentionTiles,
       this.sequenceOptions,
