@@ -24,6 +24,8 @@ export interface TinyRotaryBertOptions {
   readonly ntkFactor?: number | null;
   readonly typeVocabSize?: number;
   readonly maxPositions?: number;
+  /** Further config.json fields (e.g. matryoshka_dimensions), written as given. */
+  readonly extraConfig?: Readonly<Record<string, unknown>>;
 }
 
 export function tinyRotaryBertConfigJson(family: RotaryBertFamily, o: TinyRotaryBertOptions = {}): Record<string, unknown> {
@@ -91,7 +93,7 @@ function random(seed: number): () => number {
 /** Writes config.json and model.safetensors (F32) into `dir`; returns the parsed config. */
 export async function writeTinyRotaryBert(dir: string, family: RotaryBertFamily, o: TinyRotaryBertOptions = {}): Promise<RotaryBertConfig> {
   await mkdir(dir, { recursive: true });
-  const json = tinyRotaryBertConfigJson(family, o);
+  const json = { ...tinyRotaryBertConfigJson(family, o), ...o.extraConfig };
   const config = parseModelConfig(json, 'tiny config.json') as RotaryBertConfig;
   await writeFile(join(dir, 'config.json'), `${JSON.stringify(json, null, 2)}\n`);
   const next = random(o.seed ?? 1);
