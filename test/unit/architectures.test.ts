@@ -90,6 +90,15 @@ describe('backend supports()', () => {
     assert.throws(() => checkBackendSupports('cpu', query('bert', { dtype: 'float16' })), ModelLoadError);
   });
 
+  it('cpu and webgpu run NomicBERT and GTE (the rotary-BERT graph and encoder); cpu in bfloat16 too, without a KV cache', () => {
+    for (const architecture of ['nomic_bert', 'gte']) {
+      assert.equal(BACKEND_CAPABILITIES.cpu.supports(query(architecture)), true, architecture);
+      assert.equal(BACKEND_CAPABILITIES.cpu.supports(query(architecture, { dtype: 'bfloat16' })), true, architecture);
+      assert.equal(BACKEND_CAPABILITIES.webgpu.supports(query(architecture)), true, architecture);
+      assert.notEqual(BACKEND_CAPABILITIES.cpu.supports(query(architecture, { pagedKv: true })), true, architecture);
+    }
+  });
+
   it('the per-family maps of the native and WebGPU backends name registered families only', () => {
     for (const name of [...Object.keys(NATIVE_FAMILIES), ...Object.keys(WEBGPU_FAMILIES)]) assert.ok(findArchitecture(name), name);
   });
