@@ -35,7 +35,7 @@ export interface NativeTensorSpec {
   readonly bytes: Uint8Array;
 }
 
-/** spec.config of a BERT engine. */
+/** spec.config of a BERT engine (BERT, RoBERTa / XLM-RoBERTa and ERNIE all run it). */
 export interface NativeBertConfig {
   readonly vocabSize: number;
   readonly hiddenSize: number;
@@ -44,6 +44,8 @@ export interface NativeBertConfig {
   readonly intermediateSize: number;
   readonly maxPositionEmbeddings: number;
   readonly typeVocabSize: number;
+  /** Rows of embeddings.task_type_embeddings.weight (ERNIE use_task_id), 0 without that table. */
+  readonly taskTypeVocabSize: number;
   readonly layerNormEps: number;
   readonly hiddenAct: string;
 }

@@ -1,4 +1,4 @@
-// BERT weights uploaded to the GPU once, at backend creation, in the storage type the kernels read (f32, or f16
+// BERT weights (and those of every BERT-shaped family: RoBERTa / XLM-RoBERTa, ERNIE) uploaded to the GPU once, at backend creation, in the storage type the kernels read (f32, or f16
 // where the device has shader-f16). The three attention projections are concatenated into one [3H, H] weight so
 // the encoder runs a single q|k|v GEMM per layer. Names follow the checkpoint (src/model/bert_layout.ts).
 //
@@ -10,10 +10,13 @@
 /// <reference types="@webgpu/types" />
 import { bertTensorSpecs } from '../../model/bert_layout.js';
 import { tensorToFloat32 } from '../../model/tensor_data.js';
-import type { BertConfig, TensorView, WeightMap } from '../../model/types.js';
+import type { BertEncoderConfig, TensorView, WeightMap } from '../../model/types.js';
 import type { WebGpuContext } from './device.js';
 import type { WeightType } from './shader_source.js';
 import { concatFloat32, WeightUploader } from './weight_uploader.js';
+
+/** ERNIE's task-type table (src/model/bert_layout.ts), present when use_task_id is true. */
+const TASK_TYPE_TABLE = 'embeddings.task_type_embeddings.weight';
 
 export interface BertGpuLayer {
   /** [3H, H]: query rows, then key rows, then value rows. */
@@ -58,11 +61,25 @@ export function destroyBertWeights(weights: BertGpuWeights): void {
   for (const buffer of buffers) buffer?.destroy();
 }
 
-export function uploadBertWeights(ctx: WebGpuContext, config: BertConfig, weights: WeightMap, opts: UploadOptions): BertGpuWeights {
+export function uploadBertWeights(ctx: WebGpuContext, config: BertEncoderConfig, weights: WeightMap, opts: UploadOptions): BertGpuWeights {
   const { weightType } = opts;
-  const up = new WeightUploader(ctx, weights, bertTensorSpecs(config), weightType, 'BERT');
+  const up = new WeightUploader(ctx, weights, bertTensorSpecs(config), weightType, null);
   const tensor = (name: string): TensorView => up.tensor(name);
   const vector = (label: string, name: string): GPUBuffer => up.f32(label, tensorToFloat32(tensor(name)));
+
+  /**
+   * ERNIE with use_task_id (modeling_ernie.py ErnieEmbeddings.forward): every token adds task_type_embeddings[0]
+   * (task_type_ids default to zeros), so row 0 joins every token-type row here, in f32, and the embeddings kernel runs
+   * unchanged. Same sum with one rounding moved (type + task rounded once, ~1 ulp of f32, before the word and position
+   * rows join); with f16 storage the folded row is rounded to f16 once instead of the two tables separately.
+   */
+  const uploadTypeTableWithTaskRow = (typeView: TensorView, taskView: TensorView): GPUBuffer => {
+    // A copy: tensorToFloat32 returns F32 checkpoints as views of the file's bytes, which must stay untouched.
+    const folded = Float32Array.from(tensorToFloat32(typeView));
+    const taskRow = tensorToFloat32(taskView).subarray(0, config.hiddenSize);
+    for (let i = 0; i < folded.length; i++) folded[i] += taskRow[i % config.hiddenSize];
+    return up.matrixValues('embeddings: embeddings.token_type_embeddings.weight + task_type_embeddings.weight[0]', folded);
+  };
 
   const H = config.hiddenSize;
   const wordView = tensor('embeddings.word_embeddings.weight');
@@ -77,7 +94,10 @@ export function uploadBertWeights(ctx: WebGpuContext, config: BertConfig, weight
     wordTable = up.matrix('embeddings: embeddings.word_embeddings.weight', wordView);
   }
   const positionTable = up.matrix('embeddings: embeddings.position_embeddings.weight', tensor('embeddings.position_embeddings.weight'));
-  const typeTable = up.matrix('embeddings: embeddings.token_type_embeddings.weight', tensor('embeddings.token_type_embeddings.weight'));
+  const typeTable =
+    config.taskTypeVocabSize > 0
+      ? uploadTypeTableWithTaskRow(tensor('embeddings.token_type_embeddings.weight'), tensor(TASK_TYPE_TABLE))
+      : up.matrix('embeddings: embeddings.token_type_embeddings.weight', tensor('embeddings.token_type_embeddings.weight'));
   const embeddingLn = up.f32(
     'embeddings: embeddings.LayerNorm (gamma|beta)',
     concatFloat32(tensor('embeddings.LayerNorm.weight'), tensor('embeddings.LayerNorm.bias')),

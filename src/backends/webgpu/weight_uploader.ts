@@ -21,8 +21,8 @@ export class WeightUploader {
     private readonly weights: WeightMap,
     specs: readonly TensorSpec[],
     readonly weightType: WeightType,
-    /** Names the family in errors ("BERT checkpoint is missing tensor ..."). */
-    private readonly family: string,
+    /** Names the family in errors ("NomicBERT checkpoint is missing tensor ..."); null: "checkpoint is missing ...". */
+    private readonly family: string | null,
   ) {
     this.nameToShape = new Map(specs.map((spec) => [spec.name, spec.shape]));
   }
@@ -31,8 +31,8 @@ export class WeightUploader {
   tensor(name: string): TensorView {
     const view = this.weights.get(name);
     const shape = this.nameToShape.get(name);
-    if (view === undefined) throw new ModelLoadError(`${this.family} checkpoint is missing tensor ${name}`);
-    if (shape === undefined) throw new Error(`internal: the ${this.family} layout has no shape for ${name}`);
+    if (view === undefined) throw new ModelLoadError(`${this.family === null ? '' : `${this.family} `}checkpoint is missing tensor ${name}`);
+    if (shape === undefined) throw new Error(`internal: the layout has no shape for ${name}`);
     if (view.dtype === 'I64') throw new ModelLoadError(`tensor ${name} is I64; the webgpu backend needs F32, F16 or BF16`);
     if (view.shape.length !== shape.length || view.shape.some((dim, i) => dim !== shape[i])) {
       throw new ModelLoadError(`tensor ${name} has shape [${view.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);

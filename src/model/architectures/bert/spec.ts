@@ -2,6 +2,7 @@
 import { bertTensorSpecs, canonicalizeBertWeights } from '../../bert_layout.js';
 import type { BertConfig } from '../../types.js';
 import type { ArchitectureSpec } from '../spec.js';
+import { bertClassificationHeadTensors, readBertClassificationHead } from './classification_head.js';
 import { BERT_SUPPORTED_SUMMARY, isBertConfigJson, parseBertConfig } from './config.js';
 import { BERT_REFERENCE } from './reference.js';
 
@@ -12,8 +13,12 @@ export const BERT: ArchitectureSpec<BertConfig> = {
   claimsConfigJson: isBertConfigJson,
   parseConfig: parseBertConfig,
   attention: 'bidirectional',
+  // modeling_bert.py BertEmbeddings.forward (v5.25 l.85): position_ids = self.position_ids[:, 0 : seq_length] (no cache).
+  firstPosition: () => 0,
   poolings: ['cls', 'mean', 'last'],
-  heads: [],
+  heads: ['classify'],
+  classificationHead: readBertClassificationHead,
+  classificationHeadTensors: bertClassificationHeadTensors,
   tensorSpecs: bertTensorSpecs,
   optionalTensorSpecs: (config) => [
     { name: 'embeddings.position_ids', shape: [1, config.maxPositionEmbeddings] }, // BertEmbeddings' registered buffer

@@ -13,6 +13,8 @@ export const GTE: ArchitectureSpec<RotaryBertConfig> = {
   claimsConfigJson: isGteConfigJson,
   parseConfig: parseGteConfig,
   attention: 'bidirectional',
+  // Rotary positions count from 0 (NomicBertModel / NewModel build position_ids as arange(seq_len)).
+  firstPosition: () => 0,
   poolings: ['cls', 'mean', 'last'],
   heads: [],
   tensorSpecs: rotaryBertTensorSpecs,

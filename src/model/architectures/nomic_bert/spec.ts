@@ -13,6 +13,8 @@ export const NOMIC_BERT: ArchitectureSpec<RotaryBertConfig> = {
   claimsConfigJson: isNomicBertConfigJson,
   parseConfig: parseNomicBertConfig,
   attention: 'bidirectional',
+  // Rotary positions count from 0 (NomicBertModel / NewModel build position_ids as arange(seq_len)).
+  firstPosition: () => 0,
   poolings: ['cls', 'mean', 'last'],
   heads: [],
   tensorSpecs: rotaryBertTensorSpecs,
