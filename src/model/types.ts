@@ -19,6 +19,12 @@ export type PoolingMode = 'cls' | 'mean' | 'last';
 export type ActivationKind = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
 
 /**
+ * The activation of a gated MLP (GLU family: act(a) * b over the two halves of one fused projection), by ACT2FN name:
+ * 'silu' (SwiGLU: Qwen3, NomicBERT), 'gelu' (exact erf GELU: ModernBERT's GeGLU), 'gelu_new' / 'gelu_pytorch_tanh'.
+ */
+export type GatedActivationKind = 'silu' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh';
+
+/**
  * Hyperparameters every BERT-shaped encoder shares: post-LayerNorm layers, learned absolute positions, token-type
  * embeddings (transformers BertConfig field names in comments). BERT, RoBERTa / XLM-RoBERTa and ERNIE all run BERT's
  * forward (reference, native graph, WebGPU encoder); what differs between them is data here or in their spec
@@ -90,10 +96,42 @@ export interface Qwen3Config {
   readonly matryoshkaDimensions: readonly number[] | null;
 }
 
+/**
+ * Rotary BERT: post-LayerNorm BERT-like encoders with rotary positions (no position table), a fused QKV projection and
+ * a gated MLP. Two families share this shape and one forward: NomicBERT (model_type "nomic_bert", nomic-ai's
+ * modeling_hf_nomic_bert.py / transformers models/nomic_bert) and GTE's NewModel (model_type "new", Alibaba-NLP/new-impl
+ * modeling.py / transformers models/gte). config.json field names differ per family (see their config.ts).
+ */
+export interface RotaryBertConfig {
+  readonly architecture: 'nomic_bert' | 'gte';
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly intermediateSize: number;
+  /** The longest input the model takes (NomicBERT: n_positions; GTE: max_position_embeddings). */
+  readonly maxPositionEmbeddings: number;
+  /** 0: the checkpoint has no token_type_embeddings (gte-base-en-v1.5). */
+  readonly typeVocabSize: number;
+  readonly layerNormEps: number;
+  /** rotary base: rotary_emb_base (NomicBERT) or rope_theta (GTE). */
+  readonly ropeTheta: number;
+  /** GTE's rope_scaling {type: "ntk", factor} (NTKScalingRotaryEmbedding, mixed_b absent); null = plain rotary. */
+  readonly ropeNtkFactor: number | null;
+  /** The gate's activation, act(gate) * up (describeModel reports it as hiddenAct). 'silu' = SwiGLU (NomicBERT "swiglu"), 'gelu' = exact erf GELU (GTE "gelu"). */
+  readonly hiddenAct: 'silu' | 'gelu';
+  /** Biases present: Wqkv / out_proj (NomicBERT qkv_proj_bias; GTE always), the gated up projection(s), fc2 / down_proj. */
+  readonly attentionBias: boolean;
+  readonly mlpUpBias: boolean;
+  readonly mlpDownBias: boolean;
+  readonly isMatryoshka: boolean;
+  readonly matryoshkaDimensions: readonly number[] | null;
+}
+
 /** The configs of every family that runs BERT's forward. */
 export type BertEncoderFamilyConfig = BertConfig | RobertaConfig | ErnieConfig;
 
-export type ModelConfig = BertEncoderFamilyConfig | Qwen3Config;
+export type ModelConfig = BertEncoderFamilyConfig | Qwen3Config | RotaryBertConfig;
 
 /**
  * Weights keyed by canonical name: the BertModel names with any `bert.` (`roberta.`, `ernie.`) prefix stripped

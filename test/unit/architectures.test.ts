@@ -18,8 +18,14 @@ const query = (architecture: string, extra: Partial<{ dtype: 'float32' | 'bfloat
 });
 
 describe('architecture registry', () => {
-  it('registers bert and qwen3 with their attention kinds, poolings, heads and KV sizes', () => {
-    assert.deepEqual(architectureNames().sort(), ['bert', 'ernie', 'qwen3', 'roberta']);
+  it('registers bert, its variants, qwen3 and the rotary BERTs with their attention kinds, poolings, heads and KV sizes', () => {
+    assert.deepEqual(architectureNames().sort(), ['bert', 'ernie', 'gte', 'nomic_bert', 'qwen3', 'roberta']);
+    for (const name of ['nomic_bert', 'gte']) {
+      const spec = findArchitecture(name)!;
+      assert.equal(spec.attention, 'bidirectional');
+      assert.equal(spec.kvBytesPerToken, null);
+      assert.deepEqual(spec.heads, []);
+    }
     const bert = findArchitecture('bert')!;
     const qwen3 = findArchitecture('qwen3')!;
     assert.equal(bert.attention, 'bidirectional');
@@ -71,9 +77,18 @@ describe('architecture registry', () => {
 });
 
 describe('backend supports()', () => {
-  it('every backend runs every registered family in float32', () => {
+  it('the reference runs every registered family; cpu and webgpu exactly the families in their maps, refusing the rest by name', () => {
+    const familiesOf: Record<BackendName, readonly string[]> = {
+      reference: architectureNames(),
+      cpu: Object.keys(NATIVE_FAMILIES),
+      webgpu: Object.keys(WEBGPU_FAMILIES),
+    };
     for (const name of BACKEND_NAMES) {
-      for (const architecture of architectureNames()) assert.equal(BACKEND_CAPABILITIES[name].supports(query(architecture)), true, `${name} ${architecture}`);
+      for (const architecture of architectureNames()) {
+        const answer = BACKEND_CAPABILITIES[name].supports(query(architecture));
+        if (familiesOf[name].includes(architecture)) assert.equal(answer, true, `${name} ${architecture}`);
+        else assert.match(String(answer), new RegExp(`does not run .*'${architecture}'`), `${name} ${architecture}`);
+      }
     }
   });
 
@@ -95,6 +110,15 @@ describe('backend supports()', () => {
     // Classification heads run on the host after any backend, so every backend runs BERT's.
     for (const name of BACKEND_NAMES) assert.equal(BACKEND_CAPABILITIES[name].supports(query('bert', { heads: ['classify'] })), true, name);
     assert.throws(() => checkBackendSupports('cpu', query('bert', { dtype: 'float16' })), ModelLoadError);
+  });
+
+  it('cpu and webgpu run NomicBERT and GTE (the rotary-BERT graph and encoder); cpu in bfloat16 too, without a KV cache', () => {
+    for (const architecture of ['nomic_bert', 'gte']) {
+      assert.equal(BACKEND_CAPABILITIES.cpu.supports(query(architecture)), true, architecture);
+      assert.equal(BACKEND_CAPABILITIES.cpu.supports(query(architecture, { dtype: 'bfloat16' })), true, architecture);
+      assert.equal(BACKEND_CAPABILITIES.webgpu.supports(query(architecture)), true, architecture);
+      assert.notEqual(BACKEND_CAPABILITIES.cpu.supports(query(architecture, { pagedKv: true })), true, architecture);
+    }
   });
 
   it('the per-family maps of the native and WebGPU backends name registered families only', () => {

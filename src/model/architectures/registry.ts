@@ -6,6 +6,8 @@ import { describeValue } from '../config_fields.js';
 import type { ModelConfig } from '../types.js';
 import { BERT } from './bert/spec.js';
 import { ERNIE } from './ernie/spec.js';
+import { GTE } from './gte/spec.js';
+import { NOMIC_BERT } from './nomic_bert/spec.js';
 import { QWEN3 } from './qwen3/spec.js';
 import { ROBERTA } from './roberta/spec.js';
 import type { ArchitectureSpec } from './spec.js';
@@ -16,9 +18,11 @@ const ARCHITECTURES: readonly ArchitectureSpec[] = [
   ROBERTA as unknown as ArchitectureSpec,
   ERNIE as unknown as ArchitectureSpec,
   QWEN3 as unknown as ArchitectureSpec,
+  NOMIC_BERT as unknown as ArchitectureSpec,
+  GTE as unknown as ArchitectureSpec,
 ];
 
-/** Names of the registered families ('bert', 'roberta', 'ernie', 'qwen3'), in registry order. */
+/** Names of the registered families ('bert', 'roberta', 'ernie', 'qwen3', 'nomic_bert', 'gte'), in registry order. */
 export function architectureNames(): string[] {
   return ARCHITECTURES.map((spec) => spec.name);
 }

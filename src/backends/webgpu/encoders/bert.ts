@@ -26,7 +26,8 @@ export function bertShapedEncoder<C extends BertEncoderFamilyConfig>(spec: Archi
       const headDim = config.hiddenSize / config.numHeads;
       if (headDim > MAX_HEAD_DIM) throw new ModelLoadError(`the webgpu attention kernel supports head sizes up to ${MAX_HEAD_DIM}, this model has ${headDim}`);
       const weightType = resolveWeightType(ctx, opts);
-      const capacityTokens = encoderCapacityTokens(ctx, opts, floatsPerTokenOfWidestActivation(config), maxSequenceTokens(config));
+      const shape = { hiddenSize: config.hiddenSize, intermediateSize: config.intermediateSize, gatedSize: null };
+      const capacityTokens = encoderCapacityTokens(ctx, opts, floatsPerTokenOfWidestActivation(shape), maxSequenceTokens(config));
       const weights = await ctx.checked('weight upload', () =>
         uploadBertWeights(ctx, config, model.weights, { weightType, forceCpuWordGather: opts.forceCpuWordGather }),
       );
@@ -36,7 +37,7 @@ export function bertShapedEncoder<C extends BertEncoderFamilyConfig>(spec: Archi
         const activations = await ctx.checked(
           'activation buffers',
           () =>
-            new ActivationPool(ctx, config, capacityTokens, capacityTokens, attentionTiling.queryTile, {
+            new ActivationPool(ctx, shape, capacityTokens, capacityTokens, attentionTiling.queryTile, {
               wordRows: weights.wordTable === null ? weightType : null,
               separateLayerNorm: opts.layerNormFusion === 'separate',
             }),
