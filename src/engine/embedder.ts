@@ -8,8 +8,8 @@ import { InvalidRequestError } from '../errors.js';
 import { describeModel, loadModel } from '../model/load.js';
 import { firstPositionOf, hasKvCache } from '../model/architectures/registry.js';
 import { activate, headLogits } from '../model/heads/classification.js';
-import type { ClassificationHead, LoadedModel, ModelTask, PoolingMode } from '../model/types.js';
-import { TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
+import type { ClassificationHead, LoadedModel, ModelTask, PairTemplate, PoolingMode } from '../model/types.js';
+import { type EncodeOptions, TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
 import { TokenizerPool } from '../tokenizer/worker_pool.js';
 import { DecoderScheduler, type DecoderSchedulerOptions } from './decoder_scheduler.js';
 import { Scheduler, type EmbeddingScheduler, type SchedulerLimits } from './scheduler.js';
@@ -168,6 +168,10 @@ export class Embedder {
       },
       task: opts.task,
       hfOverrides: opts.hfOverrides,
+      vocabulary: (folder) => {
+        const tokenizer = TextTokenizer.load(folder);
+        return (token) => tokenizer.tokenId(token);
+      },
       log: opts.log ?? ((message) => console.warn(message)),
     });
     const tokenizer = TextTokenizer.load(model.path);
@@ -238,6 +242,10 @@ export class Embedder {
         const ids = this.tokenizer.encode(this.textToEncode(input, opts), { ...encode, param });
         sequences.push(ids);
         tokenTypeIds.push(new Int32Array(ids.length));
+      } else if (head.pairTemplate !== undefined) {
+        const ids = this.encodeTemplatedPair(head.pairTemplate, input[0], input[1], { ...encode, param });
+        sequences.push(ids);
+        tokenTypeIds.push(new Int32Array(ids.length));
       } else {
         const pair = this.tokenizer.encodePair(this.textToEncode(input[0], opts), this.textToEncode(input[1], opts), { ...encode, param });
         sequences.push(pair.ids);
@@ -262,6 +270,30 @@ export class Embedder {
       queueSeconds: result.queueSeconds,
       inferenceSeconds: result.inferenceSeconds,
     };
+  }
+
+  /**
+   * A decoder reranker's pair in its prompt (Qwen3-Reranker's model card code): prefix and suffix tokenized on their own
+   * and kept whole, the instruction / query / document text between them cut from its end (or start) when too long.
+   */
+  private encodeTemplatedPair(template: PairTemplate, query: string, document: string, opts: EncodeOptions): Int32Array {
+    const prefix = this.tokenizer.encodeBare(template.prefix);
+    const suffix = this.tokenizer.encodeBare(template.suffix);
+    const [beforeInstruction, beforeQuery, beforeDocument] = template.body;
+    let body = this.tokenizer.encodeBare(`${beforeInstruction}${template.defaultInstruction}${beforeQuery}${query}${beforeDocument}${document}`);
+    const total = prefix.length + body.length + suffix.length;
+    if (total > opts.maxLength) {
+      if (opts.truncation === 'none') {
+        throw new InvalidRequestError(
+          `Input pair of ${total} tokens (with the reranker's prompt) exceeds the model's maximum input length of ${opts.maxLength} tokens. Shorten the texts or ask for truncation.`,
+          opts.param ?? 'input',
+          'context_length_exceeded',
+        );
+      }
+      const room = Math.max(0, opts.maxLength - prefix.length - suffix.length);
+      body = opts.truncation === 'end' ? body.slice(0, room) : body.slice(body.length - room);
+    }
+    return Int32Array.from([...prefix, ...body, ...suffix]);
   }
 
   /** Probabilities (or scores) per label for /classify: the head's classify activation, unless useActivation is false. */

@@ -183,10 +183,30 @@ export interface ClassificationLabels {
   readonly scoreActivation: HeadActivation;
 }
 
+/**
+ * How a decoder reranker reads a (query, document) pair: prefix + body[0] + instruction + body[1] + query + body[2] +
+ * document + suffix, the prefix and suffix tokenized on their own and kept whole, the middle cut from its end when too
+ * long (Qwen3-Reranker's model card code). No special tokens are added.
+ */
+export interface PairTemplate {
+  readonly prefix: string;
+  readonly body: readonly [string, string, string];
+  readonly suffix: string;
+  readonly defaultInstruction: string;
+}
+
+/** What a head reader may look up besides the tensors: config.json as given (with --hf-overrides) and the vocabulary. */
+export interface HeadContext {
+  readonly configJson: Readonly<Record<string, unknown>>;
+  tokenId(token: string): number | undefined;
+}
+
 export interface ClassificationHead extends ClassificationLabels {
   /** The hidden-state row the head reads (BERT, RoBERTa: the first token). */
   readonly pooling: PoolingMode;
   readonly layers: readonly HeadLayer[];
+  /** Decoder rerankers: the prompt a pair is formatted into (absent: the tokenizer's own pair template). */
+  readonly pairTemplate?: PairTemplate;
 }
 
 /**

@@ -209,6 +209,16 @@ export class TextTokenizer {
     return ids.subarray(this.prefixIds.length, ids.length - this.suffixIds.length);
   }
 
+  /** The id of one token of the vocabulary (added tokens included), or undefined. */
+  tokenId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token) ?? undefined;
+  }
+
+  /** Token ids of a text as the tokenizer's model and normalizers give them, without any special tokens. */
+  encodeBare(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
+  }
+
   /** Token strings for /tokenize-style introspection. */
   tokens(ids: ArrayLike<number>): string[] {
     return Array.from(ids, (id) => this.tokenizer.id_to_token(id) ?? '');

@@ -4,6 +4,7 @@
 import type { RaggedBatch } from '../../backends/batch_types.js';
 import type { TensorSpec } from '../layout_check.js';
 import type { ClassificationHead, ClassificationLabels } from '../heads/classification.js';
+import type { HeadContext } from '../types.js';
 import type { ReferenceKvStore } from '../reference/kv_store.js';
 import type { ModelConfig, PoolingMode, TensorView, WeightMap } from '../types.js';
 
@@ -82,7 +83,13 @@ export interface ArchitectureSpec<C extends ModelConfig = ModelConfig> {
    * *ForSequenceClassification class (tensors by their stored names); present exactly when `heads` has 'classify'.
    * Throws ModelLoadError for a missing or misshapen head tensor.
    */
-  readonly classificationHead?: (tensors: ReadonlyMap<string, TensorView>, config: C, labels: ClassificationLabels, file: string) => ClassificationHead;
+  readonly classificationHead?: (
+    tensors: ReadonlyMap<string, TensorView>,
+    config: C,
+    labels: ClassificationLabels,
+    file: string,
+    context: HeadContext,
+  ) => ClassificationHead;
   /**
    * The head's tensors stored outside the encoder's names (BERT: classifier.weight / .bias at the top level, while the
    * pooler sits under `bert.` with the encoder and is in optionalTensorSpecs), by stored name: the synthetic checkpoint
