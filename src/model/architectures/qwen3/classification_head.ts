@@ -10,7 +10,6 @@
 //   (no bias; modeling_qwen3.py Qwen3ForSequenceClassification via GenericForSequenceClassification).
 // lm_head is tied to embed_tokens in the 0.6B model (tie_word_embeddings); an untied checkpoint's lm_head.weight is used.
 import { ModelLoadError } from '../../../errors.js';
-import type { Json } from '../../config_fields.js';
 import { describeValue } from '../../config_fields.js';
 import { readHeadLayer } from '../../heads/classification.js';
 import { tensorToFloat64 } from '../../tensor_data.js';
