@@ -90,6 +90,8 @@ export interface EmbedOptions {
    * HTTP routes pass theirs: truncate_prompt_tokens, or Cohere's max_tokens and output_dimension.
    */
   readonly fieldNames?: { readonly maxLength?: string; readonly dimensions?: string };
+  /** false: tokenize texts without the tokenizer's special tokens (vLLM's add_special_tokens); default true. */
+  readonly addSpecialTokens?: boolean;
 }
 
 /** One input: a text, or token ids used verbatim (no special tokens added). */
@@ -392,10 +394,10 @@ export class Embedder {
     return this.model.settings.doLowerCase ? input.toLowerCase() : input;
   }
 
-  private encodeOptions(opts: EmbedOptions): { maxLength: number; truncation: TruncationSide } {
+  private encodeOptions(opts: EmbedOptions): { maxLength: number; truncation: TruncationSide; addSpecialTokens?: boolean } {
     const maxLength = this.effectiveMaxLength(opts.maxLength, opts.fieldNames?.maxLength);
     const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
-    return { maxLength, truncation };
+    return { maxLength, truncation, ...(opts.addSpecialTokens === false ? { addSpecialTokens: false } : {}) };
   }
 
   /**
