@@ -32,7 +32,7 @@ describe('architecture registry', () => {
     assert.equal(qwen3.attention, 'causal');
     assert.deepEqual(bert.heads, ['classify']);
     assert.equal(typeof bert.classificationHead, 'function');
-    assert.deepEqual(qwen3.heads, []);
+    assert.deepEqual(qwen3.heads, ['classify']); // Qwen3-Reranker (qwen3/classification_head.ts)
     assert.equal(bert.kvBytesPerToken, null);
     const config = parseModelConfig(
       {
@@ -98,7 +98,7 @@ describe('backend supports()', () => {
       ['webgpu', query('bert', { dtype: 'bfloat16' }), /webgpu backend does not support --dtype bfloat16/],
       ['reference', query('qwen3', { dtype: 'bfloat16' }), /reference backend does not support --dtype bfloat16/],
       ['cpu', query('bert', { pagedKv: true }), /BERT models attend bidirectionally and have no KV cache/],
-      ['cpu', query('qwen3', { heads: ['classify'] }), /cannot run head classify on Qwen3 models \(supported: none\)/],
+      ['cpu', query('gte', { heads: ['classify'] }), /cannot run head classify on GTE.* \(supported: none\)/],
       ['webgpu', query('gpt2'), /'gpt2' is not a registered architecture/],
     ];
     for (const [name, q, reason] of cases) {
