@@ -308,15 +308,21 @@ Napi::Value RopeJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// swiGlu(gateUp, rows, cols) -> Float32Array [rows, cols]; gateUp: [rows, 2 * cols], gate then up in each row.
-Napi::Value SwiGluJs(const Napi::CallbackInfo& info) {
+// gatedActivation(packed, rows, cols, activation, activatedHalf) -> Float32Array [rows, cols]; packed: [rows, 2 *
+// cols], two halves per row; act('silu' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh') applies to the half named by
+// activatedHalf ('first' | 'second'), which multiplies the other.
+Napi::Value GatedActivationJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t rows = ExpectInteger(info[1], "rows", 0, kMaxCount);
   const int64_t cols = ExpectInteger(info[2], "cols", 1, kMaxCount);
-  const auto gate_up = ExpectFloat32Array(info[0], "gateUp", rows * 2 * cols);
+  const auto packed = ExpectFloat32Array(info[0], "packed", rows * 2 * cols);
+  const kc::Activation activation = ParseGatedActivation(info[3], "activation");
+  const kc::GatedHalf activated_half = ParseGatedHalf(info[4], "activatedHalf");
   Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(rows * cols));
   float* y = out.ElementLength() == 0 ? nullptr : out.Data();
-  Guarded(env, [&] { kc::SwiGlu(OpPool(env), gate_up.data, 2 * cols, y, cols, rows, cols); });
+  Guarded(env, [&] {
+    kc::GatedActivation(OpPool(env), packed.data, 2 * cols, y, cols, rows, cols, activation, activated_half);
+  });
   return out;
 }
 
@@ -454,7 +460,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports, AddonData* data) {
   ops.Set("pool", Napi::Function::New(env, PoolJs, "pool"));
   ops.Set("rmsNorm", Napi::Function::New(env, RmsNormJs, "rmsNorm"));
   ops.Set("rope", Napi::Function::New(env, RopeJs, "rope"));
-  ops.Set("swiGlu", Napi::Function::New(env, SwiGluJs, "swiGlu"));
+  ops.Set("gatedActivation", Napi::Function::New(env, GatedActivationJs, "gatedActivation"));
   ops.Set("pagedAttention", Napi::Function::New(env, PagedAttentionJs, "pagedAttention"));
   ops.Set("peakGflops", Napi::Function::New(env, PeakGflopsJs, "peakGflops"));
   ops.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidthJs, "memoryBandwidth"));

@@ -18,6 +18,12 @@ export type PoolingMode = 'cls' | 'mean' | 'last';
 /** Feed-forward activations of encoder families (transformers ACT2FN names; see architectures/bert/config.ts). */
 export type ActivationKind = 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
 
+/**
+ * The activation of a gated MLP (GLU family: act(a) * b over the two halves of one fused projection), by ACT2FN name:
+ * 'silu' (SwiGLU: Qwen3, NomicBERT), 'gelu' (exact erf GELU: ModernBERT's GeGLU), 'gelu_new' / 'gelu_pytorch_tanh'.
+ */
+export type GatedActivationKind = 'silu' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh';
+
 /** BERT-family hyperparameters, from config.json (transformers BertConfig field names in comments). */
 export interface BertConfig {
   readonly architecture: 'bert';

@@ -302,7 +302,7 @@ void Qwen3Engine::RunDenseLayers(const Layer& layer, const float* context, const
   // Qwen3MLP: post_attention_layernorm, gate|up, SwiGLU, down_proj + residual.
   ops_.rms_norm(pool, after_attention, H, normed, H, rows, 1, H, layer.post_norm.data(), c.rms_norm_eps);
   ops_.gemm(pool, normed, rows, H, layer.gate_up, gate_up, 2 * I, kc::GemmEpilogue{});
-  ops_.swiglu(pool, gate_up, 2 * I, mlp, I, rows, I);
+  ops_.gated_activation(pool, gate_up, 2 * I, mlp, I, rows, I, kc::Activation::kSilu, kc::GatedHalf::kFirst);
   kc::GemmEpilogue down_epilogue;
   down_epilogue.residual = after_attention;
   down_epilogue.ldr = H;

@@ -10,7 +10,7 @@ namespace pooled::kernels::cpu {
 
 class ThreadPool;
 
-enum class Activation : int32_t { kNone = 0, kGeluErf = 1, kGeluTanh = 2, kRelu = 3 };
+enum class Activation : int32_t { kNone = 0, kGeluErf = 1, kGeluTanh = 2, kRelu = 3, kSilu = 4 };
 enum class ElementType : int32_t { kF32 = 0, kF16 = 1, kBF16 = 2 };
 enum class PoolingMode : int32_t { kCls = 0, kMean = 1, kLast = 2 };
 
@@ -175,9 +175,12 @@ void RmsNorm(ThreadPool& pool, const float* x, int64_t ldx, float* y, int64_t ld
 void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim,
           const int32_t* positions, double theta, int64_t max_position);
 
-// SwiGLU (Qwen3MLP): out[r, i] = silu(gate_up[r, i]) * gate_up[r, cols + i], gate and up side by side in one row (one
-// fused GEMM), silu(x) = x / (1 + e^-x).
-void SwiGlu(ThreadPool& pool, const float* gate_up, int64_t ld_in, float* out, int64_t ldo, int64_t rows, int64_t cols);
+// Gated activation (GLU family) over rows of two halves of `cols` values side by side (one fused GEMM's output):
+// out[r, i] = act(a[r, i]) * b[r, i], a the half named by activated_half, b the other. act is kSilu (SwiGLU,
+// Qwen3MLP: gate_proj first), kGeluErf or kGeluTanh (GeGLU, ModernBertMLP: the first half of Wi's output).
+enum class GatedHalf : int32_t { kFirst = 0, kSecond = 1 };
+void GatedActivation(ThreadPool& pool, const float* in, int64_t ld_in, float* out, int64_t ldo, int64_t rows,
+                     int64_t cols, Activation activation, GatedHalf activated_half);
 
 // Causal grouped-query attention of a ragged batch's new tokens over cached + new K/V read through block tables.
 // Cache layout (per layer): [num_blocks][block_size][num_kv_heads][head_dim] float32 for K and for V. Sequence s's

@@ -4,11 +4,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { GatedActivationKind } from '../../model/types.js';
 
 export type CheckpointDType = 'F32' | 'F16' | 'BF16';
 export type Precision = 'float32' | 'bfloat16';
 export type NativeActivation = 'none' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
 export type NativePooling = 'cls' | 'mean' | 'last';
+/** Which half of a gated activation's packed rows goes through the activation. */
+export type GatedHalf = 'first' | 'second';
 
 export interface CpuFeatures {
   readonly arch: string;
@@ -211,7 +214,7 @@ export interface NativeOps {
   ): Float32Array;
   rmsNorm(x: Float32Array, rows: number, groups: number, cols: number, weight: Float32Array, eps: number): Float32Array;
   rope(x: Float32Array, positions: Int32Array, numHeads: number, headDim: number, theta: number, maxPosition: number): Float32Array;
-  swiGlu(gateUp: Float32Array, rows: number, cols: number): Float32Array;
+  gatedActivation(packed: Float32Array, rows: number, cols: number, activation: GatedActivationKind, activatedHalf: GatedHalf): Float32Array;
   pagedAttention(spec: PagedAttentionSpec): Float32Array;
   peakGflops(bf16: boolean, seconds: number): number;
   /** GB/s of a STREAM triad over three arrays of bytesPerArray on the op pool (3 x bytesPerArray per pass). */

@@ -5,6 +5,7 @@ import {
   loadAddon,
   type PagedAttentionSpec,
   type CheckpointDType,
+  type GatedHalf,
   type GemmEpilogueSpec,
   type NativeActivation,
   type NativePooling,
@@ -12,7 +13,9 @@ import {
   type Precision,
 } from './addon.js';
 
-export type { GemmEpilogueSpec, NativeActivation, NativePooling, PackedWeights, Precision } from './addon.js';
+import type { GatedActivationKind } from '../../model/types.js';
+
+export type { GatedHalf, GemmEpilogueSpec, NativeActivation, NativePooling, PackedWeights, Precision } from './addon.js';
 
 /** Packs a Linear weight [outFeatures, inFeatures] for the GEMM (once; reuse it for every call). */
 export function packLinear(
@@ -139,9 +142,12 @@ export function rope(x: Float32Array, positions: Int32Array, numHeads: number, h
   return loadAddon().ops.rope(x, positions, numHeads, headDim, theta, maxPosition);
 }
 
-/** silu(gate) * up over rows of [gate | up] ([rows, 2 * cols] -> [rows, cols]). */
-export function swiGlu(gateUp: Float32Array, rows: number, cols: number): Float32Array {
-  return loadAddon().ops.swiGlu(gateUp, rows, cols);
+/**
+ * Gated activation over rows of two halves ([rows, 2 * cols] -> [rows, cols]): act(a) * b, a the half named by
+ * `activatedHalf` ('first' for Qwen3's SwiGLU and ModernBERT's GeGLU), b the other.
+ */
+export function gatedActivation(packed: Float32Array, rows: number, cols: number, activation: GatedActivationKind, activatedHalf: GatedHalf): Float32Array {
+  return loadAddon().ops.gatedActivation(packed, rows, cols, activation, activatedHalf);
 }
 
 /** Causal GQA of new tokens over cached + new K/V read through block tables (K/V already in the caches). */

@@ -4,6 +4,7 @@
 //
 // Head layout: q is [T, numHeads * headDim], k and v are [T, numKvHeads * headDim]; head h occupies columns
 // h*headDim .. (h+1)*headDim - 1 (the `.view(*input_shape, -1, head_dim)` of Qwen3Attention.forward).
+import { gatedActivation } from './ops.js';
 
 function expectLength(name: string, values: ArrayLike<number>, expected: number): void {
   if (values.length !== expected) throw new RangeError(`${name} has ${values.length} values, expected ${expected}`);
@@ -247,15 +248,10 @@ export function pagedCausalAttention(
   return output;
 }
 
-/** SiLU (nn.SiLU, ACT2FN['silu']): x * sigmoid(x) = x / (1 + e^-x). */
-export function silu(x: number): number {
-  return x / (1 + Math.exp(-x));
-}
+export { silu } from './ops.js';
 
 /** Qwen3MLP's gating: act_fn(gate_proj(x)) * up_proj(x), elementwise (SwiGLU), before down_proj. */
 export function swiGlu(gate: ArrayLike<number>, up: ArrayLike<number>): Float64Array {
   expectLength('up', up, gate.length);
-  const y = new Float64Array(gate.length);
-  for (let i = 0; i < gate.length; i++) y[i] = silu(gate[i]) * up[i];
-  return y;
+  return gatedActivation(gate, up, 'silu');
 }

@@ -8,7 +8,7 @@
 // - a torch.nn.Linear weight is [outFeatures, inFeatures] (y = x W^T + b), as checkpoints store it;
 // - ragged batches: sequence i owns rows [cuSeqLens[i], cuSeqLens[i+1]); there is never any padding;
 // - inconsistent sizes throw a RangeError naming the argument, never read out of bounds.
-import type { ActivationKind, PoolingMode } from '../types.js';
+import type { ActivationKind, GatedActivationKind, PoolingMode } from '../types.js';
 import { erf } from './erf.js';
 
 export type { ActivationKind } from '../types.js';
@@ -103,6 +103,38 @@ export function activation(x: ArrayLike<number>, kind: ActivationKind): Float64A
   }
   const y = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) y[i] = f(x[i]);
+  return y;
+}
+
+/** SiLU (nn.SiLU, ACT2FN['silu']): x * sigmoid(x) = x / (1 + e^-x). */
+export function silu(x: number): number {
+  return x / (1 + Math.exp(-x));
+}
+
+/**
+ * A gated MLP's gating, elementwise: act(activated[i]) * other[i]. Which projection is `activated` is the family's
+ * convention (Qwen3MLP: act_fn(gate_proj(x)) * up_proj(x); ModernBertMLP: `input, gate = Wi(x).chunk(2)`,
+ * act(input) * gate, so the first half of Wi's output is the activated one).
+ */
+export function gatedActivation(activated: ArrayLike<number>, other: ArrayLike<number>, kind: GatedActivationKind): Float64Array {
+  if (other.length !== activated.length) throw new RangeError(`gatedActivation: ${other.length} multipliers for ${activated.length} activated values`);
+  let f: (value: number) => number;
+  switch (kind) {
+    case 'silu':
+      f = silu;
+      break;
+    case 'gelu':
+      f = geluErf;
+      break;
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+      f = geluTanh;
+      break;
+    default:
+      throw new RangeError(`unknown gated activation '${String(kind)}'`);
+  }
+  const y = new Float64Array(activated.length);
+  for (let i = 0; i < activated.length; i++) y[i] = f(activated[i]) * other[i];
   return y;
 }
 
