@@ -48,7 +48,7 @@ if (!probe.available) {
     layer_norm: (i) => ops.layerNorm(i.x, i.rows, i.cols, i.gamma, i.beta, i.eps),
     bias_activation: (i) => ops.activation(i.x, i.activation as Exclude<typeof i.activation, 'none'>),
     embeddings: (i) => ops.embeddings(i.tokenIds, i.positions, i.tokenTypeIds, i.word, i.position, i.tokenType, i.hidden, i.gamma, i.beta, i.eps),
-    attention: (i) => ops.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim, { tiling: i.tiling }),
+    attention: (i) => ops.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim, { tiling: i.tiling, window: i.window }),
     pooling: async (i) =>
       flatten(await ops.pool(i.states, i.cuSeqLens, i.hidden, i.mode, { dimensions: i.dimensions, normalize: i.normalize }), (n) => new Float32Array(n)),
     // Per-head norms are rows of their own here.

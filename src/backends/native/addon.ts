@@ -193,6 +193,7 @@ export interface NativeOps {
     headDim: number,
     onlyQuery?: Int32Array | null,
     out?: Float32Array | null,
+    window?: number,
   ): Float32Array;
   /** The engine's layout: qkv [T, 3 * numHeads * headDim] (q | k | v in each row) -> out [T, numHeads * headDim]. */
   attentionQkv(
