@@ -21,7 +21,7 @@ export interface BatchLimits {
   readonly hiddenSize: number;
 }
 
-/** What checkBertBatch reads of a config: an encoder with absolute positions (and token types when it has them). */
+/** What checkEncoderBatch reads of a config: an encoder with absolute positions (and token types when it has them). */
 export interface EncoderBatchLimits extends BatchLimits {
   /** Absent: the model has no token-type embeddings, and token type ids are not checked. */
   readonly typeVocabSize?: number;
@@ -64,7 +64,7 @@ function checkRaggedBatch(batch: RaggedBatch, config: BatchLimits, tokenTypes: {
 }
 
 /** Throws unless `batch` is a well-formed ragged batch this encoder config can run. Returns the sequence count. */
-export function checkBertBatch(batch: RaggedBatch, config: EncoderBatchLimits): number {
+export function checkEncoderBatch(batch: RaggedBatch, config: EncoderBatchLimits): number {
   return checkRaggedBatch(batch, config, { typeVocabSize: config.typeVocabSize });
 }
 

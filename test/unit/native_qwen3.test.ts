@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, describe, it } from 'node:test';
 import { buildRaggedBatch, supportsPagedKv, type RaggedBatch } from '../../src/backends/backend.js';
 import { type NativeBackend, createNativeBackend } from '../../src/backends/native/backend.js';
-import { NativeQwen3Backend } from '../../src/backends/native/qwen3_backend.js';
+import { NativePagedBackend } from '../../src/backends/native/paged_backend.js';
 import { PagedReferenceBackend } from '../../src/backends/reference/backend.js';
 import { DecoderScheduler } from '../../src/engine/decoder_scheduler.js';
 import { Embedder } from '../../src/engine/embedder.js';
@@ -49,9 +49,9 @@ async function oracle(loaded: LoadedModel, inputs: readonly Int32Array[], dimens
 }
 
 const open: NativeBackend[] = [];
-async function native(loaded: LoadedModel, dtype: 'float32' | 'bfloat16', threads = 2): Promise<NativeQwen3Backend> {
+async function native(loaded: LoadedModel, dtype: 'float32' | 'bfloat16', threads = 2): Promise<NativePagedBackend> {
   const backend = await createNativeBackend(loaded, { dtype, threads });
-  assert.ok(backend instanceof NativeQwen3Backend);
+  assert.ok(backend instanceof NativePagedBackend);
   open.push(backend);
   return backend;
 }

@@ -1,34 +1,27 @@
-// The native CPU backend ('cpu'): picks the class for a model's architecture from the per-family map below (one
-// creator per NATIVE_FAMILIES entry in ./capabilities.ts). NativeBackend (./bert_backend.ts, BERT) is the base class of
-// NativeQwen3Backend (./qwen3_backend.ts: paged KV, chunked prefill, prefix caching), so the choice lives here, above
-// both, rather than in the base class (which would import its own subclass: a cycle).
+// The native CPU backend ('cpu'): the model's family picks its graph builder (./graphs/index.ts); families whose spec
+// declares a KV cache run on NativePagedBackend (./paged_backend.ts: paged KV, chunked prefill, prefix caching), the
+// others on NativeBackend (./native_backend.ts). The choice lives here, above both, because the paged backend extends
+// the other (choosing in the base class would import its own subclass: a cycle).
 import { ModelLoadError } from '../../errors.js';
-import { BERT } from '../../model/architectures/bert/spec.js';
-import { QWEN3 } from '../../model/architectures/qwen3/spec.js';
 import type { LoadedModel } from '../../model/types.js';
 import type { BackendFactory } from '../backend.js';
-import { NativeBackend, type NativeBackendOptions } from './bert_backend.js';
-import { capabilities, type NativeFamilyName } from './capabilities.js';
-import { NativeQwen3Backend } from './qwen3_backend.js';
+import { capabilities } from './capabilities.js';
+import { nativeGraphFor } from './graphs/index.js';
+import { NativeBackend, type NativeBackendOptions } from './native_backend.js';
+import { NativePagedBackend } from './paged_backend.js';
 
-export { NativeBackend, type NativeBackendOptions } from './bert_backend.js';
-export { NativeQwen3Backend } from './qwen3_backend.js';
-
-type NativeFamilyCreator = (model: LoadedModel, options: NativeBackendOptions) => Promise<NativeBackend>;
-
-const FAMILY_TO_CREATOR: Readonly<Record<NativeFamilyName, NativeFamilyCreator>> = {
-  [BERT.name]: (model, options) => NativeBackend.createBert(model, options),
-  [QWEN3.name]: (model, options) => NativeQwen3Backend.createQwen3(model, options),
-};
+export { NativeBackend, type NativeBackendOptions } from './native_backend.js';
+export { NativePagedBackend } from './paged_backend.js';
 
 /** Loads the weights into the native engine. Throws ModelLoadError for unsupported models or bad weights. */
 export function createNativeBackend(model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeBackend> {
   const architecture = model.config.architecture;
-  if (!Object.hasOwn(FAMILY_TO_CREATOR, architecture)) {
+  const graph = nativeGraphFor(architecture);
+  if (graph === undefined) {
     const reason = capabilities.supports({ architecture, dtype: options.dtype ?? 'float32', pagedKv: false, heads: [] });
-    return Promise.reject(new ModelLoadError(reason === true ? `the cpu backend has no creator for '${architecture}'` : reason));
+    return Promise.reject(new ModelLoadError(reason === true ? `the cpu backend has no graph for '${architecture}'` : reason));
   }
-  return FAMILY_TO_CREATOR[architecture as NativeFamilyName](model, options);
+  return graph.spec.kvBytesPerToken !== null ? NativePagedBackend.create(model, options, graph) : NativeBackend.create(model, options, graph);
 }
 
 /** A BackendFactory with the options fixed (for src/backends/select.ts). */

@@ -1,17 +1,12 @@
-// What the native CPU backend runs, answered without loading the addon. NATIVE_FAMILIES is the per-family map:
-// ./backend.ts keeps one creator per key (the compiler checks the two agree), each family's graph lives in
-// native/engine/graphs/ and its TypeScript side in ./<family>_backend.ts.
-import { BERT } from '../../model/architectures/bert/spec.js';
-import { QWEN3 } from '../../model/architectures/qwen3/spec.js';
+// What the native CPU backend runs, answered without loading the addon: the families listed in ./graphs/index.ts,
+// each paged (a KV cache in the engine) exactly when its spec declares one.
 import type { BackendCapabilities } from '../backend.js';
 import { capabilitiesFrom, type FamilySupport } from '../capabilities.js';
+import { NATIVE_GRAPHS } from './graphs/index.js';
 
-export const NATIVE_FAMILIES = {
-  [BERT.name]: { pagedKv: false },
-  [QWEN3.name]: { pagedKv: true }, // NativeQwen3Backend: a float32 KV cache in the engine
-} as const satisfies Record<string, FamilySupport>;
-
-export type NativeFamilyName = keyof typeof NATIVE_FAMILIES;
+export const NATIVE_FAMILIES: Readonly<Record<string, FamilySupport>> = Object.fromEntries(
+  NATIVE_GRAPHS.map((graph) => [graph.spec.name, { pagedKv: graph.spec.kvBytesPerToken !== null }]),
+);
 
 export const capabilities: BackendCapabilities = capabilitiesFrom({
   name: 'cpu',

@@ -8,7 +8,7 @@ import type { ReferenceForward } from '../../model/architectures/spec.js';
 import { ReferenceKvStore } from '../../model/reference/kv_store.js';
 import type { LoadedModel, ModelConfig } from '../../model/types.js';
 import type { Backend, BackendFactory, KvCacheSpec, PagedKvBackend, PooledRows, RaggedBatch } from '../backend.js';
-import { checkBertBatch, checkDecoderBatch } from '../batch_checks.js';
+import { checkEncoderBatch, checkDecoderBatch } from '../batch_checks.js';
 
 /** The model's family's reference forward, weights widened to float64 once. */
 function createForward(model: LoadedModel): ReferenceForward {
@@ -47,7 +47,7 @@ export class ReferenceBackend implements Backend {
 
   /** Throws unless the batch is well formed for this model (the same errors as the native and WebGPU backends). */
   protected checkBatch(batch: RaggedBatch): void {
-    checkBertBatch(batch, this.config);
+    checkEncoderBatch(batch, this.config);
   }
 
   /** Pooled, post-processed rows in float64 (the oracle's full precision, for tests); see ReferenceForward.forward. */

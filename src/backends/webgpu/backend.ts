@@ -1,40 +1,26 @@
-// The WebGPU backend: BERT encoders on any GPU Dawn reaches (Vulkan, Metal, D3D12) and on Mesa's lavapipe in CI.
-// Weights are uploaded once, pipelines compiled once, activation buffers reused; a forward is one command
-// encoder and one readback of the pooled rows. Forwards are serialized (they share the activation pool); a batch
-// larger than the pool is run as consecutive slices of whole sequences.
+// The WebGPU backend: encoder families on any GPU Dawn reaches (Vulkan, Metal, D3D12) and on Mesa's lavapipe in CI.
+// The family's builder (./encoders/) uploads the weights once, compiles the pipelines once and keeps reusable
+// activation buffers; a forward is one command encoder and one readback of the pooled rows. Forwards are serialized
+// (they share the activation buffers); a batch larger than the capacity runs as consecutive slices of whole sequences.
+// Decoders with a paged KV cache run on their own backend class (./qwen3_backend.ts).
 /// <reference types="@webgpu/types" />
 import { ModelLoadError } from '../../errors.js';
-import { BERT } from '../../model/architectures/bert/spec.js';
 import { QWEN3 } from '../../model/architectures/qwen3/spec.js';
-import { isConfigOf } from '../../model/architectures/registry.js';
 import type { LoadedModel } from '../../model/types.js';
 import type { Backend, PooledRows, RaggedBatch } from '../backend.js';
-import { checkBertBatch } from '../batch_checks.js';
-import { ActivationPool, floatsPerTokenOfWidestActivation } from './activation_pool.js';
-import { BertEncoder, type EncoderInputs, type EncoderTuning } from './bert_encoder.js';
-import { type BertGpuWeights, destroyBertWeights, uploadBertWeights } from './bert_weights.js';
-import { WebGpuContext, type WebGpuDeviceOptions } from './device.js';
+import { checkEncoderBatch } from '../batch_checks.js';
+import { capabilities } from './capabilities.js';
+import { WebGpuContext } from './device.js';
+import type { EncoderInputs, WebGpuEncoderSession } from './encoder_builder.js';
+import { webGpuEncoderFor } from './encoders/index.js';
 import { WebGpuError } from './errors.js';
 import { MapMode } from './gpu_constants.js';
-import { DEFAULT_ATTENTION_TILING, MAX_HEAD_DIM } from './kernels/attention.js';
+import type { WebGpuBackendOptions } from './options.js';
 import { PipelineCache } from './pipeline_cache.js';
-import type { WeightType } from './shader_source.js';
 import { WebGpuQwen3Backend } from './qwen3_backend.js';
-import { capabilities, type WebGpuFamilyName } from './capabilities.js';
+import type { WeightType } from './shader_source.js';
 
-export interface WebGpuBackendOptions extends WebGpuDeviceOptions, EncoderTuning {
-  /**
-   * Weight storage: 'f32' (default; matches the reference to ~1e-6), 'f16' (half the memory and bandwidth, f32
-   * accumulation; needs shader-f16), or 'auto' (f16 when the device has shader-f16, else f32).
-   */
-  readonly weightType?: WeightType | 'auto';
-  /** Token capacity of the activation pool: the scheduler's token budget (default 8192). */
-  readonly maxBatchTokens?: number;
-  /** Keep the word-embedding table on the host and gather rows on the CPU even when it fits one binding. */
-  readonly forceCpuWordGather?: boolean;
-}
-
-export const DEFAULT_MAX_BATCH_TOKENS = 8192;
+export { DEFAULT_MAX_BATCH_TOKENS, type WebGpuBackendOptions } from './options.js';
 
 export interface WebGpuBackendInfo {
   readonly adapter: string;
@@ -75,61 +61,18 @@ export class WebGpuBackend implements Backend {
     private readonly model: LoadedModel,
     private readonly ctx: WebGpuContext,
     private readonly pipelines: PipelineCache,
-    private readonly weights: BertGpuWeights,
-    private readonly pool: ActivationPool,
-    private readonly encoder: BertEncoder,
+    private readonly session: WebGpuEncoderSession,
   ) {}
 
+  /** Opens a device and builds the model family's encoder on it (./encoders/). Throws ModelLoadError. */
   static async create(model: LoadedModel, opts: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-    const { config } = model;
-    const architecture: string = config.architecture;
-    if (!isConfigOf(config, BERT)) throw new ModelLoadError(`WebGpuBackend runs BERT encoders only, not '${architecture}' (model ${model.id})`);
-    if (config.hiddenSize % config.numHeads !== 0) {
-      throw new ModelLoadError(`hidden_size ${config.hiddenSize} is not a multiple of num_attention_heads ${config.numHeads}`);
-    }
-    const headDim = config.hiddenSize / config.numHeads;
-    if (headDim > MAX_HEAD_DIM) throw new ModelLoadError(`the webgpu attention kernel supports head sizes up to ${MAX_HEAD_DIM}, this model has ${headDim}`);
-
+    const builder = webGpuEncoderFor(model.config.architecture);
+    if (builder === undefined) throw new ModelLoadError(`the webgpu backend has no encoder for '${model.config.architecture}' (model ${model.id})`);
     const ctx = await WebGpuContext.open(opts);
     try {
-      const requested = opts.weightType ?? 'f32';
-      const weightType: WeightType = requested === 'auto' ? (ctx.features.shaderF16 ? 'f16' : 'f32') : requested;
-      if (weightType === 'f16' && !ctx.features.shaderF16) {
-        throw new ModelLoadError(`f16 weights need the shader-f16 feature, which ${ctx.adapterName} lacks (use weightType 'f32' or 'auto')`);
-      }
-      const floatsPerToken = floatsPerTokenOfWidestActivation(config);
-      const tokensPerBinding = Math.floor(ctx.limit('maxStorageBufferBindingSize') / (4 * floatsPerToken));
-      if (tokensPerBinding < config.maxPositionEmbeddings) {
-        throw new ModelLoadError(
-          `${ctx.adapterName} binds at most ${ctx.limit('maxStorageBufferBindingSize')} bytes per buffer: too few for one ${config.maxPositionEmbeddings}-token sequence of this model`,
-        );
-      }
-      const requestedTokens = opts.maxBatchTokens ?? DEFAULT_MAX_BATCH_TOKENS;
-      if (!Number.isInteger(requestedTokens) || requestedTokens <= 0)
-        throw new ModelLoadError(`maxBatchTokens must be a positive integer, got ${requestedTokens}`);
-      // At least one whole sequence must fit, whatever the token budget says (the scheduler runs a sequence longer
-      // than its budget alone).
-      // Attention dispatches one workgroup per query tile, up to T / queryTile + n <= T * (1 + 1 / queryTile) of
-      // them along one grid dimension.
-      const queryTile = (opts.attentionTiling ?? DEFAULT_ATTENTION_TILING).queryTile;
-      const tokensPerGrid = Math.floor(ctx.limit('maxComputeWorkgroupsPerDimension') / (1 + 1 / queryTile));
-      const capacityTokens = Math.min(Math.max(requestedTokens, config.maxPositionEmbeddings), tokensPerBinding, tokensPerGrid);
-
       const pipelines = new PipelineCache(ctx);
-      const weights = await ctx.checked('weight upload', () =>
-        uploadBertWeights(ctx, config, model.weights, { weightType, forceCpuWordGather: opts.forceCpuWordGather }),
-      );
-      const attentionTiling = opts.attentionTiling ?? DEFAULT_ATTENTION_TILING;
-      const pool = await ctx.checked(
-        'activation buffers',
-        () =>
-          new ActivationPool(ctx, config, capacityTokens, capacityTokens, attentionTiling.queryTile, {
-            wordRows: weights.wordTable === null ? weightType : null,
-            separateLayerNorm: opts.layerNormFusion === 'separate',
-          }),
-      );
-      const encoder = await ctx.checked('pipeline creation', () => BertEncoder.create(ctx, pipelines, config, weights, pool, model.settings.pooling, opts));
-      return new WebGpuBackend(model, ctx, pipelines, weights, pool, encoder);
+      const session = await builder.create(ctx, pipelines, model, opts);
+      return new WebGpuBackend(model, ctx, pipelines, session);
     } catch (error) {
       ctx.destroy();
       if (error instanceof ModelLoadError) throw error;
@@ -142,12 +85,12 @@ export class WebGpuBackend implements Backend {
       adapter: this.ctx.adapterName,
       shaderF16: this.ctx.features.shaderF16,
       subgroups: this.ctx.features.subgroups,
-      weightType: this.weights.weightType,
-      capacityTokens: this.pool.capacityTokens,
-      wordRowsGatheredOnCpu: this.weights.wordTable === null,
-      weightBytes: this.weights.gpuBytes,
-      activationBytes: this.pool.bytes,
-      dispatchesPerForward: this.encoder.numDispatches,
+      weightType: this.session.weightType,
+      capacityTokens: this.session.capacityTokens,
+      wordRowsGatheredOnCpu: this.session.wordRowsGatheredOnCpu,
+      weightBytes: this.session.weightBytes,
+      activationBytes: this.session.activationBytes,
+      dispatchesPerForward: this.session.dispatchesPerForward,
       pipelinesCompiled: this.pipelines.size,
     };
   }
@@ -156,7 +99,7 @@ export class WebGpuBackend implements Backend {
     if (this.disposed) return Promise.reject(new WebGpuError('webgpu backend: forward after dispose()'));
     // Validate before queueing so a bad batch fails at once, with the same errors as the reference backend.
     try {
-      checkBertBatch(batch, this.model.config);
+      checkEncoderBatch(batch, this.model.config);
     } catch (error) {
       return Promise.reject(error);
     }
@@ -172,7 +115,7 @@ export class WebGpuBackend implements Backend {
     while (first < numSequences) {
       // Greedy slices of whole sequences under the pool's capacity (one slice unless the batch is over budget).
       let end = first + 1;
-      while (end < numSequences && batch.cuSeqLens[end + 1] - batch.cuSeqLens[first] <= this.pool.capacityTokens) end++;
+      while (end < numSequences && batch.cuSeqLens[end + 1] - batch.cuSeqLens[first] <= this.session.capacityTokens) end++;
       rows.push(...(await this.runSlice(sliceBatch(batch, first, end))));
       first = end;
     }
@@ -181,9 +124,9 @@ export class WebGpuBackend implements Backend {
 
   private async runSlice(inputs: EncoderInputs): Promise<PooledRows> {
     const H = this.model.config.hiddenSize;
-    const staging = this.pool.staging;
-    const pooled = await this.ctx.checked('bert forward', async () => {
-      const numFloats = await this.encoder.encodeAndSubmit(inputs);
+    const staging = this.session.staging;
+    const pooled = await this.ctx.checked('encoder forward', async () => {
+      const numFloats = await this.session.encodeAndSubmit(inputs);
       await this.ctx.settle(staging.mapAsync(MapMode.READ, 0, numFloats * 4), 'forward readback');
       try {
         return new Float32Array(staging.getMappedRange(0, numFloats * 4).slice(0));
@@ -203,29 +146,21 @@ export class WebGpuBackend implements Backend {
     if (this.disposed) return;
     this.disposed = true;
     await this.tail;
-    destroyBertWeights(this.weights);
-    this.pool.destroy();
+    this.session.destroy();
     this.ctx.destroy();
   }
 }
 
-type WebGpuFamilyCreator = (model: LoadedModel, opts: WebGpuBackendOptions) => Promise<Backend>;
-
-/** One creator per WEBGPU_FAMILIES entry (./capabilities.ts): each family's encoder class. */
-const FAMILY_TO_CREATOR: Readonly<Record<WebGpuFamilyName, WebGpuFamilyCreator>> = {
-  [BERT.name]: (model, opts) => WebGpuBackend.create(model, opts),
-  [QWEN3.name]: (model, opts) => WebGpuQwen3Backend.create(model, opts), // paged KV through block tables
-};
-
 /**
- * BackendFactory for `--backend webgpu`; the options pick the adapter, weight storage and token capacity. The model's
- * family picks the encoder class.
+ * BackendFactory for `--backend webgpu`; the options pick the adapter, weight storage and token capacity. Encoder
+ * families run on WebGpuBackend with their builder (./encoders/); Qwen3 on its paged decoder backend.
  */
 export async function createWebGpuBackend(model: LoadedModel, opts: WebGpuBackendOptions = {}): Promise<Backend> {
   const architecture = model.config.architecture;
-  if (!Object.hasOwn(FAMILY_TO_CREATOR, architecture)) {
+  if (architecture === QWEN3.name) return WebGpuQwen3Backend.create(model, opts); // paged KV through block tables
+  if (webGpuEncoderFor(architecture) === undefined) {
     const reason = capabilities.supports({ architecture, dtype: opts.weightType === 'f16' ? 'float16' : 'float32', pagedKv: false, heads: [] });
-    throw new ModelLoadError(reason === true ? `the webgpu backend has no creator for '${architecture}'` : reason);
+    throw new ModelLoadError(reason === true ? `the webgpu backend has no encoder for '${architecture}'` : reason);
   }
-  return FAMILY_TO_CREATOR[architecture as WebGpuFamilyName](model, opts);
+  return WebGpuBackend.create(model, opts);
 }

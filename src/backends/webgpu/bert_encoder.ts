@@ -13,14 +13,16 @@
 /// <reference types="@webgpu/types" />
 import type { PoolingMode, BertConfig } from '../../model/types.js';
 import type { ActivationPool } from './activation_pool.js';
+import type { EncoderInputs } from './encoder_builder.js';
+import type { EncoderTuning } from './options.js';
 import type { BertGpuWeights } from './bert_weights.js';
 import type { WebGpuContext } from './device.js';
 import { grid2d, writeBytes } from './gpu_buffers.js';
 import type { KernelSpec } from './kernel_spec.js';
 import type { CachedPipeline, PipelineCache } from './pipeline_cache.js';
-import { type AttentionTiling, attentionParams, attentionPipelineKey, attentionTiles, DEFAULT_ATTENTION_TILING } from './kernels/attention.js';
+import { attentionParams, attentionPipelineKey, attentionTiles, DEFAULT_ATTENTION_TILING } from './kernels/attention.js';
 import { embeddingsParams, embeddingsPipelineKey, packTokens } from './kernels/embeddings.js';
-import { checkTiling, DEFAULT_GEMM_TILING, gemmParams, gemmPipelineKey, gemmWorkgroups, type GemmTiling } from './kernels/gemm.js';
+import { checkTiling, DEFAULT_GEMM_TILING, gemmParams, gemmPipelineKey, gemmWorkgroups } from './kernels/gemm.js';
 import {
   DEFAULT_ROW_PANEL_TILING,
   gemmResidualLayerNormParams,
@@ -29,25 +31,6 @@ import {
 } from './kernels/gemm_residual_layernorm.js';
 import { layerNormParams, layerNormPipelineKey } from './kernels/layer_norm.js';
 import { packSequenceOptions, poolingParams, poolingPipelineKey, POOLING_KERNEL } from './kernels/pooling.js';
-
-export interface EncoderTuning {
-  readonly gemmTiling?: GemmTiling;
-  readonly rowPanelTiling?: GemmTiling;
-  readonly attentionTiling?: AttentionTiling;
-  /** 'fused' (default): bias + residual + LayerNorm inside the GEMM; 'separate': GEMM, then layer_norm. */
-  readonly layerNormFusion?: 'fused' | 'separate';
-}
-
-/** A ragged batch slice as the encoder consumes it (already validated). */
-export interface EncoderInputs {
-  readonly tokenIds: Int32Array;
-  readonly positions: Int32Array;
-  readonly tokenTypeIds?: Int32Array;
-  readonly cuSeqLens: Int32Array;
-  readonly dimensions: Int32Array;
-  readonly normalize: Uint8Array;
-  readonly pooling: PoolingMode;
-}
 
 type Sizes = { readonly numTokens: number; readonly numSequences: number; readonly numTiles: number };
 

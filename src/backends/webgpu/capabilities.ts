@@ -1,16 +1,14 @@
-// What the WebGPU backend runs, answered without opening a device. WEBGPU_FAMILIES is the per-family map: ./backend.ts
-// keeps one creator per key (the compiler checks the two agree); each family has its own encoder class.
-import { BERT } from '../../model/architectures/bert/spec.js';
+// What the WebGPU backend runs, answered without opening a device: the encoder families listed in ./encoders/index.ts,
+// and Qwen3 on its paged decoder backend (./qwen3_backend.ts: f32 K/V buffers per layer).
 import { QWEN3 } from '../../model/architectures/qwen3/spec.js';
 import type { BackendCapabilities } from '../backend.js';
 import { capabilitiesFrom, type FamilySupport } from '../capabilities.js';
+import { WEBGPU_ENCODERS } from './encoders/index.js';
 
-export const WEBGPU_FAMILIES = {
-  [BERT.name]: { pagedKv: false }, // WebGpuBackend (./backend.ts, ./bert_encoder.ts)
-  [QWEN3.name]: { pagedKv: true }, // WebGpuQwen3Backend (./qwen3_backend.ts): f32 K/V buffers per layer
-} as const satisfies Record<string, FamilySupport>;
-
-export type WebGpuFamilyName = keyof typeof WEBGPU_FAMILIES;
+export const WEBGPU_FAMILIES: Readonly<Record<string, FamilySupport>> = {
+  ...Object.fromEntries(WEBGPU_ENCODERS.map((encoder) => [encoder.spec.name, { pagedKv: false }])),
+  [QWEN3.name]: { pagedKv: true },
+};
 
 export const capabilities: BackendCapabilities = capabilitiesFrom({
   name: 'webgpu',

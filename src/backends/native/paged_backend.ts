@@ -1,53 +1,32 @@
-// Qwen3 decoders on the native CPU engine (native/engine/graphs/qwen3.*): a NativeBackend that is also a
-// PagedKvBackend. The engine owns a float32 KV cache ([numBlocks][blockSize][numKvHeads][headDim] per layer, K and V),
+// Decoder families on the native CPU engine (today Qwen3: native/engine/graphs/qwen3.*): a NativeBackend that is also
+// a PagedKvBackend. The engine owns a float32 KV cache ([numBlocks][blockSize][numKvHeads][headDim] per layer, K and V),
 // allocated by initKvCache; paged batches (blockTables / numCachedTokens / isLastChunk) write each chunk's K/V through
 // the block tables and attend causally over cached + new tokens, and return rows only for sequences whose input ends
 // in the chunk (LAST pooling, then dimensions and normalize, in float32). Batches without the decoder fields run
 // one-shot (whole sequences, any pooling), needing no cache.
 import { ModelLoadError } from '../../errors.js';
-import type { LoadedModel, Qwen3Config } from '../../model/types.js';
+import type { LoadedModel } from '../../model/types.js';
 import type { KvCacheSpec, PagedKvBackend, PooledRows, RaggedBatch } from '../backend.js';
 import { checkDecoderBatch, type KvGeometry } from '../batch_checks.js';
 import type { NativeEngine } from './addon.js';
-import { NativeBackend, type NativeBackendOptions } from './bert_backend.js';
+import type { NativeGraphBuilder } from './graph_builder.js';
+import { NativeBackend, type NativeBackendOptions } from './native_backend.js';
 
-/** The engine stores K and V as float32. */
-const KV_BYTES_PER_VALUE = 4;
-
-export class NativeQwen3Backend extends NativeBackend implements PagedKvBackend {
+export class NativePagedBackend extends NativeBackend implements PagedKvBackend {
   readonly kvBytesPerToken: number;
   private kv: KvGeometry | null = null;
 
-  private constructor(
-    model: LoadedModel,
-    private readonly config: Qwen3Config,
-    native: NativeEngine,
-    options: NativeBackendOptions,
-  ) {
+  private constructor(model: LoadedModel, native: NativeEngine, options: NativeBackendOptions, kvBytesPerToken: number) {
     super(model, native, options);
-    this.kvBytesPerToken = 2 * config.numLayers * config.numKeyValueHeads * config.headDim * KV_BYTES_PER_VALUE;
+    this.kvBytesPerToken = kvBytesPerToken;
   }
 
-  /** Loads a Qwen3 checkpoint into the engine. Throws ModelLoadError for anything else or bad weights. */
-  static async createQwen3(model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeQwen3Backend> {
-    const { config } = model;
-    if (config.architecture !== 'qwen3') throw new ModelLoadError(`NativeQwen3Backend runs Qwen3 decoders only, not '${config.architecture}'`);
-    const native = await NativeBackend.loadEngine(model, options, {
-      family: 'qwen3',
-      config: {
-        vocabSize: config.vocabSize,
-        hiddenSize: config.hiddenSize,
-        numLayers: config.numLayers,
-        numHeads: config.numHeads,
-        numKeyValueHeads: config.numKeyValueHeads,
-        headDim: config.headDim,
-        intermediateSize: config.intermediateSize,
-        maxPositionEmbeddings: config.maxPositionEmbeddings,
-        rmsNormEps: config.rmsNormEps,
-        ropeTheta: config.ropeTheta,
-      },
-    });
-    return new NativeQwen3Backend(model, config, native, options);
+  /** Loads a decoder checkpoint into the engine of `graph`. Throws ModelLoadError for a family without a KV cache or bad weights. */
+  static override async create(model: LoadedModel, options: NativeBackendOptions, graph: NativeGraphBuilder): Promise<NativePagedBackend> {
+    const kvBytesPerToken = graph.spec.kvBytesPerToken?.(model.config, 'float32');
+    if (kvBytesPerToken === undefined)
+      throw new ModelLoadError(`NativePagedBackend runs families with a KV cache, not ${graph.spec.displayName} (model ${model.id})`);
+    return new NativePagedBackend(model, await NativeBackend.loadEngine(model, options, graph), options, kvBytesPerToken);
   }
 
   initKvCache(spec: KvCacheSpec): void {
@@ -61,8 +40,8 @@ export class NativeQwen3Backend extends NativeBackend implements PagedKvBackend 
   protected override async forwardNow(batch: RaggedBatch): Promise<PooledRows> {
     const native = this.native;
     if (native === null) throw new Error('cpu backend: forward after dispose()');
-    const { hiddenSize } = this.config;
-    const numSequences = checkDecoderBatch(batch, this.config, this.kv);
+    const { hiddenSize } = this.model.config;
+    const numSequences = checkDecoderBatch(batch, this.model.config, this.kv);
     const paged = batch.blockTables !== undefined;
     if (paged && batch.pooling !== 'last') throw new RangeError(`paged decoder batches pool 'last' only, not '${batch.pooling}'`);
     const flat = await native.forward({

@@ -1,12 +1,14 @@
-// The native CPU backend ('cpu') for BERT models, and the base class of ./qwen3_backend.ts: the C++ engine in native/
-// (one NativeEngine binding for every family), loaded through ./addon.ts. Weights go to native code once, as views of
-// the checkpoint's bytes (packed there; the word embedding table is read in place), and each forward runs off the JS
-// thread, so the event loop stays free while a batch computes. ./backend.ts picks the class for a model's architecture.
+// The native CPU backend ('cpu') for encoder families, and the base class of ./paged_backend.ts (decoders): the C++
+// engine in native/ (one NativeEngine binding for every family), loaded through ./addon.ts with the graph a family's
+// builder names (./graphs/). Weights go to native code once, as views of the checkpoint's bytes (packed there; the
+// word embedding table is read in place), and each forward runs off the JS thread, so the event loop stays free while
+// a batch computes. ./backend.ts picks the class for a model's architecture.
 import { ModelLoadError } from '../../errors.js';
 import type { LoadedModel } from '../../model/types.js';
 import type { Backend, PooledRows, RaggedBatch } from '../backend.js';
-import { checkBertBatch } from '../batch_checks.js';
-import { loadAddon, type NativeEngine, type NativeEngineChoice, type NativeTensorSpec, type Precision } from './addon.js';
+import { checkEncoderBatch } from '../batch_checks.js';
+import { loadAddon, type NativeEngine, type NativeTensorSpec, type Precision } from './addon.js';
+import type { NativeGraphBuilder } from './graph_builder.js';
 import { DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS, IdleRelease } from './idle_release.js';
 
 export interface NativeBackendOptions {
@@ -36,37 +38,23 @@ export class NativeBackend implements Backend {
   }
 
   /**
-   * Loads a BERT checkpoint's weights into the native engine. Throws ModelLoadError for unsupported models or bad
-   * weights. createNativeBackend (./backend.ts) sends Qwen3 decoders to NativeQwen3Backend instead.
+   * Loads a checkpoint's weights into the native engine of `graph` (the family's builder, ./graphs/). Throws
+   * ModelLoadError for bad options or weights. createNativeBackend (./backend.ts) sends families with a KV cache to
+   * NativePagedBackend instead.
    */
-  static async createBert(model: LoadedModel, options: NativeBackendOptions = {}): Promise<NativeBackend> {
-    const { config } = model;
-    const architecture: string = config.architecture;
-    if (config.architecture !== 'bert')
-      throw new ModelLoadError(`the cpu backend supports BERT and Qwen3 models only, not '${architecture}' (model ${model.id})`);
-    const native = await NativeBackend.loadEngine(model, options, {
-      family: 'bert',
-      config: {
-        vocabSize: config.vocabSize,
-        hiddenSize: config.hiddenSize,
-        numLayers: config.numLayers,
-        numHeads: config.numHeads,
-        intermediateSize: config.intermediateSize,
-        maxPositionEmbeddings: config.maxPositionEmbeddings,
-        typeVocabSize: config.typeVocabSize,
-        layerNormEps: config.layerNormEps,
-        hiddenAct: config.hiddenAct,
-      },
-    });
-    return new NativeBackend(model, native, options);
+  static async create(model: LoadedModel, options: NativeBackendOptions, graph: NativeGraphBuilder): Promise<NativeBackend> {
+    return new NativeBackend(model, await NativeBackend.loadEngine(model, options, graph), options);
   }
 
   /**
    * Checks the options, then hands the checkpoint's tensors (as views, minus the ones no graph reads: I64 buffers such
    * as embeddings.position_ids, whose positions come with each batch, and lm_head.weight, which embeddings never use)
-   * to the engine of `choice.family`. Throws ModelLoadError.
+   * to the engine `graph` names. Throws ModelLoadError.
    */
-  protected static async loadEngine(model: LoadedModel, options: NativeBackendOptions, choice: NativeEngineChoice): Promise<NativeEngine> {
+  protected static async loadEngine(model: LoadedModel, options: NativeBackendOptions, graph: NativeGraphBuilder): Promise<NativeEngine> {
+    if (model.config.architecture !== graph.spec.name) {
+      throw new ModelLoadError(`the cpu backend's ${graph.spec.displayName} graph cannot run '${model.config.architecture}' (model ${model.id})`);
+    }
     const dtype = options.dtype ?? 'float32';
     if (dtype !== 'float32' && dtype !== 'bfloat16') throw new ModelLoadError(`the cpu backend computes in float32 or bfloat16, not ${String(dtype)}`);
     const threads = options.threads ?? 0;
@@ -77,7 +65,7 @@ export class NativeBackend implements Backend {
       tensors.push({ name, dtype: view.dtype, shape: view.shape, bytes: view.bytes });
     }
     try {
-      return await loadAddon().loadEngine({ ...choice, dtype, threads, tensors });
+      return await loadAddon().loadEngine({ ...graph.engineChoice(model.config), dtype, threads, tensors });
     } catch (error) {
       throw new ModelLoadError(`cpu backend: cannot load ${model.id}: ${(error as Error).message}`);
     }
@@ -122,7 +110,7 @@ export class NativeBackend implements Backend {
     const native = this.native;
     if (native === null) throw new Error('cpu backend: forward after dispose()');
     const { hiddenSize } = this.model.config;
-    const numSequences = checkBertBatch(batch, this.model.config);
+    const numSequences = checkEncoderBatch(batch, this.model.config);
     const flat = await native.forward({
       tokenIds: batch.tokenIds,
       positions: batch.positions,
