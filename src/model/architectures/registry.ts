@@ -5,11 +5,16 @@ import { ModelLoadError } from '../../errors.js';
 import { describeValue } from '../config_fields.js';
 import type { ModelConfig } from '../types.js';
 import { BERT } from './bert/spec.js';
+import { MODERNBERT } from './modernbert/spec.js';
 import { QWEN3 } from './qwen3/spec.js';
 import type { ArchitectureSpec } from './spec.js';
 
 /** The registered families; each claims the config.json files it parses (by model_type), no two the same one. */
-const ARCHITECTURES: readonly ArchitectureSpec[] = [BERT as unknown as ArchitectureSpec, QWEN3 as unknown as ArchitectureSpec];
+const ARCHITECTURES: readonly ArchitectureSpec[] = [
+  BERT as unknown as ArchitectureSpec,
+  QWEN3 as unknown as ArchitectureSpec,
+  MODERNBERT as unknown as ArchitectureSpec,
+];
 
 /** Names of the registered families ('bert', 'qwen3'), in registry order. */
 export function architectureNames(): string[] {
