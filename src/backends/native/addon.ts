@@ -62,6 +62,24 @@ export interface NativeQwen3Config {
   readonly ropeTheta: number;
 }
 
+/** spec.config of a ModernBERT engine. */
+export interface NativeModernBertConfig {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly intermediateSize: number;
+  readonly maxPositionEmbeddings: number;
+  readonly normEps: number;
+  readonly hiddenAct: string;
+  readonly globalRopeTheta: number;
+  readonly localRopeTheta: number;
+  /** Half-width of the local layers' window (local_attention // 2). */
+  readonly slidingWindow: number;
+  /** One per layer, comma-separated: 'full_attention' or 'sliding_attention'. */
+  readonly layerTypes: string;
+}
+
 interface NativeEngineSpecBase {
   readonly dtype: Precision;
   /** 0 = one per hardware thread. */
@@ -72,7 +90,8 @@ interface NativeEngineSpecBase {
 /** Which graph (native/engine/engine_factory.cpp picks it by `family`) and that family's config. */
 export type NativeEngineChoice =
   | { readonly family: 'bert'; readonly config: NativeBertConfig }
-  | { readonly family: 'qwen3'; readonly config: NativeQwen3Config };
+  | { readonly family: 'qwen3'; readonly config: NativeQwen3Config }
+  | { readonly family: 'modernbert'; readonly config: NativeModernBertConfig };
 
 /** What loadEngine takes. */
 export type NativeEngineSpec = NativeEngineChoice & NativeEngineSpecBase;
