@@ -4,10 +4,11 @@
 //   out[j + HEAD_DIM/2] = x[j + HEAD_DIM/2] cos(angle) + x[j] sin(angle)
 //
 // Bindings (group 0):
-//   0 x         array<f32> [T, num_heads * HEAD_DIM], read_write (rotated in place)
+//   0 x         array<f32> [T, row_stride], heads from column 0, read_write (rotated in place)
 //   1 positions array<u32> [T]: each token's position in its input (cached tokens included), read
 //   2 inv_freq  array<f32> [HEAD_DIM / 2]: 1 / theta^(2j / HEAD_DIM), read
-//   3 params    uniform {num_tokens, num_heads}
+//   3 params    uniform {num_tokens, num_heads, row_stride (0: num_heads * HEAD_DIM, rows back to back)}; a wider
+//               stride rotates the first num_heads heads of wider rows in place, e.g. q and k of a fused q | k | v
 // Workgroup size: WORKGROUP_SIZE (64), one invocation per (token, head, pair j).
 // Dispatch: grid of ceil(T * num_heads * HEAD_DIM / 2 / 64) workgroups, (min(count, 65535), ceil(count / 65535), 1).
 // Tiling: none; each invocation reads and writes its own pair (j, j + HEAD_DIM/2).
@@ -25,8 +26,8 @@
 struct RopeParams {
   num_tokens: u32,
   num_heads: u32,
+  row_stride: u32,
   _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -57,7 +58,9 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
   let reduced = fma(-turns, TWO_PI_LO, fma(-turns, TWO_PI_HI, angle));
   let c = cos(reduced);
   let s = sin(reduced);
-  let base = head_of_token * HEAD_DIM;
+  let h = head_of_token % params.num_heads;
+  let stride = select(params.num_heads * HEAD_DIM, params.row_stride, params.row_stride != 0u);
+  let base = t * stride + h * HEAD_DIM;
   let first = x[base + j];
   let second = x[base + half + j];
   x[base + j] = first * c - second * s;

@@ -115,6 +115,24 @@ if (!probe.available) {
       }
     });
 
+    it('rope with a row stride rotates q and k inside fused q | k | v rows, as rope on each alone (v untouched)', async () => {
+      const [numTokens, numHeads, headDim] = [37, 3, 16];
+      const width = numHeads * headDim;
+      const positions = Int32Array.from({ length: numTokens }, (_, t) => (t * 7) % 300);
+      const qkv = seededValues(numTokens * 3 * width, 91, 1);
+      const fused = await decoder.rotaryEmbedding(qkv, positions, 2 * numHeads, headDim, 10000, 3 * width);
+      const part = (offset: number) =>
+        Float32Array.from({ length: numTokens * width }, (_, i) => qkv[Math.floor(i / width) * 3 * width + offset + (i % width)]);
+      const [q, k] = await Promise.all([0, width].map((offset) => decoder.rotaryEmbedding(part(offset), positions, numHeads, headDim, 10000)));
+      for (let t = 0; t < numTokens; t++) {
+        const row = fused.subarray(t * 3 * width, (t + 1) * 3 * width);
+        // The same kernel on the same values: bitwise equal.
+        assert.deepEqual(row.subarray(0, width), q.subarray(t * width, (t + 1) * width), `q of token ${t}`);
+        assert.deepEqual(row.subarray(width, 2 * width), k.subarray(t * width, (t + 1) * width), `k of token ${t}`);
+        assert.deepEqual(row.subarray(2 * width), qkv.subarray(t * 3 * width + 2 * width, (t + 1) * 3 * width), `v of token ${t}`);
+      }
+    });
+
     it('fused gemm_residual_layernorm equals the unfused composition (gemm with residual epilogue, then layer_norm)', async () => {
       const [M, K, N] = [29, 96, 200];
       const x = seededValues(M * K, 60, 1);

@@ -17,8 +17,12 @@ const query = (architecture: string, extra: Partial<{ dtype: 'float32' | 'bfloat
 });
 
 describe('architecture registry', () => {
-  it('registers bert and qwen3 with their attention kinds, poolings, heads and KV sizes', () => {
-    assert.deepEqual(architectureNames().sort(), ['bert', 'qwen3']);
+  it('registers bert, modernbert and qwen3 with their attention kinds, poolings, heads and KV sizes', () => {
+    assert.deepEqual(architectureNames().sort(), ['bert', 'modernbert', 'qwen3']);
+    const modernbert = findArchitecture('modernbert')!;
+    assert.equal(modernbert.attention, 'bidirectional');
+    assert.equal(modernbert.kvBytesPerToken, null);
+    assert.deepEqual(modernbert.heads, []);
     const bert = findArchitecture('bert')!;
     const qwen3 = findArchitecture('qwen3')!;
     assert.equal(bert.attention, 'bidirectional');

@@ -108,9 +108,21 @@ export class WebGpuDecoderOps {
   }
 
   /** applyRotaryEmbedding(x [T, numHeads * headDim], positions [T], numHeads, headDim, theta). */
-  async rotaryEmbedding(x: ArrayLike<number>, positions: ArrayLike<number>, numHeads: number, headDim: number, theta: number): Promise<Float32Array> {
+  /**
+   * Rotate-half RoPE of the first numHeads heads of each row, rows `rowStride` floats apart (default numHeads *
+   * headDim: rows back to back; wider, e.g. q and k of fused q | k | v rows, leaves the other columns as they are).
+   */
+  async rotaryEmbedding(
+    x: ArrayLike<number>,
+    positions: ArrayLike<number>,
+    numHeads: number,
+    headDim: number,
+    theta: number,
+    rowStride = numHeads * headDim,
+  ): Promise<Float32Array> {
     const numTokens = positions.length;
-    expectLength('x', x, numTokens * numHeads * headDim);
+    if (rowStride < numHeads * headDim) throw new RangeError(`rowStride ${rowStride} is below numHeads * headDim = ${numHeads * headDim}`);
+    expectLength('x', x, numTokens * rowStride);
     const label = `rope ${numTokens}x${numHeads}x${headDim}`;
     const xBuffer = this.storage(`${label}: x`, x);
     return this.run(
@@ -122,13 +134,13 @@ export class WebGpuDecoderOps {
             xBuffer,
             this.storage(`${label}: positions`, Uint32Array.from(positions)),
             this.storage(`${label}: inv_freq`, ropeInverseFrequencies32(headDim, theta)),
-            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads)),
+            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads, rowStride)),
           ],
           workgroups: ropeWorkgroups(numTokens, numHeads, headDim, this.maxPerDimension),
         },
       ],
       xBuffer,
-      numTokens * numHeads * headDim,
+      numTokens * rowStride,
     );
   }
 

@@ -2,8 +2,9 @@
 // encoder"). Decoders with a paged KV cache have their own backend class (../qwen3_backend.ts).
 import type { WebGpuEncoderBuilder } from '../encoder_builder.js';
 import { BERT_WEBGPU_ENCODER } from './bert.js';
+import { MODERNBERT_WEBGPU_ENCODER } from './modernbert.js';
 
-export const WEBGPU_ENCODERS: readonly WebGpuEncoderBuilder[] = [BERT_WEBGPU_ENCODER];
+export const WEBGPU_ENCODERS: readonly WebGpuEncoderBuilder[] = [BERT_WEBGPU_ENCODER, MODERNBERT_WEBGPU_ENCODER];
 
 /** The encoder builder of a family, or undefined when the WebGPU backend has no encoder for it. */
 export function webGpuEncoderFor(architecture: string): WebGpuEncoderBuilder | undefined {

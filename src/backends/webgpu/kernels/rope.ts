@@ -22,10 +22,12 @@ export function ropeInverseFrequencies32(headDim: number, theta: number): Float3
   return Float32Array.from({ length: headDim / 2 }, (_, j) => 1 / theta ** ((2 * j) / headDim));
 }
 
-export function ropeParams(numTokens: number, numHeads: number): ArrayBuffer {
+/** `rowStride`: floats per row of x when wider than the rotated heads (0: numHeads * headDim, rows back to back). */
+export function ropeParams(numTokens: number, numHeads: number, rowStride = 0): ArrayBuffer {
   return uniformBlock([
     ['u32', numTokens],
     ['u32', numHeads],
+    ['u32', rowStride],
   ]);
 }
 
