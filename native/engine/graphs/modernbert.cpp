@@ -129,8 +129,7 @@ std::unique_ptr<ModernBertEngine> ModernBertEngine::Load(const ModernBertHyperpa
 }
 
 void ModernBertEngine::Norm(const float* x, float* y, int64_t rows, const std::vector<float>& gamma) {
-  ops_.layer_norm(*pool_, x, nullptr, y, rows, config_.hidden_size, gamma.data(), zero_beta_.data(),
-                  config_.norm_eps);
+  ops_.layer_norm(*pool_, x, nullptr, y, rows, config_.hidden_size, gamma.data(), zero_beta_.data(), config_.norm_eps);
 }
 
 void ModernBertEngine::RunDenseLayers(const Layer& layer, const float* context, const float* input,

@@ -36,7 +36,7 @@ struct ModernBertHyperparameters {
   Activation activation = Activation::kGeluErf;  // of the GeGLU's first half
   double global_rope_theta = 0.0;
   double local_rope_theta = 0.0;
-  int64_t sliding_window = 0;       // half-width: local_attention // 2
+  int64_t sliding_window = 0;        // half-width: local_attention // 2
   std::vector<bool> layer_is_local;  // per layer: sliding-window attention (else global)
 };
 
@@ -60,11 +60,11 @@ class ModernBertEngine final : public EngineBase {
 
  private:
   struct Layer {
-    std::vector<float> attn_norm;      // [H]; empty in layer 0 (nn.Identity)
-    kernels::cpu::PackedWeights wqkv;  // [3H, H]
-    kernels::cpu::PackedWeights wo;    // [H, H]
-    std::vector<float> mlp_norm;       // [H]
-    kernels::cpu::PackedWeights wi;    // [2I, H]
+    std::vector<float> attn_norm;        // [H]; empty in layer 0 (nn.Identity)
+    kernels::cpu::PackedWeights wqkv;    // [3H, H]
+    kernels::cpu::PackedWeights wo;      // [H, H]
+    std::vector<float> mlp_norm;         // [H]
+    kernels::cpu::PackedWeights wi;      // [2I, H]
     kernels::cpu::PackedWeights mlp_wo;  // [H, I]
   };
 
