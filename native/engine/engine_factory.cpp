@@ -3,6 +3,7 @@
 #include "engine/graphs/bert.h"
 #include "engine/graphs/modernbert.h"
 #include "engine/graphs/qwen3.h"
+#include "engine/graphs/rotary_bert.h"
 
 namespace pooled::engine {
 
@@ -21,6 +22,12 @@ EngineRecipe PrepareEngine(const std::string& family, const ConfigValues& config
     recipe.load = [c](const TensorMap& tensors, ElementType weight_type, int num_threads) -> std::unique_ptr<Engine> {
       return Qwen3Engine::Load(c, tensors, weight_type, num_threads);
     };
+  } else if (family == "rotary_bert") {
+    const RotaryBertHyperparameters c = ParseRotaryBertConfig(config);
+    recipe.embedding_table = RotaryBertEngine::kEmbeddingTable;
+    recipe.load = [c](const TensorMap& tensors, ElementType weight_type, int num_threads) -> std::unique_ptr<Engine> {
+      return RotaryBertEngine::Load(c, tensors, weight_type, num_threads);
+    };
   } else if (family == "modernbert") {
     const ModernBertHyperparameters c = ParseModernBertConfig(config);
     recipe.embedding_table = ModernBertEngine::kEmbeddingTable;
@@ -29,7 +36,7 @@ EngineRecipe PrepareEngine(const std::string& family, const ConfigValues& config
     };
   } else {
     throw ConfigError(ConfigError::Kind::kType,
-                      "spec.family '" + family + "' has no native engine (bert, qwen3, modernbert)");
+                      "spec.family '" + family + "' has no native engine (bert, qwen3, rotary_bert, modernbert)");
   }
   return recipe;
 }

@@ -123,6 +123,8 @@ export interface RopeInput {
   readonly numHeads: number;
   readonly headDim: number;
   readonly theta: number;
+  /** Multiplies every inverse frequency (GTE's NTK rope); absent = 1. */
+  readonly inverseFrequencyScale?: number;
   readonly maxPosition: number;
   /** |x| <= amplitude: what the error bounds scale with. */
   readonly amplitude: number;
@@ -278,7 +280,7 @@ const REFERENCES: { [O in OpName]: Reference<O> } = {
       (n) => new Float64Array(n),
     ),
   rms_norm: (i) => dec.rmsNorm(i.x, i.rows * i.groups, i.cols, i.weight, i.eps),
-  rope: (i) => dec.applyRotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta),
+  rope: (i) => dec.applyRotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta, i.inverseFrequencyScale),
   gated_activation: (i) => ref.gatedActivation(i.activated, i.multiplier, i.activation),
   causal_attention: (i) => dec.causalAttention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.numKvHeads, i.headDim),
   paged_attention: (i) => {
@@ -1285,6 +1287,32 @@ function ropeCases(): AnyOpCase[] {
           headDim,
           theta,
           maxPosition: 40960,
+          amplitude: 1,
+        }),
+        exact: positionZeroIsIdentity,
+      }),
+    );
+  }
+  // GTE's NTK rope (new-impl NTKScalingRotaryEmbedding): base theta * factor, every inverse frequency times
+  // factor^(-2 / d); gte-base-en-v1.5 has theta 500000, factor 2, head size 64, 8192 positions.
+  for (const { numHeads, headDim, theta, factor } of [
+    { numHeads: 2, headDim: 64, theta: 500_000, factor: 2 },
+    { numHeads: 3, headDim: 16, theta: 10_000, factor: 4 },
+  ]) {
+    const positions = Int32Array.of(0, 1, 5, 511, 4096, 8191);
+    const width = numHeads * headDim;
+    cases.push(
+      defineCase({
+        op: 'rope',
+        name: `${numHeads} heads of ${headDim}, NTK theta ${theta} x ${factor}, positions up to 8191`,
+        input: () => ({
+          x: seededValues(positions.length * width, width + factor, 1),
+          positions,
+          numHeads,
+          headDim,
+          theta: theta * factor,
+          inverseFrequencyScale: factor ** (-2 / headDim),
+          maxPosition: 8192,
           amplitude: 1,
         }),
         exact: positionZeroIsIdentity,

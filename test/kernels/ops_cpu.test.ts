@@ -111,7 +111,7 @@ const RUNNERS: { [O in keyof OpInputs]: (input: OpInputs[O]) => Float32Array } =
   attention: (i) => attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim, undefined, undefined, i.window ?? 0),
   pooling: (i) => pool(i.states, i.cuSeqLens, i.hidden, i.mode, Int32Array.from(i.dimensions), Uint8Array.from(i.normalize, Number)),
   rms_norm: (i) => rmsNorm(i.x, i.rows, i.groups, i.cols, i.weight, i.eps),
-  rope: (i) => rope(i.x, i.positions, i.numHeads, i.headDim, i.theta, i.maxPosition),
+  rope: (i) => rope(i.x, i.positions, i.numHeads, i.headDim, i.theta, i.maxPosition, i.inverseFrequencyScale),
   gated_activation: (i) => gatedActivation(packedHalves(i), i.rows, i.cols, i.activation, i.activatedHalf),
   causal_attention: causalAsPaged,
   paged_attention: paged,
@@ -261,6 +261,20 @@ describe('native row ops, beyond the op cases', () => {
       eps: 1e-12,
     };
   };
+  test('embeddings: a missing position or token type table adds nothing (= a zero table, bitwise)', () => {
+    const base = small();
+    const zeros = (table: Float32Array | null) => new Float32Array(table?.length ?? 0);
+    assert.deepEqual(embeddings({ ...base, position: null }), embeddings({ ...base, position: zeros(base.position) }));
+    const noTypes = { ...base, tokenTypeIds: null, tokenType: null };
+    assert.deepEqual(embeddings(noTypes), embeddings({ ...base, tokenTypeIds: null, tokenType: zeros(base.tokenType) }));
+    assert.deepEqual(
+      embeddings({ ...noTypes, position: null, positions: Int32Array.of(-5, 1 << 30) }),
+      embeddings({ ...base, tokenTypeIds: null, tokenType: zeros(base.tokenType), position: zeros(base.position) }),
+      'positions are not read without a position table',
+    );
+    assert.throws(() => embeddings({ ...noTypes, tokenTypeIds: new Int32Array(2) }), /no token type table/);
+  });
+
   test('embeddings: token types default to 0 when absent', () => {
     const base = small();
     assert.deepEqual(embeddings(base), embeddings({ ...base, tokenTypeIds: new Int32Array(2) }));

@@ -53,7 +53,7 @@ if (!probe.available) {
       flatten(await ops.pool(i.states, i.cuSeqLens, i.hidden, i.mode, { dimensions: i.dimensions, normalize: i.normalize }), (n) => new Float32Array(n)),
     // Per-head norms are rows of their own here.
     rms_norm: (i) => decoder.rmsNorm(i.x, i.rows * i.groups, i.cols, i.weight, i.eps),
-    rope: (i) => decoder.rotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta),
+    rope: (i) => decoder.rotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta, i.inverseFrequencyScale),
     gated_activation: (i) => decoder.gatedActivation(i.activated, i.multiplier, i.rows, i.cols, i.activation, i.activatedHalf),
     causal_attention: (i) => decoder.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.numKvHeads, i.headDim),
     paged_attention: (i) =>
@@ -120,7 +120,7 @@ if (!probe.available) {
       const width = numHeads * headDim;
       const positions = Int32Array.from({ length: numTokens }, (_, t) => (t * 7) % 300);
       const qkv = seededValues(numTokens * 3 * width, 91, 1);
-      const fused = await decoder.rotaryEmbedding(qkv, positions, 2 * numHeads, headDim, 10000, 3 * width);
+      const fused = await decoder.rotaryEmbedding(qkv, positions, 2 * numHeads, headDim, 10000, 1, 3 * width);
       const part = (offset: number) =>
         Float32Array.from({ length: numTokens * width }, (_, i) => qkv[Math.floor(i / width) * 3 * width + offset + (i % width)]);
       const [q, k] = await Promise.all([0, width].map((offset) => decoder.rotaryEmbedding(part(offset), positions, numHeads, headDim, 10000)));

@@ -221,9 +221,8 @@ std::vector<float> ModernBertEngine::Forward(const Batch& b) {
     }
     ops_.gemm(pool, attention_input, T, H, layer.wqkv, qkv, 3 * H, kc::GemmEpilogue{});
     const double theta = local ? config_.local_rope_theta : config_.global_rope_theta;
-    ops_.rope(pool, qkv, 3 * H, T, config_.num_heads, head_dim, b.positions.data(), theta,
-              config_.max_position_embeddings);
-    ops_.rope(pool, qkv + H, 3 * H, T, config_.num_heads, head_dim, b.positions.data(), theta,
+    // q and k are the first 2 nH heads of each [3H] row: one call rotates both, v untouched.
+    ops_.rope(pool, qkv, 3 * H, T, 2 * config_.num_heads, head_dim, b.positions.data(), theta, 1.0,
               config_.max_position_embeddings);
     // Local layers: |query - key| <= local_attention // 2 (masking_utils.py sliding_window_bidirectional_overlay).
     attention.window = local ? config_.sliding_window : 0;

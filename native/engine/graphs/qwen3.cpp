@@ -255,8 +255,9 @@ std::vector<float> Qwen3Engine::Forward(const Batch& b) {
     ops_.gemm(pool, normed, T, H, layer.qkv, qkv, W, kc::GemmEpilogue{});
     ops_.rms_norm(pool, qkv, W, qkv, W, T, c.num_heads, d, layer.q_norm.data(), c.rms_norm_eps);
     ops_.rms_norm(pool, qkv + qw, W, qkv + qw, W, T, c.num_kv_heads, d, layer.k_norm.data(), c.rms_norm_eps);
-    ops_.rope(pool, qkv, W, T, c.num_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
-    ops_.rope(pool, qkv + qw, W, T, c.num_kv_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
+    ops_.rope(pool, qkv, W, T, c.num_heads, d, b.positions.data(), c.rope_theta, 1.0, c.max_position_embeddings);
+    ops_.rope(pool, qkv + qw, W, T, c.num_kv_heads, d, b.positions.data(), c.rope_theta, 1.0,
+              c.max_position_embeddings);
     // The chunk's K and V into their slots (every block id was checked in CheckBatch).
     for (int64_t s = 0; s < num_seqs; ++s) {
       const int32_t* table = attention.block_tables + attention.block_table_offsets[s];

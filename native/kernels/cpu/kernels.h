@@ -118,7 +118,9 @@ struct EmbeddingTables {
   float eps = 0.0f;
 };
 
-// token_types may be null (all 0). out: [num_tokens, hidden_size]. Every index is checked before any row is read.
+// token_types may be null (all 0). position may be null (no position table: rotary models; positions is then not
+// read) and token_type may be null (no token type table; token_types must then be null). out: [num_tokens,
+// hidden_size]. Every index is checked before any row is read.
 void Embeddings(ThreadPool& pool, const EmbeddingTables& tables, const int32_t* token_ids, const int32_t* positions,
                 const int32_t* token_types, int64_t num_tokens, float* out);
 
@@ -174,10 +176,11 @@ void RmsNorm(ThreadPool& pool, const float* x, int64_t ldx, float* y, int64_t ld
 
 // Rotate-half RoPE in place over x[num_tokens, ldx], heads [h*head_dim, (h+1)*head_dim) for h < num_heads, token t at
 // positions[t]: for j < head_dim/2, (x_j, x_{j+d/2}) -> (x_j cos - x_{j+d/2} sin, x_{j+d/2} cos + x_j sin) with angle
-// position / theta^(2j/d). Angles, cos and sin in float64 (exact enough at any position), products in float32.
-// Positions must lie in [0, max_position) (checked before anything is written).
+// position * inverse_frequency_scale / theta^(2j/d) (scale 1: Qwen3, NomicBERT; GTE's NTK rope scales every
+// frequency). Angles, cos and sin in float64 (exact enough at any position), products in float32. Positions must lie
+// in [0, max_position) (checked before anything is written).
 void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim,
-          const int32_t* positions, double theta, int64_t max_position);
+          const int32_t* positions, double theta, double inverse_frequency_scale, int64_t max_position);
 
 // Gated activation (GLU family) over rows of two halves of `cols` values side by side (one fused GEMM's output):
 // out[r, i] = act(a[r, i]) * b[r, i], a the half named by activated_half, b the other. act is kSilu (SwiGLU,

@@ -35,7 +35,7 @@ export interface NativeTensorSpec {
   readonly bytes: Uint8Array;
 }
 
-/** spec.config of a BERT engine. */
+/** spec.config of a BERT engine (BERT, RoBERTa / XLM-RoBERTa and ERNIE all run it). */
 export interface NativeBertConfig {
   readonly vocabSize: number;
   readonly hiddenSize: number;
@@ -44,6 +44,8 @@ export interface NativeBertConfig {
   readonly intermediateSize: number;
   readonly maxPositionEmbeddings: number;
   readonly typeVocabSize: number;
+  /** Rows of embeddings.task_type_embeddings.weight (ERNIE use_task_id), 0 without that table. */
+  readonly taskTypeVocabSize: number;
   readonly layerNormEps: number;
   readonly hiddenAct: string;
 }
@@ -62,7 +64,31 @@ export interface NativeQwen3Config {
   readonly ropeTheta: number;
 }
 
-/** spec.config of a ModernBERT engine. */
+/** spec.config of a rotary-BERT engine (NomicBERT and GTE: native/engine/graphs/rotary_bert.cpp). */
+export interface NativeRotaryBertConfig {
+  /** Whose tensor names the checkpoint uses. */
+  readonly architecture: 'nomic_bert' | 'gte';
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly intermediateSize: number;
+  readonly maxPositionEmbeddings: number;
+  /** 0: no token type table. */
+  readonly typeVocabSize: number;
+  readonly layerNormEps: number;
+  readonly ropeTheta: number;
+  /** GTE's NTK factor; 1 = plain rotary. */
+  readonly ropeNtkFactor: number;
+  /** The gate's activation: 'silu' or 'gelu'. */
+  readonly hiddenAct: string;
+  /** Bias flags as 0 / 1 (the engine reads numbers and strings only). */
+  readonly attentionBias: 0 | 1;
+  readonly mlpUpBias: 0 | 1;
+  readonly mlpDownBias: 0 | 1;
+}
+
+/** spec.config of a ModernBERT engine (native/engine/graphs/modernbert.cpp). */
 export interface NativeModernBertConfig {
   readonly vocabSize: number;
   readonly hiddenSize: number;
@@ -91,6 +117,7 @@ interface NativeEngineSpecBase {
 export type NativeEngineChoice =
   | { readonly family: 'bert'; readonly config: NativeBertConfig }
   | { readonly family: 'qwen3'; readonly config: NativeQwen3Config }
+  | { readonly family: 'rotary_bert'; readonly config: NativeRotaryBertConfig }
   | { readonly family: 'modernbert'; readonly config: NativeModernBertConfig };
 
 /** What loadEngine takes. */
@@ -173,8 +200,10 @@ export interface EmbeddingsSpec {
   /** Float32Array for F32, Uint16Array of raw bits for F16 / BF16. */
   readonly word: Float32Array | Uint16Array;
   readonly wordDType: CheckpointDType;
-  readonly position: Float32Array;
-  readonly tokenType: Float32Array;
+  /** null: no position table (rotary models); positions are then not read. */
+  readonly position: Float32Array | null;
+  /** null: no token type table (tokenTypeIds must then be absent). */
+  readonly tokenType: Float32Array | null;
   readonly hiddenSize: number;
   readonly gamma: Float32Array;
   readonly beta: Float32Array;
@@ -233,7 +262,15 @@ export interface NativeOps {
     out?: Float32Array | null,
   ): Float32Array;
   rmsNorm(x: Float32Array, rows: number, groups: number, cols: number, weight: Float32Array, eps: number): Float32Array;
-  rope(x: Float32Array, positions: Int32Array, numHeads: number, headDim: number, theta: number, maxPosition: number): Float32Array;
+  rope(
+    x: Float32Array,
+    positions: Int32Array,
+    numHeads: number,
+    headDim: number,
+    theta: number,
+    maxPosition: number,
+    inverseFrequencyScale?: number,
+  ): Float32Array;
   gatedActivation(packed: Float32Array, rows: number, cols: number, activation: GatedActivationKind, activatedHalf: GatedHalf): Float32Array;
   pagedAttention(spec: PagedAttentionSpec): Float32Array;
   peakGflops(bf16: boolean, seconds: number): number;

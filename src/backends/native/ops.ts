@@ -138,9 +138,20 @@ export function rmsNorm(x: Float32Array, rows: number, groups: number, cols: num
   return loadAddon().ops.rmsNorm(x, rows, groups, cols, weight, eps);
 }
 
-/** Rotate-half RoPE of x [T, numHeads * headDim] at each token's position (a rotated copy). */
-export function rope(x: Float32Array, positions: Int32Array, numHeads: number, headDim: number, theta: number, maxPosition: number): Float32Array {
-  return loadAddon().ops.rope(x, positions, numHeads, headDim, theta, maxPosition);
+/**
+ * Rotate-half RoPE of x [T, numHeads * headDim] at each token's position (a rotated copy); every inverse frequency
+ * 1 / theta^(2j / headDim) is multiplied by inverseFrequencyScale (1: plain rotary; GTE's NTK rope scales them).
+ */
+export function rope(
+  x: Float32Array,
+  positions: Int32Array,
+  numHeads: number,
+  headDim: number,
+  theta: number,
+  maxPosition: number,
+  inverseFrequencyScale = 1,
+): Float32Array {
+  return loadAddon().ops.rope(x, positions, numHeads, headDim, theta, maxPosition, inverseFrequencyScale);
 }
 
 /**

@@ -291,7 +291,7 @@ export class ModernBertEncoder {
     write(u.layerNorm, layerNormParams(numTokens, config.normEps));
     write(u.qkv, gemmParams(numTokens, 3 * H, H));
     // q and k: the first 2 nH heads of each [3H] qkv row.
-    write(u.rope, ropeParams(numTokens, 2 * config.numHeads, 3 * H));
+    write(u.rope, ropeParams(numTokens, 2 * config.numHeads, H / config.numHeads, 3 * H));
     write(u.wo, gemmParams(numTokens, H, H));
     write(u.wi, gemmParams(numTokens, 2 * I, H));
     write(u.gated, gatedActivationParams(numTokens, I));

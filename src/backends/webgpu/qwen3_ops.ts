@@ -107,10 +107,10 @@ export class WebGpuDecoderOps {
     );
   }
 
-  /** applyRotaryEmbedding(x [T, numHeads * headDim], positions [T], numHeads, headDim, theta). */
   /**
-   * Rotate-half RoPE of the first numHeads heads of each row, rows `rowStride` floats apart (default numHeads *
-   * headDim: rows back to back; wider, e.g. q and k of fused q | k | v rows, leaves the other columns as they are).
+   * applyRotaryEmbedding(x [T, numHeads * headDim], positions [T], numHeads, headDim, theta, inverseFrequencyScale) on
+   * the first numHeads heads of rows `rowStride` floats apart (default: rows back to back; wider, e.g. q and k of fused
+   * q | k | v rows, leaves the other columns as they are).
    */
   async rotaryEmbedding(
     x: ArrayLike<number>,
@@ -118,10 +118,10 @@ export class WebGpuDecoderOps {
     numHeads: number,
     headDim: number,
     theta: number,
+    inverseFrequencyScale = 1,
     rowStride = numHeads * headDim,
   ): Promise<Float32Array> {
     const numTokens = positions.length;
-    if (rowStride < numHeads * headDim) throw new RangeError(`rowStride ${rowStride} is below numHeads * headDim = ${numHeads * headDim}`);
     expectLength('x', x, numTokens * rowStride);
     const label = `rope ${numTokens}x${numHeads}x${headDim}`;
     const xBuffer = this.storage(`${label}: x`, x);
@@ -133,8 +133,8 @@ export class WebGpuDecoderOps {
           buffers: [
             xBuffer,
             this.storage(`${label}: positions`, Uint32Array.from(positions)),
-            this.storage(`${label}: inv_freq`, ropeInverseFrequencies32(headDim, theta)),
-            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads, rowStride)),
+            this.storage(`${label}: inv_freq`, ropeInverseFrequencies32(headDim, theta, inverseFrequencyScale)),
+            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads, headDim, rowStride)),
           ],
           workgroups: ropeWorkgroups(numTokens, numHeads, headDim, this.maxPerDimension),
         },

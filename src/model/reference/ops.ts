@@ -192,7 +192,8 @@ function gatherCheck(name: string, index: number, numRowsInTable: number, at: nu
 /**
  * BertEmbeddings.forward (transformers models/bert/modeling_bert.py, class BertEmbeddings): word + position +
  * token type embeddings, summed in that order, then LayerNorm (dropout is the identity at inference).
- * Tables are [numEntries, hiddenSize]; the output is [T, hiddenSize].
+ * Tables are [numEntries, hiddenSize]; the output is [T, hiddenSize]. `addedRow` [hiddenSize], when given, is added to
+ * every token last, before LayerNorm (ERNIE's task_type_embeddings[0], ErnieEmbeddings.forward).
  */
 export function embeddings(
   tokenIds: ArrayLike<number>,
@@ -205,9 +206,11 @@ export function embeddings(
   gamma: ArrayLike<number>,
   beta: ArrayLike<number>,
   eps: number,
+  addedRow: ArrayLike<number> | null = null,
 ): Float64Array {
   expectCount('hiddenSize', hiddenSize);
   if (hiddenSize === 0) throw new RangeError('hiddenSize must be > 0');
+  if (addedRow !== null) expectLength('addedRow', addedRow, hiddenSize);
   const numTokens = tokenIds.length;
   expectLength('positions', positions, numTokens);
   expectLength('tokenTypeIds', tokenTypeIds, numTokens);
@@ -231,6 +234,7 @@ export function embeddings(
     const type = tokenTypeIds[t] * hiddenSize;
     const out = t * hiddenSize;
     for (let h = 0; h < hiddenSize; h++) summed[out + h] = wordEmb[word + h] + posEmb[position + h] + typeEmb[type + h];
+    if (addedRow !== null) for (let h = 0; h < hiddenSize; h++) summed[out + h] += addedRow[h];
   }
   return layerNorm(summed, numTokens, hiddenSize, gamma, beta, eps);
 }

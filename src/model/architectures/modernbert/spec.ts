@@ -16,6 +16,8 @@ export const MODERNBERT: ArchitectureSpec<ModernBertConfig> = {
   // Bidirectional within each sequence; the sliding window of local layers is a per-layer detail of the forward pass,
   // not the causal 'sliding_window' kind (tokens still see both sides).
   attention: 'bidirectional',
+  // ModernBertModel.forward: position_ids = arange(seq_len), from 0.
+  firstPosition: () => 0,
   poolings: ['cls', 'mean', 'last'],
   heads: [],
   tensorSpecs: modernBertTensorSpecs,

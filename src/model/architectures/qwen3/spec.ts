@@ -13,6 +13,8 @@ export const QWEN3: ArchitectureSpec<Qwen3Config> = {
   claimsConfigJson: isQwen3ConfigJson,
   parseConfig: (json, file) => parseQwen3Config(json, file),
   attention: 'causal',
+  // modeling_qwen3.py Qwen3Model.forward (v5.25 l.382): position_ids = arange(seq_len) + past_seen_tokens, 0 first.
+  firstPosition: () => 0,
   // One-shot batches pool any way; paged batches (chunks, prefix hits) pool LAST only (the scheduler's business).
   poolings: ['cls', 'mean', 'last'],
   heads: [],
