@@ -20,9 +20,10 @@ void CpuEmbedTokens(kc::ThreadPool& pool, const void* table, kc::ElementType typ
 }  // namespace
 
 const Ops& CpuOps() {
-  static const Ops ops{
-      &kc::Embeddings,     &CpuEmbedTokens, &kc::Gemm, &kc::Attention,       &kc::AttentionWorkspaceFloats,
-      &kc::PagedAttention, &kc::RmsNorm,    &kc::Rope, &kc::GatedActivation, &kc::Pool};
+  static const Ops ops{&kc::Embeddings,      &CpuEmbedTokens, &kc::Gemm,
+                       &kc::LayerNorm,       &kc::Attention,  &kc::AttentionWorkspaceFloats,
+                       &kc::PagedAttention,  &kc::RmsNorm,    &kc::Rope,
+                       &kc::GatedActivation, &kc::Pool};
   return ops;
 }
 

@@ -19,6 +19,9 @@ struct Ops {
                        const int32_t* token_ids, int64_t num_tokens, float* out);
   void (*gemm)(Pool&, const float* a, int64_t m, int64_t lda, const kernels::cpu::PackedWeights& w, float* c,
                int64_t ldc, const kernels::cpu::GemmEpilogue& epilogue);
+  // y = LayerNorm(x + residual) over rows of `cols` (residual may be null; y may equal x).
+  void (*layer_norm)(Pool&, const float* x, const float* residual, float* y, int64_t rows, int64_t cols,
+                     const float* gamma, const float* beta, float eps);
   void (*attention)(Pool&, const kernels::cpu::AttentionArgs& args);
   int64_t (*attention_workspace_floats)(const kernels::cpu::AttentionArgs& args);
   void (*paged_attention)(Pool&, const kernels::cpu::PagedAttentionArgs& args);

@@ -18,9 +18,9 @@ const query = (architecture: string, extra: Partial<{ dtype: 'float32' | 'bfloat
 });
 
 describe('architecture registry', () => {
-  it('registers bert, its variants, qwen3 and the rotary BERTs with their attention kinds, poolings, heads and KV sizes', () => {
-    assert.deepEqual(architectureNames().sort(), ['bert', 'ernie', 'gte', 'nomic_bert', 'qwen3', 'roberta']);
-    for (const name of ['nomic_bert', 'gte']) {
+  it('registers bert, its variants, qwen3, the rotary BERTs and modernbert with their attention kinds, poolings, heads and KV sizes', () => {
+    assert.deepEqual(architectureNames().sort(), ['bert', 'ernie', 'gte', 'modernbert', 'nomic_bert', 'qwen3', 'roberta']);
+    for (const name of ['nomic_bert', 'gte', 'modernbert']) {
       const spec = findArchitecture(name)!;
       assert.equal(spec.attention, 'bidirectional');
       assert.equal(spec.kvBytesPerToken, null);

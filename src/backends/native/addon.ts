@@ -88,6 +88,24 @@ export interface NativeRotaryBertConfig {
   readonly mlpDownBias: 0 | 1;
 }
 
+/** spec.config of a ModernBERT engine (native/engine/graphs/modernbert.cpp). */
+export interface NativeModernBertConfig {
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly intermediateSize: number;
+  readonly maxPositionEmbeddings: number;
+  readonly normEps: number;
+  readonly hiddenAct: string;
+  readonly globalRopeTheta: number;
+  readonly localRopeTheta: number;
+  /** Half-width of the local layers' window (local_attention // 2). */
+  readonly slidingWindow: number;
+  /** One per layer, comma-separated: 'full_attention' or 'sliding_attention'. */
+  readonly layerTypes: string;
+}
+
 interface NativeEngineSpecBase {
   readonly dtype: Precision;
   /** 0 = one per hardware thread. */
@@ -99,7 +117,8 @@ interface NativeEngineSpecBase {
 export type NativeEngineChoice =
   | { readonly family: 'bert'; readonly config: NativeBertConfig }
   | { readonly family: 'qwen3'; readonly config: NativeQwen3Config }
-  | { readonly family: 'rotary_bert'; readonly config: NativeRotaryBertConfig };
+  | { readonly family: 'rotary_bert'; readonly config: NativeRotaryBertConfig }
+  | { readonly family: 'modernbert'; readonly config: NativeModernBertConfig };
 
 /** What loadEngine takes. */
 export type NativeEngineSpec = NativeEngineChoice & NativeEngineSpecBase;
@@ -222,6 +241,7 @@ export interface NativeOps {
     headDim: number,
     onlyQuery?: Int32Array | null,
     out?: Float32Array | null,
+    window?: number,
   ): Float32Array;
   /** The engine's layout: qkv [T, 3 * numHeads * headDim] (q | k | v in each row) -> out [T, numHeads * headDim]. */
   attentionQkv(

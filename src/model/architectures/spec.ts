@@ -12,7 +12,9 @@ import type { ModelConfig, PoolingMode, TensorView, WeightMap } from '../types.j
  * How tokens of one sequence see each other. 'bidirectional' (encoders): every token sees every token, so inputs are
  * computed whole and get neither a KV cache, prefix caching nor chunked prefill. 'causal' (decoders): a token sees
  * itself and earlier tokens, which is what makes paged K/V reusable. 'sliding_window': causal within a window (no
- * family uses it yet; named so a spec can declare it and every backend refuses it until one implements it).
+ * family uses it yet; named so a spec can declare it and every backend refuses it until one implements it). An encoder
+ * whose layers see a bidirectional window (ModernBERT's local layers) is 'bidirectional': the window is a detail of its
+ * forward pass, not of how its batches may be scheduled.
  */
 /** Heads a family may declare. */
 export type HeadName = 'classify';
