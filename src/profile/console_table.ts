@@ -1,6 +1,7 @@
 // The console summary of a load point, laid out like AIPerf's table (one row per metric, statistics as
-// columns), plus the lines AIPerf has no room for: tokens/s, goodput, and errors by status.
-import { DISTRIBUTION_METRICS, SCALAR_METRICS, type ProfileSummary } from './aggregate.js';
+// columns), plus the lines AIPerf has no room for: tokens/s, goodput, errors by status, and where the latency
+// went (the server's stage times).
+import { DISTRIBUTION_METRICS, SCALAR_METRICS, type LatencyBreakdownSummary, type ProfileSummary } from './aggregate.js';
 import type { SweepRow } from './artifacts.js';
 import { describeLoadPoint } from './options.js';
 
@@ -21,6 +22,21 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   return [rule('┌', '┬', '┐'), line(header), rule('├', '┼', '┤'), ...rows.map(line), rule('└', '┴', '┘')].join('\n');
 }
 
+/** Rows of the latency split: component, mean, p50, p99, share of the mean latency. */
+export function breakdownRows(breakdown: LatencyBreakdownSummary): string[][] {
+  const rows = breakdown.components.map((c) => [
+    c.label,
+    formatNumber(c.avg_ms),
+    formatNumber(c.p50_ms),
+    formatNumber(c.p99_ms),
+    `${(c.share * 100).toFixed(1)}%`,
+  ]);
+  rows.push(['Request latency', formatNumber(breakdown.request_latency_avg_ms), '', '', '100.0%']);
+  return rows;
+}
+
+export const BREAKDOWN_HEADER = ['Component', 'avg ms', 'p50 ms', 'p99 ms', 'share of avg'] as const;
+
 export function formatSummary(summary: ProfileSummary, title: string): string {
   const distributionRows = DISTRIBUTION_METRICS.flatMap(([key, label]) => {
     const stats = summary[key];
@@ -33,6 +49,12 @@ export function formatSummary(summary: ProfileSummary, title: string): string {
   const sections = [title];
   if (distributionRows.length > 0) sections.push(renderTable(['Metric', ...STAT_COLUMNS], distributionRows));
   else sections.push('No request succeeded: no latency or token statistics.');
+  if (summary.latency_breakdown) {
+    sections.push(
+      `Latency breakdown (server x-*-time headers, ${formatNumber(summary.latency_breakdown.request_count)} requests)`,
+      renderTable(BREAKDOWN_HEADER, breakdownRows(summary.latency_breakdown)),
+    );
+  }
   sections.push(renderTable(['Metric', 'Value'], scalarRows));
   const errorRows = Object.entries(summary.error_count_by_status).map(([status, count]) => [status, formatNumber(count)]);
   if (errorRows.length > 0) {

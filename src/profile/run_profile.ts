@@ -15,6 +15,7 @@ import type { RequestRecord } from './records.js';
 import { responseMetrics } from './response_metrics.js';
 import { SeededRandom } from './rng.js';
 import { scrapeMetrics, type MetricsScrape } from './server_metrics.js';
+import { parseServerTiming } from './server_timing.js';
 import { loadTokenCounter, type TokenCounter } from './tokenizer_loader.js';
 
 export interface ProfileIO {
@@ -58,14 +59,6 @@ function loadDataset(options: ProfileOptions, io: ProfileIO): DatasetEntry[] {
   return loadInputFile(source.path, counter);
 }
 
-function redactedConfig(options: ProfileOptions): Record<string, unknown> {
-  const headers = Object.fromEntries(
-    Object.entries(options.headers).map(([name, value]) => [name, /authorization|api-key|token/i.test(name) ? '<redacted>' : value]),
-  );
-  const { cliCommand, ...rest } = options;
-  return { ...rest, headers, cli_command: cliCommand };
-}
-
 function makeIssuer(
   options: ProfileOptions,
   prepared: readonly PreparedRequest[],
@@ -101,6 +94,7 @@ function makeIssuer(
       timeToFirstTokenMs: metrics.timeToFirstTokenMs,
       interTokenLatencyMs: metrics.interTokenLatencyMs,
       outputTokens: metrics.outputTokens,
+      serverTiming: metrics.error === null ? parseServerTiming(exchange.headers) : null,
       error: metrics.error,
     };
   };
@@ -162,7 +156,7 @@ async function runPoint(
       load: point,
       records: result.records,
       warmup,
-      inputConfig: redactedConfig(options),
+      options,
       metricsBefore,
       metricsAfter,
     });

@@ -104,8 +104,8 @@ test('known server delays come back as the right latencies, percentiles, counts 
 
     // Every artifact is there, and inputs.json holds what was sent.
     for (const file of [
-      'profile_export.json',
-      'profile_export.csv',
+      'profile_export_aiperf.json',
+      'profile_export_aiperf.csv',
       'inputs.json',
       'server_metrics_before.txt',
       'server_metrics_after.txt',
@@ -220,7 +220,7 @@ test('request rate (constant) issues on schedule; a duration bounds the run; war
     assert.ok(Math.abs(span - (records.length - 1) * 25) < 45, `span ${span} ms`);
     assert.equal(fake.received.length, records.length + 3);
     assert.ok(records.every((r) => r.metadata.benchmark_phase === 'profiling'));
-    assert.deepEqual(readJson(join(dir, 'profile_export.json')).warmup, { request_count: 3, error_count: 0 });
+    assert.deepEqual(readJson(join(dir, 'profile_export_aiperf.json')).warmup, { request_count: 3, error_count: 0 });
     assert.deepEqual(result.points[0]!.load, { mode: 'request_rate', requestRate: 40, maxConcurrency: null });
   } finally {
     await fake.close();
@@ -325,9 +325,9 @@ test('Cohere v2 embed: texts in, tokens from meta.billed_units; credentials trav
     assert.equal(fake.received[0]!.path, '/v2/embed');
     assert.equal(fake.received[0]!.headers['x-tenant'], 'bench');
     assert.deepEqual(Object.keys(fake.received[0]!.body).sort(), ['embedding_types', 'input_type', 'model', 'texts']);
-    const config = readJson(join(result.artifactDir, 'profile_export.json')).input_config;
+    const config = readJson(join(result.artifactDir, 'profile_export_aiperf.json')).pooled_config;
     assert.equal(config.headers.authorization, '<redacted>');
-    assert.equal(readFileSync(join(result.artifactDir, 'profile_export.json'), 'utf8').includes('sk-test'), false, 'the API key is not written to disk');
+    assert.equal(readFileSync(join(result.artifactDir, 'profile_export_aiperf.json'), 'utf8').includes('sk-test'), false, 'the API key is not written to disk');
 
     const refused = await profile(fake.url, ['--endpoint-type', 'cohere_embed', '--request-count', '2', '--synthetic-input-tokens-mean', '4']);
     assert.deepEqual(refused.result.points[0]!.summary.error_count_by_status, { '401': 2 });
@@ -344,7 +344,7 @@ test('a sweep runs each point in turn and writes a summary per point and for the
       result.points.map((p) => p.summary.request_count.avg),
       [6, 6],
     );
-    assert.ok(existsSync(join(dir, 'concurrency1', 'profile_export.json')));
+    assert.ok(existsSync(join(dir, 'concurrency1', 'profile_export_aiperf.json')));
     assert.ok(existsSync(join(dir, 'concurrency3', 'profile_export.jsonl')));
     const sweep = readJson(join(dir, 'sweep_summary.json'));
     assert.deepEqual(
