@@ -189,14 +189,17 @@ export function summarize(records: readonly RequestRecord[], goodputThresholds: 
   };
 }
 
-/** Metrics that have a distribution, in the order tables list them, with display names. */
+/**
+ * Metrics that have a distribution, in the order tables list them, with display names: AIPerf's header for
+ * the metrics AIPerf has (metrics/types/*.py `header`), so CSV rows read the same in both tools.
+ */
 export const DISTRIBUTION_METRICS = [
   ['request_latency', 'Request Latency'],
   ...BREAKDOWN_COMPONENTS.map(([name, label]) => [name, `${label} Time`] as const),
   ['time_to_first_token', 'Time to First Token'],
   ['inter_token_latency', 'Inter Token Latency'],
-  ['input_tokens', 'Input Tokens per Request, usage'],
-  ['input_sequence_length', 'Input Sequence Length, client'],
+  ['input_tokens', 'Server Input Tokens per Request'],
+  ['input_sequence_length', 'Input Sequence Length'],
   ['output_sequence_length', 'Output Sequence Length'],
   ['batch_size', 'Inputs per Request'],
 ] as const satisfies readonly (readonly [keyof ProfileSummary, string])[];
@@ -211,7 +214,7 @@ export const SCALAR_METRICS = [
   ['error_request_count', 'Error Request Count'],
   ['completed_request_count', 'Completed Requests (Success + Error)'],
   ['request_error_rate', 'Request Error Rate'],
-  ['total_input_tokens', 'Total Input Tokens, usage'],
-  ['total_isl', 'Total Input Sequence Length, client'],
+  ['total_input_tokens', 'Total Server Input Tokens'],
+  ['total_isl', 'Total Input Sequence Length'],
   ['benchmark_duration', 'Benchmark Duration'],
 ] as const satisfies readonly (readonly [keyof ProfileSummary, string])[];

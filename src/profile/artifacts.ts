@@ -135,23 +135,28 @@ export function aggregateDocument(point: PointExport, artifactDir = '.'): Record
 const fmt = (value: number): string => value.toFixed(2);
 const csvCell = (text: string): string => (/[",\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text);
 
+/** AIPerf's CSV row name: the header, then the unit in brackets unless it is a bare count (metrics_csv_exporter.py). */
+function csvMetricName(label: string, unit: string): string {
+  return unit === 'count' || unit === 'requests' ? label : `${label} (${unit})`;
+}
+
 /**
- * AIPerf's CSV: a statistics section (columns in AIPerf's order, rows sorted by name), a blank line, then a
- * Metric,Value section for the run-level numbers; our extras (errors by status) come last.
+ * AIPerf's CSV: a statistics section (columns in AIPerf's order, rows sorted by metric tag), a blank line,
+ * then a Metric,Value section for the run-level numbers; our extra (errors by status) comes last.
  */
 export function aggregateCsv(summary: ProfileSummary): string {
   const statColumns = ['avg', 'min', 'max', 'sum', ...REPORTED_PERCENTILES.map((p) => `p${p}` as const), 'std'] as const;
-  const byName = (a: readonly string[], b: readonly string[]): number => (a[0]! < b[0]! ? -1 : a[0]! > b[0]! ? 1 : 0);
-  const statRows = DISTRIBUTION_METRICS.flatMap(([key, label]) => {
+  const byTag = <T extends readonly [string, ...unknown[]]>(list: readonly T[]): T[] => [...list].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const lines = [`Metric,${statColumns.join(',')}`];
+  for (const [key, label] of byTag(DISTRIBUTION_METRICS)) {
     const stats = summary[key];
-    return stats ? [[`${label} (${stats.unit})`, ...statColumns.map((c) => fmt(stats[c]))]] : [];
-  }).sort(byName);
-  const scalarRows = SCALAR_METRICS.flatMap(([key, label]) => {
+    if (stats) lines.push([csvCell(csvMetricName(label, stats.unit)), ...statColumns.map((c) => fmt(stats[c]))].join(','));
+  }
+  lines.push('', 'Metric,Value');
+  for (const [key, label] of byTag(SCALAR_METRICS)) {
     const metric = summary[key];
-    return metric ? [[`${label} (${metric.unit})`, fmt(metric.avg)]] : [];
-  }).sort(byName);
-  const lines = [`Metric,${statColumns.join(',')}`, ...statRows.map((row) => [csvCell(row[0]!), ...row.slice(1)].join(','))];
-  lines.push('', 'Metric,Value', ...scalarRows.map(([name, value]) => `${csvCell(name!)},${value}`));
+    if (metric) lines.push(`${csvCell(csvMetricName(label, metric.unit))},${fmt(metric.avg)}`);
+  }
   const errorKeys = Object.keys(summary.error_count_by_status);
   if (errorKeys.length > 0) {
     lines.push('', 'Error,Count');

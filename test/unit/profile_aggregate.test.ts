@@ -163,8 +163,15 @@ test('artifact files: aggregate JSON and CSV, JSONL, server metrics delta', () =
   assert.ok(csv.includes('Request Throughput (requests/sec),10.00'));
   assert.ok(csv.includes('Request Error Rate (%),37.50'));
   assert.ok(csv.includes('429,2'));
+  assert.ok(csv.includes('Request Count,10.00'), 'no unit after a bare count, as AIPerf writes it');
   const statNames = csv.slice(1, csv.indexOf('')).map((line) => line.split(',')[0]!);
-  assert.deepEqual(statNames, [...statNames].sort(), 'rows sorted by name, as AIPerf writes them');
+  // Sorted by metric tag, as AIPerf writes them: batch_size, input_sequence_length, input_tokens, request_latency.
+  assert.deepEqual(statNames, [
+    'Inputs per Request (inputs)',
+    'Input Sequence Length (tokens)',
+    'Server Input Tokens per Request (tokens)',
+    'Request Latency (ms)',
+  ]);
 });
 
 test('latency breakdown: server stage times from headers, network + HTTP is the rest, components add up', () => {
