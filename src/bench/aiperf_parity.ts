@@ -27,7 +27,9 @@ const { values } = parseArgs({
     backend: { type: 'string', default: 'cpu' },
     concurrency: { type: 'string', default: '4' },
     'request-count': { type: 'string', default: '200' },
-    'warmup-request-count': { type: 'string', default: '10' },
+    // 0: the server's counters around a run then cover exactly the measured requests; the server is warmed
+    // once, before the first round, instead.
+    'warmup-request-count': { type: 'string', default: '0' },
     'input-tokens': { type: 'string', default: '64' },
     'batch-size': { type: 'string', default: '1' },
     rounds: { type: 'string', default: '3' },
@@ -51,9 +53,18 @@ interface RunFigures {
   readonly serverTokensPerRequest: number;
   /** Tokens per request as the tool itself counted them (client tokenizer, no special tokens). */
   readonly clientTokensPerRequest: number | null;
-  /** The server's mean x-inference-time and x-queue-time over the run's requests (warm-up included), ms. */
+  /**
+   * The server's mean x-inference-time and x-queue-time over the run's requests, ms (with --warmup-request-count,
+   * the warm-up requests are in these means but not in the client's latencies).
+   */
   readonly serverComputeMs: number;
   readonly serverQueueMs: number;
+  /**
+   * Mean latency the client measured minus the server's mean time in the request (tokenization + queue +
+   * compute): what the client, the network and HTTP add. A server slowed by a neighbour moves both terms, so
+   * this stays comparable between runs when throughput does not.
+   */
+  readonly outsideServerMs: number;
   /** User + system CPU seconds of the client process tree, start-up included; null without GNU time. */
   readonly clientCpuS: number | null;
 }
@@ -128,6 +139,7 @@ interface ServerCounters {
   readonly requests: number;
   readonly inferenceS: number;
   readonly queueS: number;
+  readonly tokenizationS: number;
   readonly timedRequests: number;
 }
 
@@ -140,6 +152,7 @@ async function serverCounters(url: string): Promise<ServerCounters> {
     requests: value('pooled_requests_total{route="/v1/embeddings",status="200"}'),
     inferenceS: value('pooled_inference_duration_seconds_sum'),
     queueS: value('pooled_queue_duration_seconds_sum'),
+    tokenizationS: value('pooled_tokenization_duration_seconds_sum'),
     timedRequests: value('pooled_inference_duration_seconds_count'),
   };
 }
@@ -171,8 +184,8 @@ function loadArgs(url: string, modelName: string, modelPath: string): string[] {
     values.concurrency!,
     '--request-count',
     values['request-count']!,
-    '--warmup-request-count',
-    values['warmup-request-count']!,
+    // AIPerf refuses --warmup-request-count 0; leaving the flag out means no warm-up in both tools.
+    ...(Number(values['warmup-request-count']) > 0 ? ['--warmup-request-count', values['warmup-request-count']!] : []),
     '--synthetic-input-tokens-mean',
     values['input-tokens']!,
     '--synthetic-input-tokens-stddev',
@@ -212,6 +225,9 @@ async function profileOnce(tool: Tool, round: number, url: string, modelName: st
     clientTokensPerRequest: aggregate.input_sequence_length?.avg ?? null,
     serverComputeMs: ((after.inferenceS - before.inferenceS) / timed) * 1000,
     serverQueueMs: ((after.queueS - before.queueS) / timed) * 1000,
+    outsideServerMs:
+      aggregate.request_latency.avg -
+      ((after.inferenceS - before.inferenceS + after.queueS - before.queueS + after.tokenizationS - before.tokenizationS) / timed) * 1000,
     clientCpuS,
   };
 }
@@ -239,6 +255,8 @@ async function main(): Promise<void> {
         `(+${values['warmup-request-count']} warm-up), ${values['input-tokens']} tokens x ${values['batch-size']} texts per request, ${values.rounds} rounds` +
         (values['server-cpus'] === undefined ? '' : `; server on CPUs ${values['server-cpus']}, clients on CPUs ${values['client-cpus'] ?? 'any'}`),
     );
+    // Round 0 warms the server (first-touch allocations, JIT) and is not reported.
+    await profileOnce('pooled', 0, url, modelName, modelPath, outDir);
     for (let round = 1; round <= Number(values.rounds); round++) {
       // Alternate who goes first, so a drift of the machine (thermal, a neighbour) does not always favour one side.
       const order: Tool[] = round % 2 === 1 ? ['aiperf', 'pooled'] : ['pooled', 'aiperf'];
@@ -265,10 +283,11 @@ async function main(): Promise<void> {
     r.clientTokensPerRequest === null ? '-' : r.clientTokensPerRequest.toFixed(1),
     r.serverComputeMs.toFixed(2),
     r.serverQueueMs.toFixed(2),
+    r.outsideServerMs.toFixed(2),
     r.clientCpuS === null ? '-' : r.clientCpuS.toFixed(1),
   ]);
   console.log(
-    `\n${formatTable(['round', 'tool', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server tok/req', 'client ISL', 'server compute ms', 'server queue ms', 'client CPU s'], rows)}`,
+    `\n${formatTable(['round', 'tool', 'req/s', 'p50 ms', 'p99 ms', 'errors', 'server tok/req', 'client ISL', 'server compute ms', 'server queue ms', 'outside server ms', 'client CPU s'], rows)}`,
   );
 
   const of = (tool: Tool, pick: (r: RunFigures) => number): number[] => runs.filter((r) => r.tool === tool).map(pick);
@@ -279,6 +298,7 @@ async function main(): Promise<void> {
     ['server tokens / request', (r) => r.serverTokensPerRequest],
     ['server compute ms / request', (r) => r.serverComputeMs],
     ['server queue ms / request', (r) => r.serverQueueMs],
+    ['outside the server ms / request', (r) => r.outsideServerMs],
   ];
   const summary = metrics.map(([name, pick]) => {
     const aiperf = of('aiperf', pick);
