@@ -9,7 +9,8 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DISTRIBUTION_METRICS, SCALAR_METRICS, type ProfileSummary } from './aggregate.js';
-import type { LoadPoint, ProfileOptions } from './options.js';
+import { NEURONPERF_CSV, neuronperfCsv, neuronperfRow } from './neuronperf_table.js';
+import type { InputVariant, LoadPoint, ProfileOptions } from './options.js';
 import type { PreparedRequest } from './payload.js';
 import type { RequestRecord } from './records.js';
 import { recordToJsonLine } from './records_jsonl.js';
@@ -180,14 +181,19 @@ export function writePointArtifacts(dir: string, point: PointExport): void {
 export interface SweepRow {
   readonly folder: string;
   readonly load: LoadPoint;
+  /** The input variant of an input sweep; null when only the load varies. */
+  readonly variant: InputVariant | null;
   readonly summary: ProfileSummary;
 }
 
-export function writeSweepSummary(dir: string, rows: readonly SweepRow[]): void {
+/** sweep_summary.json/.csv, and for an input sweep the neuronperf table (neuronperf.csv, and in the JSON). */
+export function writeSweepSummary(dir: string, rows: readonly SweepRow[], table: { numModels: number; costPerHour: number | null }): void {
   mkdirSync(dir, { recursive: true });
   const points = rows.map((row) => ({
     folder: row.folder,
     load: row.load,
+    batch_size: row.variant?.batchSize ?? null,
+    seq_len: row.variant?.seqLen ?? null,
     request_throughput: row.summary.request_throughput.avg,
     input_token_throughput: row.summary.input_token_throughput?.avg ?? null,
     request_latency_avg: row.summary.request_latency?.avg ?? null,
@@ -198,7 +204,9 @@ export function writeSweepSummary(dir: string, rows: readonly SweepRow[]): void 
     error_request_count: row.summary.error_request_count.avg,
     goodput: row.summary.goodput?.avg ?? null,
   }));
-  writeFileSync(join(dir, SWEEP_SUMMARY_JSON), JSON.stringify({ points }, null, 2));
+  const neuronperf = rows.some((row) => row.variant !== null) ? rows.map((row) => neuronperfRow(row, table.numModels, table.costPerHour)) : null;
+  writeFileSync(join(dir, SWEEP_SUMMARY_JSON), JSON.stringify({ points, neuronperf, cost_per_hour: table.costPerHour }, null, 2));
+  if (neuronperf) writeFileSync(join(dir, NEURONPERF_CSV), neuronperfCsv(neuronperf));
   const columns = Object.keys(points[0] ?? {}).filter((c) => c !== 'load');
   const csv = [
     ['load', ...columns].join(','),

@@ -3,7 +3,8 @@
 // went (the server's stage times).
 import { DISTRIBUTION_METRICS, SCALAR_METRICS, type LatencyBreakdownSummary, type ProfileSummary } from './aggregate.js';
 import type { SweepRow } from './artifacts.js';
-import { describeLoadPoint } from './options.js';
+import { NEURONPERF_COLUMNS, neuronperfRow } from './neuronperf_table.js';
+import { describeInputVariant, describeLoadPoint } from './options.js';
 
 const STAT_COLUMNS = ['avg', 'min', 'max', 'p1', 'p5', 'p25', 'p50', 'p75', 'p90', 'p95', 'p99', 'std'] as const;
 
@@ -76,7 +77,7 @@ export function formatSweep(rows: readonly SweepRow[]): string {
     const latency = row.summary.request_latency;
     const cell = (value: number | undefined | null): string => (value === undefined || value === null ? '-' : formatNumber(value));
     return [
-      describeLoadPoint(row.load),
+      row.variant ? `${describeInputVariant(row.variant)} ${describeLoadPoint(row.load)}` : describeLoadPoint(row.load),
       cell(row.summary.request_throughput.avg),
       cell(row.summary.input_token_throughput?.avg),
       cell(latency?.p50),
@@ -86,4 +87,15 @@ export function formatSweep(rows: readonly SweepRow[]): string {
     ];
   });
   return `Sweep summary\n${renderTable(['Load', 'Requests/s', 'Tokens/s', 'p50 ms', 'p90 ms', 'p99 ms', 'Errors'], body)}\n`;
+}
+
+/** The neuronperf table of an input sweep: one row per (batch size, sequence length, load point). */
+export function formatNeuronperf(rows: readonly SweepRow[], numModels: number, costPerHour: number | null): string {
+  const cell = (value: number | null): string => (value === null ? '-' : formatNumber(value));
+  const body = rows.map((row) => {
+    const r = neuronperfRow(row, numModels, costPerHour);
+    return NEURONPERF_COLUMNS.map((column) => (column === 'cost_per_1m_inferences' && r[column] !== null ? `$${r[column]!.toPrecision(3)}` : cell(r[column])));
+  });
+  const note = costPerHour === null ? ' (--cost-per-hour adds cost per 1M inferences)' : ` (at $${costPerHour}/hour)`;
+  return `Neuronperf table${note}\n${renderTable(NEURONPERF_COLUMNS, body)}\n`;
 }

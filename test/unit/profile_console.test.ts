@@ -107,7 +107,7 @@ test('the console table lists latency statistics, throughputs and errors by stat
   );
   assert.equal(widths.size, 1, 'rows line up');
   assert.match(formatSummary(summarize([record(0, 5, { code: null, type: 'ConnectionError', message: 'ECONNREFUSED' })], null), 't'), /No request succeeded/);
-  const sweep = formatSweep([{ folder: 'concurrency1', load: { mode: 'concurrency', concurrency: 1 }, summary }]);
+  const sweep = formatSweep([{ folder: 'concurrency1', load: { mode: 'concurrency', concurrency: 1 }, variant: null, summary }]);
   assert.match(sweep, /│ concurrency1 │ +9\.84 │ +98\.36 │ +20 │ +28 │ +29\.80 │ +1 │/);
   assert.equal(renderTable(['a', 'b'], [['x', '1']]).split('\n').length, 5);
   assert.doesNotMatch(text, /Latency breakdown/, 'no stage-time headers, no breakdown table');

@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProfileSummary } from '../aggregate.js';
 import { AGGREGATE_JSON, LEGACY_AGGREGATE_JSON, RECORDS_JSONL, SWEEP_SUMMARY_JSON } from '../artifacts.js';
+import type { NeuronperfRow } from '../neuronperf_table.js';
 import type { LoadPoint } from '../options.js';
 import { parseJsonlRecords, type JsonlRecord } from '../records_jsonl.js';
 
@@ -30,6 +31,8 @@ export interface ArtifactSet {
   readonly dir: string;
   readonly isSweep: boolean;
   readonly points: readonly PointArtifacts[];
+  /** An input sweep's neuronperf table (sweep_summary.json), with the hourly price the run was given. */
+  readonly neuronperf?: { readonly rows: readonly NeuronperfRow[]; readonly costPerHour: number | null };
 }
 
 /** The aggregate file of a point folder: AIPerf's name, or the name used before the AIPerf layout; null if neither. */
@@ -58,8 +61,16 @@ export function readArtifacts(dir: string): ArtifactSet {
   let folders: string[];
   const sweepPath = join(dir, SWEEP_SUMMARY_JSON);
   if (existsSync(sweepPath)) {
-    const sweep = JSON.parse(readFileSync(sweepPath, 'utf8')) as { points: { folder: string }[] };
+    const sweep = JSON.parse(readFileSync(sweepPath, 'utf8')) as {
+      points: { folder: string }[];
+      neuronperf?: NeuronperfRow[] | null;
+      cost_per_hour?: number | null;
+    };
     folders = sweep.points.map((p) => p.folder);
+    if (sweep.neuronperf) {
+      const points = folders.map((folder) => readPoint(join(dir, folder), folder));
+      return { dir, isSweep: true, points, neuronperf: { rows: sweep.neuronperf, costPerHour: sweep.cost_per_hour ?? null } };
+    }
   } else {
     // A sweep cut short before its summary was written still has its finished points.
     folders = readdirSync(dir)

@@ -3,6 +3,7 @@
 // throughput with one dot per load point, the curve that shows where a server saturates; and where the
 // latency went (network + HTTP, tokenization, queue, compute) when the server sent its stage times.
 import { BREAKDOWN_COMPONENTS } from '../latency_breakdown.js';
+import type { NeuronperfRow } from '../neuronperf_table.js';
 import type { LoadPoint } from '../options.js';
 import type { JsonlRecord } from '../records_jsonl.js';
 import type { PointArtifacts } from './artifact_reader.js';
@@ -185,4 +186,49 @@ export function sweepChart(points: readonly PointArtifacts[]): Chart {
     yFromZero: true,
     xFromZero: true,
   });
+}
+
+const SERIES_COLOURS = [PALETTE.blue, PALETTE.orange, PALETTE.green, PALETTE.red, PALETTE.purple, PALETTE.grey];
+
+/** Rows grouped into one series per (sequence length, workers per model), each sorted by batch size. */
+function neuronperfSeries(rows: readonly NeuronperfRow[], pick: (row: NeuronperfRow) => number | null): XySeries[] {
+  const groups = new Map<string, NeuronperfRow[]>();
+  const multipleWorkers = new Set(rows.map((r) => r.workers_per_model)).size > 1;
+  for (const row of rows) {
+    const key = `seq_len ${row.seq_len}${multipleWorkers ? `, ${row.workers_per_model ?? '-'} workers` : ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.entries()].map(([name, group], i) => ({
+    name,
+    colour: SERIES_COLOURS[i % SERIES_COLOURS.length]!,
+    style: 'line+dots',
+    points: group
+      .filter((row) => pick(row) !== null)
+      .sort((a, b) => a.batch_size - b.batch_size)
+      .map((row) => ({ x: row.batch_size, y: pick(row)!, label: `b=${row.batch_size}` })),
+  }));
+}
+
+/** The neuronperf sweep drawn: inferences/s and p50 latency against batch size, one line per sequence length. */
+export function neuronperfCharts(rows: readonly NeuronperfRow[]): Chart[] {
+  return [
+    xyChart({
+      id: 'neuronperf-throughput',
+      title: 'Throughput by batch size',
+      xLabel: 'batch size (inputs per request)',
+      yLabel: 'inferences/s',
+      series: neuronperfSeries(rows, (r) => r.throughput_inferences_per_s),
+      yFromZero: true,
+      xFromZero: true,
+    }),
+    xyChart({
+      id: 'neuronperf-latency',
+      title: 'Request latency p50 by batch size',
+      xLabel: 'batch size (inputs per request)',
+      yLabel: 'latency p50 (ms)',
+      series: neuronperfSeries(rows, (r) => r.latency_ms_p50),
+      yFromZero: true,
+      xFromZero: true,
+    }),
+  ];
 }

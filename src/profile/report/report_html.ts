@@ -5,7 +5,8 @@ import { BREAKDOWN_HEADER, breakdownRows, formatNumber } from '../console_table.
 import { describeLoadPoint } from '../options.js';
 import { runConfig, type ArtifactSet, type PointArtifacts } from './artifact_reader.js';
 import { costPerMillion, formatCost } from './cost.js';
-import { breakdownChart, pointCharts, sweepBreakdownChart, sweepChart } from './report_charts.js';
+import { NEURONPERF_COLUMNS, type NeuronperfRow } from '../neuronperf_table.js';
+import { breakdownChart, neuronperfCharts, pointCharts, sweepBreakdownChart, sweepChart } from './report_charts.js';
 import { escapeXml as escapeHtml, type Chart } from './svg_charts.js';
 
 export interface ReportSettings {
@@ -129,7 +130,7 @@ function sweepSection(set: ArtifactSet, charts: readonly Chart[], settings: Repo
     const a = p.aggregate;
     const cell = (v: number | undefined): string => (v === undefined ? '-' : formatNumber(v));
     const row = [
-      describeLoadPoint(a.load),
+      p.name,
       cell(a.request_throughput.avg),
       cell(a.input_token_throughput?.avg),
       cell(a.request_latency?.p50),
@@ -148,12 +149,32 @@ function sweepSection(set: ArtifactSet, charts: readonly Chart[], settings: Repo
   return `<section id="sweep"><h2>Sweep</h2><div class="charts">${charts.map((c) => c.svg).join('')}</div>${table(header, rows)}</section>`;
 }
 
+/** The neuronperf table; --cost-per-hour given to the report overrides the price the run was given. */
+function neuronperfSection(rows: readonly NeuronperfRow[], charts: readonly Chart[], costPerHour: number | null): string {
+  const cell = (value: number | null): string => (value === null ? '-' : formatNumber(value));
+  const body = rows.map((row) => {
+    const cost = costPerHour !== null && row.throughput_inferences_per_s > 0 ? (costPerHour / 3600 / row.throughput_inferences_per_s) * 1e6 : null;
+    return NEURONPERF_COLUMNS.map((column) => (column === 'cost_per_1m_inferences' ? formatCost(cost) : cell(row[column])));
+  });
+  const price = costPerHour === null ? 'no hourly price given (--cost-per-hour)' : `costs at $${costPerHour} per hour`;
+  return (
+    `<section id="neuronperf"><h2>Batch size and sequence length sweep (neuronperf table)</h2>` +
+    `<p class="meta">One request carries batch_size inputs of seq_len tokens; workers_per_model = requests in flight / n_models; ${escapeHtml(price)}.</p>` +
+    `<div class="charts">${charts.map((c) => c.svg).join('')}</div>${table(NEURONPERF_COLUMNS, body)}</section>`
+  );
+}
+
 export function renderReport(set: ArtifactSet, settings: ReportSettings): RenderedReport {
   const first = set.points[0]!.aggregate;
   const config = runConfig(first);
   const model = String(config.model ?? 'unknown model');
   const charts: Chart[] = [];
   const sections: string[] = [];
+  if (set.neuronperf) {
+    const tableCharts = neuronperfCharts(set.neuronperf.rows);
+    charts.push(...tableCharts);
+    sections.push(neuronperfSection(set.neuronperf.rows, tableCharts, settings.costPerHour ?? set.neuronperf.costPerHour));
+  }
   if (set.isSweep) {
     const sweepCharts = [sweepChart(set.points), sweepBreakdownChart(set.points)].filter((c): c is Chart => c !== null);
     charts.push(...sweepCharts);
@@ -163,7 +184,7 @@ export function renderReport(set: ArtifactSet, settings: ReportSettings): Render
     const perPoint = pointCharts(point);
     const breakdown = breakdownChart(point);
     charts.push(...perPoint, ...(breakdown ? [breakdown] : []));
-    sections.push(pointSection(point, perPoint, settings, describeLoadPoint(point.aggregate.load), breakdown));
+    sections.push(pointSection(point, perPoint, settings, set.isSweep ? point.name : describeLoadPoint(point.aggregate.load), breakdown));
   }
   const metaLines = [
     `${escapeHtml(String(config.endpointType ?? ''))} endpoint <code>${escapeHtml(`${config.baseUrl ?? ''}${config.endpointPath ?? ''}`)}</code>`,
