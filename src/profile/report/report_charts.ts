@@ -131,7 +131,8 @@ export function breakdownChart(point: PointArtifacts): Chart | null {
     .sort((a, b) => a.metrics.request_latency!.value - b.metrics.request_latency!.value);
   if (timed.length === 0) return null;
   const bars = LATENCY_BANDS.flatMap(([label, from, to]) => {
-    const band = timed.slice(Math.floor(from * timed.length), Math.ceil(to * timed.length));
+    // Disjoint bands by rank (floor at both ends): with few requests a band may be empty and is left out.
+    const band = timed.slice(Math.floor(from * timed.length), Math.floor(to * timed.length));
     return band.length > 0 ? [{ label: `${label} (${band.length})`, values: meanBreakdown(band) }] : [];
   });
   return stackedBarChart({
@@ -205,7 +206,7 @@ function neuronperfSeries(rows: readonly NeuronperfRow[], pick: (row: Neuronperf
     points: group
       .filter((row) => pick(row) !== null)
       .sort((a, b) => a.batch_size - b.batch_size)
-      .map((row) => ({ x: row.batch_size, y: pick(row)!, label: `b=${row.batch_size}` })),
+      .map((row) => ({ x: row.batch_size, y: pick(row)! })),
   }));
 }
 
