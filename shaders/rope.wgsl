@@ -4,10 +4,12 @@
 //   out[j + HEAD_DIM/2] = x[j + HEAD_DIM/2] cos(angle) + x[j] sin(angle)
 //
 // Bindings (group 0):
-//   0 x         array<f32> [T, num_heads * HEAD_DIM], read_write (rotated in place)
+//   0 x         array<f32> [T, row_stride], read_write (rotated in place): token t's heads at
+//               x[t * row_stride + h * HEAD_DIM ...] for h < num_heads (Qwen3: row_stride = num_heads * HEAD_DIM;
+//               a fused q|k|v row: num_heads = q and k heads together, row_stride = the q|k|v width)
 //   1 positions array<u32> [T]: each token's position in its input (cached tokens included), read
 //   2 inv_freq  array<f32> [HEAD_DIM / 2]: 1 / theta^(2j / HEAD_DIM), read
-//   3 params    uniform {num_tokens, num_heads}
+//   3 params    uniform {num_tokens, num_heads, row_stride}
 // Workgroup size: WORKGROUP_SIZE (64), one invocation per (token, head, pair j).
 // Dispatch: grid of ceil(T * num_heads * HEAD_DIM / 2 / 64) workgroups, (min(count, 65535), ceil(count / 65535), 1).
 // Tiling: none; each invocation reads and writes its own pair (j, j + HEAD_DIM/2).
@@ -25,8 +27,8 @@
 struct RopeParams {
   num_tokens: u32,
   num_heads: u32,
+  row_stride: u32,
   _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read_write> x: array<f32>;
@@ -52,12 +54,13 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>, @builtin(num_workgroups) g
   let j = index % half;
   let head_of_token = index / half; // t * num_heads + h
   let t = head_of_token / params.num_heads;
+  let h = head_of_token % params.num_heads;
   let angle = f32(positions[t]) * inv_freq[j];
   let turns = round(angle * INV_TWO_PI);
   let reduced = fma(-turns, TWO_PI_LO, fma(-turns, TWO_PI_HI, angle));
   let c = cos(reduced);
   let s = sin(reduced);
-  let base = head_of_token * HEAD_DIM;
+  let base = t * params.row_stride + h * HEAD_DIM;
   let first = x[base + j];
   let second = x[base + half + j];
   x[base + j] = first * c - second * s;

@@ -104,6 +104,22 @@ kc::Activation ParseActivation(const Napi::Value& value, const std::string& name
       value.Env(), name + " must be 'none', 'gelu', 'gelu_new', 'gelu_pytorch_tanh' or 'relu', got '" + s + "'");
 }
 
+kc::Activation ParseGatedActivation(const Napi::Value& value, const std::string& name) {
+  const std::string s = ExpectString(value, name);
+  if (s == "silu") return kc::Activation::kSilu;
+  if (s == "gelu") return kc::Activation::kGeluErf;
+  if (s == "gelu_new" || s == "gelu_pytorch_tanh") return kc::Activation::kGeluTanh;
+  throw Napi::TypeError::New(value.Env(),
+                             name + " must be 'silu', 'gelu', 'gelu_new' or 'gelu_pytorch_tanh', got '" + s + "'");
+}
+
+kc::GatedHalf ParseGatedHalf(const Napi::Value& value, const std::string& name) {
+  const std::string s = ExpectString(value, name);
+  if (s == "first") return kc::GatedHalf::kFirst;
+  if (s == "second") return kc::GatedHalf::kSecond;
+  throw Napi::TypeError::New(value.Env(), name + " must be 'first' or 'second', got '" + s + "'");
+}
+
 kc::PoolingMode ParsePooling(const Napi::Value& value, const std::string& name) {
   const std::string s = ExpectString(value, name);
   if (s == "cls") return kc::PoolingMode::kCls;

@@ -41,6 +41,10 @@ std::vector<T> CopyArray(const ArrayView<T>& view) {
 kernels::cpu::ElementType ParseCheckpointDType(const Napi::Value& value, const std::string& name);
 kernels::cpu::ElementType ParsePrecision(const Napi::Value& value, const std::string& name);
 kernels::cpu::Activation ParseActivation(const Napi::Value& value, const std::string& name);
+// 'silu' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' (the activations GatedActivation takes).
+kernels::cpu::Activation ParseGatedActivation(const Napi::Value& value, const std::string& name);
+// 'first' | 'second'.
+kernels::cpu::GatedHalf ParseGatedHalf(const Napi::Value& value, const std::string& name);
 kernels::cpu::PoolingMode ParsePooling(const Napi::Value& value, const std::string& name);
 
 Napi::Float32Array NewFloat32Array(Napi::Env env, const float* data, size_t length);

@@ -173,7 +173,7 @@ Napi::Value EmbeddingsJs(const Napi::CallbackInfo& info) {
   const int64_t hidden = ExpectInteger(o.Get("hiddenSize"), "hiddenSize", 1, kMaxCount);
   const auto token_ids = ExpectInt32Array(o.Get("tokenIds"), "tokenIds");
   const int64_t num_tokens = static_cast<int64_t>(token_ids.length);
-  const auto positions = ExpectInt32Array(o.Get("positions"), "positions", num_tokens);
+  const auto positions = ExpectInt32Array(o.Get("positions"), "positions", num_tokens);  // not read without a table
   const int32_t* token_types = IsNullish(o.Get("tokenTypeIds"))
                                    ? nullptr
                                    : ExpectInt32Array(o.Get("tokenTypeIds"), "tokenTypeIds", num_tokens).data;
@@ -187,15 +187,21 @@ Napi::Value EmbeddingsJs(const Napi::CallbackInfo& info) {
     throw Napi::RangeError::New(env, "word length is not a multiple of hiddenSize");
   t.word = ExpectElementArray(word, "word", t.word_type, static_cast<int64_t>(word_length));
   t.vocab_size = static_cast<int64_t>(word_length) / hidden;
-  const auto position = ExpectFloat32Array(o.Get("position"), "position");
-  const auto token_type = ExpectFloat32Array(o.Get("tokenType"), "tokenType");
-  if (position.length % static_cast<size_t>(hidden) != 0 || token_type.length % static_cast<size_t>(hidden) != 0) {
-    throw Napi::RangeError::New(env, "position / tokenType length is not a multiple of hiddenSize");
+  // position / tokenType null: no such table (rotary models; checkpoints without token types).
+  for (const char* name : {"position", "tokenType"}) {
+    if (IsNullish(o.Get(name))) continue;
+    const auto table = ExpectFloat32Array(o.Get(name), name);
+    if (table.length % static_cast<size_t>(hidden) != 0)
+      throw Napi::RangeError::New(env, std::string(name) + " length is not a multiple of hiddenSize");
+    const int64_t rows = static_cast<int64_t>(table.length) / hidden;
+    if (std::string(name) == "position") {
+      t.position = table.data;
+      t.num_positions = rows;
+    } else {
+      t.token_type = table.data;
+      t.num_token_types = rows;
+    }
   }
-  t.position = position.data;
-  t.num_positions = static_cast<int64_t>(position.length) / hidden;
-  t.token_type = token_type.data;
-  t.num_token_types = static_cast<int64_t>(token_type.length) / hidden;
   t.gamma = ExpectFloat32Array(o.Get("gamma"), "gamma", hidden).data;
   t.beta = ExpectFloat32Array(o.Get("beta"), "beta", hidden).data;
   t.eps = static_cast<float>(ExpectNumber(o.Get("eps"), "eps"));
@@ -287,8 +293,8 @@ Napi::Value RmsNormJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// rope(x, positions, numHeads, headDim, theta, maxPosition) -> Float32Array (a rotated copy of x [T, numHeads *
-// headDim]).
+// rope(x, positions, numHeads, headDim, theta, maxPosition, inverseFrequencyScale = 1) -> Float32Array (a rotated copy
+// of x [T, numHeads * headDim]).
 Napi::Value RopeJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const auto positions = ExpectInt32Array(info[1], "positions");
@@ -298,25 +304,32 @@ Napi::Value RopeJs(const Napi::CallbackInfo& info) {
   const auto x = ExpectFloat32Array(info[0], "x", num_tokens * num_heads * head_dim);
   const double theta = ExpectNumber(info[4], "theta");
   const int64_t max_position = ExpectInteger(info[5], "maxPosition", 1, kMaxCount);
+  const double inverse_frequency_scale = IsNullish(info[6]) ? 1.0 : ExpectNumber(info[6], "inverseFrequencyScale");
   Napi::Float32Array out = Napi::Float32Array::New(env, x.length);
   if (x.length != 0) std::memcpy(out.Data(), x.data, x.length * sizeof(float));
   float* y = out.ElementLength() == 0 ? nullptr : out.Data();
   Guarded(env, [&] {
     kc::Rope(OpPool(env), y, num_heads * head_dim, num_tokens, num_heads, head_dim, positions.data, theta,
-             max_position);
+             inverse_frequency_scale, max_position);
   });
   return out;
 }
 
-// swiGlu(gateUp, rows, cols) -> Float32Array [rows, cols]; gateUp: [rows, 2 * cols], gate then up in each row.
-Napi::Value SwiGluJs(const Napi::CallbackInfo& info) {
+// gatedActivation(packed, rows, cols, activation, activatedHalf) -> Float32Array [rows, cols]; packed: [rows, 2 *
+// cols], two halves per row; act('silu' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh') applies to the half named by
+// activatedHalf ('first' | 'second'), which multiplies the other.
+Napi::Value GatedActivationJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t rows = ExpectInteger(info[1], "rows", 0, kMaxCount);
   const int64_t cols = ExpectInteger(info[2], "cols", 1, kMaxCount);
-  const auto gate_up = ExpectFloat32Array(info[0], "gateUp", rows * 2 * cols);
+  const auto packed = ExpectFloat32Array(info[0], "packed", rows * 2 * cols);
+  const kc::Activation activation = ParseGatedActivation(info[3], "activation");
+  const kc::GatedHalf activated_half = ParseGatedHalf(info[4], "activatedHalf");
   Napi::Float32Array out = Napi::Float32Array::New(env, static_cast<size_t>(rows * cols));
   float* y = out.ElementLength() == 0 ? nullptr : out.Data();
-  Guarded(env, [&] { kc::SwiGlu(OpPool(env), gate_up.data, 2 * cols, y, cols, rows, cols); });
+  Guarded(env, [&] {
+    kc::GatedActivation(OpPool(env), packed.data, 2 * cols, y, cols, rows, cols, activation, activated_half);
+  });
   return out;
 }
 
@@ -454,7 +467,7 @@ void RegisterOps(Napi::Env env, Napi::Object exports, AddonData* data) {
   ops.Set("pool", Napi::Function::New(env, PoolJs, "pool"));
   ops.Set("rmsNorm", Napi::Function::New(env, RmsNormJs, "rmsNorm"));
   ops.Set("rope", Napi::Function::New(env, RopeJs, "rope"));
-  ops.Set("swiGlu", Napi::Function::New(env, SwiGluJs, "swiGlu"));
+  ops.Set("gatedActivation", Napi::Function::New(env, GatedActivationJs, "gatedActivation"));
   ops.Set("pagedAttention", Napi::Function::New(env, PagedAttentionJs, "pagedAttention"));
   ops.Set("peakGflops", Napi::Function::New(env, PeakGflopsJs, "peakGflops"));
   ops.Set("memoryBandwidth", Napi::Function::New(env, MemoryBandwidthJs, "memoryBandwidth"));

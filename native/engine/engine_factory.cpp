@@ -2,6 +2,7 @@
 
 #include "engine/graphs/bert.h"
 #include "engine/graphs/qwen3.h"
+#include "engine/graphs/rotary_bert.h"
 
 namespace pooled::engine {
 
@@ -20,8 +21,15 @@ EngineRecipe PrepareEngine(const std::string& family, const ConfigValues& config
     recipe.load = [c](const TensorMap& tensors, ElementType weight_type, int num_threads) -> std::unique_ptr<Engine> {
       return Qwen3Engine::Load(c, tensors, weight_type, num_threads);
     };
+  } else if (family == "rotary_bert") {
+    const RotaryBertHyperparameters c = ParseRotaryBertConfig(config);
+    recipe.embedding_table = RotaryBertEngine::kEmbeddingTable;
+    recipe.load = [c](const TensorMap& tensors, ElementType weight_type, int num_threads) -> std::unique_ptr<Engine> {
+      return RotaryBertEngine::Load(c, tensors, weight_type, num_threads);
+    };
   } else {
-    throw ConfigError(ConfigError::Kind::kType, "spec.family '" + family + "' has no native engine (bert, qwen3)");
+    throw ConfigError(ConfigError::Kind::kType,
+                      "spec.family '" + family + "' has no native engine (bert, qwen3, rotary_bert)");
   }
   return recipe;
 }

@@ -20,8 +20,9 @@ void CpuEmbedTokens(kc::ThreadPool& pool, const void* table, kc::ElementType typ
 }  // namespace
 
 const Ops& CpuOps() {
-  static const Ops ops{&kc::Embeddings,     &CpuEmbedTokens, &kc::Gemm, &kc::Attention, &kc::AttentionWorkspaceFloats,
-                       &kc::PagedAttention, &kc::RmsNorm,    &kc::Rope, &kc::SwiGlu,    &kc::Pool};
+  static const Ops ops{
+      &kc::Embeddings,     &CpuEmbedTokens, &kc::Gemm, &kc::Attention,       &kc::AttentionWorkspaceFloats,
+      &kc::PagedAttention, &kc::RmsNorm,    &kc::Rope, &kc::GatedActivation, &kc::Pool};
   return ops;
 }
 

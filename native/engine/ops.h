@@ -25,8 +25,9 @@ struct Ops {
   void (*rms_norm)(Pool&, const float* x, int64_t ldx, float* y, int64_t ldy, int64_t rows, int64_t groups,
                    int64_t cols, const float* weight, float eps);
   void (*rope)(Pool&, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim,
-               const int32_t* positions, double theta, int64_t max_position);
-  void (*swiglu)(Pool&, const float* gate_up, int64_t ld_in, float* out, int64_t ldo, int64_t rows, int64_t cols);
+               const int32_t* positions, double theta, double inverse_frequency_scale, int64_t max_position);
+  void (*gated_activation)(Pool&, const float* in, int64_t ld_in, float* out, int64_t ldo, int64_t rows, int64_t cols,
+                           kernels::cpu::Activation activation, kernels::cpu::GatedHalf activated_half);
   void (*pool)(Pool&, const float* hidden, int64_t ld, int64_t hidden_size, const int32_t* cu_seq_lens,
                int64_t num_seqs, kernels::cpu::PoolingMode mode, const int32_t* dimensions, const uint8_t* normalize,
                float* out, int64_t out_size);

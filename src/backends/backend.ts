@@ -1,6 +1,7 @@
 // The contract between the engine (scheduler) and every backend (reference, native, webgpu).
 import type { LoadedModel, PoolingMode } from '../model/types.js';
 import type { RaggedBatch } from './batch_types.js';
+import type { HeadName } from '../model/architectures/spec.js';
 
 // The ragged batch lives in a type file of its own so the model layer's float64 reference forwards can take it too.
 export type { RaggedBatch } from './batch_types.js';
@@ -23,8 +24,8 @@ export interface BackendSupportQuery {
   readonly dtype: ComputeDType;
   /** Whether the model must run with a paged KV cache (prefix caching, chunked prefill). */
   readonly pagedKv: boolean;
-  /** Task heads on top of the pooled rows (none exist yet). */
-  readonly heads: readonly string[];
+  /** Task heads on top of the pooled rows ('classify': a sequence-classification head). */
+  readonly heads: readonly HeadName[];
 }
 
 /**

@@ -23,7 +23,10 @@ export interface BatchLimits {
 
 /** What checkEncoderBatch reads of a config: an encoder with absolute positions (and token types when it has them). */
 export interface EncoderBatchLimits extends BatchLimits {
-  /** Absent: the model has no token-type embeddings, and token type ids are not checked. */
+  /**
+   * Absent or 0: the model has no token-type embeddings (gte-base-en-v1.5: NewEmbeddings skips them when
+   * type_vocab_size is 0), so token type ids are not read and only their count is checked.
+   */
   readonly typeVocabSize?: number;
 }
 
@@ -53,7 +56,7 @@ function checkRaggedBatch(batch: RaggedBatch, config: BatchLimits, tokenTypes: {
   }
   checkRange(tokenIds, config.vocabSize, 'token id', 'input', `(vocab_size ${config.vocabSize})`);
   checkRange(positions, config.maxPositionEmbeddings, 'position', 'input', `(max_position_embeddings ${config.maxPositionEmbeddings}: input too long)`);
-  if (checkTokenTypes && tokenTypes.typeVocabSize !== undefined)
+  if (checkTokenTypes && tokenTypes.typeVocabSize !== undefined && tokenTypes.typeVocabSize > 0)
     checkRange(tokenTypeIds, tokenTypes.typeVocabSize, 'token type id', 'input', `(type_vocab_size ${tokenTypes.typeVocabSize})`);
   for (let i = 0; i < numSequences; i++) {
     if (dimensions[i] < 0 || dimensions[i] > config.hiddenSize) {

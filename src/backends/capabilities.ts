@@ -1,7 +1,14 @@
 // The one way a backend answers supports(): from the families it implements (a per-backend map keyed by
 // ArchitectureSpec name), the weight precisions it computes in, and what each family's spec declares.
 import { findArchitecture } from '../model/architectures/registry.js';
+import type { HeadName } from '../model/architectures/spec.js';
 import type { BackendCapabilities, BackendName, BackendSupportQuery, ComputeDType } from './backend.js';
+
+/**
+ * Heads computed on the host after any backend, so every backend answers for them: a sequence-classification head is a
+ * few matrix-vector products on one pooled row per sequence (src/model/heads/classification.ts).
+ */
+export const HOST_HEADS: readonly HeadName[] = ['classify'];
 
 /** What a backend implements for one family. */
 export interface FamilySupport {
@@ -16,8 +23,8 @@ export interface CapabilityTable {
   readonly dtypes: readonly ComputeDType[];
   /** How the dtype list reads in a message, with any condition ('float32 and float16 (needs shader-f16)'). */
   readonly dtypesNote: string;
-  /** Heads this backend runs (none yet). */
-  readonly heads?: readonly string[];
+  /** Heads this backend runs; default: HOST_HEADS. */
+  readonly heads?: readonly HeadName[];
 }
 
 export function capabilitiesFrom(table: CapabilityTable): BackendCapabilities {
@@ -40,9 +47,9 @@ function answer(table: CapabilityTable, query: BackendSupportQuery): true | stri
     if (spec.kvBytesPerToken === null) return `${spec.displayName} models attend ${spec.attention}ly and have no KV cache to page`;
     if (!family.pagedKv) return `${backend} has no paged KV cache for ${spec.displayName} models`;
   }
-  const missingHeads = query.heads.filter((head) => !spec.heads.includes(head) || !(table.heads ?? []).includes(head));
+  const missingHeads = query.heads.filter((head) => !spec.heads.includes(head) || !(table.heads ?? HOST_HEADS).includes(head));
   if (missingHeads.length > 0) {
-    return `${backend} cannot run head${missingHeads.length > 1 ? 's' : ''} ${missingHeads.join(', ')} on ${spec.displayName} models (supported: ${spec.heads.filter((head) => (table.heads ?? []).includes(head)).join(', ') || 'none'})`;
+    return `${backend} cannot run head${missingHeads.length > 1 ? 's' : ''} ${missingHeads.join(', ')} on ${spec.displayName} models (supported: ${spec.heads.filter((head) => (table.heads ?? HOST_HEADS).includes(head)).join(', ') || 'none'})`;
   }
   return true;
 }

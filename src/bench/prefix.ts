@@ -22,6 +22,7 @@ import type { BackendName } from '../backends/backend.js';
 import { DecoderScheduler } from '../engine/decoder_scheduler.js';
 import { Embedder } from '../engine/embedder.js';
 import { Scheduler, type EmbeddingScheduler, type SchedulerLimits } from '../engine/scheduler.js';
+import { firstPositionOf } from '../model/architectures/registry.js';
 import { loadModel } from '../model/load.js';
 import { ensureSyntheticModel } from '../model/synthetic_cache.js';
 import { formatTable } from './stats.js';
@@ -200,7 +201,7 @@ async function longDocWorker(path: string, mode: string): Promise<void> {
     scheduler = decoder;
   } else {
     // One shot: the whole document in one step, attention over it computed without any KV cache.
-    scheduler = new Scheduler(backend, 'last', { maxNumBatchedTokens: docTokens, maxNumSeqs: 1, maxQueuedTokens: 1 << 30 });
+    scheduler = new Scheduler(backend, 'last', { maxNumBatchedTokens: docTokens, maxNumSeqs: 1, maxQueuedTokens: 1 << 30 }, firstPositionOf(model.config));
   }
   const loadedRssBytes = process.memoryUsage().rss;
   const started = performance.now();

@@ -16,11 +16,13 @@ export async function startServer(opts: ServeOptions): Promise<RunningServer> {
   const embedder = await Embedder.load(opts.model, opts.embedder);
   const app = buildServer(embedder, opts.server);
   app.log.info({ model: embedder.describe() }, 'model loaded');
+  for (const notice of opts.notices ?? []) app.log.info(notice);
   let address: string;
   try {
     address = await app.listen({ host: opts.host, port: opts.port });
     // One small batch through the whole pipeline before /ready says yes (first-touch allocations, JIT, caches).
-    await embedder.embed(['warm up']);
+    if (embedder.task === 'embed') await embedder.embed(['warm up']);
+    else await embedder.classifyInputs(['warm up']);
     app.markReady();
   } catch (err) {
     await app.close();

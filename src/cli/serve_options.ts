@@ -12,6 +12,7 @@ import type { TruncationSide } from '../tokenizer/tokenizer.js';
 import { DEFAULT_SERVER_OPTIONS, type ServerOptions } from '../server/app.js';
 import { bool, byteSize, list, nonNegativeNumber, oneOf, positiveInt } from '../config/flag_values.js';
 import { UsageError } from '../errors.js';
+import { parseVllmFlags } from './vllm_flags.js';
 
 export interface ServeOptions {
   readonly model: string;
@@ -19,6 +20,8 @@ export interface ServeOptions {
   readonly port: number;
   readonly embedder: EmbedderOptions;
   readonly server: ServerOptions;
+  /** Said once at start (what a vLLM flag meant here). */
+  readonly notices: readonly string[];
 }
 
 /** Flag table: name, value type, env var, help text. README's flag table is written from the same words. */
@@ -79,6 +82,25 @@ export const SERVE_FLAGS = {
   'kv-cache-memory': { type: 'string', env: 'POOLED_KV_CACHE_MEMORY', help: 'decoder models: KV cache size, bytes or e.g. 4GiB (default 4GiB)' },
   'enable-prefix-caching': { type: 'boolean', env: 'POOLED_ENABLE_PREFIX_CACHING', help: 'decoder models: reuse cached prompt prefixes (default on)' },
   'no-enable-prefix-caching': { type: 'boolean', env: '', help: 'decoder models: turn prefix caching off' },
+  task: {
+    type: 'string',
+    env: 'POOLED_TASK',
+    help: 'what to serve: auto (default: score/classify for *ForSequenceClassification, else embed) | embed | classify | score (vLLM --task)',
+  },
+  runner: { type: 'string', env: '', help: "vLLM's --runner: pooling (the only runner here) | auto" },
+  convert: { type: 'string', env: '', help: "vLLM's --convert: embed | classify | none | auto (embed/classify as --task)" },
+  'pooler-config': {
+    type: 'string',
+    env: '',
+    help: 'vLLM pooler config as JSON: {"pooling_type": "CLS"|"MEAN"|"LAST", "normalize": bool, "activation": true}',
+  },
+  'override-pooler-config': { type: 'string', env: '', help: "vLLM's older name of --pooler-config" },
+  'hf-overrides': {
+    type: 'string',
+    env: '',
+    help: 'config.json fields as JSON, applied before parsing (vLLM): is_matryoshka, matryoshka_dimensions, architectures, ...',
+  },
+  'trust-remote-code': { type: 'boolean', env: '', help: "accepted for vLLM command lines; no model repository's code is ever run" },
   'log-level': { type: 'string', env: 'POOLED_LOG_LEVEL', help: 'fatal | error | warn | info | debug (default info)' },
   help: { type: 'boolean', env: '', help: 'print this help' },
 } as const;
@@ -112,6 +134,21 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0..65535; got "${get('port')}"`);
   const logLevel = oneOf('log-level', get('log-level'), ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const) ?? 'info';
 
+  const vllm = parseVllmFlags({
+    task: get('task'),
+    runner: get('runner'),
+    convert: get('convert'),
+    poolerConfig: get('pooler-config'),
+    overridePoolerConfig: get('override-pooler-config'),
+    hfOverrides: get('hf-overrides'),
+    trustRemoteCode: values['trust-remote-code'] === true,
+  });
+  const pooling = oneOf<PoolingMode>('pooling', get('pooling'), ['cls', 'mean', 'last']);
+  const normalize = bool('normalize', get('normalize'));
+  if (pooling !== undefined && vllm.pooling !== undefined && pooling !== vllm.pooling)
+    throw new UsageError("--pooling and the pooler config's pooling_type disagree");
+  if (normalize !== undefined && vllm.normalize !== undefined && normalize !== vllm.normalize)
+    throw new UsageError("--normalize and the pooler config's normalize disagree");
   const embedder: EmbedderOptions = {
     backend: oneOf<BackendName>('backend', get('backend'), BACKEND_NAMES),
     dtype: oneOf<ComputeDType>('dtype', get('dtype'), COMPUTE_DTYPES) ?? 'float32',
@@ -121,8 +158,10 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     revision: get('revision'),
     servedModelName: get('served-model-name'),
     maxModelLen: positiveInt('max-model-len', get('max-model-len')),
-    pooling: oneOf<PoolingMode>('pooling', get('pooling'), ['cls', 'mean', 'last']),
-    normalize: bool('normalize', get('normalize')),
+    pooling: pooling ?? vllm.pooling,
+    normalize: normalize ?? vllm.normalize,
+    task: vllm.task,
+    hfOverrides: vllm.hfOverrides,
     defaultPromptName: get('default-prompt-name'),
     truncation: oneOf<TruncationSide>('truncate', get('truncate'), ['none', 'end', 'start']) ?? 'none',
     tokenizerWorkers: get('tokenizer-workers') === undefined ? undefined : Math.floor(nonNegativeNumber('tokenizer-workers', get('tokenizer-workers'))!),
@@ -150,5 +189,12 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     corsOrigins: list(get('cors-origins')) ?? DEFAULT_SERVER_OPTIONS.corsOrigins,
     logger: { level: logLevel },
   };
-  return Object.freeze({ model, host: get('host') ?? '127.0.0.1', port, embedder: Object.freeze(embedder), server: Object.freeze(server) });
+  return Object.freeze({
+    model,
+    host: get('host') ?? '127.0.0.1',
+    port,
+    embedder: Object.freeze(embedder),
+    server: Object.freeze(server),
+    notices: vllm.notices,
+  });
 }

@@ -5,10 +5,10 @@ import { resolve as resolvePath } from 'node:path';
 
 import type { EmbedOptions, Embedder } from '../engine/embedder.js';
 import { ResumeStateError } from './append_file.js';
-import { inputFormatFromPath, type DocumentFields, type InputFormat } from './documents.js';
+import { inputFormatFromPath, type DocumentFields } from './documents.js';
 import type { EmbedJobOptions, OnError } from './job_options.js';
 import type { JobIdentity } from './journal.js';
-import { outputFormatFromPath, sidecarPath, type OutputDType, type OutputSpec } from './output_writers.js';
+import { outputFormatFromPath, sidecarPath, type OutputSpec } from './output_writers.js';
 import { WHOLE_INPUT, type ShardSpec } from './shard.js';
 
 /** The options of a job that decide what is computed and where it goes. */

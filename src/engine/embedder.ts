@@ -6,9 +6,10 @@ import { supportsPagedKv, type Backend, type BackendName } from '../backends/bac
 import { createBackend, defaultBackendFor, type ComputeDType } from '../backends/select.js';
 import { InvalidRequestError } from '../errors.js';
 import { describeModel, loadModel } from '../model/load.js';
-import { hasKvCache } from '../model/architectures/registry.js';
-import type { LoadedModel, PoolingMode } from '../model/types.js';
-import { TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
+import { firstPositionOf, hasKvCache } from '../model/architectures/registry.js';
+import { activate, headLogits } from '../model/heads/classification.js';
+import type { ClassificationHead, LoadedModel, ModelTask, PairTemplate, PoolingMode } from '../model/types.js';
+import { type EncodeOptions, TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
 import { TokenizerPool } from '../tokenizer/worker_pool.js';
 import { DecoderScheduler, type DecoderSchedulerOptions } from './decoder_scheduler.js';
 import { Scheduler, type EmbeddingScheduler, type SchedulerLimits } from './scheduler.js';
@@ -41,6 +42,36 @@ export interface EmbedderOptions {
   /** Requests with at least this many characters tokenize in the workers. */
   readonly minCharsForTokenizerWorkers?: number;
   readonly env?: NodeJS.ProcessEnv;
+  /** What to serve: 'embed', 'classify', 'score' (a cross-encoder), or 'auto' (default: from the checkpoint). */
+  readonly task?: ModelTask | 'auto';
+  /** config.json fields replaced before parsing (vLLM's --hf-overrides). */
+  readonly hfOverrides?: Readonly<Record<string, unknown>>;
+  /** Where load-time notices go (an unused classification head); default console.warn. */
+  readonly log?: (message: string) => void;
+}
+
+/** One input of a classification request: a text, or a text pair (two segments, as cross-encoders read them). */
+export type ClassifyInput = string | readonly [string, string];
+
+export interface ClassifyResult {
+  /** Per input: the head's raw logits, one per label (float64). */
+  readonly logits: Float64Array[];
+  /** The sequences computed (a pair is one sequence), for metrics. */
+  readonly sequences: readonly Int32Array[];
+  readonly tokenizationSeconds: number;
+  readonly numPromptTokens: number;
+  readonly queueSeconds: number;
+  readonly inferenceSeconds: number;
+}
+
+export interface PairScoreResult {
+  /** Per pair: the cross-encoder's score, activated (sigmoid for one label) unless useActivation is false. */
+  readonly scores: number[];
+  readonly sequences: readonly Int32Array[];
+  readonly tokenizationSeconds: number;
+  readonly numPromptTokens: number;
+  readonly queueSeconds: number;
+  readonly inferenceSeconds: number;
 }
 
 export interface EmbedOptions {
@@ -135,6 +166,13 @@ export class Embedder {
         maxModelLen: opts.maxModelLen,
         defaultPromptName: opts.defaultPromptName,
       },
+      task: opts.task,
+      hfOverrides: opts.hfOverrides,
+      vocabulary: (folder) => {
+        const tokenizer = TextTokenizer.load(folder);
+        return (token) => tokenizer.tokenId(token);
+      },
+      log: opts.log ?? ((message) => console.warn(message)),
     });
     const tokenizer = TextTokenizer.load(model.path);
     const backend = await createBackend(opts.backend ?? defaultBackendFor(model), model, {
@@ -156,6 +194,135 @@ export class Embedder {
 
   get maxSeqLength(): number {
     return this.model.settings.maxSeqLength;
+  }
+
+  /** What this model serves: 'embed' (pooled embeddings), 'classify' or 'score' (its classification head). */
+  get task(): ModelTask {
+    return this.model.task ?? 'embed';
+  }
+
+  /** The classification head; throws a 400 naming the route's need when the model serves embeddings. */
+  requireHead(what: string): ClassificationHead {
+    const head = this.model.head;
+    if (head === undefined) {
+      throw new InvalidRequestError(`${what} needs a classification model (a cross-encoder); model "${this.id}" serves task ${this.task}.`, 'model');
+    }
+    return head;
+  }
+
+  /** Throws a 400 unless this model serves embeddings (a classification model needs --task embed for that). */
+  requireEmbedTask(): void {
+    if (this.task !== 'embed') {
+      throw new InvalidRequestError(
+        `Model "${this.id}" serves task ${this.task} (its classification head): use /classify, /score or /rerank, or start the server with --task embed for embeddings.`,
+        'model',
+      );
+    }
+  }
+
+  /**
+   * Texts and text pairs through the encoder and the classification head: one sequence per input (a pair's second text
+   * gets token type 1 where the tokenizer says so), the head's logits per input. Long inputs follow opts.truncate /
+   * maxLength ('end' cuts pairs longest-first, as Hugging Face tokenizers do).
+   */
+  async classifyInputs(
+    inputs: readonly ClassifyInput[],
+    opts: EmbedOptions = {},
+    control: RequestControl = {},
+    params?: readonly string[],
+  ): Promise<ClassifyResult> {
+    const head = this.requireHead('classification');
+    const started = performance.now();
+    const encode = { ...this.encodeOptions(opts) };
+    const sequences: Int32Array[] = [];
+    const tokenTypeIds: Int32Array[] = [];
+    inputs.forEach((input, i) => {
+      const param = params?.[i] ?? (inputs.length === 1 ? 'input' : `input[${i}]`);
+      if (typeof input === 'string') {
+        const ids = this.tokenizer.encode(this.textToEncode(input, opts), { ...encode, param });
+        sequences.push(ids);
+        tokenTypeIds.push(new Int32Array(ids.length));
+      } else if (head.pairTemplate !== undefined) {
+        const ids = this.encodeTemplatedPair(head.pairTemplate, input[0], input[1], { ...encode, param });
+        sequences.push(ids);
+        tokenTypeIds.push(new Int32Array(ids.length));
+      } else {
+        const pair = this.tokenizer.encodePair(this.textToEncode(input[0], opts), this.textToEncode(input[1], opts), { ...encode, param });
+        sequences.push(pair.ids);
+        tokenTypeIds.push(pair.typeIds);
+      }
+    });
+    const tokenizationSeconds = (performance.now() - started) / 1000;
+    const result = await this.scheduler.submit(sequences, {
+      dimensions: 0,
+      normalize: false,
+      tokenTypeIds,
+      priority: control.priority,
+      signal: control.signal,
+    });
+    let numPromptTokens = 0;
+    for (const s of sequences) numPromptTokens += s.length;
+    return {
+      logits: result.rows.map((row) => headLogits(head, row)),
+      sequences,
+      tokenizationSeconds,
+      numPromptTokens,
+      queueSeconds: result.queueSeconds,
+      inferenceSeconds: result.inferenceSeconds,
+    };
+  }
+
+  /**
+   * A decoder reranker's pair in its prompt (Qwen3-Reranker's model card code): prefix and suffix tokenized on their own
+   * and kept whole, the instruction / query / document text between them cut from its end (or start) when too long.
+   */
+  private encodeTemplatedPair(template: PairTemplate, query: string, document: string, opts: EncodeOptions): Int32Array {
+    const prefix = this.tokenizer.encodeBare(template.prefix);
+    const suffix = this.tokenizer.encodeBare(template.suffix);
+    const [beforeInstruction, beforeQuery, beforeDocument] = template.body;
+    let body = this.tokenizer.encodeBare(`${beforeInstruction}${template.defaultInstruction}${beforeQuery}${query}${beforeDocument}${document}`);
+    const total = prefix.length + body.length + suffix.length;
+    if (total > opts.maxLength) {
+      if (opts.truncation === 'none') {
+        throw new InvalidRequestError(
+          `Input pair of ${total} tokens (with the reranker's prompt) exceeds the model's maximum input length of ${opts.maxLength} tokens. Shorten the texts or ask for truncation.`,
+          opts.param ?? 'input',
+          'context_length_exceeded',
+        );
+      }
+      const room = Math.max(0, opts.maxLength - prefix.length - suffix.length);
+      body = opts.truncation === 'end' ? body.slice(0, room) : body.slice(body.length - room);
+    }
+    return Int32Array.from([...prefix, ...body, ...suffix]);
+  }
+
+  /** Probabilities (or scores) per label for /classify: the head's classify activation, unless useActivation is false. */
+  classProbabilities(logits: Float64Array, useActivation = true): Float64Array {
+    const head = this.requireHead('classification');
+    return useActivation ? activate(logits, head.classifyActivation) : logits.slice();
+  }
+
+  /** Cross-encoder scores of (query, document) pairs: one sequence per pair, the one-label head's activated logit. */
+  async scorePairs(
+    pairs: readonly (readonly [string, string])[],
+    opts: EmbedOptions & { readonly useActivation?: boolean } = {},
+    control: RequestControl = {},
+    params?: readonly string[],
+  ): Promise<PairScoreResult> {
+    const head = this.requireHead('scoring text pairs');
+    if (head.numLabels !== 1) {
+      throw new InvalidRequestError(`Model "${this.id}" has ${head.numLabels} labels; scoring pairs needs a one-label cross-encoder (use /classify).`, 'model');
+    }
+    const result = await this.classifyInputs(pairs, opts, control, params);
+    const useActivation = opts.useActivation ?? true;
+    return {
+      scores: result.logits.map((logits) => (useActivation ? activate(logits, head.scoreActivation) : logits)[0]),
+      sequences: result.sequences,
+      tokenizationSeconds: result.tokenizationSeconds,
+      numPromptTokens: result.numPromptTokens,
+      queueSeconds: result.queueSeconds,
+      inferenceSeconds: result.inferenceSeconds,
+    };
   }
 
   /** Whether this model runs with paged KV blocks, prefix caching and chunked prefill, and the cache's geometry. */
@@ -281,6 +448,7 @@ export class Embedder {
 
   /** Texts or token ids -> pooled rows, with the token count for usage accounting. */
   async embedInputs(inputs: readonly EmbedInput[], opts: EmbedOptions = {}, control: RequestControl = {}): Promise<EmbedResult> {
+    this.requireEmbedTask();
     const dimensions = this.resolveDimensions(opts.dimensions, opts.fieldNames?.dimensions);
     const { sequences } = await this.prepare(inputs, opts);
     return this.embedSequences(sequences, { ...opts, dimensions }, control);
@@ -353,7 +521,7 @@ function createScheduler(model: LoadedModel, backend: Backend, limits: Scheduler
   if (hasKvCache(model.config) && supportsPagedKv(backend) && model.settings.pooling === 'last') {
     return new DecoderScheduler(backend, model.settings.pooling, limits, kvCache);
   }
-  return new Scheduler(backend, model.settings.pooling, limits);
+  return new Scheduler(backend, model.settings.pooling, limits, firstPositionOf(model.config));
 }
 
 export function cosineSimilarity(x: ArrayLike<number>, y: ArrayLike<number>): number {

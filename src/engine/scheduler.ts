@@ -35,6 +35,8 @@ interface PendingSequence {
   readonly request: PendingRequest;
   readonly index: number;
   readonly tokenIds: Int32Array;
+  /** Segment ids, or null for all zeros. */
+  readonly tokenTypeIds: Int32Array | null;
   readonly options: SubmitOptions;
   readonly priority: number;
 }
@@ -71,10 +73,15 @@ export class Scheduler implements EmbeddingScheduler {
   /** Called after every step (metrics hook). */
   onStep: ((stats: StepStats) => void) | null = null;
 
+  /**
+   * `firstPosition`: the position id of every sequence's first token, from the model's ArchitectureSpec
+   * (firstPositionOf in src/model/architectures/registry.ts): 0 for BERT, pad_token_id + 1 for RoBERTa.
+   */
   constructor(
     private readonly backend: Backend,
     private readonly pooling: PoolingMode,
     readonly limits: SchedulerLimits,
+    private readonly firstPosition: number,
   ) {}
 
   get queuedTokens(): number {
@@ -92,12 +99,16 @@ export class Scheduler implements EmbeddingScheduler {
     if (sequences.length === 0) return Promise.resolve({ rows: [], queueSeconds: 0, inferenceSeconds: 0 });
     let numTokens = 0;
     for (const s of sequences) numTokens += s.length;
+    const types = options.tokenTypeIds;
+    if (types !== undefined && (types.length !== sequences.length || types.some((t, i) => t.length !== sequences[i].length))) {
+      return Promise.reject(new RangeError('submit: tokenTypeIds must give one array per sequence, as long as the sequence'));
+    }
     const overload = overloadError(this.numQueuedTokens, numTokens, this.limits.maxQueuedTokens);
     if (overload !== null) return Promise.reject(overload);
     return new Promise<SubmitResult>((resolve, reject) => {
       const request = new PendingRequest(sequences.length, resolve, reject);
       const priority = options.priority ?? 0;
-      const entries = sequences.map((tokenIds, index) => ({ request, index, tokenIds, options, priority }));
+      const entries = sequences.map((tokenIds, index) => ({ request, index, tokenIds, tokenTypeIds: types?.[index] ?? null, options, priority }));
       this.waiting.splice(priorityInsertionPoint(this.waiting, priority), 0, ...entries);
       this.numQueuedTokens += numTokens;
       options.signal?.addEventListener('abort', () => this.cancel(request, options.signal!.reason), { once: true });
@@ -158,7 +169,7 @@ export class Scheduler implements EmbeddingScheduler {
   }
 
   private async runStep(step: PendingSequence[]): Promise<void> {
-    const batch = buildBatch(step, this.pooling);
+    const batch = buildBatch(step, this.pooling, this.firstPosition);
     const numTokens = batch.tokenIds.length;
     const started = performance.now();
     for (const seq of step) seq.request.markStarted(started);
@@ -181,21 +192,23 @@ export class Scheduler implements EmbeddingScheduler {
   }
 }
 
-function buildBatch(step: readonly PendingSequence[], pooling: PoolingMode): RaggedBatch {
+function buildBatch(step: readonly PendingSequence[], pooling: PoolingMode, firstPosition: number): RaggedBatch {
   const n = step.length;
   const cuSeqLens = new Int32Array(n + 1);
   for (let i = 0; i < n; i++) cuSeqLens[i + 1] = cuSeqLens[i] + step[i].tokenIds.length;
   const tokenIds = new Int32Array(cuSeqLens[n]);
   const positions = new Int32Array(cuSeqLens[n]);
+  const tokenTypeIds = new Int32Array(cuSeqLens[n]);
   const dimensions = new Int32Array(n);
   const normalize = new Uint8Array(n);
   step.forEach((seq, i) => {
     tokenIds.set(seq.tokenIds, cuSeqLens[i]);
-    // BERT absolute positions start at 0 for every sequence (modeling_bert.py BertEmbeddings: position_ids
-    // = arange(max_position_embeddings)[past_key_values_length : seq_length + past_key_values_length]).
-    for (let t = 0; t < seq.tokenIds.length; t++) positions[cuSeqLens[i] + t] = t;
+    if (seq.tokenTypeIds !== null) tokenTypeIds.set(seq.tokenTypeIds, cuSeqLens[i]);
+    // Absolute positions restart for every sequence at the family's first position (the spec's firstPosition:
+    // BERT's BertEmbeddings counts from 0, RoBERTa's from pad_token_id + 1).
+    for (let t = 0; t < seq.tokenIds.length; t++) positions[cuSeqLens[i] + t] = firstPosition + t;
     dimensions[i] = seq.options.dimensions;
     normalize[i] = seq.options.normalize ? 1 : 0;
   });
-  return { tokenIds, positions, tokenTypeIds: new Int32Array(tokenIds.length), cuSeqLens, pooling, dimensions, normalize };
+  return { tokenIds, positions, tokenTypeIds, cuSeqLens, pooling, dimensions, normalize };
 }

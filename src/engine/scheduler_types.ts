@@ -14,6 +14,11 @@ export interface SubmitOptions {
    * equal (vLLM's `cache_salt`), isolating tenants. The encoder scheduler keeps no cache and ignores it.
    */
   readonly cacheSalt?: string;
+  /**
+   * Per sequence, its token types (segment ids: a cross-encoder pair's second text is type 1 for BERT); absent: zeros.
+   * Encoders only; decoders have no token-type embeddings and ignore it.
+   */
+  readonly tokenTypeIds?: readonly Int32Array[];
 }
 
 export interface SubmitResult {

@@ -3,6 +3,7 @@
 // `_load_sbert_model`: modules.json lists the pipeline; each module folder holds its own config).
 import { isAbsolute, join, posix } from 'node:path';
 import { ModelLoadError } from '../errors.js';
+import { maxSequenceTokens } from './architectures/registry.js';
 import { isJsonObject, readOptionalJsonFile } from './json_file.js';
 import type { EmbeddingSettings, ModelConfig, PoolingMode } from './types.js';
 
@@ -213,14 +214,17 @@ export async function readEmbeddingSettings(folder: string, config: ModelConfig,
       ? rawModelMaxLength
       : undefined;
 
-  const maxPositions = config.maxPositionEmbeddings;
+  // The most tokens a sequence can hold: RoBERTa's first position is pad_token_id + 1, so 514 rows hold 512 tokens.
+  const maxPositions = maxSequenceTokens(config);
   let maxSeqLength: number;
   if (overrides.maxModelLen !== undefined) {
     if (!Number.isSafeInteger(overrides.maxModelLen) || overrides.maxModelLen <= 0) {
       throw new ModelLoadError(`--max-model-len must be a positive integer (got ${overrides.maxModelLen})`);
     }
     if (overrides.maxModelLen > maxPositions) {
-      throw new ModelLoadError(`--max-model-len ${overrides.maxModelLen} exceeds the model's max_position_embeddings ${maxPositions}`);
+      throw new ModelLoadError(
+        `--max-model-len ${overrides.maxModelLen} exceeds the ${maxPositions} tokens the model's positions allow (max_position_embeddings ${config.maxPositionEmbeddings})`,
+      );
     }
     maxSeqLength = overrides.maxModelLen;
     sources.maxSeqLength = OVERRIDE_SOURCES.maxSeqLength;

@@ -13,6 +13,7 @@ export const BUNDLED_MODELS = {
   'all-minilm': 'sentence-transformers--all-MiniLM-L6-v2',
   'e5-small': 'intfloat--e5-small-v2',
   'qwen3-embedding': 'Qwen--Qwen3-Embedding-0.6B',
+  'ms-marco-minilm': 'cross-encoder--ms-marco-MiniLM-L-6-v2',
 } as const;
 
 export type BundledModelName = keyof typeof BUNDLED_MODELS;

@@ -15,6 +15,7 @@ import { gunzipSync } from 'node:zlib';
 import { ModelLoadError } from '../errors.js';
 import { architectureOf } from './architectures/registry.js';
 import { parseModelConfig } from './config.js';
+import { hasSequenceClassificationHead, parseClassificationLabels } from './heads/classification.js';
 import { writeSafetensors, type TensorToWrite } from './safetensors_write.js';
 import { DTYPE_ITEM_SIZE, float32ToBytes, isSupportedDType, numElements } from './tensor_data.js';
 import type { DType, ModelConfig } from './types.js';
@@ -42,7 +43,7 @@ export interface GenerateCheckpointOptions {
   readonly shrink?: CheckpointShrink;
   /** dtype of every float tensor; default the source's. */
   readonly dtype?: SyntheticFloatDType;
-  /** Prepended to every tensor name, e.g. 'bert.' as a BertForMaskedLM save would have. Default none. */
+  /** Prepended to every encoder tensor name, e.g. 'bert.' as a BertForMaskedLM save would have. Default: the source layout's own prefix. */
   readonly prefix?: string;
   /** Store `embeddings.position_ids` (I64 [1, maxPositions]); default: as the source's TENSORS.json does. */
   readonly withPositionIds?: boolean;
@@ -163,6 +164,8 @@ interface SourceLayout {
 interface PlannedTensor {
   /** Name without any prefix (the stream seed and the init rule depend on it only). */
   readonly canonicalName: string;
+  /** A classification head's tensor stored at the top level: written without the encoder's prefix. */
+  readonly topLevel?: boolean;
   readonly dtype: DType;
   readonly shape: readonly number[];
 }
@@ -202,20 +205,39 @@ function layerIndexOf(canonicalName: string): number | null {
   return match === null ? null : Number(match[1]);
 }
 
+/** Shapes of a classification head's top-level tensors (BERT's classifier.*), when the config declares such a head. */
+function headShapeTable(config: ModelConfig, numLabels: number | null): Map<string, readonly number[]> {
+  const specs = numLabels === null ? [] : (architectureOf(config).classificationHeadTensors?.(config, numLabels) ?? []);
+  return new Map<string, readonly number[]>(specs.map((spec) => [spec.name, spec.shape]));
+}
+
 function planTensors(
   source: SourceLayout,
   sourceConfig: ModelConfig,
   targetConfig: ModelConfig,
+  numLabels: number | null,
   opts: { dtype?: SyntheticFloatDType; withPositionIds?: boolean },
   file: string,
 ): PlannedTensor[] {
   const sourceShapes = shapeTable(sourceConfig);
   const targetShapes = shapeTable(targetConfig);
-  const canonical = source.tensors.map((tensor) => {
-    if (!tensor.name.startsWith(source.prefix)) throw new ModelLoadError(`${file}: tensor ${tensor.name} lacks name_prefix "${source.prefix}"`);
-    return { ...tensor, name: tensor.name.slice(source.prefix.length) };
-  });
+  const sourceHeadShapes = headShapeTable(sourceConfig, numLabels);
+  const targetHeadShapes = headShapeTable(targetConfig, numLabels);
   const planned: PlannedTensor[] = [];
+  const canonical: SourceTensor[] = [];
+  for (const tensor of source.tensors) {
+    if (tensor.name.startsWith(source.prefix)) {
+      canonical.push({ ...tensor, name: tensor.name.slice(source.prefix.length) });
+      continue;
+    }
+    const expected = sourceHeadShapes.get(tensor.name);
+    if (expected === undefined)
+      throw new ModelLoadError(`${file}: tensor ${tensor.name} lacks name_prefix "${source.prefix}" and is no classification head tensor`);
+    if (expected.length !== tensor.shape.length || expected.some((dim, i) => dim !== tensor.shape[i])) {
+      throw new ModelLoadError(`${file}: tensor ${tensor.name} has shape [${tensor.shape.join(', ')}], config.json implies [${expected.join(', ')}]`);
+    }
+    planned.push({ canonicalName: tensor.name, topLevel: true, dtype: opts.dtype ?? tensor.dtype, shape: targetHeadShapes.get(tensor.name)! });
+  }
   for (const tensor of canonical) {
     const expected = sourceShapes.get(tensor.name);
     if (expected === undefined) {
@@ -233,6 +255,10 @@ function planTensors(
     }
     planned.push({ canonicalName: tensor.name, dtype: opts.dtype ?? tensor.dtype, shape: targetShapes.get(tensor.name)! });
   }
+  // Stored order: the file's own (the safetensors serializer sorts by dtype, then name); head tensors were taken out
+  // of it above, so put every tensor back in the source's order.
+  const order = new Map(source.tensors.map((tensor, i) => [tensor.name.startsWith(source.prefix) ? tensor.name.slice(source.prefix.length) : tensor.name, i]));
+  planned.sort((a, b) => (order.get(a.canonicalName) ?? 0) - (order.get(b.canonicalName) ?? 0));
   const hasPositionIds = planned.some((tensor) => tensor.canonicalName === POSITION_IDS);
   if (opts.withPositionIds === true && !hasPositionIds) {
     // The safetensors serializer orders by dtype descending (I64 above every float type), then by name, so the
@@ -355,7 +381,6 @@ function describeShrink(config: ModelConfig): string {
 export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promise<void> {
   checkOptions(opts);
   const seed = opts.seed ?? 0;
-  const prefix = opts.prefix ?? '';
   const numShards = opts.numShards ?? 1;
   const initStd = opts.initStd ?? WEIGHT_STD;
 
@@ -389,7 +414,10 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
   // Validated by the project's own parser: whatever it rejects (heads not dividing hidden, ...) fails here.
   const targetConfig = parseModelConfig(targetConfigJson, `${configPath} (after shrink ${JSON.stringify(shrink)})`);
 
-  const planned = planTensors(source, sourceConfig, targetConfig, opts, tensorsPath);
+  const numLabels = hasSequenceClassificationHead(sourceConfigJson) ? parseClassificationLabels(sourceConfigJson, configPath).numLabels : null;
+  const planned = planTensors(source, sourceConfig, targetConfig, numLabels, opts, tensorsPath);
+  // The encoder's names keep the real file's prefix (a BertForSequenceClassification's `bert.`) unless asked otherwise.
+  const prefix = opts.prefix ?? source.prefix;
   const shards = splitIntoShards(planned, numShards);
   await ensureEmptyDir(opts.outDir);
 
@@ -415,7 +443,7 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
   }
 
   const toWrite = (tensor: PlannedTensor): TensorToWrite => ({
-    name: prefix + tensor.canonicalName,
+    name: tensor.topLevel ? tensor.canonicalName : prefix + tensor.canonicalName,
     dtype: tensor.dtype,
     shape: tensor.shape,
     data: () => tensorBytes(tensor, seed, initStd), // generated just before it is written: one tensor in memory at a time
@@ -431,7 +459,7 @@ export async function generateCheckpoint(opts: GenerateCheckpointOptions): Promi
       const fileName = shardFileName(i, numShards);
       await writeSafetensors(join(opts.outDir, fileName), shards[i].map(toWrite), source.metadata);
       for (const tensor of shards[i]) {
-        weightMap[prefix + tensor.canonicalName] = fileName;
+        weightMap[tensor.topLevel ? tensor.canonicalName : prefix + tensor.canonicalName] = fileName;
         totalSize += numElements(tensor.shape) * DTYPE_ITEM_SIZE[tensor.dtype];
       }
       weightFiles.push(fileName);

@@ -9,10 +9,12 @@ import { installErrorHandlers } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { installPlainSerializer, registerOpenApi } from './openapi.js';
 import { markStart } from './request_control.js';
+import { registerClassifyRoutes } from './routes/classify.js';
 import { registerCohereEmbedRoute } from './routes/cohere_embed.js';
 import { registerEmbeddingsRoute } from './routes/embeddings.js';
 import { registerOperatorRoutes } from './routes/operator.js';
 import { registerPoolingRoute } from './routes/pooling.js';
+import { registerRerankRoutes } from './routes/rerank.js';
 import { registerScoreRoute } from './routes/score.js';
 import { registerTokenizeRoutes } from './routes/tokenize.js';
 
@@ -59,6 +61,8 @@ export function buildServer(embedder: Embedder, options: Partial<ServerOptions> 
     registerCohereEmbedRoute(api, ctx);
     registerPoolingRoute(api, ctx);
     registerScoreRoute(api, ctx);
+    registerRerankRoutes(api, ctx);
+    registerClassifyRoutes(api, ctx);
     registerTokenizeRoutes(api, ctx);
   });
   return app;

@@ -14,6 +14,7 @@ export async function embedForRequest(
   opts: EmbedOptions,
   scheduling: Pick<RequestControl, 'priority' | 'cacheSalt'> = {},
 ): Promise<EmbedResult> {
+  ctx.embedder.requireEmbedTask();
   const dimensions = ctx.embedder.resolveDimensions(opts.dimensions, opts.fieldNames?.dimensions);
   const { sequences, tokenizationSeconds } = await ctx.embedder.prepare(inputs, opts);
   const control = requestControl(request, reply, ctx.options.requestTimeoutSeconds, scheduling);

@@ -47,7 +47,7 @@ export function reportTimings(
   reply: FastifyReply,
   metrics: ServerMetrics,
   tokenizationSeconds: number,
-  result: EmbedResult,
+  result: Pick<EmbedResult, 'numPromptTokens' | 'queueSeconds' | 'inferenceSeconds'>,
   sequences: readonly Int32Array[],
 ): void {
   const ms = (s: number) => (s * 1000).toFixed(3);

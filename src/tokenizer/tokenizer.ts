@@ -39,8 +39,44 @@ function readJsonFile(folder: string, name: string, required: boolean): unknown 
   return {};
 }
 
+/** A text pair as a cross-encoder reads it: ids with the special tokens, and each token's segment (token type). */
+export interface EncodedPair {
+  readonly ids: Int32Array;
+  readonly typeIds: Int32Array;
+}
+
+/**
+ * The special tokens the post-processor puts around a pair: [CLS] a [SEP] b [SEP] with types 0..0 1..1 (BERT's
+ * TemplateProcessing), <s> a </s></s> b </s> with types all 0 (RoBERTa's RobertaProcessing).
+ */
+interface PairFrame {
+  readonly prefix: readonly number[];
+  readonly middle: readonly number[];
+  readonly suffix: readonly number[];
+  /** Token types of prefix, first text, middle, second text, suffix. */
+  readonly types: readonly [number, number, number, number, number];
+}
+
+/**
+ * Content lengths after 'longest_first' truncation to `budget` tokens, as Hugging Face tokenizers compute it
+ * (tokenizers/src/utils/truncation.rs, truncate_encodings, TruncationStrategy::LongestFirst): with n1 <= n2, the longer
+ * is cut to max(n1, budget - n1); when both must be cut, the shorter gets floor(budget / 2) and the longer the rest.
+ */
+export function longestFirstLengths(firstLength: number, secondLength: number, budget: number): [number, number] {
+  if (firstLength + secondLength <= budget) return [firstLength, secondLength];
+  const swap = firstLength > secondLength;
+  let n1 = swap ? secondLength : firstLength;
+  let n2 = n1 > budget ? n1 : Math.max(n1, budget - n1);
+  if (n1 + n2 > budget) {
+    n1 = Math.floor(budget / 2);
+    n2 = n1 + (budget % 2);
+  }
+  return swap ? [n2, n1] : [n1, n2];
+}
+
 export class TextTokenizer {
   private readonly tokenizer: Tokenizer;
+  private pairFrame: PairFrame | null = null;
   /** Special tokens the post-processor puts before and after a single text. */
   private readonly prefixIds: readonly number[];
   private readonly suffixIds: readonly number[];
@@ -106,9 +142,81 @@ export class TextTokenizer {
     return ids;
   }
 
+  /**
+   * Token ids and token types of a text pair (query, document) with the pair's special tokens. Too long: rejected
+   * (truncation 'none'), or cut 'longest_first' as transformers' tokenizers do for cross-encoders (sentence-transformers
+   * CrossEncoder tokenizes pairs with truncation=True, whose strategy is longest_first); 'start' cuts each text's start.
+   */
+  encodePair(first: string, second: string, opts: EncodeOptions): EncodedPair {
+    const frame = this.findPairFrame();
+    const a: number[] = this.tokenizer.encode(first, { add_special_tokens: false }).ids;
+    const b: number[] = this.tokenizer.encode(second, { add_special_tokens: false }).ids;
+    const numSpecial = frame.prefix.length + frame.middle.length + frame.suffix.length;
+    let keptA = a;
+    let keptB = b;
+    if (a.length + b.length + numSpecial > opts.maxLength) {
+      if (opts.truncation === 'none') {
+        throw new InvalidRequestError(
+          `Input pair of ${a.length + b.length + numSpecial} tokens exceeds the model's maximum input length of ${opts.maxLength} tokens. Shorten the texts or ask for truncation.`,
+          opts.param ?? 'input',
+          'context_length_exceeded',
+        );
+      }
+      const [lengthA, lengthB] = longestFirstLengths(a.length, b.length, Math.max(0, opts.maxLength - numSpecial));
+      keptA = opts.truncation === 'end' ? a.slice(0, lengthA) : a.slice(a.length - lengthA);
+      keptB = opts.truncation === 'end' ? b.slice(0, lengthB) : b.slice(b.length - lengthB);
+    }
+    const parts = [frame.prefix, keptA, frame.middle, keptB, frame.suffix];
+    const ids = new Int32Array(numSpecial + keptA.length + keptB.length);
+    const typeIds = new Int32Array(ids.length);
+    let offset = 0;
+    parts.forEach((part, k) => {
+      ids.set(part, offset);
+      typeIds.fill(frame.types[k], offset, offset + part.length);
+      offset += part.length;
+    });
+    return { ids, typeIds };
+  }
+
+  /** The pair's special tokens and segment types, found once by encoding a probe pair with and without them. */
+  private findPairFrame(): PairFrame {
+    if (this.pairFrame !== null) return this.pairFrame;
+    const a: number[] = this.tokenizer.encode('hello', { add_special_tokens: false }).ids;
+    const b: number[] = this.tokenizer.encode('world', { add_special_tokens: false }).ids;
+    const framed = this.tokenizer.encode('hello', { text_pair: 'world', add_special_tokens: true, return_token_type_ids: true });
+    const ids: number[] = framed.ids;
+    const types: number[] = framed.token_type_ids;
+    const find = (needle: number[], from: number): number => {
+      for (let start = from; start + needle.length <= ids.length; start++) if (needle.every((id, i) => ids[start + i] === id)) return start;
+      return -1;
+    };
+    const startA = find(a, 0);
+    const startB = startA === -1 ? -1 : find(b, startA + a.length);
+    if (startA === -1 || startB === -1) throw new ModelLoadError('tokenizer post-processor changes the texts of a pair; cannot encode pairs safely');
+    const endB = startB + b.length;
+    const typeAt = (index: number, fallback: number): number => (index < types.length ? (types[index] ?? fallback) : fallback);
+    this.pairFrame = {
+      prefix: ids.slice(0, startA),
+      middle: ids.slice(startA + a.length, startB),
+      suffix: ids.slice(endB),
+      types: [typeAt(0, 0), typeAt(startA, 0), typeAt(startA + a.length, 0), typeAt(startB, 0), typeAt(endB, typeAt(startB, 0))],
+    };
+    return this.pairFrame;
+  }
+
   /** The ids without the special tokens the post-processor added around the text. */
   stripSpecialTokens(ids: Int32Array): Int32Array {
     return ids.subarray(this.prefixIds.length, ids.length - this.suffixIds.length);
+  }
+
+  /** The id of one token of the vocabulary (added tokens included), or undefined. */
+  tokenId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token) ?? undefined;
+  }
+
+  /** Token ids of a text as the tokenizer's model and normalizers give them, without any special tokens. */
+  encodeBare(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 
   /** Token strings for /tokenize-style introspection. */

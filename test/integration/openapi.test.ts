@@ -24,6 +24,12 @@ const ROUTES = [
   'POST /v2/embed',
   'POST /pooling',
   'POST /score',
+  'POST /v1/score',
+  'POST /rerank',
+  'POST /v1/rerank',
+  'POST /v2/rerank',
+  'POST /classify',
+  'POST /predict',
   'POST /tokenize',
   'POST /detokenize',
 ];
@@ -115,7 +121,14 @@ describe('/openapi.json', () => {
     assert.deepEqual(cohere.required, ['texts']);
     assert.deepEqual(cohere.properties.output_dimension.enum, MATRYOSHKA);
     assert.equal(cohere.properties.max_tokens.maximum, 24);
-    assert.deepEqual(operation('POST /score').requestBody.content['application/json'].schema.required, ['text_1', 'text_2']);
+    // text_1 / text_2, or vLLM's newer queries / documents.
+    assert.deepEqual(
+      operation('POST /score').requestBody.content['application/json'].schema.anyOf.map((branch: { required: string[] }) => branch.required),
+      [
+        ['text_1', 'text_2'],
+        ['queries', 'documents'],
+      ],
+    );
   });
 
   test('a model without Matryoshka training documents no dimensions', async () => {
@@ -150,6 +163,13 @@ describe('/openapi.json', () => {
       { route: 'POST /v2/embed', payload: { texts: [] }, status: 400 },
       { route: 'POST /pooling', payload: { input: 'a' }, status: 200 },
       { route: 'POST /score', payload: { text_1: 'a', text_2: ['b', 'c'] }, status: 200 },
+      { route: 'POST /v1/score', payload: { queries: 'a', documents: ['b', 'c'] }, status: 200 },
+      // An embedding model reranks by cosine; its classification routes refuse (no head).
+      { route: 'POST /rerank', payload: { query: 'a', documents: ['b', { text: 'c' }], top_n: 1 }, status: 200 },
+      { route: 'POST /rerank', payload: { query: 'a', texts: ['b', 'c'], return_text: true }, status: 200 },
+      { route: 'POST /v2/rerank', payload: { query: 'a', documents: ['b'] }, status: 200 },
+      { route: 'POST /classify', payload: { input: 'a' }, status: 400 },
+      { route: 'POST /predict', payload: { inputs: 'a' }, status: 400 },
       { route: 'POST /tokenize', payload: { prompt: 'hello', return_token_strs: true }, status: 200 },
       { route: 'POST /detokenize', payload: { tokens: [5, 6] }, status: 200 },
       { route: 'POST /detokenize', payload: { tokens: [-1] }, status: 422 },

@@ -13,7 +13,7 @@ import * as dec from '../../src/model/reference/decoder_ops.js';
 import type { ActivationKind } from '../../src/model/reference/ops.js';
 import type { AttentionTiling } from '../../src/backends/webgpu/kernels/attention.js';
 import type { GemmTiling } from '../../src/backends/webgpu/kernels/gemm.js';
-import type { PoolingMode } from '../../src/model/types.js';
+import type { GatedActivationKind, PoolingMode } from '../../src/model/types.js';
 import { randomArray, roundToBf16 } from './native_helpers.js';
 import { cuSeqLensOf, roundToF16, seededInts, seededValues } from './webgpu_support.js';
 import { absValues, maxAbs } from '../helpers/metrics.js';
@@ -121,15 +121,22 @@ export interface RopeInput {
   readonly numHeads: number;
   readonly headDim: number;
   readonly theta: number;
+  /** Multiplies every inverse frequency (GTE's NTK rope); absent = 1. */
+  readonly inverseFrequencyScale?: number;
   readonly maxPosition: number;
   /** |x| <= amplitude: what the error bounds scale with. */
   readonly amplitude: number;
 }
-export interface SwiGluInput {
-  readonly gate: Float32Array;
-  readonly up: Float32Array;
+export interface GatedActivationInput {
+  /** The half that goes through the activation, [rows, cols]. */
+  readonly activated: Float32Array;
+  /** The half it multiplies, [rows, cols]. */
+  readonly multiplier: Float32Array;
   readonly rows: number;
   readonly cols: number;
+  readonly activation: GatedActivationKind;
+  /** Where the activated half sits in each packed row of the fused projection. */
+  readonly activatedHalf: 'first' | 'second';
 }
 export interface CausalAttentionInput {
   readonly q: Float32Array;
@@ -161,7 +168,7 @@ export interface OpInputs {
   pooling: PoolingInput;
   rms_norm: RmsNormInput;
   rope: RopeInput;
-  swiglu: SwiGluInput;
+  gated_activation: GatedActivationInput;
   causal_attention: CausalAttentionInput;
   paged_attention: PagedAttentionInput;
 }
@@ -271,8 +278,8 @@ const REFERENCES: { [O in OpName]: Reference<O> } = {
       (n) => new Float64Array(n),
     ),
   rms_norm: (i) => dec.rmsNorm(i.x, i.rows * i.groups, i.cols, i.weight, i.eps),
-  rope: (i) => dec.applyRotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta),
-  swiglu: (i) => dec.swiGlu(i.gate, i.up),
+  rope: (i) => dec.applyRotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta, i.inverseFrequencyScale),
+  gated_activation: (i) => ref.gatedActivation(i.activated, i.multiplier, i.activation),
   causal_attention: (i) => dec.causalAttention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.numKvHeads, i.headDim),
   paged_attention: (i) => {
     const { keys, values } = writtenCache(i);
@@ -345,6 +352,13 @@ const WEBGPU_ROPE_PER_POSITION = 2.4e-7;
 const CPU_SWIGLU_REL_TOLERANCE = 8 * 2 ** -24;
 // WGSL SwiGLU: f32 exp and one division: a few ulps of max(1, |silu(g) u|).
 const WEBGPU_SWIGLU_TOLERANCE = 1e-6;
+// Native GeGLU: simd.h's GELU (erfc-based or tanh via exp: < 2e-6 relative plus 1e-7 absolute, as bias_activation's
+// bound) times the multiplier, then one rounding: 2e-6 |y| + 1e-7 |multiplier|.
+const CPU_GEGLU_RELATIVE = 2e-6;
+const CPU_GEGLU_ABSOLUTE = 1e-7;
+// WGSL GeGLU: the activation fragment's GELU (A&S erf, 1.5e-7 absolute on Phi, times |x|; tanh a few ulps) times the
+// multiplier: 4e-7 of max(1, |activated|) * max(1, |multiplier|).
+const WEBGPU_GEGLU_TOLERANCE = 4e-7;
 // Paged (and one-shot causal) attention, both backends: outputs are convex combinations of V rows (|v| <= 1). Scores
 // (|s| <~ 6) carry float32 dot-product error of about headDim * 2^-24 * |q||k| <~ 1e-6 relative, which moves the
 // softmax weights by that much relative; exp is ~1 ulp and the running sums round once per key. Measured max error
@@ -465,9 +479,25 @@ const OP_TOLERANCES: { [O in OpName]: Record<BackendName, DefaultTolerance<O>> }
       };
     },
   },
-  swiglu: {
-    cpu: () => ({ metric: 'max_rel', max: CPU_SWIGLU_REL_TOLERANCE, floor: 1e-20 }),
-    webgpu: (_input, want) => ({ metric: 'scaled', max: WEBGPU_SWIGLU_TOLERANCE, scaleName: 'max(1, |y|)', scale: want.map((y) => Math.max(1, Math.abs(y))) }),
+  gated_activation: {
+    cpu: (input, want) =>
+      input.activation === 'silu'
+        ? { metric: 'max_rel', max: CPU_SWIGLU_REL_TOLERANCE, floor: 1e-20 }
+        : {
+            metric: 'scaled',
+            max: 1,
+            scaleName: 'its bound 2e-6 |y| + 1e-7 |multiplier|',
+            scale: perElement(want.length, (i) => CPU_GEGLU_RELATIVE * Math.abs(want[i]) + CPU_GEGLU_ABSOLUTE * Math.abs(input.multiplier[i])),
+          },
+    webgpu: (input, want) =>
+      input.activation === 'silu'
+        ? { metric: 'scaled', max: WEBGPU_SWIGLU_TOLERANCE, scaleName: 'max(1, |y|)', scale: want.map((y) => Math.max(1, Math.abs(y))) }
+        : {
+            metric: 'scaled',
+            max: WEBGPU_GEGLU_TOLERANCE,
+            scaleName: 'max(1, |activated|) max(1, |multiplier|)',
+            scale: perElement(want.length, (i) => Math.max(1, Math.abs(input.activated[i])) * Math.max(1, Math.abs(input.multiplier[i]))),
+          },
   },
   causal_attention: {
     cpu: () => ({ metric: 'max_abs', max: PAGED_ATTENTION_TOLERANCE }),
@@ -1226,50 +1256,114 @@ function ropeCases(): AnyOpCase[] {
       }),
     );
   }
+  // GTE's NTK rope (new-impl NTKScalingRotaryEmbedding): base theta * factor, every inverse frequency times
+  // factor^(-2 / d); gte-base-en-v1.5 has theta 500000, factor 2, head size 64, 8192 positions.
+  for (const { numHeads, headDim, theta, factor } of [
+    { numHeads: 2, headDim: 64, theta: 500_000, factor: 2 },
+    { numHeads: 3, headDim: 16, theta: 10_000, factor: 4 },
+  ]) {
+    const positions = Int32Array.of(0, 1, 5, 511, 4096, 8191);
+    const width = numHeads * headDim;
+    cases.push(
+      defineCase({
+        op: 'rope',
+        name: `${numHeads} heads of ${headDim}, NTK theta ${theta} x ${factor}, positions up to 8191`,
+        input: () => ({
+          x: seededValues(positions.length * width, width + factor, 1),
+          positions,
+          numHeads,
+          headDim,
+          theta: theta * factor,
+          inverseFrequencyScale: factor ** (-2 / headDim),
+          maxPosition: 8192,
+          amplitude: 1,
+        }),
+        exact: positionZeroIsIdentity,
+      }),
+    );
+  }
   return cases;
 }
 
-function swiGluCases(): AnyOpCase[] {
+/** Splits packed rows [rows, 2 * cols] into the activated half and the multiplier, as the kernels read them. */
+function splitHalves(
+  packed: Float32Array,
+  rows: number,
+  cols: number,
+  activatedHalf: 'first' | 'second',
+): { activated: Float32Array; multiplier: Float32Array } {
+  const first = new Float32Array(rows * cols);
+  const second = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) {
+    first.set(packed.subarray(r * 2 * cols, r * 2 * cols + cols), r * cols);
+    second.set(packed.subarray(r * 2 * cols + cols, (r + 1) * 2 * cols), r * cols);
+  }
+  return activatedHalf === 'first' ? { activated: first, multiplier: second } : { activated: second, multiplier: first };
+}
+
+/** The packed rows a fused gate|up (or Wi) GEMM writes, from the two halves: the inverse of splitHalves. */
+export function packedHalves(input: GatedActivationInput): Float32Array {
+  const { rows, cols } = input;
+  const [first, second] = input.activatedHalf === 'first' ? [input.activated, input.multiplier] : [input.multiplier, input.activated];
+  const packed = new Float32Array(rows * 2 * cols);
+  for (let r = 0; r < rows; r++) {
+    packed.set(first.subarray(r * cols, (r + 1) * cols), 2 * r * cols);
+    packed.set(second.subarray(r * cols, (r + 1) * cols), (2 * r + 1) * cols);
+  }
+  return packed;
+}
+
+function gatedActivationCases(): AnyOpCase[] {
   const cases: AnyOpCase[] = [];
-  // Native widths that are not multiples of the vector width, large |gate| where e^-x saturates. Gate and up come from
-  // one [rows, 2 * cols] array (the native layout: gate and up side by side in each row).
-  for (const [rows, cols, scale] of [
+  // Native widths that are not multiples of the vector width, large |x| where e^-x saturates (SiLU) or Phi reaches 0
+  // or 1 (GELU). Both halves come from one [rows, 2 * cols] array (the fused GEMM's output), split at the half the
+  // case names: SiLU first is Qwen3's SwiGLU, GELU first is ModernBERT's GeGLU, second is NomicBERT's / GTE's order.
+  const shapes = [
     [1, 1, 3],
     [3, 7, 3],
     [5, 17, 6],
     [4, 128, 10],
     [2, 333, 30],
     [3, 50, 120],
-  ] as const) {
+  ] as const;
+  const variants: [GatedActivationKind, 'first' | 'second'][] = [
+    ['silu', 'first'],
+    ['silu', 'second'],
+    ['gelu', 'first'],
+    ['gelu', 'second'],
+    ['gelu_pytorch_tanh', 'first'],
+  ];
+  for (const [activation, activatedHalf] of variants) {
+    for (const [rows, cols, scale] of shapes) {
+      cases.push(
+        defineCase({
+          op: 'gated_activation',
+          name: `${activation}, activated half ${activatedHalf}: ${rows} x ${cols}, |x| <= ${scale}`,
+          input: () => ({
+            ...splitHalves(randomArray(rows * 2 * cols, rows * 7 + cols, scale), rows, cols, activatedHalf),
+            rows,
+            cols,
+            activation,
+            activatedHalf,
+          }),
+        }),
+      );
+    }
+  }
+  for (const activation of ['silu', 'gelu'] as const) {
     cases.push(
       defineCase({
-        op: 'swiglu',
-        name: `${rows} x ${cols}, |gate| <= ${scale}`,
+        op: 'gated_activation',
+        name: `${activation}: 5 x 37 (not a workgroup multiple), activated values +-100 (SiLU: exp overflow, the limit is -0; GELU: Phi is 0 or 1)`,
         input: () => {
-          const gateUp = randomArray(rows * 2 * cols, rows * 7 + cols, scale);
-          const gate = new Float32Array(rows * cols);
-          const up = new Float32Array(rows * cols);
-          for (let r = 0; r < rows; r++) {
-            gate.set(gateUp.subarray(r * 2 * cols, r * 2 * cols + cols), r * cols);
-            up.set(gateUp.subarray(r * 2 * cols + cols, (r + 1) * 2 * cols), r * cols);
-          }
-          return { gate, up, rows, cols };
+          const activated = seededValues(5 * 37, 1, 12);
+          activated[0] = -100;
+          activated[1] = 100;
+          return { activated, multiplier: seededValues(5 * 37, 2, 2), rows: 5, cols: 37, activation, activatedHalf: 'first' };
         },
       }),
     );
   }
-  cases.push(
-    defineCase({
-      op: 'swiglu',
-      name: '5 x 37 (not a workgroup multiple), gate +-100 (exp overflow: the SiLU limit is -0)',
-      input: () => {
-        const gate = seededValues(5 * 37, 1, 12);
-        gate[0] = -100;
-        gate[1] = 100;
-        return { gate, up: seededValues(5 * 37, 2, 2), rows: 5, cols: 37 };
-      },
-    }),
-  );
   return cases;
 }
 
@@ -1471,6 +1565,6 @@ export const OP_CASES: readonly AnyOpCase[] = [
   ...poolingCases(),
   ...rmsNormCases(),
   ...ropeCases(),
-  ...swiGluCases(),
+  ...gatedActivationCases(),
   ...pagedAttentionCases(),
 ];

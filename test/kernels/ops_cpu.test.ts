@@ -17,11 +17,12 @@ import {
   pool,
   rmsNorm,
   rope,
-  swiGlu,
+  gatedActivation,
   type Precision,
 } from '../../src/backends/native/ops.js';
 import {
   OP_CASES,
+  packedHalves,
   writtenCache,
   type AnyOpCase,
   type CausalAttentionInput,
@@ -110,15 +111,8 @@ const RUNNERS: { [O in keyof OpInputs]: (input: OpInputs[O]) => Float32Array } =
   attention: (i) => attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim),
   pooling: (i) => pool(i.states, i.cuSeqLens, i.hidden, i.mode, Int32Array.from(i.dimensions), Uint8Array.from(i.normalize, Number)),
   rms_norm: (i) => rmsNorm(i.x, i.rows, i.groups, i.cols, i.weight, i.eps),
-  rope: (i) => rope(i.x, i.positions, i.numHeads, i.headDim, i.theta, i.maxPosition),
-  swiglu: (i) => {
-    const gateUp = new Float32Array(2 * i.gate.length);
-    for (let r = 0; r < i.rows; r++) {
-      gateUp.set(i.gate.subarray(r * i.cols, (r + 1) * i.cols), 2 * r * i.cols);
-      gateUp.set(i.up.subarray(r * i.cols, (r + 1) * i.cols), (2 * r + 1) * i.cols);
-    }
-    return swiGlu(gateUp, i.rows, i.cols);
-  },
+  rope: (i) => rope(i.x, i.positions, i.numHeads, i.headDim, i.theta, i.maxPosition, i.inverseFrequencyScale),
+  gated_activation: (i) => gatedActivation(packedHalves(i), i.rows, i.cols, i.activation, i.activatedHalf),
   causal_attention: causalAsPaged,
   paged_attention: paged,
 };
@@ -267,6 +261,20 @@ describe('native row ops, beyond the op cases', () => {
       eps: 1e-12,
     };
   };
+  test('embeddings: a missing position or token type table adds nothing (= a zero table, bitwise)', () => {
+    const base = small();
+    const zeros = (table: Float32Array | null) => new Float32Array(table?.length ?? 0);
+    assert.deepEqual(embeddings({ ...base, position: null }), embeddings({ ...base, position: zeros(base.position) }));
+    const noTypes = { ...base, tokenTypeIds: null, tokenType: null };
+    assert.deepEqual(embeddings(noTypes), embeddings({ ...base, tokenTypeIds: null, tokenType: zeros(base.tokenType) }));
+    assert.deepEqual(
+      embeddings({ ...noTypes, position: null, positions: Int32Array.of(-5, 1 << 30) }),
+      embeddings({ ...base, tokenTypeIds: null, tokenType: zeros(base.tokenType), position: zeros(base.position) }),
+      'positions are not read without a position table',
+    );
+    assert.throws(() => embeddings({ ...noTypes, tokenTypeIds: new Int32Array(2) }), /no token type table/);
+  });
+
   test('embeddings: token types default to 0 when absent', () => {
     const base = small();
     assert.deepEqual(embeddings(base), embeddings({ ...base, tokenTypeIds: new Int32Array(2) }));
@@ -329,9 +337,32 @@ describe('native row ops, beyond the op cases', () => {
     assert.throws(() => rope(x, Int32Array.of(0, 1), 1, 16, 10000, 8), RangeError); // x too short for two tokens
   });
 
-  test('swiGlu: wrong lengths are RangeErrors', () => {
-    assert.throws(() => swiGlu(new Float32Array(7), 1, 4), RangeError);
-    assert.equal(swiGlu(new Float32Array(0), 0, 4).length, 0);
+  test('gatedActivation: fused GeGLU = the standalone activation, then the product (bitwise), in either half order', () => {
+    const [rows, cols] = [6, 45];
+    const packed = randomArray(rows * 2 * cols, 77, 6);
+    for (const activatedHalf of ['first', 'second'] as const) {
+      for (const activation of ['gelu', 'gelu_pytorch_tanh'] as const) {
+        const fused = gatedActivation(packed, rows, cols, activation, activatedHalf);
+        const activated = new Float32Array(rows * cols);
+        const multiplier = new Float32Array(rows * cols);
+        for (let r = 0; r < rows; r++) {
+          const [a, b] = activatedHalf === 'first' ? [0, cols] : [cols, 0];
+          activated.set(packed.subarray(2 * r * cols + a, 2 * r * cols + a + cols), r * cols);
+          multiplier.set(packed.subarray(2 * r * cols + b, 2 * r * cols + b + cols), r * cols);
+        }
+        const act = biasActivation(activated, rows, cols, null, activation);
+        const unfused = act.map((value, i) => Math.fround(value * multiplier[i]));
+        // Same simd.h activation, one float32 product: the fused kernel must not differ at all.
+        assert.deepEqual(fused, unfused, `${activation}, activated half ${activatedHalf}`);
+      }
+    }
+  });
+
+  test('gatedActivation: wrong lengths are RangeErrors, unknown activations or halves TypeErrors', () => {
+    assert.throws(() => gatedActivation(new Float32Array(7), 1, 4, 'silu', 'first'), RangeError);
+    assert.equal(gatedActivation(new Float32Array(0), 0, 4, 'gelu', 'second').length, 0);
+    assert.throws(() => gatedActivation(new Float32Array(8), 1, 4, 'relu' as never, 'first'), /activation must be 'silu', 'gelu'/);
+    assert.throws(() => gatedActivation(new Float32Array(8), 1, 4, 'silu', 'middle' as never), /activatedHalf must be 'first' or 'second'/);
   });
 });
 

@@ -53,8 +53,8 @@ if (!probe.available) {
       flatten(await ops.pool(i.states, i.cuSeqLens, i.hidden, i.mode, { dimensions: i.dimensions, normalize: i.normalize }), (n) => new Float32Array(n)),
     // Per-head norms are rows of their own here.
     rms_norm: (i) => decoder.rmsNorm(i.x, i.rows * i.groups, i.cols, i.weight, i.eps),
-    rope: (i) => decoder.rotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta),
-    swiglu: (i) => decoder.swiGlu(i.gate, i.up, i.rows, i.cols),
+    rope: (i) => decoder.rotaryEmbedding(i.x, i.positions, i.numHeads, i.headDim, i.theta, i.inverseFrequencyScale),
+    gated_activation: (i) => decoder.gatedActivation(i.activated, i.multiplier, i.rows, i.cols, i.activation, i.activatedHalf),
     causal_attention: (i) => decoder.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.numKvHeads, i.headDim),
     paged_attention: (i) =>
       decoder.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.numKvHeads, i.headDim, {
@@ -97,6 +97,22 @@ if (!probe.available) {
       const unfused = await ops.activation(await ops.linear(x, M, K, w, bias, N), 'gelu');
       // Same f32 pre-activation and the same activation code: equal up to the compiler contracting differently.
       assert.ok(maxAbsError(fused, unfused) <= 1e-6, `fused vs unfused: ${maxAbsError(fused, unfused)}`);
+    });
+
+    it('fused gated activation equals the standalone activation kernel, then the product (either half order)', async () => {
+      const [rows, cols] = [7, 70];
+      const activated = seededValues(rows * cols, 81, 6);
+      const multiplier = seededValues(rows * cols, 82, 2);
+      for (const activatedHalf of ['first', 'second'] as const) {
+        for (const activation of ['gelu', 'gelu_pytorch_tanh'] as const) {
+          const fused = await decoder.gatedActivation(activated, multiplier, rows, cols, activation, activatedHalf);
+          const act = await ops.activation(activated, activation);
+          const unfused = act.map((value, i) => Math.fround(value * multiplier[i]));
+          // The same fragment code on the same f32 values: equal up to the compiler contracting differently.
+          const error = maxAbsError(fused, unfused);
+          assert.ok(error <= 1e-6, `${activation}, activated half ${activatedHalf}: fused vs unfused ${error}`);
+        }
+      }
     });
 
     it('fused gemm_residual_layernorm equals the unfused composition (gemm with residual epilogue, then layer_norm)', async () => {

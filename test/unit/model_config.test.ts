@@ -39,6 +39,7 @@ describe('config.json parsing', () => {
         layerNormEps: 1e-12,
         hiddenAct: 'gelu',
         padTokenId: 0,
+        taskTypeVocabSize: 0,
         isMatryoshka: false,
         matryoshkaDimensions: null,
       });
@@ -53,8 +54,8 @@ describe('config.json parsing', () => {
 
   it('names unknown architectures and lists what is supported', () => {
     throwsWith(
-      { ...TINY_BERT_CONFIG, model_type: 'xlm-roberta', architectures: ['XLMRobertaModel'] },
-      /unsupported model_type "xlm-roberta" \(architectures XLMRobertaModel\); supported: model_type "bert" or architectures BertModel, BertForMaskedLM/,
+      { ...TINY_BERT_CONFIG, model_type: 'deberta-v2', architectures: ['DebertaV2Model'] },
+      /unsupported model_type "deberta-v2" \(architectures DebertaV2Model\); supported: model_type "bert" or architectures BertModel, BertForMaskedLM/,
     );
     const { model_type: _modelType, ...withoutType } = TINY_BERT_CONFIG;
     throwsWith({ ...withoutType, architectures: ['Qwen3ForCausalLM'] }, /unsupported architecture Qwen3ForCausalLM; supported: .*BertModel/);
@@ -109,5 +110,85 @@ describe('config.json parsing', () => {
     await assert.rejects(readModelConfig(`${FIXTURES}/missing/config.json`), /config\.json: file not found/);
     // A gzip file is a handy non-JSON file.
     await assert.rejects(readModelConfig(`${FIXTURES}/BAAI--bge-small-en-v1.5/tokenizer.json.gz`), /tokenizer\.json\.gz: not valid JSON/);
+  });
+});
+
+describe('config.json parsing: BERT-variant families', () => {
+  const { model_type: _bertType, architectures: _bertArchitectures, pad_token_id: _pad, ...encoder } = TINY_BERT_CONFIG;
+
+  it('parses the bge-m3 (XLM-RoBERTa) and text2vec-base-chinese-sentence (ERNIE) fixture configs', async () => {
+    const bgeM3 = await readModelConfig(`${FIXTURES}/BAAI--bge-m3/config.json`);
+    assert.deepEqual(bgeM3, {
+      architecture: 'roberta',
+      modelType: 'xlm-roberta',
+      vocabSize: 250002,
+      hiddenSize: 1024,
+      numLayers: 24,
+      numHeads: 16,
+      intermediateSize: 4096,
+      maxPositionEmbeddings: 8194,
+      typeVocabSize: 1,
+      layerNormEps: 1e-5,
+      hiddenAct: 'gelu',
+      padTokenId: 1,
+      taskTypeVocabSize: 0,
+      isMatryoshka: false,
+      matryoshkaDimensions: null,
+    });
+    const text2vec = await readModelConfig(`${FIXTURES}/shibing624--text2vec-base-chinese-sentence/config.json`);
+    assert.equal(text2vec.architecture, 'ernie');
+    assert.equal(text2vec.typeVocabSize, 4);
+    assert.equal(text2vec.maxPositionEmbeddings, 2048);
+    assert.equal((text2vec as { taskTypeVocabSize: number }).taskTypeVocabSize, 3);
+  });
+
+  it('RoBERTa: both model types and their task classes; pad_token_id defaults to 1 as RobertaConfig', () => {
+    for (const [modelType, architecture] of [
+      ['roberta', 'RobertaForMaskedLM'],
+      ['xlm-roberta', 'XLMRobertaForSequenceClassification'],
+    ]) {
+      const config = parseModelConfig({ ...encoder, model_type: modelType, architectures: [architecture] }, 'c');
+      assert.equal(config.architecture, 'roberta');
+      assert.equal(config.padTokenId, 1);
+    }
+  });
+
+  it('RoBERTa: refuses causal classes, remote code, and a position table with no row past the pad', () => {
+    throwsWith(
+      { ...encoder, model_type: 'xlm-roberta', architectures: ['XLMRobertaForCausalLM'] },
+      /unsupported architecture XLMRobertaForCausalLM for model_type "xlm-roberta"/,
+    );
+    throwsWith({ ...encoder, model_type: 'xlm-roberta', is_decoder: true }, /is_decoder is true/);
+    throwsWith(
+      {
+        ...encoder,
+        model_type: 'xlm-roberta',
+        architectures: ['XLMRobertaModel'],
+        auto_map: { AutoModel: 'jinaai/xlm-roberta-flash-implementation--modeling_lora.XLMRobertaLoRA' },
+      },
+      /model_type "xlm-roberta" with auto_map needs the model's own code/,
+    );
+    throwsWith(
+      { ...encoder, model_type: 'roberta', pad_token_id: 1, max_position_embeddings: 2 },
+      /"max_position_embeddings" 2 leaves no position for a token: positions start at pad_token_id \+ 1 = 2/,
+    );
+    throwsWith(
+      { ...encoder, model_type: 'roberta', position_embedding_type: 'relative_key_query' },
+      /position_embedding_type "relative_key_query" is not supported/,
+    );
+  });
+
+  it('ERNIE: task-type embeddings exactly when use_task_id is true (task_type_vocab_size defaults to 3)', () => {
+    const parse = (extra: Record<string, unknown>) => parseModelConfig({ ...encoder, model_type: 'ernie', ...extra }, 'c') as { taskTypeVocabSize: number };
+    assert.equal(parse({}).taskTypeVocabSize, 0);
+    assert.equal(parse({ use_task_id: false, task_type_vocab_size: 16 }).taskTypeVocabSize, 0);
+    assert.equal(parse({ use_task_id: true }).taskTypeVocabSize, 3);
+    assert.equal(parse({ use_task_id: true, task_type_vocab_size: 16 }).taskTypeVocabSize, 16);
+    throwsWith({ ...encoder, model_type: 'ernie', use_task_id: 'yes' }, /"use_task_id" must be true or false \(found "yes"\)/);
+    throwsWith(
+      { ...encoder, model_type: 'ernie', use_task_id: true, task_type_vocab_size: 0 },
+      /"task_type_vocab_size" must be a positive integer \(found 0\)/,
+    );
+    throwsWith({ ...encoder, model_type: 'ernie', architectures: ['ErnieForCausalLM'] }, /unsupported architecture ErnieForCausalLM for model_type "ernie"/);
   });
 });

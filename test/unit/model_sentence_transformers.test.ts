@@ -21,6 +21,7 @@ const BERT_512: BertConfig = {
   layerNormEps: 1e-12,
   hiddenAct: 'gelu',
   padTokenId: 0,
+  taskTypeVocabSize: 0,
   isMatryoshka: false,
   matryoshkaDimensions: null,
 };
@@ -153,7 +154,10 @@ describe('sentence-transformers settings: overrides and fallbacks', () => {
 
   it('rejects overrides the model cannot honour', async () => {
     const folder = join(FIXTURES, 'intfloat--e5-small-v2');
-    await rejectsWith(readEmbeddingSettings(folder, BERT_512, { maxModelLen: 513 }), /--max-model-len 513 exceeds the model's max_position_embeddings 512/);
+    await rejectsWith(
+      readEmbeddingSettings(folder, BERT_512, { maxModelLen: 513 }),
+      /--max-model-len 513 exceeds the 512 tokens the model's positions allow \(max_position_embeddings 512\)/,
+    );
     await rejectsWith(readEmbeddingSettings(folder, BERT_512, { maxModelLen: 0 }), /--max-model-len must be a positive integer/);
     await rejectsWith(readEmbeddingSettings(folder, BERT_512, { pooling: 'max' as never }), /--pooling "max" is not one of cls, mean, last/);
     await rejectsWith(

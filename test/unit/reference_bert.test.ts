@@ -27,6 +27,7 @@ const BASE_CONFIG: BertConfig = {
   layerNormEps: 1e-12,
   hiddenAct: 'gelu',
   padTokenId: 0,
+  taskTypeVocabSize: 0,
   isMatryoshka: false,
   matryoshkaDimensions: null,
 };

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { erf, erfc } from '../../src/model/reference/erf.js';
-import { activation, addResidual, attention, embeddings, layerNorm, linear, pool, postprocess } from '../../src/model/reference/ops.js';
+import { activation, addResidual, attention, embeddings, gatedActivation, layerNorm, linear, pool, postprocess } from '../../src/model/reference/ops.js';
 
 function assertClose(actual: ArrayLike<number>, expected: ArrayLike<number>, tolerance: number, what = 'value'): void {
   assert.equal(actual.length, expected.length, `${what}: length`);
@@ -85,6 +85,22 @@ describe('activation', () => {
 
   it('rejects an unknown kind', () => {
     assert.throws(() => activation([1], 'swish' as never), /unknown activation 'swish'/);
+  });
+});
+
+describe('gatedActivation', () => {
+  it('is act(activated) * multiplier elementwise, for SiLU and both GELUs', () => {
+    // silu(1) = 1 / (1 + e^-1), gelu(1) = Phi(1), gelu(-1) = -Phi(-1) (values from torch.nn.functional in float64).
+    assertClose(gatedActivation([1, -1, 0], [2, 3, 5], 'silu'), [1.4621171572600098, -0.8068242641099853, 0], 1e-15); // tolerance: 1e-15 abs
+    assertClose(gatedActivation([1, -1, 0], [2, 3, 5], 'gelu'), [1.682689492137086, -0.47596576179437106, 0], 1e-15); // tolerance: 1e-15 abs
+    const tanh = activation([1, -1], 'gelu_pytorch_tanh');
+    assertClose(gatedActivation([1, -1], [2, 3], 'gelu_pytorch_tanh'), [2 * tanh[0], 3 * tanh[1]], 0);
+    assertClose(gatedActivation([1, -1], [2, 3], 'gelu_new'), [2 * tanh[0], 3 * tanh[1]], 0);
+  });
+
+  it('refuses halves of different lengths and unknown activations', () => {
+    assert.throws(() => gatedActivation([1, 2], [1], 'silu'), RangeError);
+    assert.throws(() => gatedActivation([1], [1], 'relu' as never), /unknown gated activation 'relu'/);
   });
 });
 

@@ -31,7 +31,7 @@ const seq = (first: number, length: number) => Int32Array.from({ length }, (_, i
 
 test('sequences of concurrent requests share ragged batches under the token budget, in FIFO order', async () => {
   const backend = new RecordingBackend();
-  const scheduler = new Scheduler(backend, 'mean', { maxNumBatchedTokens: 10, maxNumSeqs: 8, maxQueuedTokens: 1000 });
+  const scheduler = new Scheduler(backend, 'mean', { maxNumBatchedTokens: 10, maxNumSeqs: 8, maxQueuedTokens: 1000 }, 0);
   const a = scheduler.submit([seq(100, 4), seq(200, 4)], { dimensions: 0, normalize: true });
   const b = scheduler.submit([seq(300, 3), seq(400, 9)], { dimensions: 2, normalize: false });
   const [{ rows: rowsA }, { rows: rowsB }] = await Promise.all([a, b]);
@@ -61,16 +61,24 @@ test('sequences of concurrent requests share ragged batches under the token budg
   assert.equal(scheduler.queuedTokens, 0);
 });
 
+test('positions start at the first position the scheduler was given (RoBERTa: pad_token_id + 1)', async () => {
+  const backend = new RecordingBackend();
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 100, maxNumSeqs: 8, maxQueuedTokens: 1000 }, 2);
+  await scheduler.submit([seq(5, 3), seq(9, 2)], { dimensions: 0, normalize: true });
+  assert.deepEqual(Array.from(backend.batches[0].positions), [2, 3, 4, 2, 3]);
+  await scheduler.close();
+});
+
 test('a sequence longer than the budget still runs (alone)', async () => {
   const backend = new RecordingBackend();
-  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 1000 });
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 1000 }, 0);
   const { rows } = await scheduler.submit([seq(1, 20)], { dimensions: 0, normalize: false });
   assert.equal(rows[0][1], 20);
 });
 
 test('the sequence cap limits a step', async () => {
   const backend = new RecordingBackend();
-  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 1000, maxNumSeqs: 2, maxQueuedTokens: 1000 });
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 1000, maxNumSeqs: 2, maxQueuedTokens: 1000 }, 0);
   await Promise.all([
     scheduler.submit([seq(1, 1)], { dimensions: 0, normalize: false }),
     scheduler.submit([seq(2, 1), seq(3, 1), seq(4, 1)], { dimensions: 0, normalize: false }),
@@ -84,7 +92,7 @@ test('the sequence cap limits a step', async () => {
 
 test('a full queue refuses with OverloadedError (429) instead of waiting', async () => {
   const backend = new RecordingBackend();
-  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 10 });
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 10 }, 0);
   const first = scheduler.submit([seq(1, 8)], { dimensions: 0, normalize: false });
   await assert.rejects(scheduler.submit([seq(1, 8)], { dimensions: 0, normalize: false }), (err: unknown) => {
     assert.ok(err instanceof OverloadedError);
@@ -98,7 +106,7 @@ test('a full queue refuses with OverloadedError (429) instead of waiting', async
 
 test('a backend failure rejects the requests of that step and the scheduler keeps serving', async () => {
   const backend = new RecordingBackend();
-  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 100, maxNumSeqs: 8, maxQueuedTokens: 1000 });
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 100, maxNumSeqs: 8, maxQueuedTokens: 1000 }, 0);
   backend.failNext = true;
   await assert.rejects(scheduler.submit([seq(1, 3)], { dimensions: 0, normalize: false }), /backend exploded/);
   const { rows } = await scheduler.submit([seq(5, 3)], { dimensions: 0, normalize: false });
@@ -108,7 +116,7 @@ test('a backend failure rejects the requests of that step and the scheduler keep
 
 test('close() finishes admitted work, then refuses new work', async () => {
   const backend = new RecordingBackend();
-  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 2, maxNumSeqs: 8, maxQueuedTokens: 1000 });
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 2, maxNumSeqs: 8, maxQueuedTokens: 1000 }, 0);
   const pending = scheduler.submit([seq(1, 2), seq(2, 2), seq(3, 2)], { dimensions: 0, normalize: false });
   const closed = scheduler.close();
   assert.equal((await pending).rows.length, 3);
@@ -118,7 +126,7 @@ test('close() finishes admitted work, then refuses new work', async () => {
 
 test('lower priority runs first; equal priorities keep arrival order', async () => {
   const backend = new RecordingBackend();
-  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 1, maxNumSeqs: 1, maxQueuedTokens: 1000 });
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 1, maxNumSeqs: 1, maxQueuedTokens: 1000 }, 0);
   const order: number[] = [];
   const submit = (first: number, priority: number) =>
     scheduler.submit([seq(first, 1)], { dimensions: 0, normalize: false, priority }).then(() => order.push(first));
@@ -129,7 +137,7 @@ test('lower priority runs first; equal priorities keep arrival order', async () 
 
 test('an aborted request is dropped before compute and frees its queued tokens', async () => {
   const backend = new RecordingBackend();
-  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 1000 });
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 1000 }, 0);
   const first = scheduler.submit([seq(1, 4)], { dimensions: 0, normalize: false });
   const controller = new AbortController();
   const doomed = scheduler.submit([seq(500, 4), seq(600, 4)], { dimensions: 0, normalize: false, signal: controller.signal });
@@ -144,7 +152,7 @@ test('an aborted request is dropped before compute and frees its queued tokens',
 
 test('results carry queue and inference time', async () => {
   const backend = new RecordingBackend();
-  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 1000 });
+  const scheduler = new Scheduler(backend, 'cls', { maxNumBatchedTokens: 4, maxNumSeqs: 8, maxQueuedTokens: 1000 }, 0);
   const [a, b] = await Promise.all([
     scheduler.submit([seq(1, 4)], { dimensions: 0, normalize: false }),
     scheduler.submit([seq(2, 4)], { dimensions: 0, normalize: false }),

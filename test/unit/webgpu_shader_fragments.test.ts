@@ -85,7 +85,7 @@ test('the shared code is written once in shaders/ and appears in every kernel th
       text: 'sum_scratch[local_index] = sum_scratch[local_index] + sum_scratch[local_index + stride];',
       kernels: ['embeddings.wgsl', 'layer_norm.wgsl', 'pooling.wgsl', 'rms_norm.wgsl'],
     },
-    { text: 'fn apply_activation(', kernels: ['activation.wgsl', 'gemm.wgsl'] },
+    { text: 'fn apply_activation(', kernels: ['activation.wgsl', 'gated_activation.wgsl', 'gemm.wgsl'] },
   ];
   for (const { text, kernels } of cases) {
     assert.equal(

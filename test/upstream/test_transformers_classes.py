@@ -48,10 +48,38 @@ FIXTURES = {
     # --kv-cache-memory: the 4 GiB default is more than lavapipe binds per buffer (128 MiB); WebGPU refuses it at load.
     # No --kv-cache-memory: the default cache is clamped to what the device binds (lavapipe: 128 MiB per buffer).
     "qwen3-embedding": {"shrink": QWEN3_SHRINK, "model_class": "Qwen3Model"},
+    # bge-m3's layout (XLMRobertaModel, 8194 positions, pad_token_id 1): CLS pooling + Normalize. transformers numbers
+    # positions from padding_idx + 1 (modeling_xlm_roberta.py create_position_ids_from_input_ids, l.141-154); we get
+    # the same from the spec's firstPosition. Stand-in Unigram tokenizer (test/fixtures/models/README.md).
+    "bge-m3": {"shrink": BERT_SHRINK, "model_class": "XLMRobertaModel"},
+    # text2vec-base-chinese-sentence's layout (ErnieModel, use_task_id: task_type_embeddings): mean pooling, no Normalize.
+    # transformers adds task_type_embeddings[0] to every token (modeling_ernie.py l.119-124); our reference does too.
+    "text2vec-chinese": {"shrink": BERT_SHRINK, "model_class": "ErnieModel"},
+    # RoBERTa proper (model_type "roberta"), saved as a RobertaForMaskedLM saves its encoder: under `roberta.`, which our
+    # loader strips as transformers' base_model_prefix handling does. bge-m3's layout with the config relabelled (the two
+    # configuration classes share every field); no public RoBERTa-layout metadata was reachable offline.
+    "roberta-masked-lm": {"source": "bge-m3", "shrink": (*BERT_SHRINK, "--prefix", "roberta."), "model_class": "RobertaModel",
+                          "config": {"model_type": "roberta", "architectures": ["RobertaForMaskedLM"]}},
 }
+
+# Classes whose eager attention is BERT's eager_attention_forward (softmax in the model's dtype).
+BERT_SHAPED_CLASSES = {"BertModel", "XLMRobertaModel", "RobertaModel", "ErnieModel"}
 
 # Varied texts under every fixture's limit (and one of ~250 BERT tokens).
 TEXTS = [row["text"] for row in read_jsonl(HERE / "texts.jsonl") if row["num_tokens"] <= 250][::12]
+# Non-ASCII input for the tokenizer check: CJK (Chinese, Japanese, Korean), accents (composed and decomposed),
+# emoji with modifiers and flags, fullwidth forms and ligatures (NFKC), Cyrillic, Arabic, Devanagari, runs of spaces.
+NON_ASCII_TEXTS = [
+    "我们今天去北京大学参观，然后在天安门广场拍照。",
+    "東京は日本の首都です。今日は良い天気ですね。",
+    "서울은 대한민국의 수도입니다.",
+    "L'été dernier à Besançon, ¿dónde está Muñoz? Ação e coração.",
+    "Cafe\u0301 vs Caf\u00e9 and na\u0308ive",
+    "Emoji: 😀 🚀 👍🏽 ❤️ 🇩🇪 and 👨‍👩‍👧",
+    "Ｆｕｌｌｗｉｄｔｈ ｃｈａｒａｃｔｅｒｓ and ﬁ ligatures",
+    "Быстрая коричневая лиса, مرحبا بالعالم, नमस्ते",
+    "spaces   between    words\tand\ttabs",
+]
 
 
 def _pooling_of(folder: Path) -> tuple[str, bool]:
@@ -69,8 +97,12 @@ def _pooling_of(folder: Path) -> tuple[str, bool]:
 def fixture(request, tmp_path_factory):
     name = request.param
     out = tmp_path_factory.mktemp(name) / "model"
-    command = ["node", "--import", "tsx", "test/fixtures/generate.ts", name, str(out), "--init-std", INIT_STD, *FIXTURES[name]["shrink"]]
+    source = FIXTURES[name].get("source", name)
+    command = ["node", "--import", "tsx", "test/fixtures/generate.ts", source, str(out), "--init-std", INIT_STD, *FIXTURES[name]["shrink"]]
     subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    if "config" in FIXTURES[name]:
+        config_path = out / "config.json"
+        config_path.write_text(json.dumps({**json.loads(config_path.read_text()), **FIXTURES[name]["config"]}, indent=2))
     pooling, normalize = _pooling_of(out)
     return {"name": name, "path": out, "pooling": pooling, "normalize": normalize, "model_class": FIXTURES[name]["model_class"],
             "serve": FIXTURES[name].get("serve", ())}
@@ -114,7 +146,7 @@ def upstream_model(fixture, dtype):
         model_class = getattr(transformers, fixture["model_class"])
         # BERT: eager attention is modeling_bert.py's eager_attention_forward (l.112-135): softmax in the model's dtype.
         # Qwen3: its eager path runs softmax in float32 (modeling_qwen3.py l.194); SDPA keeps the input dtype.
-        attention = "eager" if fixture["model_class"] == "BertModel" else "sdpa"
+        attention = "eager" if fixture["model_class"] in BERT_SHAPED_CLASSES else "sdpa"
         model, info = model_class.from_pretrained(fixture["path"], dtype=dtype, attn_implementation=attention, output_loading_info=True)
         assert not info["missing_keys"], info
         assert not info["mismatched_keys"], info
@@ -135,7 +167,8 @@ def upstream_vectors(fixture, dtype, ids_per_text: list[list[int]]) -> np.ndarra
     with torch.no_grad():
         for ids in ids_per_text:
             input_ids = torch.tensor([ids], dtype=torch.long)
-            # BERT: token_type_ids left out = all 0 (modeling_bert.py l.90-97), positions 0.. (l.84-85).
+            # BERT: token_type_ids left out = all 0 (modeling_bert.py l.90-97), positions 0.. (l.84-85). XLM-RoBERTa:
+            # positions padding_idx + 1.. from the ids (no pad id among them). ERNIE: task_type_ids left out = all 0.
             hidden = model(input_ids=input_ids, attention_mask=torch.ones_like(input_ids)).last_hidden_state[0]
             pooled = {"cls": hidden[0], "mean": hidden.mean(dim=0), "last": hidden[-1]}[fixture["pooling"]]
             if fixture["normalize"]:
@@ -173,8 +206,9 @@ def test_float32_backends_match_transformers(fixture, backend):
 
 def test_tokenizer_matches_transformers(fixture):
     tokenizer = transformers.AutoTokenizer.from_pretrained(fixture["path"])
+    texts = TEXTS + NON_ASCII_TEXTS
     with backend_server(fixture["path"], "--backend", "reference", *fixture["serve"]) as server:
-        ours = _ids(server, TEXTS)
-    theirs = [tokenizer(text)["input_ids"] for text in TEXTS]
-    mismatched = [(text, a, b) for text, a, b in zip(TEXTS, ours, theirs) if a != b]
-    assert not mismatched, f"{len(mismatched)} of {len(TEXTS)} differ, e.g. {mismatched[:3]}"
+        ours = _ids(server, texts)
+    theirs = [tokenizer(text)["input_ids"] for text in texts]
+    mismatched = [(text, a, b) for text, a, b in zip(texts, ours, theirs) if a != b]
+    assert not mismatched, f"{len(mismatched)} of {len(texts)} differ, e.g. {mismatched[:3]}"

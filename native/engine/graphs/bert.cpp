@@ -49,6 +49,7 @@ BertHyperparameters ParseBertConfig(const ConfigValues& c) {
   config.intermediate_size = c.Integer("intermediateSize", 1, 1 << 20);
   config.max_position_embeddings = c.Integer("maxPositionEmbeddings", 1, kMaxDim);
   config.type_vocab_size = c.Integer("typeVocabSize", 1, kMaxDim);
+  config.task_type_vocab_size = c.Integer("taskTypeVocabSize", 0, kMaxDim);
   config.layer_norm_eps = static_cast<float>(c.Number("layerNormEps"));
   config.activation = ParseHiddenAct(c.String("hiddenAct"));
   return config;
@@ -61,7 +62,7 @@ std::unique_ptr<BertEngine> BertEngine::Load(const BertHyperparameters& c, const
                                              ElementType weight_type, int num_threads, const Ops& ops) {
   const CheckpointReader w(tensors, kWeightsLabel);
   if (c.hidden_size <= 0 || c.num_layers <= 0 || c.num_heads <= 0 || c.intermediate_size <= 0 || c.vocab_size <= 0 ||
-      c.max_position_embeddings <= 0 || c.type_vocab_size <= 0) {
+      c.max_position_embeddings <= 0 || c.type_vocab_size <= 0 || c.task_type_vocab_size < 0) {
     w.Fail("every size in the config must be > 0");
   }
   if (c.hidden_size % c.num_heads != 0) w.Fail("hidden_size is not a multiple of num_attention_heads");
@@ -76,6 +77,9 @@ std::unique_ptr<BertEngine> BertEngine::Load(const BertHyperparameters& c, const
   const TensorRef& token_type = w.Expect("embeddings.token_type_embeddings.weight", {c.type_vocab_size, H});
   const TensorRef& emb_gamma = w.Expect("embeddings.LayerNorm.weight", {H});
   const TensorRef& emb_beta = w.Expect("embeddings.LayerNorm.bias", {H});
+  const TensorRef* task_type = c.task_type_vocab_size > 0
+                                   ? &w.Expect("embeddings.task_type_embeddings.weight", {c.task_type_vocab_size, H})
+                                   : nullptr;
   struct LayerRefs {
     const TensorRef *q, *qb, *k, *kb, *v, *vb, *o, *ob, *og, *obeta, *i, *ib, *d, *db, *dg, *dbeta;
   };
@@ -97,6 +101,17 @@ std::unique_ptr<BertEngine> BertEngine::Load(const BertHyperparameters& c, const
   BertEngine& e = *engine;
   e.position_table_ = TensorToFloat(position);
   e.token_type_table_ = TensorToFloat(token_type);
+  if (task_type != nullptr) {
+    // ERNIE (modeling_ernie.py ErnieEmbeddings.forward): every token adds task_type_embeddings[task_type_ids], and
+    // task_type_ids are all 0 (nothing passes others), so row 0 joins each token-type row once here instead of once
+    // per token. Same sum, one fp32 rounding moved: upstream rounds (word + type + position) + task, this rounds
+    // word + (type + task) + position; either way ~1 ulp of the embedding sum before LayerNorm.
+    const std::vector<float> task_rows = TensorToFloat(*task_type);
+    for (int64_t t = 0; t < c.type_vocab_size; ++t) {
+      for (int64_t h = 0; h < H; ++h)
+        e.token_type_table_[static_cast<size_t>(t * H + h)] += task_rows[static_cast<size_t>(h)];
+    }
+  }
   e.embedding_ln_gamma_ = TensorToFloat(emb_gamma);
   e.embedding_ln_beta_ = TensorToFloat(emb_beta);
   e.tables_.word = word.data;

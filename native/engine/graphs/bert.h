@@ -8,6 +8,8 @@
 //              intermediate [T, I], layer output [T, H]
 // transformers modeling_bert.py (BertEmbeddings, BertSelfAttention, BertSelfOutput, BertIntermediate,
 // BertOutput) is the behaviour matched: post-LayerNorm, absolute positions, erf GELU unless config says otherwise.
+// The same graph runs every BERT-shaped family: RoBERTa / XLM-RoBERTa differ only in where positions start (they come
+// with the batch), ERNIE adds task_type_embeddings[0] to every token (folded into the token-type table at load).
 // Encoders attend both ways over whole sequences: no KV cache, so no prefix caching or chunked prefill.
 #include <cstdint>
 #include <memory>
@@ -27,6 +29,8 @@ struct BertHyperparameters {
   int64_t intermediate_size = 0;
   int64_t max_position_embeddings = 0;
   int64_t type_vocab_size = 0;
+  // ERNIE with use_task_id: rows of embeddings.task_type_embeddings.weight; 0 = no such table (BERT, RoBERTa).
+  int64_t task_type_vocab_size = 0;
   float layer_norm_eps = 0.0f;
   Activation activation = Activation::kGeluErf;
 };

@@ -255,8 +255,9 @@ std::vector<float> Qwen3Engine::Forward(const Batch& b) {
     ops_.gemm(pool, normed, T, H, layer.qkv, qkv, W, kc::GemmEpilogue{});
     ops_.rms_norm(pool, qkv, W, qkv, W, T, c.num_heads, d, layer.q_norm.data(), c.rms_norm_eps);
     ops_.rms_norm(pool, qkv + qw, W, qkv + qw, W, T, c.num_kv_heads, d, layer.k_norm.data(), c.rms_norm_eps);
-    ops_.rope(pool, qkv, W, T, c.num_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
-    ops_.rope(pool, qkv + qw, W, T, c.num_kv_heads, d, b.positions.data(), c.rope_theta, c.max_position_embeddings);
+    ops_.rope(pool, qkv, W, T, c.num_heads, d, b.positions.data(), c.rope_theta, 1.0, c.max_position_embeddings);
+    ops_.rope(pool, qkv + qw, W, T, c.num_kv_heads, d, b.positions.data(), c.rope_theta, 1.0,
+              c.max_position_embeddings);
     // The chunk's K and V into their slots (every block id was checked in CheckBatch).
     for (int64_t s = 0; s < num_seqs; ++s) {
       const int32_t* table = attention.block_tables + attention.block_table_offsets[s];
@@ -302,7 +303,7 @@ void Qwen3Engine::RunDenseLayers(const Layer& layer, const float* context, const
   // Qwen3MLP: post_attention_layernorm, gate|up, SwiGLU, down_proj + residual.
   ops_.rms_norm(pool, after_attention, H, normed, H, rows, 1, H, layer.post_norm.data(), c.rms_norm_eps);
   ops_.gemm(pool, normed, rows, H, layer.gate_up, gate_up, 2 * I, kc::GemmEpilogue{});
-  ops_.swiglu(pool, gate_up, 2 * I, mlp, I, rows, I);
+  ops_.gated_activation(pool, gate_up, 2 * I, mlp, I, rows, I, kc::Activation::kSilu, kc::GatedHalf::kFirst);
   kc::GemmEpilogue down_epilogue;
   down_epilogue.residual = after_attention;
   down_epilogue.ldr = H;

@@ -1,6 +1,7 @@
 // BertEmbeddings (transformers modeling_bert.py BertEmbeddings.forward): word + position + token type rows,
-// summed in that order, then LayerNorm; the gather, the sum and the norm in one pass per token. The word table
-// is read in the checkpoint's own element type (float32, float16 or bfloat16), so it needs no converted copy.
+// summed in that order (either table may be absent: NomicBertEmbeddings / NewEmbeddings with rotary), then LayerNorm;
+// the gather, the sum and the norm in one pass per token. The word table is read in the checkpoint's own element type
+// (float32, float16 or bfloat16), so it needs no converted copy.
 #include <cstdint>
 
 #include "kernels/cpu/isa_dispatch.h"
@@ -49,16 +50,21 @@ void EmbeddingRows(const EmbeddingTables& t, const int32_t* token_ids, const int
   const int64_t hidden = t.hidden_size;
   for (int64_t token = token_begin; token < token_end; ++token) {
     const int64_t word_offset = static_cast<int64_t>(token_ids[token]) * hidden;
-    const float* position = t.position + static_cast<int64_t>(positions[token]) * hidden;
-    const float* type = t.token_type + static_cast<int64_t>(token_types != nullptr ? token_types[token] : 0) * hidden;
+    // A missing table (rotary models have no position table, gte-base-en-v1.5 no token types) adds nothing: the
+    // sum is then word (+ type), in the same order as upstream's.
+    const float* position =
+        t.position == nullptr ? nullptr : t.position + static_cast<int64_t>(positions[token]) * hidden;
+    const float* type =
+        t.token_type == nullptr
+            ? nullptr
+            : t.token_type + static_cast<int64_t>(token_types != nullptr ? token_types[token] : 0) * hidden;
     float* dst = out + token * hidden;
     for (int64_t c = 0; c < hidden; c += kLanes) {
       const int64_t left = hidden - c;
       const int n = left >= kLanes ? kLanes : static_cast<int>(left);
-      const VecF word = LoadWord(t.word, t.word_type, word_offset + c, left);
-      const VecF pos = n == kLanes ? Load(position + c) : LoadN(position + c, n);
-      const VecF typ = n == kLanes ? Load(type + c) : LoadN(type + c, n);
-      const VecF sum = Add(Add(word, pos), typ);
+      VecF sum = LoadWord(t.word, t.word_type, word_offset + c, left);
+      if (position != nullptr) sum = Add(sum, n == kLanes ? Load(position + c) : LoadN(position + c, n));
+      if (type != nullptr) sum = Add(sum, n == kLanes ? Load(type + c) : LoadN(type + c, n));
       if (n == kLanes) {
         Store(dst + c, sum);
       } else {
@@ -89,8 +95,8 @@ void Embeddings(ThreadPool& pool, const EmbeddingTables& tables, const int32_t* 
                 const int32_t* token_types, int64_t num_tokens, float* out) {
   if (num_tokens < 0) throw std::invalid_argument("Embeddings: num_tokens must be >= 0");
   if (num_tokens == 0) return;
-  if (tables.word == nullptr || tables.position == nullptr || tables.token_type == nullptr || tables.gamma == nullptr ||
-      tables.beta == nullptr || token_ids == nullptr || positions == nullptr || out == nullptr) {
+  if (tables.word == nullptr || tables.gamma == nullptr || tables.beta == nullptr || token_ids == nullptr ||
+      out == nullptr || (tables.position != nullptr && positions == nullptr)) {
     throw std::invalid_argument("Embeddings: null argument");
   }
   if (tables.hidden_size <= 0) throw std::invalid_argument("Embeddings: hidden_size must be > 0");
@@ -99,10 +105,15 @@ void Embeddings(ThreadPool& pool, const EmbeddingTables& tables, const int32_t* 
     throw std::invalid_argument("Embeddings: unknown word table type");
   }
   CheckIndices("tokenIds", token_ids, num_tokens, tables.vocab_size);
-  CheckIndices("positions", positions, num_tokens, tables.num_positions);
-  if (token_types != nullptr) CheckIndices("tokenTypeIds", token_types, num_tokens, tables.num_token_types);
-  if (token_types == nullptr && tables.num_token_types < 1)
-    throw std::invalid_argument("Embeddings: token type table is empty");
+  if (tables.position != nullptr) CheckIndices("positions", positions, num_tokens, tables.num_positions);
+  if (tables.token_type == nullptr) {
+    if (token_types != nullptr)
+      throw std::invalid_argument("Embeddings: tokenTypeIds given but there is no token type table");
+  } else {
+    if (token_types != nullptr) CheckIndices("tokenTypeIds", token_types, num_tokens, tables.num_token_types);
+    if (token_types == nullptr && tables.num_token_types < 1)
+      throw std::invalid_argument("Embeddings: token type table is empty");
+  }
   const int64_t num_threads = pool.NumThreads();
   const int64_t per_task = std::max<int64_t>(1, (num_tokens + 4 * num_threads - 1) / (4 * num_threads));
   pool.Run((num_tokens + per_task - 1) / per_task, [&](int64_t task, int) {

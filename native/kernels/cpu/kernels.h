@@ -10,7 +10,7 @@ namespace pooled::kernels::cpu {
 
 class ThreadPool;
 
-enum class Activation : int32_t { kNone = 0, kGeluErf = 1, kGeluTanh = 2, kRelu = 3 };
+enum class Activation : int32_t { kNone = 0, kGeluErf = 1, kGeluTanh = 2, kRelu = 3, kSilu = 4 };
 enum class ElementType : int32_t { kF32 = 0, kF16 = 1, kBF16 = 2 };
 enum class PoolingMode : int32_t { kCls = 0, kMean = 1, kLast = 2 };
 
@@ -118,7 +118,9 @@ struct EmbeddingTables {
   float eps = 0.0f;
 };
 
-// token_types may be null (all 0). out: [num_tokens, hidden_size]. Every index is checked before any row is read.
+// token_types may be null (all 0). position may be null (no position table: rotary models; positions is then not
+// read) and token_type may be null (no token type table; token_types must then be null). out: [num_tokens,
+// hidden_size]. Every index is checked before any row is read.
 void Embeddings(ThreadPool& pool, const EmbeddingTables& tables, const int32_t* token_ids, const int32_t* positions,
                 const int32_t* token_types, int64_t num_tokens, float* out);
 
@@ -170,14 +172,18 @@ void RmsNorm(ThreadPool& pool, const float* x, int64_t ldx, float* y, int64_t ld
 
 // Rotate-half RoPE in place over x[num_tokens, ldx], heads [h*head_dim, (h+1)*head_dim) for h < num_heads, token t at
 // positions[t]: for j < head_dim/2, (x_j, x_{j+d/2}) -> (x_j cos - x_{j+d/2} sin, x_{j+d/2} cos + x_j sin) with angle
-// position / theta^(2j/d). Angles, cos and sin in float64 (exact enough at any position), products in float32.
-// Positions must lie in [0, max_position) (checked before anything is written).
+// position * inverse_frequency_scale / theta^(2j/d) (scale 1: Qwen3, NomicBERT; GTE's NTK rope scales every
+// frequency). Angles, cos and sin in float64 (exact enough at any position), products in float32. Positions must lie
+// in [0, max_position) (checked before anything is written).
 void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim,
-          const int32_t* positions, double theta, int64_t max_position);
+          const int32_t* positions, double theta, double inverse_frequency_scale, int64_t max_position);
 
-// SwiGLU (Qwen3MLP): out[r, i] = silu(gate_up[r, i]) * gate_up[r, cols + i], gate and up side by side in one row (one
-// fused GEMM), silu(x) = x / (1 + e^-x).
-void SwiGlu(ThreadPool& pool, const float* gate_up, int64_t ld_in, float* out, int64_t ldo, int64_t rows, int64_t cols);
+// Gated activation (GLU family) over rows of two halves of `cols` values side by side (one fused GEMM's output):
+// out[r, i] = act(a[r, i]) * b[r, i], a the half named by activated_half, b the other. act is kSilu (SwiGLU,
+// Qwen3MLP: gate_proj first), kGeluErf or kGeluTanh (GeGLU, ModernBertMLP: the first half of Wi's output).
+enum class GatedHalf : int32_t { kFirst = 0, kSecond = 1 };
+void GatedActivation(ThreadPool& pool, const float* in, int64_t ld_in, float* out, int64_t ldo, int64_t rows,
+                     int64_t cols, Activation activation, GatedHalf activated_half);
 
 // Causal grouped-query attention of a ragged batch's new tokens over cached + new K/V read through block tables.
 // Cache layout (per layer): [num_blocks][block_size][num_kv_heads][head_dim] float32 for K and for V. Sequence s's

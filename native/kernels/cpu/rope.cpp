@@ -11,6 +11,7 @@
 
 #if POOLED_ISA_BASELINE
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -54,7 +55,7 @@ void RopeRows(float* x, int64_t ldx, int64_t num_heads, int64_t head_dim, const 
 
 #if POOLED_ISA_BASELINE
 void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t num_heads, int64_t head_dim,
-          const int32_t* positions, double theta, int64_t max_position) {
+          const int32_t* positions, double theta, double inverse_frequency_scale, int64_t max_position) {
   if (num_tokens < 0 || num_heads <= 0 || head_dim <= 0) {
     throw std::invalid_argument("Rope: need num_tokens >= 0, num_heads > 0 and head_dim > 0");
   }
@@ -63,6 +64,9 @@ void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t n
                                 ", got " + std::to_string(head_dim));
   }
   if (!(theta > 0.0)) throw std::invalid_argument("Rope: theta must be > 0");
+  if (!(inverse_frequency_scale > 0.0) || !std::isfinite(inverse_frequency_scale)) {
+    throw std::invalid_argument("Rope: inverse_frequency_scale must be finite and > 0");
+  }
   if (num_tokens == 0) return;
   if (x == nullptr || positions == nullptr) throw std::invalid_argument("Rope: null argument");
   if (ldx < num_heads * head_dim) throw std::invalid_argument("Rope: row stride shorter than num_heads * head_dim");
@@ -72,10 +76,12 @@ void Rope(ThreadPool& pool, float* x, int64_t ldx, int64_t num_tokens, int64_t n
                                   " is outside [0, " + std::to_string(max_position) + ")");
     }
   }
-  // Qwen3RotaryEmbedding: inv_freq[j] = 1 / theta^(2j / head_dim).
+  // Qwen3RotaryEmbedding: inv_freq[j] = 1 / theta^(2j / head_dim); scaled variants multiply every frequency by one
+  // factor (GTE's NTK rope: theta * factor as the base and scale factor^(-2 / head_dim)).
   std::vector<double> inverse(static_cast<size_t>(head_dim / 2));
   for (int64_t j = 0; j < head_dim / 2; ++j) {
-    inverse[static_cast<size_t>(j)] = 1.0 / pow(theta, static_cast<double>(2 * j) / static_cast<double>(head_dim));
+    inverse[static_cast<size_t>(j)] =
+        inverse_frequency_scale / pow(theta, static_cast<double>(2 * j) / static_cast<double>(head_dim));
   }
   const int64_t num_threads = pool.NumThreads();
   const int64_t rows_per_task = std::max<int64_t>(1, (num_tokens + 4 * num_threads - 1) / (4 * num_threads));

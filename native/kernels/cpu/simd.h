@@ -259,6 +259,9 @@ inline VecF GeluTanh(VecF x) {
 
 inline VecF Relu(VecF x) { return Max(x, Zero()); }
 
+// SiLU (nn.SiLU), x * sigmoid(x) = x / (1 + e^-x): for x < -88 e^-x is clamped, giving ~-0 (the limit).
+inline VecF Silu(VecF x) { return Div(x, Add(Set1(1.0f), Exp(Sub(Zero(), x)))); }
+
 inline VecF Activate(VecF x, Activation activation) {
   switch (activation) {
     case Activation::kGeluErf:
@@ -267,6 +270,8 @@ inline VecF Activate(VecF x, Activation activation) {
       return GeluTanh(x);
     case Activation::kRelu:
       return Relu(x);
+    case Activation::kSilu:
+      return Silu(x);
     default:
       return x;
   }

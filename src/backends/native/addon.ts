@@ -4,11 +4,14 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { GatedActivationKind } from '../../model/types.js';
 
 export type CheckpointDType = 'F32' | 'F16' | 'BF16';
 export type Precision = 'float32' | 'bfloat16';
 export type NativeActivation = 'none' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
 export type NativePooling = 'cls' | 'mean' | 'last';
+/** Which half of a gated activation's packed rows goes through the activation. */
+export type GatedHalf = 'first' | 'second';
 
 export interface CpuFeatures {
   readonly arch: string;
@@ -32,7 +35,7 @@ export interface NativeTensorSpec {
   readonly bytes: Uint8Array;
 }
 
-/** spec.config of a BERT engine. */
+/** spec.config of a BERT engine (BERT, RoBERTa / XLM-RoBERTa and ERNIE all run it). */
 export interface NativeBertConfig {
   readonly vocabSize: number;
   readonly hiddenSize: number;
@@ -41,6 +44,8 @@ export interface NativeBertConfig {
   readonly intermediateSize: number;
   readonly maxPositionEmbeddings: number;
   readonly typeVocabSize: number;
+  /** Rows of embeddings.task_type_embeddings.weight (ERNIE use_task_id), 0 without that table. */
+  readonly taskTypeVocabSize: number;
   readonly layerNormEps: number;
   readonly hiddenAct: string;
 }
@@ -59,6 +64,30 @@ export interface NativeQwen3Config {
   readonly ropeTheta: number;
 }
 
+/** spec.config of a rotary-BERT engine (NomicBERT and GTE: native/engine/graphs/rotary_bert.cpp). */
+export interface NativeRotaryBertConfig {
+  /** Whose tensor names the checkpoint uses. */
+  readonly architecture: 'nomic_bert' | 'gte';
+  readonly vocabSize: number;
+  readonly hiddenSize: number;
+  readonly numLayers: number;
+  readonly numHeads: number;
+  readonly intermediateSize: number;
+  readonly maxPositionEmbeddings: number;
+  /** 0: no token type table. */
+  readonly typeVocabSize: number;
+  readonly layerNormEps: number;
+  readonly ropeTheta: number;
+  /** GTE's NTK factor; 1 = plain rotary. */
+  readonly ropeNtkFactor: number;
+  /** The gate's activation: 'silu' or 'gelu'. */
+  readonly hiddenAct: string;
+  /** Bias flags as 0 / 1 (the engine reads numbers and strings only). */
+  readonly attentionBias: 0 | 1;
+  readonly mlpUpBias: 0 | 1;
+  readonly mlpDownBias: 0 | 1;
+}
+
 interface NativeEngineSpecBase {
   readonly dtype: Precision;
   /** 0 = one per hardware thread. */
@@ -69,7 +98,8 @@ interface NativeEngineSpecBase {
 /** Which graph (native/engine/engine_factory.cpp picks it by `family`) and that family's config. */
 export type NativeEngineChoice =
   | { readonly family: 'bert'; readonly config: NativeBertConfig }
-  | { readonly family: 'qwen3'; readonly config: NativeQwen3Config };
+  | { readonly family: 'qwen3'; readonly config: NativeQwen3Config }
+  | { readonly family: 'rotary_bert'; readonly config: NativeRotaryBertConfig };
 
 /** What loadEngine takes. */
 export type NativeEngineSpec = NativeEngineChoice & NativeEngineSpecBase;
@@ -151,8 +181,10 @@ export interface EmbeddingsSpec {
   /** Float32Array for F32, Uint16Array of raw bits for F16 / BF16. */
   readonly word: Float32Array | Uint16Array;
   readonly wordDType: CheckpointDType;
-  readonly position: Float32Array;
-  readonly tokenType: Float32Array;
+  /** null: no position table (rotary models); positions are then not read. */
+  readonly position: Float32Array | null;
+  /** null: no token type table (tokenTypeIds must then be absent). */
+  readonly tokenType: Float32Array | null;
   readonly hiddenSize: number;
   readonly gamma: Float32Array;
   readonly beta: Float32Array;
@@ -210,8 +242,16 @@ export interface NativeOps {
     out?: Float32Array | null,
   ): Float32Array;
   rmsNorm(x: Float32Array, rows: number, groups: number, cols: number, weight: Float32Array, eps: number): Float32Array;
-  rope(x: Float32Array, positions: Int32Array, numHeads: number, headDim: number, theta: number, maxPosition: number): Float32Array;
-  swiGlu(gateUp: Float32Array, rows: number, cols: number): Float32Array;
+  rope(
+    x: Float32Array,
+    positions: Int32Array,
+    numHeads: number,
+    headDim: number,
+    theta: number,
+    maxPosition: number,
+    inverseFrequencyScale?: number,
+  ): Float32Array;
+  gatedActivation(packed: Float32Array, rows: number, cols: number, activation: GatedActivationKind, activatedHalf: GatedHalf): Float32Array;
   pagedAttention(spec: PagedAttentionSpec): Float32Array;
   peakGflops(bf16: boolean, seconds: number): number;
   /** GB/s of a STREAM triad over three arrays of bytesPerArray on the op pool (3 x bytesPerArray per pass). */

@@ -5,6 +5,7 @@ import {
   loadAddon,
   type PagedAttentionSpec,
   type CheckpointDType,
+  type GatedHalf,
   type GemmEpilogueSpec,
   type NativeActivation,
   type NativePooling,
@@ -12,7 +13,9 @@ import {
   type Precision,
 } from './addon.js';
 
-export type { GemmEpilogueSpec, NativeActivation, NativePooling, PackedWeights, Precision } from './addon.js';
+import type { GatedActivationKind } from '../../model/types.js';
+
+export type { GatedHalf, GemmEpilogueSpec, NativeActivation, NativePooling, PackedWeights, Precision } from './addon.js';
 
 /** Packs a Linear weight [outFeatures, inFeatures] for the GEMM (once; reuse it for every call). */
 export function packLinear(
@@ -134,14 +137,28 @@ export function rmsNorm(x: Float32Array, rows: number, groups: number, cols: num
   return loadAddon().ops.rmsNorm(x, rows, groups, cols, weight, eps);
 }
 
-/** Rotate-half RoPE of x [T, numHeads * headDim] at each token's position (a rotated copy). */
-export function rope(x: Float32Array, positions: Int32Array, numHeads: number, headDim: number, theta: number, maxPosition: number): Float32Array {
-  return loadAddon().ops.rope(x, positions, numHeads, headDim, theta, maxPosition);
+/**
+ * Rotate-half RoPE of x [T, numHeads * headDim] at each token's position (a rotated copy); every inverse frequency
+ * 1 / theta^(2j / headDim) is multiplied by inverseFrequencyScale (1: plain rotary; GTE's NTK rope scales them).
+ */
+export function rope(
+  x: Float32Array,
+  positions: Int32Array,
+  numHeads: number,
+  headDim: number,
+  theta: number,
+  maxPosition: number,
+  inverseFrequencyScale = 1,
+): Float32Array {
+  return loadAddon().ops.rope(x, positions, numHeads, headDim, theta, maxPosition, inverseFrequencyScale);
 }
 
-/** silu(gate) * up over rows of [gate | up] ([rows, 2 * cols] -> [rows, cols]). */
-export function swiGlu(gateUp: Float32Array, rows: number, cols: number): Float32Array {
-  return loadAddon().ops.swiGlu(gateUp, rows, cols);
+/**
+ * Gated activation over rows of two halves ([rows, 2 * cols] -> [rows, cols]): act(a) * b, a the half named by
+ * `activatedHalf` ('first' for Qwen3's SwiGLU and ModernBERT's GeGLU), b the other.
+ */
+export function gatedActivation(packed: Float32Array, rows: number, cols: number, activation: GatedActivationKind, activatedHalf: GatedHalf): Float32Array {
+  return loadAddon().ops.gatedActivation(packed, rows, cols, activation, activatedHalf);
 }
 
 /** Causal GQA of new tokens over cached + new K/V read through block tables (K/V already in the caches). */

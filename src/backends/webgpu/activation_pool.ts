@@ -3,20 +3,50 @@
 // (the layers run in sequence, so one set serves all), the pooled rows and a MAP_READ staging buffer for them.
 // Uniform parameter blocks live here too: one per dispatch kind, rewritten each forward because T changes.
 /// <reference types="@webgpu/types" />
-import type { BertConfig } from '../../model/types.js';
 import type { WebGpuContext } from './device.js';
 import { BufferUsage } from './gpu_constants.js';
 import { createBuffer, UNIFORM_USAGE } from './gpu_buffers.js';
 import { maxAttentionTiles } from './kernels/attention.js';
 import type { WeightType } from './shader_source.js';
 
-export type UniformName = 'embeddings' | 'qkv' | 'attention' | 'attentionOutput' | 'intermediate' | 'output' | 'layerNorm' | 'pooling';
+export type UniformName =
+  | 'embeddings'
+  | 'qkv'
+  | 'rope'
+  | 'attention'
+  | 'attentionOutput'
+  | 'intermediate'
+  | 'gatedActivation'
+  | 'output'
+  | 'layerNorm'
+  | 'pooling';
 
-const UNIFORM_NAMES: readonly UniformName[] = ['embeddings', 'qkv', 'attention', 'attentionOutput', 'intermediate', 'output', 'layerNorm', 'pooling'];
+const UNIFORM_NAMES: readonly UniformName[] = [
+  'embeddings',
+  'qkv',
+  'rope',
+  'attention',
+  'attentionOutput',
+  'intermediate',
+  'gatedActivation',
+  'output',
+  'layerNorm',
+  'pooling',
+];
+
+/**
+ * The widths of one encoder layer's activations: hidden H, the feed-forward projection's output (BERT: I; a gated
+ * MLP's fused up|gate: 2I), and a gated MLP's act(gate) * up (I), null without one.
+ */
+export interface EncoderActivationShape {
+  readonly hiddenSize: number;
+  readonly intermediateSize: number;
+  readonly gatedSize: number | null;
+}
 
 /** Largest float count per token of any activation: what limits tokens per pass under one binding. */
-export function floatsPerTokenOfWidestActivation(config: BertConfig): number {
-  return Math.max(config.intermediateSize, 3 * config.hiddenSize);
+export function floatsPerTokenOfWidestActivation(shape: EncoderActivationShape): number {
+  return Math.max(shape.intermediateSize, 3 * shape.hiddenSize);
 }
 
 export class ActivationPool {
@@ -24,6 +54,8 @@ export class ActivationPool {
   readonly tokens: GPUBuffer;
   /** [T, H] word rows gathered on the CPU (only when the word table stays on the host). */
   readonly wordRows: GPUBuffer | null;
+  /** [T] u32: each token's position, for rope (rotary families); null otherwise (BERT packs them into tokens). */
+  readonly positions: GPUBuffer | null;
   readonly cuSeqLens: GPUBuffer;
   readonly attentionTiles: GPUBuffer;
   /** [n] (dimensions, normalize). */
@@ -36,8 +68,10 @@ export class ActivationPool {
   readonly qkv: GPUBuffer;
   /** [T, H]: attention context. */
   readonly context: GPUBuffer;
-  /** [T, I]: feed-forward activations. */
+  /** [T, I]: feed-forward activations (a gated MLP: [T, 2I], its fused up|gate projection). */
   readonly intermediate: GPUBuffer;
+  /** [T, I]: a gated MLP's act(gate) * up; null without one. */
+  readonly gated: GPUBuffer | null;
   /** [T, H]: pre-LayerNorm values, only when LayerNorm runs as its own kernel. */
   readonly preNorm: GPUBuffer | null;
   /** [n, H]. */
@@ -48,13 +82,13 @@ export class ActivationPool {
 
   constructor(
     ctx: WebGpuContext,
-    config: BertConfig,
+    shape: EncoderActivationShape,
     readonly capacityTokens: number,
     readonly capacitySequences: number,
     queryTile: number,
-    opts: { wordRows: WeightType | null; separateLayerNorm: boolean },
+    opts: { wordRows: WeightType | null; separateLayerNorm: boolean; rotaryPositions?: boolean },
   ) {
-    const H = config.hiddenSize;
+    const H = shape.hiddenSize;
     const T = capacityTokens;
     let bytes = 0;
     const make = (label: string, byteLength: number, usage?: number): GPUBuffer => {
@@ -63,6 +97,7 @@ export class ActivationPool {
     };
     this.tokens = make('embeddings: tokens', T * 16);
     this.wordRows = opts.wordRows === null ? null : make('embeddings: word rows gathered on the CPU', T * H * (opts.wordRows === 'f16' ? 2 : 4));
+    this.positions = opts.rotaryPositions === true ? make('rope: positions', T * 4) : null;
     this.cuSeqLens = make('attention/pooling: cu_seq_lens', (capacitySequences + 1) * 4);
     this.attentionTiles = make('attention: tiles', maxAttentionTiles(T, capacitySequences, queryTile) * 8);
     this.sequenceOptions = make('pooling: sequence options', capacitySequences * 8);
@@ -70,7 +105,8 @@ export class ActivationPool {
     this.attentionOutput = make('gemm_residual_layernorm: attention output', T * H * 4);
     this.qkv = make('gemm: qkv', T * 3 * H * 4);
     this.context = make('attention: context', T * H * 4);
-    this.intermediate = make('gemm: intermediate', T * config.intermediateSize * 4);
+    this.intermediate = make('gemm: intermediate', T * shape.intermediateSize * 4);
+    this.gated = shape.gatedSize === null ? null : make('gated_activation: act(gate) * up', T * shape.gatedSize * 4);
     this.preNorm = opts.separateLayerNorm ? make('gemm (residual epilogue): pre-LayerNorm', T * H * 4) : null;
     this.pooled = make('pooling: pooled rows', capacitySequences * H * 4);
     this.staging = make('pooling: pooled rows readback', capacitySequences * H * 4, BufferUsage.MAP_READ | BufferUsage.COPY_DST);
@@ -84,6 +120,7 @@ export class ActivationPool {
     const buffers = [
       this.tokens,
       this.wordRows,
+      this.positions,
       this.cuSeqLens,
       this.attentionTiles,
       this.sequenceOptions,
@@ -92,6 +129,7 @@ export class ActivationPool {
       this.qkv,
       this.context,
       this.intermediate,
+      this.gated,
       this.preNorm,
       this.pooled,
       this.staging,

@@ -11,7 +11,7 @@
 // With layerNormFusion 'separate' each gemm_residual_layernorm becomes gemm (residual epilogue) into preNorm,
 // then layer_norm: the same math with more workgroups, and the unfused composition the tests compare against.
 /// <reference types="@webgpu/types" />
-import type { PoolingMode, BertConfig } from '../../model/types.js';
+import type { PoolingMode, BertEncoderConfig } from '../../model/types.js';
 import type { ActivationPool } from './activation_pool.js';
 import type { EncoderInputs } from './encoder_builder.js';
 import type { EncoderTuning } from './options.js';
@@ -45,7 +45,7 @@ export class BertEncoder {
   private constructor(
     private readonly ctx: WebGpuContext,
     private readonly pipelines: PipelineCache,
-    private readonly config: BertConfig,
+    private readonly config: BertEncoderConfig,
     private readonly weights: BertGpuWeights,
     private readonly pool: ActivationPool,
     private readonly steps: readonly Step[],
@@ -56,7 +56,7 @@ export class BertEncoder {
   static async create(
     ctx: WebGpuContext,
     pipelines: PipelineCache,
-    config: BertConfig,
+    config: BertEncoderConfig,
     weights: BertGpuWeights,
     pool: ActivationPool,
     defaultPooling: PoolingMode,

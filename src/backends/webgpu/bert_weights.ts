@@ -1,4 +1,4 @@
-// BERT weights uploaded to the GPU once, at backend creation, in the storage type the kernels read (f32, or f16
+// BERT weights (and those of every BERT-shaped family: RoBERTa / XLM-RoBERTa, ERNIE) uploaded to the GPU once, at backend creation, in the storage type the kernels read (f32, or f16
 // where the device has shader-f16). The three attention projections are concatenated into one [3H, H] weight so
 // the encoder runs a single q|k|v GEMM per layer. Names follow the checkpoint (src/model/bert_layout.ts).
 //
@@ -8,13 +8,15 @@
 // work) and hands them to the same embeddings kernel (WORD_ROWS_PREGATHERED). Every other BERT tensor is at
 // most I x H, far below the limit.
 /// <reference types="@webgpu/types" />
-import { ModelLoadError } from '../../errors.js';
 import { bertTensorSpecs } from '../../model/bert_layout.js';
 import { tensorToFloat32 } from '../../model/tensor_data.js';
-import type { BertConfig, TensorView, WeightMap } from '../../model/types.js';
+import type { BertEncoderConfig, TensorView, WeightMap } from '../../model/types.js';
 import type { WebGpuContext } from './device.js';
-import { createBufferWithData, weightBytes } from './gpu_buffers.js';
 import type { WeightType } from './shader_source.js';
+import { concatFloat32, WeightUploader } from './weight_uploader.js';
+
+/** ERNIE's task-type table (src/model/bert_layout.ts), present when use_task_id is true. */
+const TASK_TYPE_TABLE = 'embeddings.task_type_embeddings.weight';
 
 export interface BertGpuLayer {
   /** [3H, H]: query rows, then key rows, then value rows. */
@@ -59,40 +61,24 @@ export function destroyBertWeights(weights: BertGpuWeights): void {
   for (const buffer of buffers) buffer?.destroy();
 }
 
-export function uploadBertWeights(ctx: WebGpuContext, config: BertConfig, weights: WeightMap, opts: UploadOptions): BertGpuWeights {
-  const nameToShape = new Map(bertTensorSpecs(config).map((spec) => [spec.name, spec.shape]));
-  const tensor = (name: string): TensorView => {
-    const view = weights.get(name);
-    const shape = nameToShape.get(name);
-    if (view === undefined) throw new ModelLoadError(`BERT checkpoint is missing tensor ${name}`);
-    if (shape === undefined) throw new Error(`internal: bert_layout.ts has no shape for ${name}`);
-    if (view.dtype === 'I64') throw new ModelLoadError(`tensor ${name} is I64; the webgpu backend needs F32, F16 or BF16`);
-    if (view.shape.length !== shape.length || view.shape.some((dim, i) => dim !== shape[i])) {
-      throw new ModelLoadError(`tensor ${name} has shape [${view.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
-    }
-    return view;
-  };
+export function uploadBertWeights(ctx: WebGpuContext, config: BertEncoderConfig, weights: WeightMap, opts: UploadOptions): BertGpuWeights {
   const { weightType } = opts;
-  let gpuBytes = 0;
-  /** A matrix or table in the weight storage type; F16 checkpoints go up as they are when storing f16. */
-  const uploadMatrix = (label: string, view: TensorView): GPUBuffer => {
-    const bytes = weightType === 'f16' && view.dtype === 'F16' ? view.bytes : weightBytes(tensorToFloat32(view), weightType);
-    gpuBytes += bytes.byteLength;
-    return createBufferWithData(ctx, label, bytes);
-  };
-  const uploadF32 = (label: string, values: Float32Array): GPUBuffer => {
-    gpuBytes += values.byteLength;
-    return createBufferWithData(ctx, label, values);
-  };
-  const concat = (...views: TensorView[]): Float32Array => {
-    const parts = views.map((view) => tensorToFloat32(view));
-    const out = new Float32Array(parts.reduce((sum, part) => sum + part.length, 0));
-    let offset = 0;
-    for (const part of parts) {
-      out.set(part, offset);
-      offset += part.length;
-    }
-    return out;
+  const up = new WeightUploader(ctx, weights, bertTensorSpecs(config), weightType, null);
+  const tensor = (name: string): TensorView => up.tensor(name);
+  const vector = (label: string, name: string): GPUBuffer => up.f32(label, tensorToFloat32(tensor(name)));
+
+  /**
+   * ERNIE with use_task_id (modeling_ernie.py ErnieEmbeddings.forward): every token adds task_type_embeddings[0]
+   * (task_type_ids default to zeros), so row 0 joins every token-type row here, in f32, and the embeddings kernel runs
+   * unchanged. Same sum with one rounding moved (type + task rounded once, ~1 ulp of f32, before the word and position
+   * rows join); with f16 storage the folded row is rounded to f16 once instead of the two tables separately.
+   */
+  const uploadTypeTableWithTaskRow = (typeView: TensorView, taskView: TensorView): GPUBuffer => {
+    // A copy: tensorToFloat32 returns F32 checkpoints as views of the file's bytes, which must stay untouched.
+    const folded = Float32Array.from(tensorToFloat32(typeView));
+    const taskRow = tensorToFloat32(taskView).subarray(0, config.hiddenSize);
+    for (let i = 0; i < folded.length; i++) folded[i] += taskRow[i % config.hiddenSize];
+    return up.matrixValues('embeddings: embeddings.token_type_embeddings.weight + task_type_embeddings.weight[0]', folded);
   };
 
   const H = config.hiddenSize;
@@ -103,48 +89,47 @@ export function uploadBertWeights(ctx: WebGpuContext, config: BertConfig, weight
   let wordTable: GPUBuffer | null = null;
   let wordTableHost: Uint8Array | null = null;
   if (gatherOnCpu) {
-    wordTableHost = weightType === 'f16' && wordView.dtype === 'F16' ? wordView.bytes : weightBytes(tensorToFloat32(wordView), weightType);
+    wordTableHost = up.storageBytes(wordView);
   } else {
-    wordTable = uploadMatrix('embeddings: embeddings.word_embeddings.weight', wordView);
+    wordTable = up.matrix('embeddings: embeddings.word_embeddings.weight', wordView);
   }
-  const positionTable = uploadMatrix('embeddings: embeddings.position_embeddings.weight', tensor('embeddings.position_embeddings.weight'));
-  const typeTable = uploadMatrix('embeddings: embeddings.token_type_embeddings.weight', tensor('embeddings.token_type_embeddings.weight'));
-  const embeddingLn = uploadF32(
+  const positionTable = up.matrix('embeddings: embeddings.position_embeddings.weight', tensor('embeddings.position_embeddings.weight'));
+  const typeTable =
+    config.taskTypeVocabSize > 0
+      ? uploadTypeTableWithTaskRow(tensor('embeddings.token_type_embeddings.weight'), tensor(TASK_TYPE_TABLE))
+      : up.matrix('embeddings: embeddings.token_type_embeddings.weight', tensor('embeddings.token_type_embeddings.weight'));
+  const embeddingLn = up.f32(
     'embeddings: embeddings.LayerNorm (gamma|beta)',
-    concat(tensor('embeddings.LayerNorm.weight'), tensor('embeddings.LayerNorm.bias')),
+    concatFloat32(tensor('embeddings.LayerNorm.weight'), tensor('embeddings.LayerNorm.bias')),
   );
 
   const layers: BertGpuLayer[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const p = `encoder.layer.${i}`;
-    const qkvWeightValues = concat(
-      tensor(`${p}.attention.self.query.weight`),
-      tensor(`${p}.attention.self.key.weight`),
-      tensor(`${p}.attention.self.value.weight`),
-    );
-    const qkvWeightBytes = weightBytes(qkvWeightValues, weightType);
-    gpuBytes += qkvWeightBytes.byteLength;
     layers.push({
-      qkvWeight: createBufferWithData(ctx, `gemm: ${p}.attention.self.{query,key,value}.weight`, qkvWeightBytes),
-      qkvBias: uploadF32(
+      qkvWeight: up.matrixValues(
+        `gemm: ${p}.attention.self.{query,key,value}.weight`,
+        concatFloat32(tensor(`${p}.attention.self.query.weight`), tensor(`${p}.attention.self.key.weight`), tensor(`${p}.attention.self.value.weight`)),
+      ),
+      qkvBias: up.f32(
         `gemm: ${p}.attention.self.{query,key,value}.bias`,
-        concat(tensor(`${p}.attention.self.query.bias`), tensor(`${p}.attention.self.key.bias`), tensor(`${p}.attention.self.value.bias`)),
+        concatFloat32(tensor(`${p}.attention.self.query.bias`), tensor(`${p}.attention.self.key.bias`), tensor(`${p}.attention.self.value.bias`)),
       ),
-      attentionOutputWeight: uploadMatrix(`gemm_residual_layernorm: ${p}.attention.output.dense.weight`, tensor(`${p}.attention.output.dense.weight`)),
-      attentionOutputBias: uploadF32(`gemm_residual_layernorm: ${p}.attention.output.dense.bias`, tensorToFloat32(tensor(`${p}.attention.output.dense.bias`))),
-      attentionOutputLn: uploadF32(
+      attentionOutputWeight: up.matrix(`gemm_residual_layernorm: ${p}.attention.output.dense.weight`, tensor(`${p}.attention.output.dense.weight`)),
+      attentionOutputBias: vector(`gemm_residual_layernorm: ${p}.attention.output.dense.bias`, `${p}.attention.output.dense.bias`),
+      attentionOutputLn: up.f32(
         `gemm_residual_layernorm: ${p}.attention.output.LayerNorm (gamma|beta)`,
-        concat(tensor(`${p}.attention.output.LayerNorm.weight`), tensor(`${p}.attention.output.LayerNorm.bias`)),
+        concatFloat32(tensor(`${p}.attention.output.LayerNorm.weight`), tensor(`${p}.attention.output.LayerNorm.bias`)),
       ),
-      intermediateWeight: uploadMatrix(`gemm: ${p}.intermediate.dense.weight`, tensor(`${p}.intermediate.dense.weight`)),
-      intermediateBias: uploadF32(`gemm: ${p}.intermediate.dense.bias`, tensorToFloat32(tensor(`${p}.intermediate.dense.bias`))),
-      outputWeight: uploadMatrix(`gemm_residual_layernorm: ${p}.output.dense.weight`, tensor(`${p}.output.dense.weight`)),
-      outputBias: uploadF32(`gemm_residual_layernorm: ${p}.output.dense.bias`, tensorToFloat32(tensor(`${p}.output.dense.bias`))),
-      outputLn: uploadF32(
+      intermediateWeight: up.matrix(`gemm: ${p}.intermediate.dense.weight`, tensor(`${p}.intermediate.dense.weight`)),
+      intermediateBias: vector(`gemm: ${p}.intermediate.dense.bias`, `${p}.intermediate.dense.bias`),
+      outputWeight: up.matrix(`gemm_residual_layernorm: ${p}.output.dense.weight`, tensor(`${p}.output.dense.weight`)),
+      outputBias: vector(`gemm_residual_layernorm: ${p}.output.dense.bias`, `${p}.output.dense.bias`),
+      outputLn: up.f32(
         `gemm_residual_layernorm: ${p}.output.LayerNorm (gamma|beta)`,
-        concat(tensor(`${p}.output.LayerNorm.weight`), tensor(`${p}.output.LayerNorm.bias`)),
+        concatFloat32(tensor(`${p}.output.LayerNorm.weight`), tensor(`${p}.output.LayerNorm.bias`)),
       ),
     });
   }
-  return { weightType, wordTable, wordTableHost, positionTable, typeTable, embeddingLn, layers, gpuBytes };
+  return { weightType, wordTable, wordTableHost, positionTable, typeTable, embeddingLn, layers, gpuBytes: up.gpuBytes };
 }

@@ -15,7 +15,7 @@ export type KernelName =
   | 'pooling'
   | 'rms_norm'
   | 'rope'
-  | 'swiglu'
+  | 'gated_activation'
   | 'kv_write'
   | 'paged_attention';
 

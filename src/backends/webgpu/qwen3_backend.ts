@@ -13,7 +13,7 @@
 //   gemm (residual)  context, hidden -> residual                         o_proj + residual
 //   rms_norm         residual -> normed                                  post_attention_layernorm
 //   gemm             normed -> gateUp [T, 2I]                            gate_proj | up_proj
-//   swiglu           gateUp -> act [T, I]
+//   gated_activation gateUp -> act [T, I] (SwiGLU: silu(gate) * up)
 //   gemm (residual)  act, residual -> hidden                             down_proj + residual
 // then rms_norm (norm) -> normed, pooling (+ dimensions + L2 normalize) -> pooled rows.
 /// <reference types="@webgpu/types" />
@@ -45,7 +45,7 @@ import {
 import { packSequenceOptions, poolingParams, poolingPipelineKey } from './kernels/pooling.js';
 import { rmsNormParams, rmsNormPipelineKey, rmsNormWorkgroups } from './kernels/rms_norm.js';
 import { ropeInverseFrequencies32, ropeParams, ropePipelineKey, ropeWorkgroups } from './kernels/rope.js';
-import { swigluParams, swigluPipelineKey, swigluWorkgroups } from './kernels/swiglu.js';
+import { gatedActivationParams, gatedActivationPipelineKey, gatedActivationWorkgroups } from './kernels/gated_activation.js';
 import { destroyQwen3Weights, type Qwen3GpuWeights, uploadQwen3Weights } from './qwen3_weights.js';
 
 export interface WebGpuQwen3Options extends WebGpuDeviceOptions {
@@ -175,7 +175,7 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
             ropePipelineKey(d),
             gemmPipelineKey(weightType, { kind: 'bias' }, false),
             gemmPipelineKey(weightType, { kind: 'residual' }, false),
-            swigluPipelineKey(),
+            gatedActivationPipelineKey('silu', 'first'),
             kvWritePipelineKey(),
             pagedAttentionPipelineKey(d),
             poolingPipelineKey(H, 'last'),
@@ -368,14 +368,14 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
           rmsHidden: uniform('rms_norm hidden', rmsNormParams(numTokens, eps)),
           rmsQ: uniform('rms_norm q', rmsNormParams(numTokens * nH, eps)),
           rmsK: uniform('rms_norm k', rmsNormParams(numTokens * nKV, eps)),
-          ropeQ: uniform('rope q', ropeParams(numTokens, nH)),
-          ropeK: uniform('rope k', ropeParams(numTokens, nKV)),
+          ropeQ: uniform('rope q', ropeParams(numTokens, nH, d)),
+          ropeK: uniform('rope k', ropeParams(numTokens, nKV, d)),
           qProj: uniform('q_proj', gemmParams(numTokens, nH * d, H)),
           kvProj: uniform('k_proj/v_proj', gemmParams(numTokens, nKV * d, H)),
           oProj: uniform('o_proj', gemmParams(numTokens, H, nH * d)),
           gateUp: uniform('gate_up', gemmParams(numTokens, 2 * I, H)),
           down: uniform('down_proj', gemmParams(numTokens, H, I)),
-          swiglu: uniform('swiglu', swigluParams(numTokens, I)),
+          swiglu: uniform('swiglu', gatedActivationParams(numTokens, I)),
           kvWrite: uniform('kv_write', kvWriteParams(numTokens, nKV * d, meta.seqOffset, kv?.blockSize ?? 1)),
           attention: uniform(
             'paged_attention',
@@ -390,7 +390,7 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
           get(ropePipelineKey(d)),
           get(gemmPipelineKey(weights.weightType, { kind: 'bias' }, false, DEFAULT_GEMM_TILING)),
           get(gemmPipelineKey(weights.weightType, { kind: 'residual' }, false, DEFAULT_GEMM_TILING)),
-          get(swigluPipelineKey()),
+          get(gatedActivationPipelineKey('silu', 'first')),
           get(kvWritePipelineKey()),
           get(pagedAttentionPipelineKey(d)),
           get(poolingPipelineKey(H, pooling)),
@@ -438,7 +438,7 @@ export class WebGpuQwen3Backend implements PagedKvBackend {
           dispatch(`${p} o_proj`, gemmResidual, [act.context, layer.oProj, act.context, act.hidden, act.residual, u.oProj], gemmWorkgroups(numTokens, H));
           dispatch(`${p} post_attention_layernorm`, rmsHidden, [act.residual, layer.postAttentionLayernorm, act.normed, u.rmsHidden], rowsOf(numTokens));
           dispatch(`${p} gate_up_proj`, gemm, [act.normed, layer.gateUpProj, act.normed, act.normed, act.gateUp, u.gateUp], gemmWorkgroups(numTokens, 2 * I));
-          dispatch(`${p} swiglu`, swiglu, [act.gateUp, act.act, u.swiglu], swigluWorkgroups(numTokens, I, maxPerDimension));
+          dispatch(`${p} swiglu`, swiglu, [act.gateUp, act.act, u.swiglu], gatedActivationWorkgroups(numTokens, I, maxPerDimension));
           dispatch(`${p} down_proj`, gemmResidual, [act.act, layer.downProj, act.act, act.residual, act.hidden, u.down], gemmWorkgroups(numTokens, H));
         });
         dispatch('norm', rmsHidden, [act.hidden, weights.norm, act.normed, u.rmsHidden], rowsOf(numTokens));

@@ -1,7 +1,8 @@
-// Op-level entry points of the WebGPU decoder kernels (rms_norm, rope, swiglu, kv_write + paged_attention), with the
+// Op-level entry points of the WebGPU decoder kernels (rms_norm, rope, gated_activation, kv_write + paged_attention), with the
 // argument conventions of the reference decoder ops (src/model/reference/decoder_ops.ts), for the kernel tests.
 // Each op uploads its inputs, records its dispatch(es) into one command encoder and reads the result back.
 /// <reference types="@webgpu/types" />
+import type { GatedActivationKind } from '../../model/types.js';
 import type { WebGpuContext } from './device.js';
 import { createBuffer, createBufferWithData, float32Data, readBack, UNIFORM_USAGE } from './gpu_buffers.js';
 import type { PipelineCache } from './pipeline_cache.js';
@@ -17,7 +18,7 @@ import {
 } from './kernels/paged_attention.js';
 import { rmsNormParams, rmsNormPipelineKey, rmsNormWorkgroups } from './kernels/rms_norm.js';
 import { ropeInverseFrequencies32, ropeParams, ropePipelineKey, ropeWorkgroups } from './kernels/rope.js';
-import { swigluParams, swigluPipelineKey, swigluWorkgroups } from './kernels/swiglu.js';
+import { gatedActivationParams, gatedActivationPipelineKey, gatedActivationWorkgroups } from './kernels/gated_activation.js';
 
 interface Dispatch {
   readonly key: PipelineKey;
@@ -106,8 +107,15 @@ export class WebGpuDecoderOps {
     );
   }
 
-  /** applyRotaryEmbedding(x [T, numHeads * headDim], positions [T], numHeads, headDim, theta). */
-  async rotaryEmbedding(x: ArrayLike<number>, positions: ArrayLike<number>, numHeads: number, headDim: number, theta: number): Promise<Float32Array> {
+  /** applyRotaryEmbedding(x [T, numHeads * headDim], positions [T], numHeads, headDim, theta, inverseFrequencyScale). */
+  async rotaryEmbedding(
+    x: ArrayLike<number>,
+    positions: ArrayLike<number>,
+    numHeads: number,
+    headDim: number,
+    theta: number,
+    inverseFrequencyScale = 1,
+  ): Promise<Float32Array> {
     const numTokens = positions.length;
     expectLength('x', x, numTokens * numHeads * headDim);
     const label = `rope ${numTokens}x${numHeads}x${headDim}`;
@@ -120,8 +128,8 @@ export class WebGpuDecoderOps {
           buffers: [
             xBuffer,
             this.storage(`${label}: positions`, Uint32Array.from(positions)),
-            this.storage(`${label}: inv_freq`, ropeInverseFrequencies32(headDim, theta)),
-            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads)),
+            this.storage(`${label}: inv_freq`, ropeInverseFrequencies32(headDim, theta, inverseFrequencyScale)),
+            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads, headDim)),
           ],
           workgroups: ropeWorkgroups(numTokens, numHeads, headDim, this.maxPerDimension),
         },
@@ -131,26 +139,37 @@ export class WebGpuDecoderOps {
     );
   }
 
-  /** silu(gate) * up, gate and up [numTokens, intermediate] (packed here as the fused GEMM's [T, 2I] rows). */
-  async swiGlu(gate: ArrayLike<number>, up: ArrayLike<number>, numTokens: number, intermediate: number): Promise<Float32Array> {
-    expectLength('gate', gate, numTokens * intermediate);
-    expectLength('up', up, numTokens * intermediate);
+  /**
+   * act(activated) * multiplier, both [numTokens, intermediate], packed here as a fused projection's [T, 2I] rows with
+   * the activated half where `activatedHalf` says (SwiGLU: silu, first).
+   */
+  async gatedActivation(
+    activated: ArrayLike<number>,
+    multiplier: ArrayLike<number>,
+    numTokens: number,
+    intermediate: number,
+    activation: GatedActivationKind,
+    activatedHalf: 'first' | 'second',
+  ): Promise<Float32Array> {
+    expectLength('activated', activated, numTokens * intermediate);
+    expectLength('multiplier', multiplier, numTokens * intermediate);
     const packed = new Float32Array(numTokens * 2 * intermediate);
+    const [first, second] = activatedHalf === 'first' ? [activated, multiplier] : [multiplier, activated];
     for (let t = 0; t < numTokens; t++) {
       for (let c = 0; c < intermediate; c++) {
-        packed[t * 2 * intermediate + c] = gate[t * intermediate + c];
-        packed[t * 2 * intermediate + intermediate + c] = up[t * intermediate + c];
+        packed[t * 2 * intermediate + c] = first[t * intermediate + c];
+        packed[t * 2 * intermediate + intermediate + c] = second[t * intermediate + c];
       }
     }
-    const label = `swiglu ${numTokens}x${intermediate}`;
+    const label = `gated_activation ${activation} ${activatedHalf} ${numTokens}x${intermediate}`;
     const y = createBuffer(this.ctx, `${label}: y`, numTokens * intermediate * 4);
     return this.run(
       label,
       [
         {
-          key: swigluPipelineKey(),
-          buffers: [this.storage(`${label}: gate_up`, packed), y, this.uniform(`${label}: params`, swigluParams(numTokens, intermediate))],
-          workgroups: swigluWorkgroups(numTokens, intermediate, this.maxPerDimension),
+          key: gatedActivationPipelineKey(activation, activatedHalf),
+          buffers: [this.storage(`${label}: packed`, packed), y, this.uniform(`${label}: params`, gatedActivationParams(numTokens, intermediate))],
+          workgroups: gatedActivationWorkgroups(numTokens, intermediate, this.maxPerDimension),
         },
       ],
       y,

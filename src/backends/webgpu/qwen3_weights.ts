@@ -1,6 +1,6 @@
 // Qwen3 weights on the GPU, uploaded once at backend creation. Names follow the checkpoint (src/model/qwen3_layout.ts);
 // the shapes are checked by the reference loader (loadQwen3Weights), whose float32 copies are uploaded and then
-// dropped. gate_proj and up_proj are concatenated into one [2I, H] matrix so the MLP runs one GEMM then swiglu.wgsl.
+// dropped. gate_proj and up_proj are concatenated into one [2I, H] matrix so the MLP runs one GEMM then gated_activation.wgsl.
 //
 // embed_tokens stays on the host, always: Qwen3 has no embedding LayerNorm, so the gathered rows ARE the first hidden
 // state, and gathering T rows on the CPU and writing them is one T x H upload per forward. A GPU copy would save only

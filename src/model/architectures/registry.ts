@@ -5,13 +5,24 @@ import { ModelLoadError } from '../../errors.js';
 import { describeValue } from '../config_fields.js';
 import type { ModelConfig } from '../types.js';
 import { BERT } from './bert/spec.js';
+import { ERNIE } from './ernie/spec.js';
+import { GTE } from './gte/spec.js';
+import { NOMIC_BERT } from './nomic_bert/spec.js';
 import { QWEN3 } from './qwen3/spec.js';
+import { ROBERTA } from './roberta/spec.js';
 import type { ArchitectureSpec } from './spec.js';
 
 /** The registered families; each claims the config.json files it parses (by model_type), no two the same one. */
-const ARCHITECTURES: readonly ArchitectureSpec[] = [BERT as unknown as ArchitectureSpec, QWEN3 as unknown as ArchitectureSpec];
+const ARCHITECTURES: readonly ArchitectureSpec[] = [
+  BERT as unknown as ArchitectureSpec,
+  ROBERTA as unknown as ArchitectureSpec,
+  ERNIE as unknown as ArchitectureSpec,
+  QWEN3 as unknown as ArchitectureSpec,
+  NOMIC_BERT as unknown as ArchitectureSpec,
+  GTE as unknown as ArchitectureSpec,
+];
 
-/** Names of the registered families ('bert', 'qwen3'), in registry order. */
+/** Names of the registered families ('bert', 'roberta', 'ernie', 'qwen3', 'nomic_bert', 'gte'), in registry order. */
 export function architectureNames(): string[] {
   return ARCHITECTURES.map((spec) => spec.name);
 }
@@ -31,6 +42,19 @@ export function architectureOf(config: ModelConfig): ArchitectureSpec {
 /** Narrows a config to one family's config type, for family-specific code (a graph builder, an encoder). */
 export function isConfigOf<C extends ModelConfig>(config: ModelConfig, spec: ArchitectureSpec<C>): config is C {
   return config.architecture === spec.name;
+}
+
+/** Position id of every sequence's first token for this model (0, or pad_token_id + 1 for RoBERTa). */
+export function firstPositionOf(config: ModelConfig): number {
+  return architectureOf(config).firstPosition(config);
+}
+
+/**
+ * Most tokens one sequence may hold (special tokens included): the position table's rows from the first position on.
+ * RoBERTa's 514 rows with pad_token_id 1 give 512 (modeling_roberta.py create_position_ids_from_input_ids).
+ */
+export function maxSequenceTokens(config: ModelConfig): number {
+  return config.maxPositionEmbeddings - firstPositionOf(config);
 }
 
 /** True for families that attend causally (and so can use a paged KV cache, prefix caching and chunked prefill). */

@@ -3,6 +3,8 @@
 // and encoders of the native and WebGPU backends) asks the registry instead of naming a family.
 import type { RaggedBatch } from '../../backends/batch_types.js';
 import type { TensorSpec } from '../layout_check.js';
+import type { ClassificationHead, ClassificationLabels } from '../heads/classification.js';
+import type { HeadContext } from '../types.js';
 import type { ReferenceKvStore } from '../reference/kv_store.js';
 import type { ModelConfig, PoolingMode, TensorView, WeightMap } from '../types.js';
 
@@ -12,6 +14,9 @@ import type { ModelConfig, PoolingMode, TensorView, WeightMap } from '../types.j
  * itself and earlier tokens, which is what makes paged K/V reusable. 'sliding_window': causal within a window (no
  * family uses it yet; named so a spec can declare it and every backend refuses it until one implements it).
  */
+/** Heads a family may declare. */
+export type HeadName = 'classify';
+
 export type AttentionKind = 'bidirectional' | 'causal' | 'sliding_window';
 
 /** The precision a backend stores K and V in, which sets the KV cache's bytes per token. */
@@ -63,10 +68,34 @@ export interface ArchitectureSpec<C extends ModelConfig = ModelConfig> {
   /** Validates config.json; `supportedList` (every family's summary) goes into its errors. */
   parseConfig(json: unknown, file: string, supportedList?: string): C;
   readonly attention: AttentionKind;
+  /**
+   * Position id of a sequence's first token; token t gets firstPosition + t (the scheduler builds positions with it).
+   * 0 for BERT and Qwen3; pad_token_id + 1 for RoBERTa, which reserves ids 0..pad for padding. A sequence may hold
+   * max_position_embeddings - firstPosition tokens (maxSequenceTokens in ./registry.ts).
+   */
+  firstPosition(config: C): number;
   /** Pooling modes a forward of this family can produce (sentence-transformers' Pooling module names). */
   readonly poolings: readonly PoolingMode[];
-  /** Task heads this family can run on top of the pooled rows (none yet: embeddings only). */
-  readonly heads: readonly string[];
+  /** Task heads this family can run on top of the pooled rows ('classify': sequence classification / cross-encoders). */
+  readonly heads: readonly HeadName[];
+  /**
+   * Reads the family's sequence-classification head from a checkpoint whose config.json names a
+   * *ForSequenceClassification class (tensors by their stored names); present exactly when `heads` has 'classify'.
+   * Throws ModelLoadError for a missing or misshapen head tensor.
+   */
+  readonly classificationHead?: (
+    tensors: ReadonlyMap<string, TensorView>,
+    config: C,
+    labels: ClassificationLabels,
+    file: string,
+    context: HeadContext,
+  ) => ClassificationHead;
+  /**
+   * The head's tensors stored outside the encoder's names (BERT: classifier.weight / .bias at the top level, while the
+   * pooler sits under `bert.` with the encoder and is in optionalTensorSpecs), by stored name: the synthetic checkpoint
+   * generator writes them. Present with classificationHead.
+   */
+  readonly classificationHeadTensors?: (config: C, numLabels: number) => TensorSpec[];
   /** Every tensor a forward reads, canonical names and shapes (the layout; dtypes: any float, checked at load). */
   tensorSpecs(config: C): TensorSpec[];
   /** Tensors a checkpoint may hold besides those, which a forward never reads (buffers, unused heads). */

@@ -4,6 +4,7 @@
 //
 // Head layout: q is [T, numHeads * headDim], k and v are [T, numKvHeads * headDim]; head h occupies columns
 // h*headDim .. (h+1)*headDim - 1 (the `.view(*input_shape, -1, head_dim)` of Qwen3Attention.forward).
+import { gatedActivation } from './ops.js';
 
 function expectLength(name: string, values: ArrayLike<number>, expected: number): void {
   if (values.length !== expected) throw new RangeError(`${name} has ${values.length} values, expected ${expected}`);
@@ -37,17 +38,19 @@ export function rmsNorm(x: ArrayLike<number>, numRows: number, numCols: number, 
 }
 
 /**
- * Qwen3RotaryEmbedding.compute_default_rope_parameters: inv_freq[i] = 1 / theta^(2i / headDim), i < headDim / 2.
+ * Qwen3RotaryEmbedding.compute_default_rope_parameters: inv_freq[i] = 1 / theta^(2i / headDim), i < headDim / 2, times
+ * `scale` (1 but for scaled variants: GTE's NTK rope, see rotary_bert/reference.ts rotaryInverseFrequencies).
  * (Upstream evaluates this and the angles position * inv_freq in float32, whose rounding grows with the position: at
  * position 32767 the angle of the fastest pair is off by up to ~2e-3 rad. The oracle keeps float64.)
  */
-export function ropeInverseFrequencies(headDim: number, theta: number): Float64Array {
+export function ropeInverseFrequencies(headDim: number, theta: number, scale = 1): Float64Array {
   expectPositive('headDim', headDim);
   if (headDim % 2 !== 0) throw new RangeError(`headDim must be even for rotate-half RoPE, got ${headDim}`);
   if (!(theta > 0)) throw new RangeError(`theta must be > 0, got ${theta}`);
+  if (!(scale > 0 && Number.isFinite(scale))) throw new RangeError(`inverse frequency scale must be finite and > 0, got ${scale}`);
   const half = headDim / 2;
   const inverse = new Float64Array(half);
-  for (let i = 0; i < half; i++) inverse[i] = 1 / theta ** ((2 * i) / headDim);
+  for (let i = 0; i < half; i++) inverse[i] = scale / theta ** ((2 * i) / headDim);
   return inverse;
 }
 
@@ -58,9 +61,27 @@ export function ropeInverseFrequencies(headDim: number, theta: number): Float64A
  *                         out[j + d/2] = x[j + d/2] cos(p f_j) + x[j] sin(p f_j).
  * x is [T, numHeads * headDim]; positions[t] is token t's position in its sequence (cached tokens included).
  */
-export function applyRotaryEmbedding(x: ArrayLike<number>, positions: ArrayLike<number>, numHeads: number, headDim: number, theta: number): Float64Array {
+export function applyRotaryEmbedding(
+  x: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  numHeads: number,
+  headDim: number,
+  theta: number,
+  inverseFrequencyScale = 1,
+): Float64Array {
+  return applyRotaryEmbeddingWith(x, positions, numHeads, headDim, ropeInverseFrequencies(headDim, theta, inverseFrequencyScale));
+}
+
+/** applyRotaryEmbedding with given inverse frequencies (headDim / 2 of them), for scaled variants (GTE's NTK). */
+export function applyRotaryEmbeddingWith(
+  x: ArrayLike<number>,
+  positions: ArrayLike<number>,
+  numHeads: number,
+  headDim: number,
+  inverse: ArrayLike<number>,
+): Float64Array {
   expectPositive('numHeads', numHeads);
-  const inverse = ropeInverseFrequencies(headDim, theta);
+  if (headDim % 2 !== 0 || inverse.length !== headDim / 2) throw new RangeError(`need an even headDim and headDim / 2 inverse frequencies`);
   const width = numHeads * headDim;
   const numTokens = positions.length;
   expectLength('x', x, numTokens * width);
@@ -247,15 +268,10 @@ export function pagedCausalAttention(
   return output;
 }
 
-/** SiLU (nn.SiLU, ACT2FN['silu']): x * sigmoid(x) = x / (1 + e^-x). */
-export function silu(x: number): number {
-  return x / (1 + Math.exp(-x));
-}
+export { silu } from './ops.js';
 
 /** Qwen3MLP's gating: act_fn(gate_proj(x)) * up_proj(x), elementwise (SwiGLU), before down_proj. */
 export function swiGlu(gate: ArrayLike<number>, up: ArrayLike<number>): Float64Array {
   expectLength('up', up, gate.length);
-  const y = new Float64Array(gate.length);
-  for (let i = 0; i < gate.length; i++) y[i] = silu(gate[i]) * up[i];
-  return y;
+  return gatedActivation(gate, up, 'silu');
 }

@@ -8,7 +8,7 @@
 // - a torch.nn.Linear weight is [outFeatures, inFeatures] (y = x W^T + b), as checkpoints store it;
 // - ragged batches: sequence i owns rows [cuSeqLens[i], cuSeqLens[i+1]); there is never any padding;
 // - inconsistent sizes throw a RangeError naming the argument, never read out of bounds.
-import type { ActivationKind, PoolingMode } from '../types.js';
+import type { ActivationKind, GatedActivationKind, PoolingMode } from '../types.js';
 import { erf } from './erf.js';
 
 export type { ActivationKind } from '../types.js';
@@ -106,6 +106,38 @@ export function activation(x: ArrayLike<number>, kind: ActivationKind): Float64A
   return y;
 }
 
+/** SiLU (nn.SiLU, ACT2FN['silu']): x * sigmoid(x) = x / (1 + e^-x). */
+export function silu(x: number): number {
+  return x / (1 + Math.exp(-x));
+}
+
+/**
+ * A gated MLP's gating, elementwise: act(activated[i]) * other[i]. Which projection is `activated` is the family's
+ * convention (Qwen3MLP: act_fn(gate_proj(x)) * up_proj(x); ModernBertMLP: `input, gate = Wi(x).chunk(2)`,
+ * act(input) * gate, so the first half of Wi's output is the activated one).
+ */
+export function gatedActivation(activated: ArrayLike<number>, other: ArrayLike<number>, kind: GatedActivationKind): Float64Array {
+  if (other.length !== activated.length) throw new RangeError(`gatedActivation: ${other.length} multipliers for ${activated.length} activated values`);
+  let f: (value: number) => number;
+  switch (kind) {
+    case 'silu':
+      f = silu;
+      break;
+    case 'gelu':
+      f = geluErf;
+      break;
+    case 'gelu_new':
+    case 'gelu_pytorch_tanh':
+      f = geluTanh;
+      break;
+    default:
+      throw new RangeError(`unknown gated activation '${String(kind)}'`);
+  }
+  const y = new Float64Array(activated.length);
+  for (let i = 0; i < activated.length; i++) y[i] = f(activated[i]) * other[i];
+  return y;
+}
+
 /**
  * torch.nn.LayerNorm over the last dimension: (x - mean) / sqrt(var + eps) * gamma + beta, with the biased
  * variance (divide by numCols), eps inside the square root.
@@ -160,7 +192,8 @@ function gatherCheck(name: string, index: number, numRowsInTable: number, at: nu
 /**
  * BertEmbeddings.forward (transformers models/bert/modeling_bert.py, class BertEmbeddings): word + position +
  * token type embeddings, summed in that order, then LayerNorm (dropout is the identity at inference).
- * Tables are [numEntries, hiddenSize]; the output is [T, hiddenSize].
+ * Tables are [numEntries, hiddenSize]; the output is [T, hiddenSize]. `addedRow` [hiddenSize], when given, is added to
+ * every token last, before LayerNorm (ERNIE's task_type_embeddings[0], ErnieEmbeddings.forward).
  */
 export function embeddings(
   tokenIds: ArrayLike<number>,
@@ -173,9 +206,11 @@ export function embeddings(
   gamma: ArrayLike<number>,
   beta: ArrayLike<number>,
   eps: number,
+  addedRow: ArrayLike<number> | null = null,
 ): Float64Array {
   expectCount('hiddenSize', hiddenSize);
   if (hiddenSize === 0) throw new RangeError('hiddenSize must be > 0');
+  if (addedRow !== null) expectLength('addedRow', addedRow, hiddenSize);
   const numTokens = tokenIds.length;
   expectLength('positions', positions, numTokens);
   expectLength('tokenTypeIds', tokenTypeIds, numTokens);
@@ -199,6 +234,7 @@ export function embeddings(
     const type = tokenTypeIds[t] * hiddenSize;
     const out = t * hiddenSize;
     for (let h = 0; h < hiddenSize; h++) summed[out + h] = wordEmb[word + h] + posEmb[position + h] + typeEmb[type + h];
+    if (addedRow !== null) for (let h = 0; h < hiddenSize; h++) summed[out + h] += addedRow[h];
   }
   return layerNorm(summed, numTokens, hiddenSize, gamma, beta, eps);
 }

@@ -17,15 +17,21 @@ export function ropePipelineKey(headDim: number): PipelineKey {
   return { kernel: ROPE_KERNEL, weightType: 'f32', constants: { HEAD_DIM: headDim, WORKGROUP_SIZE: ROPE_WORKGROUP_SIZE } };
 }
 
-/** inv_freq[j] = 1 / theta^(2j / headDim) in float64, rounded once to f32 (see the precision note in rope.wgsl). */
-export function ropeInverseFrequencies32(headDim: number, theta: number): Float32Array {
-  return Float32Array.from({ length: headDim / 2 }, (_, j) => 1 / theta ** ((2 * j) / headDim));
+/**
+ * inv_freq[j] = scale / theta^(2j / headDim) in float64, rounded once to f32 (see the precision note in rope.wgsl);
+ * scale is 1 but for scaled variants (GTE's NTK rope).
+ */
+export function ropeInverseFrequencies32(headDim: number, theta: number, scale = 1): Float32Array {
+  return Float32Array.from({ length: headDim / 2 }, (_, j) => scale / theta ** ((2 * j) / headDim));
 }
 
-export function ropeParams(numTokens: number, numHeads: number): ArrayBuffer {
+/** rowStride: floats from one token's row of x to the next (default: the rotated heads are the whole row). */
+export function ropeParams(numTokens: number, numHeads: number, headDim: number, rowStride = numHeads * headDim): ArrayBuffer {
+  if (rowStride < numHeads * headDim) throw new RangeError(`rope row stride ${rowStride} is shorter than ${numHeads} heads of ${headDim}`);
   return uniformBlock([
     ['u32', numTokens],
     ['u32', numHeads],
+    ['u32', rowStride],
   ]);
 }
 

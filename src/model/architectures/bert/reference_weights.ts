@@ -4,7 +4,7 @@
 import { ModelLoadError } from '../../../errors.js';
 import { bertTensorSpecs } from '../../bert_layout.js';
 import { tensorToFloat64 } from '../../tensor_data.js';
-import type { BertConfig, WeightMap } from '../../types.js';
+import type { BertEncoderConfig, WeightMap } from '../../types.js';
 
 /** Tensors of one encoder layer, named as in the checkpoint after `encoder.layer.<i>.`. */
 export const BERT_LAYER_TENSOR_NAMES = [
@@ -35,6 +35,9 @@ export const BERT_EMBEDDING_TENSOR_NAMES = [
   'embeddings.LayerNorm.bias', // [H]
 ] as const;
 
+/** ERNIE's extra table (ErnieEmbeddings.task_type_embeddings, present when use_task_id is true). */
+export const TASK_TYPE_EMBEDDINGS = 'embeddings.task_type_embeddings.weight';
+
 export type BertLayerTensorName = (typeof BERT_LAYER_TENSOR_NAMES)[number];
 export type BertEmbeddingTensorName = (typeof BERT_EMBEDDING_TENSOR_NAMES)[number];
 
@@ -42,13 +45,15 @@ export type BertLayerWeights64 = Readonly<Record<BertLayerTensorName, Float64Arr
 
 export interface BertWeights64 {
   readonly embeddings: Readonly<Record<BertEmbeddingTensorName, Float64Array>>;
+  /** ERNIE with use_task_id: `embeddings.task_type_embeddings.weight` [taskTypeVocabSize, H]; null otherwise. */
+  readonly taskTypeEmbeddings: Float64Array | null;
   /** layers[i] holds `encoder.layer.<i>.*`. */
   readonly layers: readonly BertLayerWeights64[];
 }
 
 function loadTensor(weights: WeightMap, name: string, shape: readonly number[]): Float64Array {
   const view = weights.get(name);
-  if (view === undefined) throw new ModelLoadError(`BERT checkpoint is missing tensor ${name}`);
+  if (view === undefined) throw new ModelLoadError(`checkpoint is missing tensor ${name}`);
   if (view.dtype === 'I64') throw new ModelLoadError(`tensor ${name} is I64; the reference backend needs F32, F16 or BF16`);
   if (view.shape.length !== shape.length || view.shape.some((dim, i) => dim !== shape[i])) {
     throw new ModelLoadError(`tensor ${name} has shape [${view.shape.join(', ')}], config.json implies [${shape.join(', ')}]`);
@@ -56,7 +61,7 @@ function loadTensor(weights: WeightMap, name: string, shape: readonly number[]):
   return tensorToFloat64(view);
 }
 
-function checkConfig(config: BertConfig): void {
+function checkConfig(config: BertEncoderConfig): void {
   const counts: [string, number][] = [
     ['hidden_size', config.hiddenSize],
     ['num_hidden_layers', config.numLayers],
@@ -75,7 +80,7 @@ function checkConfig(config: BertConfig): void {
 }
 
 /** Reads and widens every encoder tensor; throws ModelLoadError naming the first missing or misshapen one. */
-export function loadBertWeights64(config: BertConfig, weights: WeightMap): BertWeights64 {
+export function loadBertWeights64(config: BertEncoderConfig, weights: WeightMap): BertWeights64 {
   checkConfig(config);
   // Shapes come from the shared layout description (src/model/bert_layout.ts), the one the loader checks against.
   const nameToShape = new Map(bertTensorSpecs(config).map((spec) => [spec.name, spec.shape]));
@@ -86,6 +91,7 @@ export function loadBertWeights64(config: BertConfig, weights: WeightMap): BertW
   };
   const embeddings = {} as Record<BertEmbeddingTensorName, Float64Array>;
   for (const name of BERT_EMBEDDING_TENSOR_NAMES) embeddings[name] = loadTensor(weights, name, shapeOf(name));
+  const taskTypeEmbeddings = config.taskTypeVocabSize > 0 ? loadTensor(weights, TASK_TYPE_EMBEDDINGS, shapeOf(TASK_TYPE_EMBEDDINGS)) : null;
   const layers: BertLayerWeights64[] = [];
   for (let i = 0; i < config.numLayers; i++) {
     const layer = {} as Record<BertLayerTensorName, Float64Array>;
@@ -94,5 +100,5 @@ export function loadBertWeights64(config: BertConfig, weights: WeightMap): BertW
     }
     layers.push(layer);
   }
-  return { embeddings, layers };
+  return { embeddings, taskTypeEmbeddings, layers };
 }
