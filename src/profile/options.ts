@@ -42,6 +42,15 @@ export interface GoodputThresholds {
 
 export type UiType = 'auto' | 'simple' | 'none';
 
+/**
+ * One point of a neuronperf-style input sweep: texts per request and tokens per text. `--batch-size-text 1,8,32
+ * --synthetic-input-tokens-mean 32,128` runs every pair (x every load point); null when neither is a list.
+ */
+export interface InputVariant {
+  readonly batchSize: number;
+  readonly seqLen: number;
+}
+
 export interface ProfileOptions {
   readonly model: string;
   /** Scheme + host + port, no trailing slash. */
@@ -60,7 +69,14 @@ export interface ProfileOptions {
   readonly randomSeed: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly requestTimeoutS: number;
+  /** The inputs of the first (or only) input variant. */
   readonly inputs: InputSource;
+  /** The input sweep, batch size major; empty unless --batch-size-text or --synthetic-input-tokens-mean lists values. */
+  readonly inputVariants: readonly InputVariant[];
+  /** Model replicas (servers or copies) behind the URL: neuronperf's n_models, for the sweep table. */
+  readonly numModels: number;
+  /** Hourly price of the serving machine; adds cost per 1M inferences to the sweep table. */
+  readonly costPerHour: number | null;
   /** Extra JSON body fields (`--extra-inputs key:value`), merged over the defaults of the endpoint type. */
   readonly extraInputs: Readonly<Record<string, unknown>>;
   readonly streaming: boolean;
@@ -104,6 +120,8 @@ const FLAG_SPEC = {
   'synthetic-input-tokens-mean': { type: 'string' },
   'synthetic-input-tokens-stddev': { type: 'string' },
   'batch-size-text': { type: 'string' },
+  'n-models': { type: 'string' },
+  'cost-per-hour': { type: 'string' },
   'num-dataset-entries': { type: 'string' },
   'image-width-mean': { type: 'string' },
   'image-width-stddev': { type: 'string' },
@@ -217,6 +235,23 @@ export function describeLoadPoint(point: LoadPoint): string {
   return `request_rate${point.requestRate}${cap}`;
 }
 
+/** The first value of a flag that may hold a comma list; the full list goes to inputVariantsFrom. */
+function firstOfList(raw: string | undefined): string | undefined {
+  return raw?.split(',')[0];
+}
+
+function inputVariantsFrom(values: FlagValues, inputs: InputSource): InputVariant[] {
+  const batchRaw = values['batch-size-text'];
+  const seqRaw = values['synthetic-input-tokens-mean'];
+  if (!batchRaw?.includes(',') && !seqRaw?.includes(',')) return [];
+  if (inputs.kind !== 'synthetic')
+    throw new UsageError('an input sweep (comma lists in --batch-size-text / --synthetic-input-tokens-mean) needs synthetic inputs, not --input-file');
+  if (inputs.images !== null) throw new UsageError('an input sweep sends texts only; drop the image options');
+  const batchSizes = batchRaw === undefined ? [inputs.batchSizeText] : parseNumberList('batch-size-text', batchRaw, true);
+  const seqLens = seqRaw === undefined ? [inputs.tokensMean] : parseNumberList('synthetic-input-tokens-mean', seqRaw, true);
+  return batchSizes.flatMap((batchSize) => seqLens.map((seqLen) => ({ batchSize, seqLen })));
+}
+
 function inputSourceFrom(values: FlagValues, endpointType: EndpointType): InputSource {
   if (values['input-file'] !== undefined) {
     const datasetType = values['custom-dataset-type'] ?? 'single_turn';
@@ -224,7 +259,8 @@ function inputSourceFrom(values: FlagValues, endpointType: EndpointType): InputS
     return { kind: 'file', path: values['input-file'], datasetType };
   }
   const num = (flag: keyof FlagValues, fallback: number, integer = true, min = 0): number => {
-    const raw = values[flag];
+    const value = values[flag];
+    const raw = flag === 'batch-size-text' || flag === 'synthetic-input-tokens-mean' ? firstOfList(value as string | undefined) : value;
     return typeof raw === 'string' ? parseNumber(flag, raw, { integer, min }) : fallback;
   };
   const widthMean = num('image-width-mean', 0);
@@ -252,9 +288,9 @@ function inputSourceFrom(values: FlagValues, endpointType: EndpointType): InputS
   };
 }
 
-function defaultArtifactDir(model: string, endpointType: EndpointType, points: readonly LoadPoint[]): string {
+function defaultArtifactDir(model: string, endpointType: EndpointType, points: readonly LoadPoint[], inputSweep: boolean): string {
   const modelPart = model.replace(/[^A-Za-z0-9._-]+/g, '_');
-  const loadPart = points.length === 1 ? describeLoadPoint(points[0]!) : 'sweep';
+  const loadPart = points.length === 1 && !inputSweep ? describeLoadPoint(points[0]!) : 'sweep';
   return `artifacts/${modelPart}-${endpointType}-${loadPart}`;
 }
 
@@ -301,6 +337,7 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
   if (!['auto', 'simple', 'none'].includes(uiType)) throw new UsageError('--ui-type must be auto, simple or none');
 
   const loadPoints = loadPointsFrom(values);
+  const inputs = inputSourceFrom(values, endpointType);
   const requestCountRaw = values['request-count'] ?? values['num-requests'];
   const baseUrl = normalizeBaseUrl(values.url);
   const metricsFlag = values['server-metrics-url'];
@@ -327,13 +364,16 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
       values['request-timeout-seconds'] === undefined
         ? 600
         : parseNumber('request-timeout-seconds', values['request-timeout-seconds'], { min: 0, exclusiveMin: true }),
-    inputs: inputSourceFrom(values, endpointType),
+    inputs,
+    inputVariants: inputVariantsFrom(values, inputs),
+    numModels: values['n-models'] === undefined ? 1 : parseNumber('n-models', values['n-models'], { integer: true, min: 1 }),
+    costPerHour: values['cost-per-hour'] === undefined ? null : parseNumber('cost-per-hour', values['cost-per-hour'], { min: 0, exclusiveMin: true }),
     extraInputs: parseExtraInputs(values['extra-inputs'] ?? []),
     streaming,
     outputTokensMean:
       values['output-tokens-mean'] === undefined ? null : parseNumber('output-tokens-mean', values['output-tokens-mean'], { integer: true, min: 1 }),
     goodput: values.goodput === undefined ? null : parseGoodput(values.goodput),
-    artifactDir: values['artifact-dir'] ?? defaultArtifactDir(values.model, endpointType, loadPoints),
+    artifactDir: values['artifact-dir'] ?? defaultArtifactDir(values.model, endpointType, loadPoints, inputVariantsFrom(values, inputs).length > 0),
     serverMetricsUrl,
     uiType,
     progressIntervalS:
@@ -344,6 +384,17 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
         : parseNumber('progress-interval-seconds', values['progress-interval-seconds'], { min: 0, exclusiveMin: true }),
     cliCommand: ['pooled', 'profile', ...redactArgv(argv)].map(shellQuote).join(' '),
   });
+}
+
+/** The folder name part of an input variant: batch8-seq128. */
+export function describeInputVariant(variant: InputVariant): string {
+  return `batch${variant.batchSize}-seq${variant.seqLen}`;
+}
+
+/** The options of one input variant: its batch size and sequence length as the synthetic inputs. */
+export function withInputVariant(options: ProfileOptions, variant: InputVariant): ProfileOptions {
+  if (options.inputs.kind !== 'synthetic') return options;
+  return Object.freeze({ ...options, inputs: { ...options.inputs, batchSizeText: variant.batchSize, tokensMean: variant.seqLen } });
 }
 
 /** How many requests a point sends: the explicit count, or AIPerf's default when no stop condition is given. */

@@ -1,6 +1,7 @@
 // The per-request record: what one request cost and returned. It is the unit every later stage works from
 // (aggregates, the per-request JSONL, the report's over-time charts), so it carries raw timestamps, not
 // derived numbers only. Field names follow AIPerf's profile_export.jsonl where a counterpart exists.
+import type { ServerTiming } from './server_timing.js';
 
 export type EndpointType = 'embeddings' | 'cohere_embed' | 'chat';
 
@@ -36,6 +37,8 @@ export interface RequestRecord {
   readonly interTokenLatencyMs: number | null;
   /** Chat only: completion tokens from usage, else the number of content chunks seen. */
   readonly outputTokens: number | null;
+  /** The server's stage times from its x-*-time headers; null when it sent none (or the request failed). */
+  readonly serverTiming: ServerTiming | null;
   readonly error: RequestError | null;
 }
 

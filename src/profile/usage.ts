@@ -26,9 +26,12 @@ Load (one of; a comma list runs a sweep, one point after another)
   --random-seed N                  seed for inputs and arrivals (default 0)
 
 Inputs
-  --synthetic-input-tokens-mean N  tokens per text, counted by the tokenizer without special tokens (default 128)
+  --synthetic-input-tokens-mean N[,N...]  tokens per text, counted by the tokenizer without special tokens (default 128)
   --synthetic-input-tokens-stddev N
-  --batch-size-text N              texts per request (default 1)
+  --batch-size-text N[,N...]       texts per request (default 1); a comma list here or in the tokens mean runs a
+                                   neuronperf-style sweep over every (batch size, tokens) pair
+  --n-models N                     model replicas behind the URL, for the sweep table's n_models (default 1)
+  --cost-per-hour USD              hourly price of the server: cost per 1M inferences in the sweep table
   --num-dataset-entries N          distinct synthetic requests, reused round-robin (default 100)
   --image-width-mean W, --image-width-stddev W, --image-height-mean H, --image-height-stddev H
   --batch-size-image N             synthetic PNG images per request (default 1 when an image size is given)

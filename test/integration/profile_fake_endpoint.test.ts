@@ -9,6 +9,8 @@ import { parseProfileArgs } from '../../src/profile/options.js';
 import { parseJsonlRecords } from '../../src/profile/records_jsonl.js';
 import { runProfile, type ProfileRunResult } from '../../src/profile/run_profile.js';
 import { runProfileCommand } from '../../src/cli/profile.js';
+import { readArtifacts } from '../../src/profile/report/artifact_reader.js';
+import { renderReport } from '../../src/profile/report/report_html.js';
 import { fakeUsageTokens, startFakeEndpoint, type FakeBehaviour } from './profile_fake_endpoint.js';
 
 const BGE = 'test/fixtures/models/BAAI--bge-small-en-v1.5';
@@ -104,8 +106,8 @@ test('known server delays come back as the right latencies, percentiles, counts 
 
     // Every artifact is there, and inputs.json holds what was sent.
     for (const file of [
-      'profile_export.json',
-      'profile_export.csv',
+      'profile_export_aiperf.json',
+      'profile_export_aiperf.csv',
       'inputs.json',
       'server_metrics_before.txt',
       'server_metrics_after.txt',
@@ -220,7 +222,7 @@ test('request rate (constant) issues on schedule; a duration bounds the run; war
     assert.ok(Math.abs(span - (records.length - 1) * 25) < 45, `span ${span} ms`);
     assert.equal(fake.received.length, records.length + 3);
     assert.ok(records.every((r) => r.metadata.benchmark_phase === 'profiling'));
-    assert.deepEqual(readJson(join(dir, 'profile_export.json')).warmup, { request_count: 3, error_count: 0 });
+    assert.deepEqual(readJson(join(dir, 'profile_export_aiperf.json')).warmup, { request_count: 3, error_count: 0 });
     assert.deepEqual(result.points[0]!.load, { mode: 'request_rate', requestRate: 40, maxConcurrency: null });
   } finally {
     await fake.close();
@@ -325,9 +327,9 @@ test('Cohere v2 embed: texts in, tokens from meta.billed_units; credentials trav
     assert.equal(fake.received[0]!.path, '/v2/embed');
     assert.equal(fake.received[0]!.headers['x-tenant'], 'bench');
     assert.deepEqual(Object.keys(fake.received[0]!.body).sort(), ['embedding_types', 'input_type', 'model', 'texts']);
-    const config = readJson(join(result.artifactDir, 'profile_export.json')).input_config;
+    const config = readJson(join(result.artifactDir, 'profile_export_aiperf.json')).pooled_config;
     assert.equal(config.headers.authorization, '<redacted>');
-    assert.equal(readFileSync(join(result.artifactDir, 'profile_export.json'), 'utf8').includes('sk-test'), false, 'the API key is not written to disk');
+    assert.equal(readFileSync(join(result.artifactDir, 'profile_export_aiperf.json'), 'utf8').includes('sk-test'), false, 'the API key is not written to disk');
 
     const refused = await profile(fake.url, ['--endpoint-type', 'cohere_embed', '--request-count', '2', '--synthetic-input-tokens-mean', '4']);
     assert.deepEqual(refused.result.points[0]!.summary.error_count_by_status, { '401': 2 });
@@ -344,7 +346,7 @@ test('a sweep runs each point in turn and writes a summary per point and for the
       result.points.map((p) => p.summary.request_count.avg),
       [6, 6],
     );
-    assert.ok(existsSync(join(dir, 'concurrency1', 'profile_export.json')));
+    assert.ok(existsSync(join(dir, 'concurrency1', 'profile_export_aiperf.json')));
     assert.ok(existsSync(join(dir, 'concurrency3', 'profile_export.jsonl')));
     const sweep = readJson(join(dir, 'sweep_summary.json'));
     assert.deepEqual(
@@ -357,6 +359,81 @@ test('a sweep runs each point in turn and writes a summary per point and for the
   } finally {
     await fake.close();
   }
+});
+
+test('an input sweep runs every (batch size, tokens) pair and writes the neuronperf table, which the report draws', async () => {
+  const fake = await startFakeEndpoint({ behaviour: () => ({ kind: 'ok', delayMs: 10 }) });
+  try {
+    const { result, dir, out } = await profile(fake.url, [
+      '--batch-size-text',
+      '1,4',
+      '--synthetic-input-tokens-mean',
+      '8,16',
+      '--concurrency',
+      '2',
+      '--request-count',
+      '6',
+      '--n-models',
+      '2',
+      '--cost-per-hour',
+      '3.6',
+    ]);
+    const folders = ['batch1-seq8-concurrency2', 'batch1-seq16-concurrency2', 'batch4-seq8-concurrency2', 'batch4-seq16-concurrency2'];
+    assert.deepEqual(
+      result.points.map((p) => p.folder),
+      folders.map((f) => join(dir, f)),
+    );
+    // What the fake received: 6 requests per pair, each with the pair's texts per request.
+    const batchSizes = fake.received.map((r) => (r.body.input as string[]).length);
+    assert.deepEqual(batchSizes, [...Array(12).fill(1), ...Array(12).fill(4)]);
+    for (const folder of folders) {
+      const inputs = readJson(join(dir, folder, 'inputs.json'));
+      assert.equal(inputs.data[0].payloads[0].input.length, Number(folder.match(/batch(\d+)/)![1]));
+      assert.equal(
+        readJson(join(dir, folder, 'profile_export_aiperf.json')).input_sequence_length.avg,
+        Number(folder.match(/batch(\d+)/)![1]) * Number(folder.match(/seq(\d+)/)![1]),
+      );
+    }
+    const table = readJson(join(dir, 'sweep_summary.json')).neuronperf;
+    assert.deepEqual(
+      table.map((r: Record<string, number>) => [r.batch_size, r.seq_len, r.n_models, r.workers_per_model]),
+      [
+        [1, 8, 2, 1],
+        [1, 16, 2, 1],
+        [4, 8, 2, 1],
+        [4, 16, 2, 1],
+      ],
+    );
+    for (const [i, row] of table.entries()) {
+      const summary = result.points[i]!.summary;
+      assert.ok(Math.abs(row.throughput_inferences_per_s - summary.request_throughput.avg * row.batch_size) < 1e-9);
+      assert.ok(Math.abs(row.cost_per_1m_inferences - 1000 / row.throughput_inferences_per_s) < 1e-9, '$3.60/h = $0.001/s');
+      assert.equal(row.throughput_tokens_per_s, summary.input_token_throughput!.avg);
+      assert.equal(row.latency_ms_p99, summary.request_latency!.p99);
+    }
+    const csv = readFileSync(join(dir, 'neuronperf.csv'), 'utf8').trim().split('\n');
+    assert.equal(
+      csv[0],
+      'batch_size,seq_len,n_models,workers_per_model,latency_ms_p50,latency_ms_p99,throughput_inferences_per_s,throughput_tokens_per_s,cost_per_1m_inferences',
+    );
+    assert.equal(csv.length, 5);
+    assert.match(out, /Neuronperf table \(at \$3\.6\/hour\)/);
+    assert.match(out, /│ 4 +│ +16 │ +2 │ +1 │/);
+    const report = renderReport(readArtifacts(dir), { costPerHour: null, generatedAt: new Date(0) });
+    assert.ok(report.charts.some((c) => c.id === 'neuronperf-throughput'));
+    assert.match(report.html, /neuronperf table/);
+    assert.match(report.html, /costs at \$3\.6 per hour/);
+    assert.match(report.html, /<h2>batch4-seq16-concurrency2<\/h2>/);
+  } finally {
+    await fake.close();
+  }
+});
+
+test('an input sweep needs synthetic texts', () => {
+  assert.throws(
+    () => parseProfileArgs(['--model', 'm', '--url', 'h:1', '--batch-size-text', '1,2', '--input-file', 'x.jsonl']),
+    /input sweep .* needs synthetic inputs/,
+  );
 });
 
 /** Runs `pooled profile` as the CLI does, capturing what it prints. */

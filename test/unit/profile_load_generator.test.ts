@@ -34,6 +34,7 @@ function fakeIssuer(latencyMs: number): { issue: IssueRequest; maxInFlight: () =
       timeToFirstTokenMs: null,
       interTokenLatencyMs: null,
       outputTokens: null,
+      serverTiming: null,
       error: null,
     };
     return record;

@@ -139,3 +139,37 @@ test('request count defaults to max(10, concurrency) unless a duration is given'
   const timed = parseProfileArgs([...base, '--benchmark-duration', '5'])!;
   assert.equal(requestCountFor(timed, timed.loadPoints[0]!), null);
 });
+
+test('comma lists in --batch-size-text / --synthetic-input-tokens-mean are an input sweep over every pair', () => {
+  const options = parseProfileArgs([
+    ...base,
+    '--batch-size-text',
+    '1,8',
+    '--synthetic-input-tokens-mean',
+    '32,128,512',
+    '--n-models',
+    '2',
+    '--cost-per-hour',
+    '0.76',
+  ])!;
+  assert.deepEqual(
+    options.inputVariants.map((v) => `${v.batchSize}x${v.seqLen}`),
+    ['1x32', '1x128', '1x512', '8x32', '8x128', '8x512'],
+  );
+  assert.equal(options.inputs.kind === 'synthetic' && options.inputs.batchSizeText, 1, 'the first pair is the base inputs');
+  assert.equal(options.numModels, 2);
+  assert.equal(options.costPerHour, 0.76);
+  assert.equal(options.artifactDir, 'artifacts/BAAI_bge-small-en-v1.5-embeddings-sweep');
+  const single = parseProfileArgs([...base, '--batch-size-text', '4'])!;
+  assert.deepEqual(single.inputVariants, [], 'one value is no sweep');
+  assert.equal(single.numModels, 1);
+  assert.equal(single.costPerHour, null);
+  assert.deepEqual(parseProfileArgs([...base, '--synthetic-input-tokens-mean', '16,64'])!.inputVariants, [
+    { batchSize: 1, seqLen: 16 },
+    { batchSize: 1, seqLen: 64 },
+  ]);
+  assert.throws(() => parseProfileArgs([...base, '--batch-size-text', '1,0']), /--batch-size-text must be greater than 0/);
+  assert.throws(() => parseProfileArgs([...base, '--n-models', '0']), /--n-models must be at least 1/);
+  assert.throws(() => parseProfileArgs([...base, '--cost-per-hour=0']), /--cost-per-hour must be greater than 0/);
+  assert.throws(() => parseProfileArgs([...base, '--batch-size-text', '1,2', '--image-width-mean', '32']), /input sweep sends texts only/);
+});
