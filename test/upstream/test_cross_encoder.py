@@ -208,3 +208,39 @@ def test_qwen3_reranker_long_pairs_keep_the_prompt(qwen3_reranker_path):
     diff = np.abs(ours - theirs)
     report("Qwen3-Reranker truncated pairs vs the model card", pairs=len(LONG_PAIRS), max_abs=diff.max(), bound=REFERENCE_BOUND)
     assert diff.max() <= REFERENCE_BOUND
+
+
+# A multi-label classifier: ErnieForSequenceClassification with three labels and problem_type
+# multi_label_classification (a derived layout: test/fixtures/models/README.md). /classify returns the logits with
+# use_activation false and a sigmoid per label by default (vLLM's activation for multi-label problems).
+# Measured 2026-12-08: reference 3.4e-8, cpu 1.8e-7 (bounds as above).
+@pytest.fixture(scope="module")
+def ernie_classifier_path(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("ernie-classifier") / "model"
+    command = ["node", "--import", "tsx", "test/fixtures/generate.ts", "ernie-classifier", str(out), "--init-std", "0.1", *SHRINK]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    return str(out)
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+def test_ernie_multilabel_classifier_matches_transformers(ernie_classifier_path, backend):
+    texts = [p[0] for p in PAIRS]
+    dtype = torch.float64 if backend == "reference" else torch.float32
+    tokenizer = transformers.AutoTokenizer.from_pretrained(ernie_classifier_path)
+    model, info = transformers.ErnieForSequenceClassification.from_pretrained(
+        ernie_classifier_path, dtype=dtype, attn_implementation="eager", output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    model.eval()
+    with torch.no_grad():
+        theirs = np.stack([model(**tokenizer(text, return_tensors="pt")).logits[0].double().numpy() for text in texts])
+    with backend_server(ernie_classifier_path, "--backend", backend) as server:
+        raw = server.post("/classify", {"input": texts, "use_activation": False})["data"]
+        activated = server.post("/classify", {"input": texts})["data"]
+    ours = np.asarray([d["probs"] for d in raw])
+    assert [d["num_classes"] for d in raw] == [3] * len(texts)
+    assert [d["label"] for d in activated] == [["sports", "finance", "technology"][int(i)] for i in np.argmax(theirs, axis=1)]
+    np.testing.assert_allclose([d["probs"] for d in activated], 1.0 / (1.0 + np.exp(-ours)), rtol=0, atol=1e-12)
+    diff = np.abs(ours - theirs)
+    bound = REFERENCE_BOUND if backend == "reference" else FLOAT32_BOUND
+    report(f"ERNIE 3-label classifier {backend} vs transformers ErnieForSequenceClassification", texts=len(texts), max_abs=diff.max(), bound=bound)
+    assert diff.max() <= bound
