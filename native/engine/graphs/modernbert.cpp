@@ -16,8 +16,6 @@ namespace {
 
 constexpr const char* kWeightsLabel = "ModernBERT weights";
 
-[[noreturn]] void BatchFail(const std::string& message) { throw std::invalid_argument("batch: " + message); }
-
 // ACT2FN names the GeGLU takes (ModernBertMLP: self.act = ACT2FN[config.hidden_activation]).
 Activation ParseHiddenActivation(const std::string& s) {
   if (s == "gelu") return Activation::kGeluErf;
@@ -191,25 +189,10 @@ std::vector<float> ModernBertEngine::Forward(const Batch& b) {
   Norm(normed, x, T, embedding_norm_);
 
   const int64_t head_dim = H / config_.num_heads;
-  kc::AttentionArgs attention;
-  attention.q = qkv;
-  attention.k = qkv + H;
-  attention.v = qkv + 2 * H;
-  attention.ldq = attention.ldk = attention.ldv = 3 * H;
-  attention.out = context_rows;
-  attention.ldo = H;
-  attention.num_heads = config_.num_heads;
-  attention.head_dim = head_dim;
-  attention.cu_seq_lens = b.cu_seq_lens.data();
-  attention.num_seqs = num_seqs;
-  attention.num_tokens = T;
-  attention.workspace = attention_workspace_.Reserve(static_cast<size_t>(ops_.attention_workspace_floats(attention)));
-  attention.workspace_floats = static_cast<int64_t>(attention_workspace_.capacity_floats());
+  kc::AttentionArgs attention =
+      FusedQkvAttention(ops_, b, H, config_.num_heads, qkv, context_rows, attention_workspace_);
 
-  // CLS and LAST pooling read one token per sequence: the last layer needs K and V of every token but everything
-  // after them (attention output, MLP, final norm) only for that token. Rows are computed independently, so the pooled
-  // rows are bitwise what the full layer would give.
-  const bool prune_last_layer = b.pooling != PoolingMode::kMean;
+  const bool prune_last_layer = PrunesLastLayer(b);
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     const bool local = config_.layer_is_local[l];
@@ -227,14 +210,8 @@ std::vector<float> ModernBertEngine::Forward(const Batch& b) {
     // Local layers: |query - key| <= local_attention // 2 (masking_utils.py sliding_window_bidirectional_overlay).
     attention.window = local ? config_.sliding_window : 0;
     if (prune_last_layer && l + 1 == layers_.size()) {
-      std::vector<int32_t> pooled_query(static_cast<size_t>(num_seqs));
-      for (int64_t s = 0; s < num_seqs; ++s) {
-        pooled_query[static_cast<size_t>(s)] =
-            b.pooling == PoolingMode::kCls ? 0 : b.cu_seq_lens[s + 1] - b.cu_seq_lens[s] - 1;
-      }
-      attention.only_query = pooled_query.data();
-      ops_.attention(pool, attention);
-      // Gather the pooled tokens' context and input rows, then finish the layer and the final norm on num_seqs rows.
+      // Attention for the pooled tokens only, their context and input rows gathered; the layer and the final norm end
+      // on num_seqs rows.
       float* context = pooled_rows_.Reserve(static_cast<size_t>(num_seqs * (5 * H + 3 * I)));
       float* input = context + num_seqs * H;
       float* after = input + num_seqs * H;
@@ -242,15 +219,10 @@ std::vector<float> ModernBertEngine::Forward(const Batch& b) {
       float* output_rows = normed_rows + num_seqs * H;
       float* wi = output_rows + num_seqs * H;
       float* gated = wi + num_seqs * 2 * I;
-      std::vector<int64_t> rows(static_cast<size_t>(num_seqs));
-      for (int64_t s = 0; s < num_seqs; ++s)
-        rows[static_cast<size_t>(s)] = b.cu_seq_lens[s] + pooled_query[static_cast<size_t>(s)];
-      GatherRows(context_rows, H, rows, H, context);
-      GatherRows(x, H, rows, H, input);
+      AttendPooledTokensOnly(ops_, pool, attention, b, x, H, context, input);
       RunDenseLayers(layer, context, input, after, normed_rows, wi, gated, output_rows, num_seqs);
       Norm(output_rows, normed_rows, num_seqs, final_norm_);
-      PoolOneRowEach(ops_, pool, normed_rows, num_seqs, H, b.dimensions.data(), b.normalize.data(), pooled.data(),
-                     out_size);
+      PoolOneRowEach(ops_, pool, b, normed_rows, H, pooled);
       return pooled;
     }
     ops_.attention(pool, attention);
@@ -258,8 +230,7 @@ std::vector<float> ModernBertEngine::Forward(const Batch& b) {
   }
 
   Norm(x, normed, T, final_norm_);
-  ops_.pool(pool, normed, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(),
-            pooled.data(), out_size);
+  PoolSequences(ops_, pool, b, normed, H, pooled);
   return pooled;
 }
 

@@ -17,8 +17,6 @@ namespace {
 
 constexpr const char* kWeightsLabel = "Qwen3 weights";
 
-[[noreturn]] void BatchFail(const std::string& message) { throw std::invalid_argument("batch: " + message); }
-
 }  // namespace
 
 Qwen3Hyperparameters ParseQwen3Config(const ConfigValues& c) {
@@ -284,8 +282,7 @@ std::vector<float> Qwen3Engine::Forward(const Batch& b) {
   }
 
   ops_.rms_norm(pool, x, H, normed, H, T, 1, H, final_norm_.data(), c.rms_norm_eps);
-  ops_.pool(pool, normed, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(),
-            pooled.data(), out_size);
+  PoolSequences(ops_, pool, b, normed, H, pooled);
   return pooled;
 }
 

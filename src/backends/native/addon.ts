@@ -35,14 +35,18 @@ export interface NativeTensorSpec {
   readonly bytes: Uint8Array;
 }
 
-/** spec.config of a BERT engine (BERT, RoBERTa / XLM-RoBERTa and ERNIE all run it). */
-export interface NativeBertConfig {
+/** The dimensions every engine's spec.config starts with (what ../graph_builder.ts's engineDimensions copies). */
+export interface NativeModelDimensions {
   readonly vocabSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
   readonly numHeads: number;
   readonly intermediateSize: number;
   readonly maxPositionEmbeddings: number;
+}
+
+/** spec.config of a BERT engine (BERT, RoBERTa / XLM-RoBERTa and ERNIE all run it). */
+export interface NativeBertConfig extends NativeModelDimensions {
   readonly typeVocabSize: number;
   /** Rows of embeddings.task_type_embeddings.weight (ERNIE use_task_id), 0 without that table. */
   readonly taskTypeVocabSize: number;
@@ -51,28 +55,17 @@ export interface NativeBertConfig {
 }
 
 /** spec.config of a Qwen3 engine. */
-export interface NativeQwen3Config {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
+export interface NativeQwen3Config extends NativeModelDimensions {
   readonly numKeyValueHeads: number;
   readonly headDim: number;
-  readonly intermediateSize: number;
-  readonly maxPositionEmbeddings: number;
   readonly rmsNormEps: number;
   readonly ropeTheta: number;
 }
 
 /** spec.config of a rotary-BERT engine (NomicBERT and GTE: native/engine/graphs/rotary_bert.cpp). */
-export interface NativeRotaryBertConfig {
+export interface NativeRotaryBertConfig extends NativeModelDimensions {
   /** Whose tensor names the checkpoint uses. */
   readonly architecture: 'nomic_bert' | 'gte';
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly intermediateSize: number;
   readonly maxPositionEmbeddings: number;
   /** 0: no token type table. */
   readonly typeVocabSize: number;
@@ -89,13 +82,7 @@ export interface NativeRotaryBertConfig {
 }
 
 /** spec.config of a ModernBERT engine (native/engine/graphs/modernbert.cpp). */
-export interface NativeModernBertConfig {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly intermediateSize: number;
-  readonly maxPositionEmbeddings: number;
+export interface NativeModernBertConfig extends NativeModelDimensions {
   readonly normEps: number;
   readonly hiddenAct: string;
   readonly globalRopeTheta: number;

@@ -18,16 +18,26 @@
 /// <reference types="@webgpu/types" />
 import type { ModernBertConfig, PoolingMode } from '../../model/types.js';
 import type { WebGpuContext } from './device.js';
+import {
+  bindBuffers,
+  fusedQkvLayout,
+  gatherTableRows,
+  poolingBindGroup,
+  recordAndSubmit,
+  type Sizes,
+  type Step,
+  writeBatchLayout,
+  writeInput,
+} from './dispatch_steps.js';
 import type { EncoderInputs } from './encoder_builder.js';
 import { BufferUsage } from './gpu_constants.js';
 import { createBuffer, createBufferWithData, grid2d, UNIFORM_USAGE, writeBytes } from './gpu_buffers.js';
-import type { KernelSpec } from './kernel_spec.js';
-import { type AttentionTiling, attentionParams, attentionPipelineKey, attentionTiles, maxAttentionTiles } from './kernels/attention.js';
+import { type AttentionTiling, attentionParams, attentionPipelineKey, maxAttentionTiles } from './kernels/attention.js';
 import { embeddingsParams, embeddingsPipelineKey, packTokens } from './kernels/embeddings.js';
 import { gatedActivationParams, gatedActivationPipelineKey, gatedActivationWorkgroups } from './kernels/gated_activation.js';
 import { DEFAULT_GEMM_TILING, gemmParams, gemmPipelineKey, gemmWorkgroups } from './kernels/gemm.js';
 import { layerNormParams, layerNormPipelineKey } from './kernels/layer_norm.js';
-import { packSequenceOptions, POOLING_KERNEL, poolingParams, poolingPipelineKey } from './kernels/pooling.js';
+import { poolingParams, poolingPipelineKey } from './kernels/pooling.js';
 import { ropeInverseFrequencies32, ropeParams, ropePipelineKey, ropeWorkgroups } from './kernels/rope.js';
 import type { ModernBertGpuWeights } from './modernbert_weights.js';
 import type { CachedPipeline, PipelineCache } from './pipeline_cache.js';
@@ -35,15 +45,6 @@ import type { CachedPipeline, PipelineCache } from './pipeline_cache.js';
 /** Largest float count per token of any activation (what one storage binding must hold per token). */
 export function modernBertFloatsPerToken(config: ModernBertConfig): number {
   return Math.max(3 * config.hiddenSize, 2 * config.intermediateSize);
-}
-
-type Sizes = { readonly numTokens: number; readonly numTiles: number };
-
-interface Step {
-  readonly label: string;
-  readonly pipeline: CachedPipeline;
-  readonly bindGroup: GPUBindGroup;
-  readonly workgroups: (sizes: Sizes) => [number, number, number];
 }
 
 const UNIFORM_NAMES = ['embeddings', 'layerNorm', 'qkv', 'rope', 'attentionGlobal', 'attentionLocal', 'wo', 'wi', 'gated', 'mlpWo', 'pooling'] as const;
@@ -160,8 +161,7 @@ export class ModernBertEncoder {
       const localFreq = createBufferWithData(ctx, 'rope: inv_freq (sliding-window layers)', ropeInverseFrequencies32(headDim, config.localRopeTheta));
       invFreq.push(globalFreq, localFreq);
 
-      const bind = (label: string, pipeline: CachedPipeline, entries: GPUBuffer[]): GPUBindGroup =>
-        ctx.device.createBindGroup({ label, layout: pipeline.layout, entries: entries.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+      const bind = (label: string, pipeline: CachedPipeline, entries: GPUBuffer[]): GPUBindGroup => bindBuffers(ctx, label, pipeline.layout, entries);
       const b = buffers;
       const u = b.uniforms;
       const steps: Step[] = [];
@@ -244,16 +244,12 @@ export class ModernBertEncoder {
         workgroups: rows,
       });
 
-      const poolingBindGroup = ctx.device.createBindGroup({
-        label: 'pooling',
-        layout: pipelines.bindGroupLayout(POOLING_KERNEL as KernelSpec),
-        entries: [b.normed, b.cuSeqLens, b.sequenceOptions, b.pooled, u.pooling].map((buffer, binding) => ({ binding, resource: { buffer } })),
-      });
+      const pooling = poolingBindGroup(ctx, pipelines, b, b.normed, u.pooling);
       // Uniforms that do not depend on the batch: written once.
-      const layout = { rowStride: 3 * H, qOffset: 0, kOffset: H, vOffset: 2 * H, outStride: H };
+      const layout = fusedQkvLayout(H);
       writeBytes(ctx, u.attentionGlobal, 0, new Uint8Array(attentionParams(layout, headDim)));
       writeBytes(ctx, u.attentionLocal, 0, new Uint8Array(attentionParams(layout, headDim, config.slidingWindow)));
-      return new ModernBertEncoder(ctx, pipelines, config, weights, buffers, invFreq, steps, poolingBindGroup, attentionTiling.queryTile);
+      return new ModernBertEncoder(ctx, pipelines, config, weights, buffers, invFreq, steps, pooling, attentionTiling.queryTile);
     } catch (error) {
       buffers.destroy();
       for (const buffer of invFreq) buffer.destroy();
@@ -275,17 +271,16 @@ export class ModernBertEncoder {
     const numSequences = inputs.cuSeqLens.length - 1;
     if (numTokens > b.capacityTokens) throw new RangeError(`internal: batch of ${numTokens} tokens exceeds the buffers (${b.capacityTokens})`);
     const poolingPipeline = await this.pipelines.get(poolingPipelineKey(H, inputs.pooling));
-    const tiles = attentionTiles(inputs.cuSeqLens, this.queryTile);
-    const write = (buffer: GPUBuffer, data: ArrayBufferView | ArrayBuffer): void =>
-      writeBytes(ctx, buffer, 0, data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+    const write = (buffer: GPUBuffer, data: ArrayBufferView | ArrayBuffer): void => writeInput(ctx, buffer, data);
 
     // The embeddings kernel adds position and token-type rows: ModernBERT has neither, so every token reads the zero row.
     write(b.tokens, packTokens(inputs.tokenIds, new Int32Array(numTokens), undefined));
     write(b.positions, new Uint32Array(inputs.positions.buffer, inputs.positions.byteOffset, numTokens));
-    write(b.cuSeqLens, new Uint32Array(inputs.cuSeqLens.buffer, inputs.cuSeqLens.byteOffset, inputs.cuSeqLens.length));
-    write(b.attentionTiles, tiles);
-    write(b.sequenceOptions, packSequenceOptions(inputs.dimensions, inputs.normalize));
-    if (this.weights.tokenTableHost !== null && b.tokenRows !== null) write(b.tokenRows, this.gatherTokenRows(inputs.tokenIds));
+    const numTiles = writeBatchLayout(ctx, b, inputs, this.queryTile);
+    const { tokenTableHost } = this.weights;
+    if (tokenTableHost !== null && b.tokenRows !== null) {
+      write(b.tokenRows, gatherTableRows(tokenTableHost, inputs.tokenIds, H * (this.weights.weightType === 'f16' ? 2 : 4)));
+    }
     const u = b.uniforms;
     write(u.embeddings, embeddingsParams(numTokens, config.normEps));
     write(u.layerNorm, layerNormParams(numTokens, config.normEps));
@@ -298,35 +293,20 @@ export class ModernBertEncoder {
     write(u.mlpWo, gemmParams(numTokens, H, I));
     write(u.pooling, poolingParams(numSequences));
 
-    const sizes: Sizes = { numTokens, numTiles: tiles.length / 2 };
-    const encoder = ctx.device.createCommandEncoder({ label: 'modernbert forward' });
-    const pass = encoder.beginComputePass({ label: 'modernbert forward' });
-    for (const step of this.steps) {
-      pass.setPipeline(step.pipeline.pipeline);
-      pass.setBindGroup(0, step.bindGroup);
-      pass.dispatchWorkgroups(...step.workgroups(sizes));
-    }
-    pass.setPipeline(poolingPipeline.pipeline);
-    pass.setBindGroup(0, this.poolingBindGroup);
-    pass.dispatchWorkgroups(...grid2d(numSequences, ctx.limit('maxComputeWorkgroupsPerDimension')));
-    pass.end();
-    const pooledFloats = numSequences * H;
-    encoder.copyBufferToBuffer(b.pooled, 0, b.staging, 0, pooledFloats * 4);
-    ctx.device.queue.submit([encoder.finish()]);
-    return pooledFloats;
+    return recordAndSubmit(ctx, {
+      label: 'modernbert forward',
+      steps: this.steps,
+      sizes: { numTokens, numSequences, numTiles },
+      pooling: poolingPipeline,
+      poolingBindGroup: this.poolingBindGroup,
+      hiddenSize: H,
+      pooled: b.pooled,
+      staging: b.staging,
+    });
   }
 
   destroy(): void {
     this.buffers.destroy();
     for (const buffer of this.invFreq) buffer.destroy();
-  }
-
-  /** Token rows of the batch copied out of the host-side table (storage format), for WORD_ROWS_PREGATHERED. */
-  private gatherTokenRows(tokenIds: Int32Array): Uint8Array {
-    const table = this.weights.tokenTableHost!;
-    const rowBytes = this.config.hiddenSize * (this.weights.weightType === 'f16' ? 2 : 4);
-    const rows = new Uint8Array(tokenIds.length * rowBytes);
-    for (let t = 0; t < tokenIds.length; t++) rows.set(table.subarray(tokenIds[t] * rowBytes, (tokenIds[t] + 1) * rowBytes), t * rowBytes);
-    return rows;
   }
 }

@@ -1,19 +1,14 @@
 // ModernBERT on the native engine: native/engine/graphs/modernbert.* (ParseModernBertConfig reads these fields). An
 // encoder: the plain (unpaged) backend.
 import { MODERNBERT } from '../../../model/architectures/modernbert/spec.js';
-import { nativeGraph } from '../graph_builder.js';
+import { engineDimensions, nativeGraph } from '../graph_builder.js';
 
 export const MODERNBERT_NATIVE_GRAPH = nativeGraph({
   spec: MODERNBERT,
   engineChoice: (config) => ({
     family: 'modernbert',
     config: {
-      vocabSize: config.vocabSize,
-      hiddenSize: config.hiddenSize,
-      numLayers: config.numLayers,
-      numHeads: config.numHeads,
-      intermediateSize: config.intermediateSize,
-      maxPositionEmbeddings: config.maxPositionEmbeddings,
+      ...engineDimensions(config),
       normEps: config.normEps,
       hiddenAct: config.hiddenAct,
       globalRopeTheta: config.globalRopeTheta,

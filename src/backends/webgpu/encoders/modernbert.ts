@@ -1,9 +1,8 @@
 // ModernBERT on WebGPU: ../modernbert_weights.ts uploads, ../modernbert_encoder.ts holds the buffers and records the
 // dispatches (modeling_modernbert.py's ModernBertModel: pre-norm, GeGLU, global / sliding-window attention).
-import { ModelLoadError } from '../../../errors.js';
 import { MODERNBERT } from '../../../model/architectures/modernbert/spec.js';
-import { encoderCapacityTokens, resolveWeightType, webGpuEncoder } from '../encoder_builder.js';
-import { DEFAULT_ATTENTION_TILING, MAX_HEAD_DIM } from '../kernels/attention.js';
+import { checkHeadDim, encoderCapacityTokens, resolveWeightType, webGpuEncoder } from '../encoder_builder.js';
+import { DEFAULT_ATTENTION_TILING } from '../kernels/attention.js';
 import { ModernBertEncoder, modernBertFloatsPerToken } from '../modernbert_encoder.js';
 import { destroyModernBertWeights, uploadModernBertWeights } from '../modernbert_weights.js';
 
@@ -11,8 +10,7 @@ export const MODERNBERT_WEBGPU_ENCODER = webGpuEncoder({
   spec: MODERNBERT,
   async create(ctx, pipelines, model, opts) {
     const { config } = model;
-    const headDim = config.hiddenSize / config.numHeads;
-    if (headDim > MAX_HEAD_DIM) throw new ModelLoadError(`the webgpu attention kernel supports head sizes up to ${MAX_HEAD_DIM}, this model has ${headDim}`);
+    checkHeadDim(config.hiddenSize, config.numHeads);
     const weightType = resolveWeightType(ctx, opts);
     // Refuses (naming the binding limit) a device that cannot hold one max_position_embeddings-token sequence.
     const capacityTokens = encoderCapacityTokens(ctx, opts, modernBertFloatsPerToken(config), config.maxPositionEmbeddings);
