@@ -67,6 +67,19 @@ export function redactedConfig(options: ProfileOptions): Record<string, unknown>
 function datasetSection(options: ProfileOptions): Record<string, unknown> {
   const source = options.inputs;
   if (source.kind === 'file') return { name: 'main', type: 'file', path: source.path, custom_dataset_type: source.datasetType };
+  if (source.rankings) {
+    const r = source.rankings;
+    return {
+      name: 'main',
+      type: 'synthetic',
+      entries: source.numDatasetEntries,
+      rankings: {
+        passages: { mean: r.passagesMean, stddev: r.passagesStddev },
+        passage_tokens: { mean: r.passageTokensMean, stddev: r.passageTokensStddev },
+        query_tokens: { mean: r.queryTokensMean, stddev: r.queryTokensStddev },
+      },
+    };
+  }
   return {
     name: 'main',
     type: 'synthetic',

@@ -3,7 +3,7 @@
 // fully defaulted object; every later stage reads only that object.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
-import type { EndpointType } from './records.js';
+import { type EndpointType, isRankingsEndpoint } from './records.js';
 
 export { PROFILE_USAGE } from './usage.js';
 
@@ -22,6 +22,30 @@ export interface SyntheticImageOptions {
   readonly batchSize: number;
 }
 
+/**
+ * AIPerf's synthetic rankings dataset: per request one query and a normally distributed number of passages, each
+ * text of a normally distributed token length. The defaults are the ones AIPerf 0.13 applies (its RankingsConfig:
+ * 10 passages of 128 tokens, a 32-token query); its --help shows 1 / 550 / 550, which it uses only when a flag is
+ * given, and then only for that flag.
+ */
+export interface RankingsOptions {
+  readonly passagesMean: number;
+  readonly passagesStddev: number;
+  readonly passageTokensMean: number;
+  readonly passageTokensStddev: number;
+  readonly queryTokensMean: number;
+  readonly queryTokensStddev: number;
+}
+
+export const DEFAULT_RANKINGS: RankingsOptions = Object.freeze({
+  passagesMean: 10,
+  passagesStddev: 0,
+  passageTokensMean: 128,
+  passageTokensStddev: 0,
+  queryTokensMean: 32,
+  queryTokensStddev: 0,
+});
+
 export type InputSource =
   | {
       readonly kind: 'synthetic';
@@ -30,6 +54,8 @@ export type InputSource =
       readonly batchSizeText: number;
       readonly numDatasetEntries: number;
       readonly images: SyntheticImageOptions | null;
+      /** Rankings endpoint types only: the query + passages of each request (the fields above are then unused). */
+      readonly rankings: RankingsOptions | null;
     }
   | { readonly kind: 'file'; readonly path: string; readonly datasetType: 'single_turn' };
 
@@ -94,7 +120,34 @@ const DEFAULT_ENDPOINT_PATHS: Readonly<Record<EndpointType, string>> = {
   embeddings: '/v1/embeddings',
   cohere_embed: '/v2/embed',
   chat: '/v1/chat/completions',
+  hf_tei_rankings: '/rerank',
+  cohere_rankings: '/v2/rerank',
 };
+
+/** Other names --endpoint-type accepts: the issue's `rankings`; AIPerf's spelling with dashes is folded before. */
+const ENDPOINT_TYPE_ALIASES: Readonly<Record<string, EndpointType>> = { rankings: 'hf_tei_rankings' };
+
+const RANKINGS_FLAGS = [
+  'rankings-passages-mean',
+  'rankings-passages-stddev',
+  'rankings-passages-prompt-token-mean',
+  'rankings-passages-prompt-token-stddev',
+  'rankings-query-prompt-token-mean',
+  'rankings-query-prompt-token-stddev',
+] as const;
+
+/** Flags that shape embedding/chat inputs and mean nothing to a rankings request (query + passages). */
+const NOT_FOR_RANKINGS = [
+  'synthetic-input-tokens-mean',
+  'synthetic-input-tokens-stddev',
+  'batch-size-text',
+  'image-width-mean',
+  'image-width-stddev',
+  'image-height-mean',
+  'image-height-stddev',
+  'batch-size-image',
+  'output-tokens-mean',
+] as const;
 
 const FLAG_SPEC = {
   model: { type: 'string', short: 'm' },
@@ -128,6 +181,12 @@ const FLAG_SPEC = {
   'image-height-mean': { type: 'string' },
   'image-height-stddev': { type: 'string' },
   'batch-size-image': { type: 'string' },
+  'rankings-passages-mean': { type: 'string' },
+  'rankings-passages-stddev': { type: 'string' },
+  'rankings-passages-prompt-token-mean': { type: 'string' },
+  'rankings-passages-prompt-token-stddev': { type: 'string' },
+  'rankings-query-prompt-token-mean': { type: 'string' },
+  'rankings-query-prompt-token-stddev': { type: 'string' },
   'input-file': { type: 'string' },
   'custom-dataset-type': { type: 'string' },
   'artifact-dir': { type: 'string' },
@@ -252,7 +311,39 @@ function inputVariantsFrom(values: FlagValues, inputs: InputSource): InputVarian
   return batchSizes.flatMap((batchSize) => seqLens.map((seqLen) => ({ batchSize, seqLen })));
 }
 
+/** The rankings flags, over AIPerf's effective defaults; refuses them on other endpoint types and vice versa. */
+function rankingsFrom(values: FlagValues, endpointType: EndpointType): RankingsOptions | null {
+  const given = RANKINGS_FLAGS.filter((flag) => values[flag] !== undefined);
+  if (!isRankingsEndpoint(endpointType)) {
+    if (given.length > 0) throw new UsageError(`--${given[0]} applies to --endpoint-type hf_tei_rankings / cohere_rankings only`);
+    return null;
+  }
+  const misplaced = NOT_FOR_RANKINGS.find((flag) => values[flag] !== undefined);
+  if (misplaced) {
+    throw new UsageError(
+      `--${misplaced} does not apply to ${endpointType}: a rankings request is one query and its passages ` +
+        '(--rankings-passages-mean/-stddev, --rankings-passages-prompt-token-mean/-stddev, --rankings-query-prompt-token-mean/-stddev)',
+    );
+  }
+  if (values['input-file'] !== undefined && given.length > 0) {
+    throw new UsageError(`--${given[0]} shapes synthetic rankings inputs; with --input-file the file's query and passages are sent`);
+  }
+  const num = (flag: (typeof RANKINGS_FLAGS)[number], fallback: number, min: number): number => {
+    const raw = values[flag];
+    return raw === undefined ? fallback : parseNumber(flag, raw, { integer: true, min });
+  };
+  return {
+    passagesMean: num('rankings-passages-mean', DEFAULT_RANKINGS.passagesMean, 1),
+    passagesStddev: num('rankings-passages-stddev', DEFAULT_RANKINGS.passagesStddev, 0),
+    passageTokensMean: num('rankings-passages-prompt-token-mean', DEFAULT_RANKINGS.passageTokensMean, 1),
+    passageTokensStddev: num('rankings-passages-prompt-token-stddev', DEFAULT_RANKINGS.passageTokensStddev, 0),
+    queryTokensMean: num('rankings-query-prompt-token-mean', DEFAULT_RANKINGS.queryTokensMean, 1),
+    queryTokensStddev: num('rankings-query-prompt-token-stddev', DEFAULT_RANKINGS.queryTokensStddev, 0),
+  };
+}
+
 function inputSourceFrom(values: FlagValues, endpointType: EndpointType): InputSource {
+  const rankings = rankingsFrom(values, endpointType);
   if (values['input-file'] !== undefined) {
     const datasetType = values['custom-dataset-type'] ?? 'single_turn';
     if (datasetType !== 'single_turn') throw new UsageError(`--custom-dataset-type ${datasetType} is not supported (single_turn only)`);
@@ -285,6 +376,7 @@ function inputSourceFrom(values: FlagValues, endpointType: EndpointType): InputS
     batchSizeText,
     numDatasetEntries: num('num-dataset-entries', 100, true, 1),
     images,
+    rankings,
   };
 }
 
@@ -324,9 +416,11 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
   if (!values.model) throw new UsageError('--model is required');
   if (!values.url) throw new UsageError('--url is required');
 
-  const endpointType = (values['endpoint-type'] ?? 'embeddings') as EndpointType;
-  if (!(endpointType in DEFAULT_ENDPOINT_PATHS)) {
-    throw new UsageError(`--endpoint-type must be embeddings, cohere_embed or chat, got "${endpointType}"`);
+  const endpointTypeRaw = values['endpoint-type'] ?? 'embeddings';
+  const folded = endpointTypeRaw.toLowerCase().replace(/-/g, '_');
+  const endpointType = (ENDPOINT_TYPE_ALIASES[folded] ?? folded) as EndpointType;
+  if (!Object.hasOwn(DEFAULT_ENDPOINT_PATHS, endpointType)) {
+    throw new UsageError(`--endpoint-type must be embeddings, cohere_embed, chat, hf_tei_rankings (or rankings) or cohere_rankings, got "${endpointTypeRaw}"`);
   }
   const endpointPath = values.endpoint ?? values['custom-endpoint'] ?? DEFAULT_ENDPOINT_PATHS[endpointType];
   const arrivalPattern = (values['arrival-pattern'] ?? 'poisson') as ArrivalPattern;

@@ -20,7 +20,7 @@ import {
 } from './options.js';
 import { prepareRequest, type PreparedRequest } from './payload.js';
 import { ProgressReporter, type ProgressSink } from './progress.js';
-import type { RequestRecord } from './records.js';
+import { isRankingsEndpoint, type RequestRecord } from './records.js';
 import { responseMetrics } from './response_metrics.js';
 import { SeededRandom } from './rng.js';
 import { scrapeMetrics, type MetricsScrape } from './server_metrics.js';
@@ -66,7 +66,7 @@ function loadDataset(options: ProfileOptions, io: ProfileIO): DatasetEntry[] {
     if (options.tokenizerExplicit) throw error;
     io.err.write(`note: no tokenizer for ${options.tokenizer} (${(error as Error).message.split('.')[0]}); input_sequence_length will be missing\n`);
   }
-  return loadInputFile(source.path, counter);
+  return loadInputFile(source.path, counter, { rankings: isRankingsEndpoint(options.endpointType) });
 }
 
 function makeIssuer(

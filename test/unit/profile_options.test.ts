@@ -33,7 +33,15 @@ test('AIPerf flag names parse into one options object with AIPerf-like defaults'
   assert.equal(options.requestCount, 20);
   assert.equal(options.randomSeed, 7);
   assert.equal(options.warmupRequestCount, 2);
-  assert.deepEqual(options.inputs, { kind: 'synthetic', tokensMean: 100, tokensStddev: 5, batchSizeText: 3, numDatasetEntries: 100, images: null });
+  assert.deepEqual(options.inputs, {
+    kind: 'synthetic',
+    tokensMean: 100,
+    tokensStddev: 5,
+    batchSizeText: 3,
+    numDatasetEntries: 100,
+    images: null,
+    rankings: null,
+  });
   assert.equal(options.serverMetricsUrl, 'http://localhost:8000/metrics');
   assert.equal(options.artifactDir, 'artifacts/BAAI_bge-small-en-v1.5-embeddings-concurrency4');
   assert.ok(Object.isFrozen(options));
@@ -43,7 +51,7 @@ test('endpoint types pick their default paths; --endpoint overrides', () => {
   assert.equal(parseProfileArgs([...base, '--endpoint-type', 'cohere_embed'])!.endpointPath, '/v2/embed');
   assert.equal(parseProfileArgs([...base, '--endpoint-type', 'chat'])!.endpointPath, '/v1/chat/completions');
   assert.equal(parseProfileArgs([...base, '--endpoint', 'embed'])!.endpointPath, '/embed');
-  assert.throws(() => parseProfileArgs([...base, '--endpoint-type', 'rankings']), UsageError);
+  assert.throws(() => parseProfileArgs([...base, '--endpoint-type', 'completions']), UsageError);
 });
 
 test('a comma list is a sweep; --request-rate with --concurrency caps in-flight requests', () => {

@@ -4,8 +4,8 @@ have AIPerf's file names, layout and fields, checked against what AIPerf wrote i
 AIPerf's own record model and data loader (aiperf_read_run.py).
 
 Bounded for a shared 2-core CI machine: a 2-layer width-32 model, 16 requests per run, 180 s per AIPerf run.
-Rankings (`--endpoint-type hf-tei-rankings` against /rerank) waits for the rerankers issue: pooled serves no
-/rerank yet.
+Rankings: AIPerf's `--endpoint-type hf_tei_rankings` against /rerank on a cross-encoder (the ms-marco-MiniLM
+layout, shrunk the same way), 8 requests of a query and 3 passages, and `pooled profile` with the same flags.
 """
 from __future__ import annotations
 
@@ -232,3 +232,104 @@ def test_inputs_json_has_aiperf_layout(aiperf_synthetic: Path, pooled_synthetic:
     assert sorted(ours) == sorted(theirs) == ["data"]
     assert sorted(ours["data"][0]) == sorted(theirs["data"][0])
     assert sorted(ours["data"][0]["payloads"][0]) == sorted(theirs["data"][0]["payloads"][0])
+
+
+# --- rankings: AIPerf's hf_tei_rankings against /rerank on a cross-encoder ----------------------------------------
+
+RANK_MODEL = "fixture-ms-marco"
+RANK_REQUESTS = 8
+RANK_PASSAGES = 3
+RANK_PASSAGE_TOKENS = 12
+RANK_QUERY_TOKENS = 5
+
+
+@pytest.fixture(scope="module")
+def rank_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return generate_fixture(tmp_path_factory.mktemp("aiperf-rank") / "model", "ms-marco-minilm")
+
+
+@pytest.fixture(scope="module")
+def rank_server(rank_model: Path):
+    with pooled_server(rank_model, "--served-model-name", RANK_MODEL) as s:
+        yield s
+
+
+def rankings_args(server, model: Path) -> list[str]:
+    """The same command line for both tools: AIPerf's endpoint type and rankings flags."""
+    return [
+        "--model", RANK_MODEL, "--url", server.url, "--endpoint-type", "hf_tei_rankings", "--tokenizer", str(model),
+        "--concurrency", str(CONCURRENCY), "--request-count", str(RANK_REQUESTS),
+        "--rankings-passages-mean", str(RANK_PASSAGES), "--rankings-passages-stddev", "0",
+        "--rankings-passages-prompt-token-mean", str(RANK_PASSAGE_TOKENS),
+        "--rankings-query-prompt-token-mean", str(RANK_QUERY_TOKENS),
+    ]
+
+
+@pytest.fixture(scope="module")
+def aiperf_rankings(rank_server, rank_model, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("aiperf-rankings")
+    aiperf_profile(rankings_args(rank_server, rank_model), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def pooled_rankings(rank_server, rank_model, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("pooled-rankings")
+    pooled_profile(rankings_args(rank_server, rank_model), out)
+    return out
+
+
+def rankings_bodies(run: Path) -> list[dict]:
+    return [p for entry in json.loads((run / "inputs.json").read_text())["data"] for p in entry["payloads"]]
+
+
+def test_aiperf_rankings_zero_errors_and_artifacts_parse(aiperf_rankings: Path):
+    aggregate = read_aggregate(aiperf_rankings)
+    assert aggregate["error_summary"] == [] and aggregate["request_count"]["avg"] == RANK_REQUESTS
+    assert aggregate.get("error_request_count", {"avg": 0})["avg"] == 0
+    assert aggregate["input_config"]["endpoint"]["type"] == "hf_tei_rankings"
+    records = read_jsonl(aiperf_rankings)
+    assert len(records) == RANK_REQUESTS and all(r.get("error") is None for r in records)
+    bodies = rankings_bodies(aiperf_rankings)
+    assert bodies and all(sorted(b) == ["query", "texts"] and len(b["texts"]) == RANK_PASSAGES for b in bodies)
+    read = aiperf_read_run(aiperf_rankings)
+    assert read["num_records"] == RANK_REQUESTS and read["num_errors"] == 0
+    assert read["metadata"]["endpoint_type"] == "hf_tei_rankings"
+
+
+def test_pooled_rankings_match_aiperf(aiperf_rankings: Path, pooled_rankings: Path):
+    for name in FILES:
+        assert (aiperf_rankings / name).is_file(), f"AIPerf {PINNED_VERSION} wrote no {name} for rankings"
+        assert (pooled_rankings / name).is_file(), f"pooled profile wrote no {name} for rankings"
+    theirs, ours = read_aggregate(aiperf_rankings), read_aggregate(pooled_rankings)
+    missing = sorted(f for f in theirs if f not in ours and not not_applicable(f))
+    assert missing == [], f"fields AIPerf writes for rankings and pooled profile does not: {missing}"
+    assert ours["error_summary"] == [] and ours["request_count"]["avg"] == theirs["request_count"]["avg"] == RANK_REQUESTS
+    assert ours["request_latency"]["unit"] == theirs["request_latency"]["unit"]
+    assert sorted(ours["request_latency"]) == sorted(theirs["request_latency"])
+    a, b = theirs["input_config"], ours["input_config"]
+    assert b["endpoint"]["type"] == a["endpoint"]["type"] == "hf_tei_rankings"
+    # AIPerf writes the rankings flags given as {mean} (stddev when given); ours writes both.
+    for key, value in (("passages", RANK_PASSAGES), ("passage_tokens", RANK_PASSAGE_TOKENS), ("query_tokens", RANK_QUERY_TOKENS)):
+        assert a["datasets"][0]["rankings"][key]["mean"] == b["datasets"][0]["rankings"][key]["mean"] == value, key
+    # Every profiled request ranked all its passages; the batch size is the passage count.
+    records = read_jsonl(pooled_rankings)
+    assert len(records) == RANK_REQUESTS
+    for record in records:
+        assert record.get("error") is None
+        assert record["metrics"]["batch_size"]["value"] == RANK_PASSAGES
+        assert record["metrics"]["input_sequence_length"]["value"] == RANK_QUERY_TOKENS + RANK_PASSAGES * RANK_PASSAGE_TOKENS
+    # inputs.json: the same layout and the same TEI body, {query, texts} with the passages.
+    their_inputs = json.loads((aiperf_rankings / "inputs.json").read_text())
+    our_inputs = json.loads((pooled_rankings / "inputs.json").read_text())
+    assert sorted(our_inputs) == sorted(their_inputs) == ["data"]
+    assert sorted(our_inputs["data"][0]) == sorted(their_inputs["data"][0])
+    ours_bodies, their_bodies = rankings_bodies(pooled_rankings), rankings_bodies(aiperf_rankings)
+    assert {tuple(sorted(body)) for body in ours_bodies} == {tuple(sorted(body)) for body in their_bodies} == {("query", "texts")}
+    assert {len(body["texts"]) for body in ours_bodies} == {len(body["texts"]) for body in their_bodies} == {RANK_PASSAGES}
+    read = aiperf_read_run(pooled_rankings)
+    assert read["num_records"] == RANK_REQUESTS and read["num_errors"] == 0 and read["num_request_rows"] == RANK_REQUESTS
+    assert read["metadata"] == {
+        "model": RANK_MODEL, "concurrency": CONCURRENCY, "request_count": RANK_REQUESTS,
+        "endpoint_type": "hf_tei_rankings", "was_cancelled": False,
+    }
