@@ -15,7 +15,10 @@ void BatchFail(const std::string& message) { throw std::invalid_argument("batch:
 size_t Engine::InitKvCache(int64_t, int64_t) { throw std::logic_error("this model keeps no KV cache (an encoder)"); }
 
 EngineBase::EngineBase(ElementType weight_type, int num_threads, const Ops& ops)
-    : weight_type_(weight_type), pool_(std::make_unique<kc::ThreadPool>(num_threads)), ops_(ops) {}
+    : weight_type_(weight_type),
+      pool_(std::make_unique<kc::ThreadPool>(num_threads)),
+      execution_{pool_.get()},
+      ops_(ops) {}
 
 size_t EngineBase::ReleaseWorkingMemory() {
   std::lock_guard<std::mutex> lock(forward_mutex_);
@@ -70,7 +73,7 @@ void GatherRows(const float* src, int64_t ld, const std::vector<int64_t>& rows, 
   }
 }
 
-void PoolOneRowEach(const Ops& ops, kc::ThreadPool& pool, const float* rows, int64_t num_rows, int64_t hidden_size,
+void PoolOneRowEach(const Ops& ops, ExecutionContext& pool, const float* rows, int64_t num_rows, int64_t hidden_size,
                     const int32_t* dimensions, const uint8_t* normalize, float* out, int64_t out_size) {
   std::vector<int32_t> one_row_each(static_cast<size_t>(num_rows) + 1);
   for (int64_t r = 0; r <= num_rows; ++r) one_row_each[static_cast<size_t>(r)] = static_cast<int32_t>(r);
@@ -78,13 +81,13 @@ void PoolOneRowEach(const Ops& ops, kc::ThreadPool& pool, const float* rows, int
            normalize, out, out_size);
 }
 
-void PoolOneRowEach(const Ops& ops, kc::ThreadPool& pool, const Batch& b, const float* rows, int64_t hidden_size,
+void PoolOneRowEach(const Ops& ops, ExecutionContext& pool, const Batch& b, const float* rows, int64_t hidden_size,
                     std::vector<float>& pooled) {
   PoolOneRowEach(ops, pool, rows, b.num_seqs(), hidden_size, b.dimensions.data(), b.normalize.data(), pooled.data(),
                  static_cast<int64_t>(pooled.size()));
 }
 
-void PoolSequences(const Ops& ops, kc::ThreadPool& pool, const Batch& b, const float* hidden, int64_t hidden_size,
+void PoolSequences(const Ops& ops, ExecutionContext& pool, const Batch& b, const float* hidden, int64_t hidden_size,
                    std::vector<float>& pooled) {
   ops.pool(pool, hidden, hidden_size, hidden_size, b.cu_seq_lens.data(), b.num_seqs(), b.pooling, b.dimensions.data(),
            b.normalize.data(), pooled.data(), static_cast<int64_t>(pooled.size()));
@@ -110,7 +113,7 @@ kc::AttentionArgs FusedQkvAttention(const Ops& ops, const Batch& b, int64_t hidd
   return attention;
 }
 
-void AttendPooledTokensOnly(const Ops& ops, kc::ThreadPool& pool, kc::AttentionArgs attention, const Batch& b,
+void AttendPooledTokensOnly(const Ops& ops, ExecutionContext& pool, kc::AttentionArgs attention, const Batch& b,
                             const float* input, int64_t hidden_size, float* context_rows, float* input_rows) {
   const int64_t num_seqs = b.num_seqs();
   std::vector<int32_t> pooled_query(static_cast<size_t>(num_seqs));

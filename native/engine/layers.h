@@ -27,6 +27,7 @@ class EngineBase : public Engine {
 
   ElementType weight_type_;
   std::unique_ptr<kernels::cpu::ThreadPool> pool_;
+  ExecutionContext execution_;  // what every op of this engine runs on (the pool above, for the CPU kernel set)
   const Ops& ops_;
   size_t native_bytes_ = 0;
   std::mutex forward_mutex_;  // one forward (or KV cache init, or release) at a time
@@ -53,17 +54,16 @@ void GatherRows(const float* src, int64_t ld, const std::vector<int64_t>& rows, 
 
 // Pools rows [R, hidden_size] that each hold one sequence's pooled token (a pruned last layer's output): dimensions,
 // then normalize, into out (out_size floats).
-void PoolOneRowEach(const Ops& ops, kernels::cpu::ThreadPool& pool, const float* rows, int64_t num_rows,
-                    int64_t hidden_size, const int32_t* dimensions, const uint8_t* normalize, float* out,
-                    int64_t out_size);
+void PoolOneRowEach(const Ops& ops, ExecutionContext& pool, const float* rows, int64_t num_rows, int64_t hidden_size,
+                    const int32_t* dimensions, const uint8_t* normalize, float* out, int64_t out_size);
 
 // Pools rows [num_seqs, hidden_size], one per sequence of the batch (a pruned last layer's output), into pooled.
-void PoolOneRowEach(const Ops& ops, kernels::cpu::ThreadPool& pool, const Batch& batch, const float* rows,
-                    int64_t hidden_size, std::vector<float>& pooled);
+void PoolOneRowEach(const Ops& ops, ExecutionContext& pool, const Batch& batch, const float* rows, int64_t hidden_size,
+                    std::vector<float>& pooled);
 
 // Pools every token's row of hidden [T, hidden_size] per the batch's pooling mode into pooled.
-void PoolSequences(const Ops& ops, kernels::cpu::ThreadPool& pool, const Batch& batch, const float* hidden,
-                   int64_t hidden_size, std::vector<float>& pooled);
+void PoolSequences(const Ops& ops, ExecutionContext& pool, const Batch& batch, const float* hidden, int64_t hidden_size,
+                   std::vector<float>& pooled);
 
 // Bidirectional attention of the batch over a fused qkv buffer [T, 3H] (Q | K | V) into context [T, H], with K^T
 // kept in `workspace` (reserved here).
@@ -78,7 +78,7 @@ inline bool PrunesLastLayer(const Batch& batch) { return batch.pooling != Poolin
 // The pruned last layer's attention: computes only each sequence's pooled token (CLS: its first, LAST: its last),
 // then gathers that token's context row (from attention.out) and layer-input row (from `input`, [T, hidden_size])
 // into context_rows and input_rows ([num_seqs, hidden_size] each).
-void AttendPooledTokensOnly(const Ops& ops, kernels::cpu::ThreadPool& pool, kernels::cpu::AttentionArgs attention,
+void AttendPooledTokensOnly(const Ops& ops, ExecutionContext& pool, kernels::cpu::AttentionArgs attention,
                             const Batch& batch, const float* input, int64_t hidden_size, float* context_rows,
                             float* input_rows);
 

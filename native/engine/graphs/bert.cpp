@@ -154,7 +154,7 @@ void BertEngine::RunDenseLayers(const Layer& layer, const float* context, const 
                                 float* intermediate, float* output, int64_t rows) {
   const int64_t H = config_.hidden_size;
   const int64_t I = config_.intermediate_size;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   // BertSelfOutput: dense + bias, + input, LayerNorm.
   const kc::GemmEpilogue self_output = BiasResidualLayerNorm(
       layer.attention_out_bias, input, H, layer.attention_ln_gamma, layer.attention_ln_beta, config_.layer_norm_eps);
@@ -182,7 +182,7 @@ std::vector<float> BertEngine::Forward(const Batch& b) {
   if (num_seqs == 0) return pooled;
 
   std::lock_guard<std::mutex> lock(forward_mutex_);
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   float* x = hidden_.Reserve(static_cast<size_t>(T * H));
   float* attention_out = hidden_alt_.Reserve(static_cast<size_t>(T * H));
   float* qkv = qkv_.Reserve(static_cast<size_t>(T * 3 * H));

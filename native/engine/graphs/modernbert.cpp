@@ -127,7 +127,8 @@ std::unique_ptr<ModernBertEngine> ModernBertEngine::Load(const ModernBertHyperpa
 }
 
 void ModernBertEngine::Norm(const float* x, float* y, int64_t rows, const std::vector<float>& gamma) {
-  ops_.layer_norm(*pool_, x, nullptr, y, rows, config_.hidden_size, gamma.data(), zero_beta_.data(), config_.norm_eps);
+  ops_.layer_norm(execution_, x, nullptr, y, rows, config_.hidden_size, gamma.data(), zero_beta_.data(),
+                  config_.norm_eps);
 }
 
 void ModernBertEngine::RunDenseLayers(const Layer& layer, const float* context, const float* input,
@@ -135,7 +136,7 @@ void ModernBertEngine::RunDenseLayers(const Layer& layer, const float* context, 
                                       int64_t rows) {
   const int64_t H = config_.hidden_size;
   const int64_t I = config_.intermediate_size;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   // ModernBertEncoderLayer: hidden_states + attn(...): Wo with the residual in the epilogue.
   kc::GemmEpilogue attention_residual;
   attention_residual.residual = input;
@@ -175,7 +176,7 @@ std::vector<float> ModernBertEngine::Forward(const Batch& b) {
   if (num_seqs == 0) return pooled;
 
   std::lock_guard<std::mutex> lock(forward_mutex_);
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   float* x = hidden_.Reserve(static_cast<size_t>(T * H));
   float* after_attention = hidden_alt_.Reserve(static_cast<size_t>(T * H));
   float* normed = normed_.Reserve(static_cast<size_t>(T * H));

@@ -194,7 +194,7 @@ std::vector<float> Qwen3Engine::Forward(const Batch& b) {
   const int64_t qw = c.num_heads * d;
   const int64_t kvw = c.num_kv_heads * d;
   const int64_t W = qw + 2 * kvw;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   float* x = hidden_.Reserve(static_cast<size_t>(T * H));
   float* h = hidden_alt_.Reserve(static_cast<size_t>(T * H));
   float* normed = normed_.Reserve(static_cast<size_t>(T * H));
@@ -291,7 +291,7 @@ void Qwen3Engine::RunDenseLayers(const Layer& layer, const float* context, const
   const Qwen3Hyperparameters& c = config_;
   const int64_t H = c.hidden_size;
   const int64_t I = c.intermediate_size;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   // o_proj + residual.
   kc::GemmEpilogue o_epilogue;
   o_epilogue.residual = input;
@@ -314,7 +314,7 @@ std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const Batc
   const int64_t H = c.hidden_size;
   const int64_t I = c.intermediate_size;
   const int64_t qw = c.num_heads * c.head_dim;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   const int64_t num_seqs = static_cast<int64_t>(b.cu_seq_lens.size()) - 1;
   std::vector<int32_t> dims;
   std::vector<uint8_t> norms;

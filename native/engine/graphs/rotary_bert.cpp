@@ -223,7 +223,7 @@ void RotaryBertEngine::RunDenseLayers(const Layer& layer, const float* context, 
                                       float* attention_out, float* up_gate, float* gated, float* output, int64_t rows) {
   const int64_t H = config_.hidden_size;
   const int64_t I = config_.intermediate_size;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   // out_proj (+ bias), + input, norm1 / attn_ln.
   const kc::GemmEpilogue attention_end = BiasResidualLayerNorm(layer.out_bias, input, H, layer.attention_ln_gamma,
                                                                layer.attention_ln_beta, config_.layer_norm_eps);
@@ -253,7 +253,7 @@ std::vector<float> RotaryBertEngine::Forward(const Batch& b) {
   if (num_seqs == 0) return pooled;
 
   std::lock_guard<std::mutex> lock(forward_mutex_);
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   float* x = hidden_.Reserve(static_cast<size_t>(T * H));
   float* attention_out = hidden_alt_.Reserve(static_cast<size_t>(T * H));
   float* qkv = qkv_.Reserve(static_cast<size_t>(T * 3 * H));
