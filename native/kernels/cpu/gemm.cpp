@@ -10,6 +10,8 @@
 // summed in float32) where the CPU has AVX512_BF16, and otherwise are widened to float32 in registers (exact),
 // so every path accumulates in float32. Each output element is summed over k in the same order whatever the
 // batch, tile or thread: a row's result never depends on the rows around it (batch invariance).
+// int8 weights take the same argument checks and work split here; their units (activations quantized per row
+// once per call, integer tiles over the whole of k, dequantizing epilogue) are in gemm_int8.cpp.
 #include <cstdint>
 #include <cstring>
 
