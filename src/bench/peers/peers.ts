@@ -69,10 +69,10 @@ const AGREEMENT: Record<DType | 'ort int8', { readonly minCosine: number; readon
   float32: { minCosine: 1 - 1e-10, maxAbs: 1e-6 },
   bfloat16: { minCosine: 1 - 5e-5, maxAbs: 3e-3 },
   // Ours int8 and ORT's int8 (quantize_dynamic, per channel), each against ORT float32: the quantization's error, not
-  // the arithmetic's. Measured 2026-12-08, AMD EPYC, 2 threads, every bge-small workload and bge-base 1 x 128:
-  //   ours int8: 1 - cos <= 6.1e-5 (bge-small), 2.3e-4 (bge-base); max |d| <= 2.7e-3
-  //   ORT int8:  1 - cos <= 1.8e-4 (bge-small), 2.8e-4 (bge-base); max |d| <= 6.6e-3
-  // Bounds about 4-5x the worst measured.
+  // the arithmetic's. Measured 2026-12-08, AMD EPYC, 2 threads, every workload and pooling of both models:
+  //   ours int8: 1 - cos <= 6.1e-5 (bge-small), 2.3e-4 (bge-base); max |d| <= 2.7e-3, 3.9e-3
+  //   ORT int8:  1 - cos <= 1.8e-4 (bge-small), 4.5e-4 (bge-base); max |d| <= 6.6e-3, 5.8e-3
+  // Bounds 3-5x the worst measured.
   int8: { minCosine: 1 - 1e-3, maxAbs: 1.5e-2 },
   'ort int8': { minCosine: 1 - 1.5e-3, maxAbs: 3e-2 },
 };
