@@ -1,5 +1,8 @@
 // attention: bidirectional multi-head scaled dot-product attention over a ragged batch, with no padding and
-// no mask: each query attends to exactly the keys of its own sequence (BertSelfAttention, all-ones mask).
+// no mask: each query attends to exactly the keys of its own sequence (BertSelfAttention, all-ones mask), or, with
+// params.window > 0, to those within `window` positions on each side (sliding-window attention, ModernBERT's local
+// layers: |query - key| <= window). A workgroup then stages only the key tiles that overlap the union of its queries'
+// windows, so the work is O(n * window), not O(n^2).
 // Flash-attention style: keys and values stream through shared memory in KV_TILE-row tiles and the softmax is
 // computed online (running max and denominator, earlier partial sums rescaled when the max grows), so memory
 // per workgroup is independent of sequence length and the score matrix never exists.
@@ -11,7 +14,7 @@
 //   2 tiles       array<vec2<u32>>  one per workgroup: (sequence index, first query row), read; built on the CPU
 //                                   so every sequence gets ceil(len / QUERY_TILE) tiles and no workgroup spans two
 //   3 out         array<f32>        rows of `out_stride` floats; head h writes columns h * HEAD_DIM.., read_write
-//   4 params      uniform {row_stride, q_offset, k_offset, v_offset, out_stride, scale}
+//   4 params      uniform {row_stride, q_offset, k_offset, v_offset, out_stride, scale, window (0 = none)}
 // Workgroup size: QUERY_TILE (64): one invocation per query row of the tile.
 // Dispatch: (number of tiles, number of heads, 1).
 // Tiling: the K and V tiles are loaded cooperatively (consecutive invocations read consecutive head-dim
@@ -28,8 +31,8 @@ struct AttentionParams {
   v_offset: u32,
   out_stride: u32,
   scale: f32,
+  window: u32,
   _pad0: u32,
-  _pad1: u32,
 }
 
 @group(0) @binding(0) var<storage, read> qkv: array<f32>;
@@ -72,8 +75,22 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
     }
   }
 
-  for (var kv_start = seq_start; kv_start < seq_end; kv_start += KV_TILE) {
-    let tile_len = min(KV_TILE, seq_end - kv_start);
+  // Keys any query of this tile sees: the whole sequence, or the union of the windows (last query clipped to the
+  // sequence; unsigned arithmetic, so the lower bound is formed without going below seq_start).
+  var kv_begin = seq_start;
+  var kv_end = seq_end;
+  let windowed = params.window > 0u;
+  if (windowed) {
+    let last_query = min(tile.y + QUERY_TILE, seq_end) - 1u;
+    kv_begin = select(seq_start, tile.y - params.window, tile.y >= seq_start + params.window);
+    kv_end = min(seq_end, last_query + params.window + 1u);
+  }
+  // The window of this invocation's query (all of [kv_begin, kv_end) when not windowed).
+  let own_begin = select(kv_begin, select(seq_start, query_row - params.window, query_row >= seq_start + params.window), windowed);
+  let own_end = select(kv_end, min(seq_end, query_row + params.window + 1u), windowed);
+
+  for (var kv_start = kv_begin; kv_start < kv_end; kv_start += KV_TILE) {
+    let tile_len = min(KV_TILE, kv_end - kv_start);
     // The previous tile must be fully consumed before it is overwritten.
     workgroupBarrier();
     for (var e = lane; e < tile_len * HEAD_DIM; e += QUERY_TILE) {
@@ -91,8 +108,10 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
         for (var d = 0u; d < HEAD_DIM; d++) {
           dot = fma(q[d], k_tile[j * HEAD_DIM + d], dot);
         }
-        scores[j] = dot;
-        tile_max = max(tile_max, dot);
+        let key = kv_start + j;
+        // Keys outside this query's window score NO_SCORE_YET and get probability exactly 0 below.
+        scores[j] = select(NO_SCORE_YET, dot, key >= own_begin && key < own_end);
+        tile_max = max(tile_max, scores[j]);
       }
       let new_max = max(running_max, tile_max);
       // Rescale what was accumulated under the old max (a factor of 0 on the first tile).
@@ -102,7 +121,8 @@ fn main(@builtin(workgroup_id) group: vec3<u32>, @builtin(local_invocation_index
         acc[d] *= correction;
       }
       for (var j = 0u; j < tile_len; j++) {
-        let p = exp(scores[j] - new_max);
+        // select, not exp alone: while no key of the window has been seen, new_max is NO_SCORE_YET too.
+        let p = select(0.0, exp(scores[j] - new_max), scores[j] > NO_SCORE_YET);
         denominator += p;
         for (var d = 0u; d < HEAD_DIM; d++) {
           acc[d] = fma(p, v_tile[j * HEAD_DIM + d], acc[d]);

@@ -211,9 +211,9 @@ Napi::Value EmbeddingsJs(const Napi::CallbackInfo& info) {
   return out;
 }
 
-// attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery?, out?) -> Float32Array; q, k, v, out: [T, numHeads *
-// headDim]. With onlyQuery (per sequence, an index within it) only those rows are computed; the others stay 0 (or, in a
-// caller's out, unchanged).
+// attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery?, out?, window?) -> Float32Array (window: 0 = none); q, k,
+// v, out: [T, numHeads * headDim]. With onlyQuery (per sequence, an index within it) only those rows are computed; the
+// others stay 0 (or, in a caller's out, unchanged).
 Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   const int64_t num_heads = ExpectInteger(info[4], "numHeads", 1, 1 << 16);
@@ -240,6 +240,7 @@ Napi::Value AttentionJs(const Napi::CallbackInfo& info) {
   args.num_seqs = static_cast<int64_t>(cu.length) - 1;
   args.num_tokens = num_tokens;
   if (!IsNullish(info[6])) args.only_query = ExpectInt32Array(info[6], "onlyQuery", args.num_seqs).data;
+  if (!IsNullish(info[8])) args.window = ExpectInteger(info[8], "window", 0, kMaxCount);
   Guarded(env, [&] { kc::Attention(OpPool(env), args); });
   return out;
 }

@@ -1,6 +1,7 @@
 #include "engine/engine_factory.h"
 
 #include "engine/graphs/bert.h"
+#include "engine/graphs/modernbert.h"
 #include "engine/graphs/qwen3.h"
 #include "engine/graphs/rotary_bert.h"
 
@@ -27,9 +28,15 @@ EngineRecipe PrepareEngine(const std::string& family, const ConfigValues& config
     recipe.load = [c](const TensorMap& tensors, ElementType weight_type, int num_threads) -> std::unique_ptr<Engine> {
       return RotaryBertEngine::Load(c, tensors, weight_type, num_threads);
     };
+  } else if (family == "modernbert") {
+    const ModernBertHyperparameters c = ParseModernBertConfig(config);
+    recipe.embedding_table = ModernBertEngine::kEmbeddingTable;
+    recipe.load = [c](const TensorMap& tensors, ElementType weight_type, int num_threads) -> std::unique_ptr<Engine> {
+      return ModernBertEngine::Load(c, tensors, weight_type, num_threads);
+    };
   } else {
     throw ConfigError(ConfigError::Kind::kType,
-                      "spec.family '" + family + "' has no native engine (bert, qwen3, rotary_bert)");
+                      "spec.family '" + family + "' has no native engine (bert, qwen3, rotary_bert, modernbert)");
   }
   return recipe;
 }

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "engine/engine.h"
@@ -26,6 +27,7 @@ class EngineBase : public Engine {
 
   ElementType weight_type_;
   std::unique_ptr<kernels::cpu::ThreadPool> pool_;
+  ExecutionContext execution_;  // what every op of this engine runs on (the pool above, for the CPU kernel set)
   const Ops& ops_;
   size_t native_bytes_ = 0;
   std::mutex forward_mutex_;  // one forward (or KV cache init, or release) at a time
@@ -36,6 +38,9 @@ class EngineBase : public Engine {
 // GEMM weights are packed as float32 or bfloat16 (float32 accumulation) or int8 (per-channel quantized, int32 sums;
 // kernels.h); anything else fails the load. Everything else (embeddings, norms, biases, attention) stays float32.
 void CheckWeightType(ElementType weight_type, const char* label);
+
+// Throws std::invalid_argument("batch: " + message).
+[[noreturn]] void BatchFail(const std::string& message);
 
 // The checks every ragged batch gets (std::invalid_argument "batch: ..."): cuSeqLens starts at 0, rises strictly and
 // ends at the token count; positions (and token types when given) match the tokens; dimensions and normalize have
@@ -50,9 +55,33 @@ void GatherRows(const float* src, int64_t ld, const std::vector<int64_t>& rows, 
 
 // Pools rows [R, hidden_size] that each hold one sequence's pooled token (a pruned last layer's output): dimensions,
 // then normalize, into out (out_size floats).
-void PoolOneRowEach(const Ops& ops, kernels::cpu::ThreadPool& pool, const float* rows, int64_t num_rows,
-                    int64_t hidden_size, const int32_t* dimensions, const uint8_t* normalize, float* out,
-                    int64_t out_size);
+void PoolOneRowEach(const Ops& ops, ExecutionContext& pool, const float* rows, int64_t num_rows, int64_t hidden_size,
+                    const int32_t* dimensions, const uint8_t* normalize, float* out, int64_t out_size);
+
+// Pools rows [num_seqs, hidden_size], one per sequence of the batch (a pruned last layer's output), into pooled.
+void PoolOneRowEach(const Ops& ops, ExecutionContext& pool, const Batch& batch, const float* rows, int64_t hidden_size,
+                    std::vector<float>& pooled);
+
+// Pools every token's row of hidden [T, hidden_size] per the batch's pooling mode into pooled.
+void PoolSequences(const Ops& ops, ExecutionContext& pool, const Batch& batch, const float* hidden, int64_t hidden_size,
+                   std::vector<float>& pooled);
+
+// Bidirectional attention of the batch over a fused qkv buffer [T, 3H] (Q | K | V) into context [T, H], with K^T
+// kept in `workspace` (reserved here).
+kernels::cpu::AttentionArgs FusedQkvAttention(const Ops& ops, const Batch& batch, int64_t hidden_size,
+                                              int64_t num_heads, float* qkv, float* context, WorkingBuffer& workspace);
+
+// CLS and LAST pooling read one token per sequence: the last layer needs K and V of every token but everything after
+// them (attention output, dense layers, final norm) only for that token. Rows are computed independently, so the
+// pooled rows are bitwise what the full layer would give.
+inline bool PrunesLastLayer(const Batch& batch) { return batch.pooling != PoolingMode::kMean; }
+
+// The pruned last layer's attention: computes only each sequence's pooled token (CLS: its first, LAST: its last),
+// then gathers that token's context row (from attention.out) and layer-input row (from `input`, [T, hidden_size])
+// into context_rows and input_rows ([num_seqs, hidden_size] each).
+void AttendPooledTokensOnly(const Ops& ops, ExecutionContext& pool, kernels::cpu::AttentionArgs attention,
+                            const Batch& batch, const float* input, int64_t hidden_size, float* context_rows,
+                            float* input_rows);
 
 // float32 vectors concatenated (fused biases).
 std::vector<float> Concat(const std::vector<std::vector<float>>& parts);

@@ -17,12 +17,23 @@ void CpuEmbedTokens(kc::ThreadPool& pool, const void* table, kc::ElementType typ
   });
 }
 
+// A CPU kernel `void K(ThreadPool&, Args...)` as an op `void (ExecutionContext&, Args...)`: it runs on the context's
+// pool. Generated per kernel, so the op table and the kernels keep one signature each.
+template <auto Kernel>
+struct OnPool;
+template <typename... Args, void (*Kernel)(kc::ThreadPool&, Args...)>
+struct OnPool<Kernel> {
+  static void Call(ExecutionContext& context, Args... args) { Kernel(*context.pool, args...); }
+};
+
 }  // namespace
 
 const Ops& CpuOps() {
   static const Ops ops{
-      &kc::Embeddings,     &CpuEmbedTokens, &kc::Gemm, &kc::Attention,       &kc::AttentionWorkspaceFloats,
-      &kc::PagedAttention, &kc::RmsNorm,    &kc::Rope, &kc::GatedActivation, &kc::Pool};
+      &OnPool<&kc::Embeddings>::Call,      &OnPool<&CpuEmbedTokens>::Call, &OnPool<&kc::Gemm>::Call,
+      &OnPool<&kc::LayerNorm>::Call,       &OnPool<&kc::Attention>::Call,  &kc::AttentionWorkspaceFloats,
+      &OnPool<&kc::PagedAttention>::Call,  &OnPool<&kc::RmsNorm>::Call,    &OnPool<&kc::Rope>::Call,
+      &OnPool<&kc::GatedActivation>::Call, &OnPool<&kc::Pool>::Call};
   return ops;
 }
 

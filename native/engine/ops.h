@@ -2,7 +2,8 @@
 // The kernels a graph calls, as one table of function pointers: graph code (graphs/*.cpp) calls `ops.gemm(...)`, never
 // a kernel set by name, so another set (CUDA launchers taking a stream) can be slotted in by building another table,
 // without touching the graphs. Each entry is one call per op over a whole batch, so the indirection costs nothing
-// measurable. The execution context is the CPU thread pool for now; a device set would widen it to a small struct.
+// measurable. Every op takes the ExecutionContext: the CPU set runs on its thread pool, a device set would launch on
+// its stream; graphs hold one context and pass it through without looking inside.
 #include <cstdint>
 
 #include "kernels/cpu/kernels.h"
@@ -10,8 +11,15 @@
 
 namespace pooled::engine {
 
+// Where an op runs. A graph (EngineBase) owns one and hands it to every op unread, so a kernel set for a device slots
+// in by filling its own field (and its Ops table) with no change to graph code.
+struct ExecutionContext {
+  kernels::cpu::ThreadPool* pool = nullptr;  // the CPU kernel set (native/kernels/cpu/) runs on this pool
+  void* device_stream = nullptr;  // a device kernel set's stream (e.g. a cudaStream_t); unused by the CPU set
+};
+
 struct Ops {
-  using Pool = kernels::cpu::ThreadPool;
+  using Pool = ExecutionContext;
   void (*embeddings)(Pool&, const kernels::cpu::EmbeddingTables& tables, const int32_t* token_ids,
                      const int32_t* positions, const int32_t* token_types, int64_t num_tokens, float* out);
   // out[t, :] = table[token_ids[t], :] as float32, the table in its checkpoint element type (indices checked before).
@@ -19,6 +27,9 @@ struct Ops {
                        const int32_t* token_ids, int64_t num_tokens, float* out);
   void (*gemm)(Pool&, const float* a, int64_t m, int64_t lda, const kernels::cpu::PackedWeights& w, float* c,
                int64_t ldc, const kernels::cpu::GemmEpilogue& epilogue);
+  // y = LayerNorm(x + residual) over rows of `cols` (residual may be null; y may equal x).
+  void (*layer_norm)(Pool&, const float* x, const float* residual, float* y, int64_t rows, int64_t cols,
+                     const float* gamma, const float* beta, float eps);
   void (*attention)(Pool&, const kernels::cpu::AttentionArgs& args);
   int64_t (*attention_workspace_floats)(const kernels::cpu::AttentionArgs& args);
   void (*paged_attention)(Pool&, const kernels::cpu::PagedAttentionArgs& args);

@@ -8,8 +8,8 @@ import { InvalidRequestError } from '../errors.js';
 import { describeModel, loadModel } from '../model/load.js';
 import { firstPositionOf, hasKvCache } from '../model/architectures/registry.js';
 import { activate, headLogits } from '../model/heads/classification.js';
-import type { ClassificationHead, LoadedModel, ModelTask, PoolingMode } from '../model/types.js';
-import { TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
+import type { ClassificationHead, LoadedModel, ModelTask, PairTemplate, PoolingMode } from '../model/types.js';
+import { type EncodeOptions, TextTokenizer, type TruncationSide } from '../tokenizer/tokenizer.js';
 import { TokenizerPool } from '../tokenizer/worker_pool.js';
 import { DecoderScheduler, type DecoderSchedulerOptions } from './decoder_scheduler.js';
 import { Scheduler, type EmbeddingScheduler, type SchedulerLimits } from './scheduler.js';
@@ -95,6 +95,8 @@ export interface EmbedOptions {
    * HTTP routes pass theirs: truncate_prompt_tokens, or Cohere's max_tokens and output_dimension.
    */
   readonly fieldNames?: { readonly maxLength?: string; readonly dimensions?: string };
+  /** false: tokenize texts without the tokenizer's special tokens (vLLM's add_special_tokens); default true. */
+  readonly addSpecialTokens?: boolean;
 }
 
 /** One input: a text, or token ids used verbatim (no special tokens added). */
@@ -178,6 +180,10 @@ export class Embedder {
       },
       task: opts.task,
       hfOverrides: opts.hfOverrides,
+      vocabulary: (folder) => {
+        const tokenizer = TextTokenizer.load(folder);
+        return (token) => tokenizer.tokenId(token);
+      },
       log: opts.log ?? ((message) => console.warn(message)),
     });
     const tokenizer = TextTokenizer.load(model.path);
@@ -249,6 +255,10 @@ export class Embedder {
         const ids = this.tokenizer.encode(this.textToEncode(input, opts), { ...encode, param });
         sequences.push(ids);
         tokenTypeIds.push(new Int32Array(ids.length));
+      } else if (head.pairTemplate !== undefined) {
+        const ids = this.encodeTemplatedPair(head.pairTemplate, input[0], input[1], { ...encode, param });
+        sequences.push(ids);
+        tokenTypeIds.push(new Int32Array(ids.length));
       } else {
         const pair = this.tokenizer.encodePair(this.textToEncode(input[0], opts), this.textToEncode(input[1], opts), { ...encode, param });
         sequences.push(pair.ids);
@@ -273,6 +283,30 @@ export class Embedder {
       queueSeconds: result.queueSeconds,
       inferenceSeconds: result.inferenceSeconds,
     };
+  }
+
+  /**
+   * A decoder reranker's pair in its prompt (Qwen3-Reranker's model card code): prefix and suffix tokenized on their own
+   * and kept whole, the instruction / query / document text between them cut from its end (or start) when too long.
+   */
+  private encodeTemplatedPair(template: PairTemplate, query: string, document: string, opts: EncodeOptions): Int32Array {
+    const prefix = this.tokenizer.encodeBare(template.prefix);
+    const suffix = this.tokenizer.encodeBare(template.suffix);
+    const [beforeInstruction, beforeQuery, beforeDocument] = template.body;
+    let body = this.tokenizer.encodeBare(`${beforeInstruction}${template.defaultInstruction}${beforeQuery}${query}${beforeDocument}${document}`);
+    const total = prefix.length + body.length + suffix.length;
+    if (total > opts.maxLength) {
+      if (opts.truncation === 'none') {
+        throw new InvalidRequestError(
+          `Input pair of ${total} tokens (with the reranker's prompt) exceeds the model's maximum input length of ${opts.maxLength} tokens. Shorten the texts or ask for truncation.`,
+          opts.param ?? 'input',
+          'context_length_exceeded',
+        );
+      }
+      const room = Math.max(0, opts.maxLength - prefix.length - suffix.length);
+      body = opts.truncation === 'end' ? body.slice(0, room) : body.slice(body.length - room);
+    }
+    return Int32Array.from([...prefix, ...body, ...suffix]);
   }
 
   /** Probabilities (or scores) per label for /classify: the head's classify activation, unless useActivation is false. */
@@ -371,10 +405,10 @@ export class Embedder {
     return this.model.settings.doLowerCase ? input.toLowerCase() : input;
   }
 
-  private encodeOptions(opts: EmbedOptions): { maxLength: number; truncation: TruncationSide } {
+  private encodeOptions(opts: EmbedOptions): { maxLength: number; truncation: TruncationSide; addSpecialTokens?: boolean } {
     const maxLength = this.effectiveMaxLength(opts.maxLength, opts.fieldNames?.maxLength);
     const truncation = opts.truncate ?? (opts.maxLength !== undefined ? 'end' : this.defaultTruncation);
-    return { maxLength, truncation };
+    return { maxLength, truncation, ...(opts.addSpecialTokens === false ? { addSpecialTokens: false } : {}) };
   }
 
   /**

@@ -29,6 +29,11 @@ export interface LoadModelOptions {
    * architectures, ...). `is_causal` must agree with the family's attention (we run each family's own).
    */
   readonly hfOverrides?: Readonly<Record<string, unknown>>;
+  /**
+   * The model folder's vocabulary (token -> id), for heads that name tokens (a decoder reranker's "yes" / "no"). The
+   * tokenizer lives a layer beside this one, so the caller (the Embedder) hands it in.
+   */
+  readonly vocabulary?: (folder: string) => (token: string) => number | undefined;
   /** Told once what the loader decided that a user should know (an unused head). */
   readonly log?: (message: string) => void;
 }
@@ -81,11 +86,19 @@ export async function loadModel(spec: string, opts: LoadModelOptions = {}): Prom
       throw new ModelLoadError(`${architecture.displayName} models have no sequence-classification head implemented; use task embed to serve the encoder`);
     }
     const labels = parseClassificationLabels(configJson, configPath);
-    head = architecture.classificationHead(checkpoint.tensors, config, labels, files);
-    task = requested === 'auto' ? (labels.numLabels === 1 ? 'score' : 'classify') : requested;
-    if (task === 'score' && labels.numLabels !== 1) {
+    let tokenId: ((token: string) => number | undefined) | null = null;
+    const lookup = (token: string): number | undefined => {
+      if (opts.vocabulary === undefined)
+        throw new ModelLoadError(`${configPath}: this head names tokens, and the loader was given no vocabulary to look them up`);
+      tokenId ??= opts.vocabulary(resolved.path);
+      return tokenId(token);
+    };
+    head = architecture.classificationHead(checkpoint.tensors, config, labels, files, { configJson, tokenId: lookup });
+    // The head's own label count: a decoder reranker turns two token rows into one logit (qwen3/classification_head.ts).
+    task = requested === 'auto' ? (head.numLabels === 1 ? 'score' : 'classify') : requested;
+    if (task === 'score' && head.numLabels !== 1) {
       throw new ModelLoadError(
-        `task score needs a one-label cross-encoder; ${configPath} has ${labels.numLabels} labels (${labels.labels.join(', ')}): use task classify`,
+        `task score needs a one-label cross-encoder; ${configPath} has ${head.numLabels} labels (${head.labels.join(', ')}): use task classify`,
       );
     }
   }

@@ -128,10 +128,39 @@ export interface RotaryBertConfig {
   readonly matryoshkaDimensions: readonly number[] | null;
 }
 
+/** How one ModernBERT layer attends: globally, or within the sliding window (config.json `layer_types` names). */
+export type ModernBertLayerType = 'full_attention' | 'sliding_attention';
+
+/**
+ * ModernBERT encoder hyperparameters, from config.json (transformers models/modernbert/configuration_modernbert.py
+ * ModernBertConfig field names in comments). Pre-norm layers without biases, fused Wqkv, GeGLU MLP, rotary positions
+ * with one theta for global and one for sliding-window layers.
+ */
+export interface ModernBertConfig {
+  readonly architecture: 'modernbert';
+  readonly vocabSize: number; // vocab_size
+  readonly hiddenSize: number; // hidden_size
+  readonly numLayers: number; // num_hidden_layers
+  readonly numHeads: number; // num_attention_heads (head_dim = hidden_size / num_attention_heads)
+  readonly intermediateSize: number; // intermediate_size (Wi projects to 2 * intermediate_size)
+  readonly maxPositionEmbeddings: number; // max_position_embeddings (8192)
+  readonly normEps: number; // norm_eps
+  /** hidden_activation: the activation of the GeGLU's first half (ACT2FN name; 'gelu' = exact erf GELU). */
+  readonly hiddenAct: GatedActivationKind;
+  /** Per layer (layer_types, or every global_attn_every_n_layers-th layer global from layer 0). */
+  readonly layerTypes: readonly ModernBertLayerType[];
+  readonly globalRopeTheta: number; // global_rope_theta / rope_parameters.full_attention.rope_theta
+  readonly localRopeTheta: number; // local_rope_theta / rope_parameters.sliding_attention.rope_theta
+  /** Half-width of the sliding window: local_attention // 2 (ModernBertConfig.sliding_window). */
+  readonly slidingWindow: number;
+  readonly isMatryoshka: boolean;
+  readonly matryoshkaDimensions: readonly number[] | null;
+}
+
 /** The configs of every family that runs BERT's forward. */
 export type BertEncoderFamilyConfig = BertConfig | RobertaConfig | ErnieConfig;
 
-export type ModelConfig = BertEncoderFamilyConfig | Qwen3Config | RotaryBertConfig;
+export type ModelConfig = BertEncoderFamilyConfig | Qwen3Config | RotaryBertConfig | ModernBertConfig;
 
 /**
  * Weights keyed by canonical name: the BertModel names with any `bert.` (`roberta.`, `ernie.`) prefix stripped
@@ -183,10 +212,30 @@ export interface ClassificationLabels {
   readonly scoreActivation: HeadActivation;
 }
 
+/**
+ * How a decoder reranker reads a (query, document) pair: prefix + body[0] + instruction + body[1] + query + body[2] +
+ * document + suffix, the prefix and suffix tokenized on their own and kept whole, the middle cut from its end when too
+ * long (Qwen3-Reranker's model card code). No special tokens are added.
+ */
+export interface PairTemplate {
+  readonly prefix: string;
+  readonly body: readonly [string, string, string];
+  readonly suffix: string;
+  readonly defaultInstruction: string;
+}
+
+/** What a head reader may look up besides the tensors: config.json as given (with --hf-overrides) and the vocabulary. */
+export interface HeadContext {
+  readonly configJson: Readonly<Record<string, unknown>>;
+  tokenId(token: string): number | undefined;
+}
+
 export interface ClassificationHead extends ClassificationLabels {
   /** The hidden-state row the head reads (BERT, RoBERTa: the first token). */
   readonly pooling: PoolingMode;
   readonly layers: readonly HeadLayer[];
+  /** Decoder rerankers: the prompt a pair is formatted into (absent: the tokenizer's own pair template). */
+  readonly pairTemplate?: PairTemplate;
 }
 
 /**

@@ -3,6 +3,7 @@
 // first request issued to the last response received); input tokens and tokens/s are what AIPerf lacks for
 // embeddings, taken from the server's own `usage` so they count what the model actually processed.
 import { epochNsToIso } from './clock.js';
+import { BREAKDOWN_COMPONENTS, breakdownOf, type BreakdownComponent } from './latency_breakdown.js';
 import type { GoodputThresholds } from './options.js';
 import { requestLatencyMs, type RequestError, type RequestRecord } from './records.js';
 import { describe, type DistributionStats } from './stats.js';
@@ -21,8 +22,30 @@ export interface ErrorSummaryEntry {
   readonly count: number;
 }
 
+/** Mean of each latency component over the requests that carried the server's stage times. */
+export interface LatencyBreakdownSummary {
+  readonly request_count: number;
+  /** Mean request latency over those same requests, so the components add up to it. */
+  readonly request_latency_avg_ms: number;
+  readonly components: readonly {
+    readonly name: BreakdownComponent;
+    readonly label: string;
+    readonly avg_ms: number;
+    readonly p50_ms: number;
+    readonly p99_ms: number;
+    /** avg_ms / request_latency_avg_ms. */
+    readonly share: number;
+  }[];
+}
+
 export interface ProfileSummary {
   readonly request_latency: MetricStats | null;
+  /** Latency components (latency_breakdown.ts), over requests whose server sent x-*-time headers. */
+  readonly network_http_time: MetricStats | null;
+  readonly tokenization_time: MetricStats | null;
+  readonly queue_time: MetricStats | null;
+  readonly compute_time: MetricStats | null;
+  readonly latency_breakdown: LatencyBreakdownSummary | null;
   /** Per request, from the server's usage. */
   readonly input_tokens: MetricStats | null;
   /** Per request, counted by the client tokenizer (no special tokens). */
@@ -36,6 +59,9 @@ export interface ProfileSummary {
   readonly output_token_throughput: ScalarMetric | null;
   readonly request_count: ScalarMetric;
   readonly error_request_count: ScalarMetric;
+  /** AIPerf's: successful + failed requests, and failed / completed in percent. */
+  readonly completed_request_count: ScalarMetric;
+  readonly request_error_rate: ScalarMetric;
   readonly total_input_tokens: ScalarMetric | null;
   readonly total_isl: ScalarMetric | null;
   readonly benchmark_duration: ScalarMetric;
@@ -86,6 +112,32 @@ function summarizeErrors(failed: readonly RequestRecord[]): { summary: ErrorSumm
   return { summary, byStatus };
 }
 
+function breakdownSummary(succeeded: readonly RequestRecord[]): {
+  perComponent: Record<BreakdownComponent, MetricStats | null>;
+  summary: LatencyBreakdownSummary | null;
+} {
+  const timed = succeeded.flatMap((record) => {
+    const parts = breakdownOf(record);
+    return parts ? [{ record, parts }] : [];
+  });
+  const perComponent = Object.fromEntries(
+    BREAKDOWN_COMPONENTS.map(([name]) => [
+      name,
+      stats(
+        timed.map((t) => t.parts[name]),
+        'ms',
+      ),
+    ]),
+  ) as Record<BreakdownComponent, MetricStats | null>;
+  if (timed.length === 0) return { perComponent, summary: null };
+  const latencyAvg = timed.reduce((sum, t) => sum + requestLatencyMs(t.record), 0) / timed.length;
+  const components = BREAKDOWN_COMPONENTS.map(([name, label]) => {
+    const s = perComponent[name]!;
+    return { name, label, avg_ms: s.avg, p50_ms: s.p50, p99_ms: s.p99, share: latencyAvg > 0 ? s.avg / latencyAvg : 0 };
+  });
+  return { perComponent, summary: { request_count: timed.length, request_latency_avg_ms: latencyAvg, components } };
+}
+
 export function summarize(records: readonly RequestRecord[], goodputThresholds: GoodputThresholds | null, wasCancelled = false): ProfileSummary {
   const succeeded = records.filter((r) => r.error === null);
   const failed = records.filter((r) => r.error !== null);
@@ -101,9 +153,12 @@ export function summarize(records: readonly RequestRecord[], goodputThresholds: 
   const totalOutputTokens = outputTokens.reduce((a, b) => a + b, 0);
   const goodCount = goodputThresholds ? succeeded.filter((r) => meetsThresholds(r, goodputThresholds)).length : null;
   const errors = summarizeErrors(failed);
+  const breakdown = breakdownSummary(succeeded);
 
   return {
     request_latency: stats(succeeded.map(requestLatencyMs), 'ms'),
+    ...breakdown.perComponent,
+    latency_breakdown: breakdown.summary,
     input_tokens: stats(usageTokens, 'tokens'),
     input_sequence_length: stats(clientTokens, 'tokens'),
     batch_size: stats(
@@ -118,6 +173,8 @@ export function summarize(records: readonly RequestRecord[], goodputThresholds: 
     output_token_throughput: outputTokens.length > 0 ? { unit: 'tokens/sec', avg: perSecond(totalOutputTokens) } : null,
     request_count: { unit: 'requests', avg: succeeded.length },
     error_request_count: { unit: 'requests', avg: failed.length },
+    completed_request_count: { unit: 'requests', avg: records.length },
+    request_error_rate: { unit: '%', avg: records.length > 0 ? (100 * failed.length) / records.length : 0 },
     total_input_tokens: usageTokens.length > 0 ? { unit: 'tokens', avg: totalUsageTokens } : null,
     total_isl: clientTokens.length > 0 ? { unit: 'tokens', avg: clientTokens.reduce((a, b) => a + b, 0) } : null,
     benchmark_duration: { unit: 'sec', avg: durationS },
@@ -132,13 +189,17 @@ export function summarize(records: readonly RequestRecord[], goodputThresholds: 
   };
 }
 
-/** Metrics that have a distribution, in the order tables list them, with display names. */
+/**
+ * Metrics that have a distribution, in the order tables list them, with display names: AIPerf's header for
+ * the metrics AIPerf has (metrics/types/*.py `header`), so CSV rows read the same in both tools.
+ */
 export const DISTRIBUTION_METRICS = [
   ['request_latency', 'Request Latency'],
+  ...BREAKDOWN_COMPONENTS.map(([name, label]) => [name, `${label} Time`] as const),
   ['time_to_first_token', 'Time to First Token'],
   ['inter_token_latency', 'Inter Token Latency'],
-  ['input_tokens', 'Input Tokens per Request, usage'],
-  ['input_sequence_length', 'Input Sequence Length, client'],
+  ['input_tokens', 'Server Input Tokens per Request'],
+  ['input_sequence_length', 'Input Sequence Length'],
   ['output_sequence_length', 'Output Sequence Length'],
   ['batch_size', 'Inputs per Request'],
 ] as const satisfies readonly (readonly [keyof ProfileSummary, string])[];
@@ -151,7 +212,9 @@ export const SCALAR_METRICS = [
   ['request_count', 'Request Count'],
   ['good_request_count', 'Good Request Count'],
   ['error_request_count', 'Error Request Count'],
-  ['total_input_tokens', 'Total Input Tokens, usage'],
-  ['total_isl', 'Total Input Sequence Length, client'],
+  ['completed_request_count', 'Completed Requests (Success + Error)'],
+  ['request_error_rate', 'Request Error Rate'],
+  ['total_input_tokens', 'Total Server Input Tokens'],
+  ['total_isl', 'Total Input Sequence Length'],
   ['benchmark_duration', 'Benchmark Duration'],
 ] as const satisfies readonly (readonly [keyof ProfileSummary, string])[];

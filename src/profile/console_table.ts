@@ -1,8 +1,10 @@
 // The console summary of a load point, laid out like AIPerf's table (one row per metric, statistics as
-// columns), plus the lines AIPerf has no room for: tokens/s, goodput, and errors by status.
-import { DISTRIBUTION_METRICS, SCALAR_METRICS, type ProfileSummary } from './aggregate.js';
+// columns), plus the lines AIPerf has no room for: tokens/s, goodput, errors by status, and where the latency
+// went (the server's stage times).
+import { DISTRIBUTION_METRICS, SCALAR_METRICS, type LatencyBreakdownSummary, type ProfileSummary } from './aggregate.js';
 import type { SweepRow } from './artifacts.js';
-import { describeLoadPoint } from './options.js';
+import { NEURONPERF_COLUMNS, neuronperfRow } from './neuronperf_table.js';
+import { describeInputVariant, describeLoadPoint } from './options.js';
 
 const STAT_COLUMNS = ['avg', 'min', 'max', 'p1', 'p5', 'p25', 'p50', 'p75', 'p90', 'p95', 'p99', 'std'] as const;
 
@@ -21,6 +23,21 @@ export function renderTable(header: readonly string[], rows: readonly (readonly 
   return [rule('┌', '┬', '┐'), line(header), rule('├', '┼', '┤'), ...rows.map(line), rule('└', '┴', '┘')].join('\n');
 }
 
+/** Rows of the latency split: component, mean, p50, p99, share of the mean latency. */
+export function breakdownRows(breakdown: LatencyBreakdownSummary): string[][] {
+  const rows = breakdown.components.map((c) => [
+    c.label,
+    formatNumber(c.avg_ms),
+    formatNumber(c.p50_ms),
+    formatNumber(c.p99_ms),
+    `${(c.share * 100).toFixed(1)}%`,
+  ]);
+  rows.push(['Request latency', formatNumber(breakdown.request_latency_avg_ms), '', '', '100.0%']);
+  return rows;
+}
+
+export const BREAKDOWN_HEADER = ['Component', 'avg ms', 'p50 ms', 'p99 ms', 'share of avg'] as const;
+
 export function formatSummary(summary: ProfileSummary, title: string): string {
   const distributionRows = DISTRIBUTION_METRICS.flatMap(([key, label]) => {
     const stats = summary[key];
@@ -33,6 +50,12 @@ export function formatSummary(summary: ProfileSummary, title: string): string {
   const sections = [title];
   if (distributionRows.length > 0) sections.push(renderTable(['Metric', ...STAT_COLUMNS], distributionRows));
   else sections.push('No request succeeded: no latency or token statistics.');
+  if (summary.latency_breakdown) {
+    sections.push(
+      `Latency breakdown (server x-*-time headers, ${formatNumber(summary.latency_breakdown.request_count)} requests)`,
+      renderTable(BREAKDOWN_HEADER, breakdownRows(summary.latency_breakdown)),
+    );
+  }
   sections.push(renderTable(['Metric', 'Value'], scalarRows));
   const errorRows = Object.entries(summary.error_count_by_status).map(([status, count]) => [status, formatNumber(count)]);
   if (errorRows.length > 0) {
@@ -54,7 +77,7 @@ export function formatSweep(rows: readonly SweepRow[]): string {
     const latency = row.summary.request_latency;
     const cell = (value: number | undefined | null): string => (value === undefined || value === null ? '-' : formatNumber(value));
     return [
-      describeLoadPoint(row.load),
+      row.variant ? `${describeInputVariant(row.variant)} ${describeLoadPoint(row.load)}` : describeLoadPoint(row.load),
       cell(row.summary.request_throughput.avg),
       cell(row.summary.input_token_throughput?.avg),
       cell(latency?.p50),
@@ -64,4 +87,15 @@ export function formatSweep(rows: readonly SweepRow[]): string {
     ];
   });
   return `Sweep summary\n${renderTable(['Load', 'Requests/s', 'Tokens/s', 'p50 ms', 'p90 ms', 'p99 ms', 'Errors'], body)}\n`;
+}
+
+/** The neuronperf table of an input sweep: one row per (batch size, sequence length, load point). */
+export function formatNeuronperf(rows: readonly SweepRow[], numModels: number, costPerHour: number | null): string {
+  const cell = (value: number | null): string => (value === null ? '-' : formatNumber(value));
+  const body = rows.map((row) => {
+    const r = neuronperfRow(row, numModels, costPerHour);
+    return NEURONPERF_COLUMNS.map((column) => (column === 'cost_per_1m_inferences' && r[column] !== null ? `$${r[column]!.toPrecision(3)}` : cell(r[column])));
+  });
+  const note = costPerHour === null ? ' (--cost-per-hour adds cost per 1M inferences)' : ` (at $${costPerHour}/hour)`;
+  return `Neuronperf table${note}\n${renderTable(NEURONPERF_COLUMNS, body)}\n`;
 }

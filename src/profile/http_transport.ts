@@ -27,6 +27,8 @@ export interface HttpExchange {
   readonly ackNs: bigint | null;
   readonly endNs: bigint;
   readonly status: number | null;
+  /** Response headers (names lower-cased); empty when no response arrived. */
+  readonly headers: Readonly<http.IncomingHttpHeaders>;
   readonly body: string;
   readonly events: readonly TimedEvent[];
   /** Transport-level failure (no answer, dropped, timed out) or a non-2xx status; null when 2xx and complete. */
@@ -63,6 +65,7 @@ export function sendHttpRequest(request: HttpExchangeRequest): Promise<HttpExcha
     const startNs = nowEpochNs();
     let ackNs: bigint | null = null;
     let status: number | null = null;
+    let headers: http.IncomingHttpHeaders = {};
     let settled = false;
     let timer: NodeJS.Timeout | undefined;
     const bodyParts: string[] = [];
@@ -78,7 +81,7 @@ export function sendHttpRequest(request: HttpExchangeRequest): Promise<HttpExcha
       const body = bodyParts.join('');
       const httpError: RequestError | null =
         error ?? (status !== null && (status < 200 || status >= 300) ? { code: status, type: 'HTTPError', message: httpErrorMessage(status, body) } : null);
-      resolve({ startNs, ackNs, endNs, status, body, events, error: httpError });
+      resolve({ startNs, ackNs, endNs, status, headers, body, events, error: httpError });
     };
 
     const req = transport.request(
@@ -91,6 +94,7 @@ export function sendHttpRequest(request: HttpExchangeRequest): Promise<HttpExcha
       (res) => {
         ackNs = nowEpochNs();
         status = res.statusCode ?? null;
+        headers = res.headers;
         const closedEarly = (): void => settle({ code: status, type: 'ConnectionError', message: 'connection closed before the response was complete' });
         res.setEncoding('utf8');
         res.on('data', (chunk: string) => {

@@ -3,7 +3,7 @@
 // fully defaulted object; every later stage reads only that object.
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
-import type { EndpointType } from './records.js';
+import { type EndpointType, isRankingsEndpoint } from './records.js';
 
 export { PROFILE_USAGE } from './usage.js';
 
@@ -22,6 +22,30 @@ export interface SyntheticImageOptions {
   readonly batchSize: number;
 }
 
+/**
+ * AIPerf's synthetic rankings dataset: per request one query and a normally distributed number of passages, each
+ * text of a normally distributed token length. The defaults are the ones AIPerf 0.13 applies (its RankingsConfig:
+ * 10 passages of 128 tokens, a 32-token query); its --help shows 1 / 550 / 550, which it uses only when a flag is
+ * given, and then only for that flag.
+ */
+export interface RankingsOptions {
+  readonly passagesMean: number;
+  readonly passagesStddev: number;
+  readonly passageTokensMean: number;
+  readonly passageTokensStddev: number;
+  readonly queryTokensMean: number;
+  readonly queryTokensStddev: number;
+}
+
+export const DEFAULT_RANKINGS: RankingsOptions = Object.freeze({
+  passagesMean: 10,
+  passagesStddev: 0,
+  passageTokensMean: 128,
+  passageTokensStddev: 0,
+  queryTokensMean: 32,
+  queryTokensStddev: 0,
+});
+
 export type InputSource =
   | {
       readonly kind: 'synthetic';
@@ -30,6 +54,8 @@ export type InputSource =
       readonly batchSizeText: number;
       readonly numDatasetEntries: number;
       readonly images: SyntheticImageOptions | null;
+      /** Rankings endpoint types only: the query + passages of each request (the fields above are then unused). */
+      readonly rankings: RankingsOptions | null;
     }
   | { readonly kind: 'file'; readonly path: string; readonly datasetType: 'single_turn' };
 
@@ -41,6 +67,15 @@ export interface GoodputThresholds {
 }
 
 export type UiType = 'auto' | 'simple' | 'none';
+
+/**
+ * One point of a neuronperf-style input sweep: texts per request and tokens per text. `--batch-size-text 1,8,32
+ * --synthetic-input-tokens-mean 32,128` runs every pair (x every load point); null when neither is a list.
+ */
+export interface InputVariant {
+  readonly batchSize: number;
+  readonly seqLen: number;
+}
 
 export interface ProfileOptions {
   readonly model: string;
@@ -60,7 +95,14 @@ export interface ProfileOptions {
   readonly randomSeed: number;
   readonly headers: Readonly<Record<string, string>>;
   readonly requestTimeoutS: number;
+  /** The inputs of the first (or only) input variant. */
   readonly inputs: InputSource;
+  /** The input sweep, batch size major; empty unless --batch-size-text or --synthetic-input-tokens-mean lists values. */
+  readonly inputVariants: readonly InputVariant[];
+  /** Model replicas (servers or copies) behind the URL: neuronperf's n_models, for the sweep table. */
+  readonly numModels: number;
+  /** Hourly price of the serving machine; adds cost per 1M inferences to the sweep table. */
+  readonly costPerHour: number | null;
   /** Extra JSON body fields (`--extra-inputs key:value`), merged over the defaults of the endpoint type. */
   readonly extraInputs: Readonly<Record<string, unknown>>;
   readonly streaming: boolean;
@@ -78,7 +120,34 @@ const DEFAULT_ENDPOINT_PATHS: Readonly<Record<EndpointType, string>> = {
   embeddings: '/v1/embeddings',
   cohere_embed: '/v2/embed',
   chat: '/v1/chat/completions',
+  hf_tei_rankings: '/rerank',
+  cohere_rankings: '/v2/rerank',
 };
+
+/** Other names --endpoint-type accepts: the issue's `rankings`; AIPerf's spelling with dashes is folded before. */
+const ENDPOINT_TYPE_ALIASES: Readonly<Record<string, EndpointType>> = { rankings: 'hf_tei_rankings' };
+
+const RANKINGS_FLAGS = [
+  'rankings-passages-mean',
+  'rankings-passages-stddev',
+  'rankings-passages-prompt-token-mean',
+  'rankings-passages-prompt-token-stddev',
+  'rankings-query-prompt-token-mean',
+  'rankings-query-prompt-token-stddev',
+] as const;
+
+/** Flags that shape embedding/chat inputs and mean nothing to a rankings request (query + passages). */
+const NOT_FOR_RANKINGS = [
+  'synthetic-input-tokens-mean',
+  'synthetic-input-tokens-stddev',
+  'batch-size-text',
+  'image-width-mean',
+  'image-width-stddev',
+  'image-height-mean',
+  'image-height-stddev',
+  'batch-size-image',
+  'output-tokens-mean',
+] as const;
 
 const FLAG_SPEC = {
   model: { type: 'string', short: 'm' },
@@ -104,12 +173,20 @@ const FLAG_SPEC = {
   'synthetic-input-tokens-mean': { type: 'string' },
   'synthetic-input-tokens-stddev': { type: 'string' },
   'batch-size-text': { type: 'string' },
+  'n-models': { type: 'string' },
+  'cost-per-hour': { type: 'string' },
   'num-dataset-entries': { type: 'string' },
   'image-width-mean': { type: 'string' },
   'image-width-stddev': { type: 'string' },
   'image-height-mean': { type: 'string' },
   'image-height-stddev': { type: 'string' },
   'batch-size-image': { type: 'string' },
+  'rankings-passages-mean': { type: 'string' },
+  'rankings-passages-stddev': { type: 'string' },
+  'rankings-passages-prompt-token-mean': { type: 'string' },
+  'rankings-passages-prompt-token-stddev': { type: 'string' },
+  'rankings-query-prompt-token-mean': { type: 'string' },
+  'rankings-query-prompt-token-stddev': { type: 'string' },
   'input-file': { type: 'string' },
   'custom-dataset-type': { type: 'string' },
   'artifact-dir': { type: 'string' },
@@ -217,14 +294,64 @@ export function describeLoadPoint(point: LoadPoint): string {
   return `request_rate${point.requestRate}${cap}`;
 }
 
+/** The first value of a flag that may hold a comma list; the full list goes to inputVariantsFrom. */
+function firstOfList(raw: string | undefined): string | undefined {
+  return raw?.split(',')[0];
+}
+
+function inputVariantsFrom(values: FlagValues, inputs: InputSource): InputVariant[] {
+  const batchRaw = values['batch-size-text'];
+  const seqRaw = values['synthetic-input-tokens-mean'];
+  if (!batchRaw?.includes(',') && !seqRaw?.includes(',')) return [];
+  if (inputs.kind !== 'synthetic')
+    throw new UsageError('an input sweep (comma lists in --batch-size-text / --synthetic-input-tokens-mean) needs synthetic inputs, not --input-file');
+  if (inputs.images !== null) throw new UsageError('an input sweep sends texts only; drop the image options');
+  const batchSizes = batchRaw === undefined ? [inputs.batchSizeText] : parseNumberList('batch-size-text', batchRaw, true);
+  const seqLens = seqRaw === undefined ? [inputs.tokensMean] : parseNumberList('synthetic-input-tokens-mean', seqRaw, true);
+  return batchSizes.flatMap((batchSize) => seqLens.map((seqLen) => ({ batchSize, seqLen })));
+}
+
+/** The rankings flags, over AIPerf's effective defaults; refuses them on other endpoint types and vice versa. */
+function rankingsFrom(values: FlagValues, endpointType: EndpointType): RankingsOptions | null {
+  const given = RANKINGS_FLAGS.filter((flag) => values[flag] !== undefined);
+  if (!isRankingsEndpoint(endpointType)) {
+    if (given.length > 0) throw new UsageError(`--${given[0]} applies to --endpoint-type hf_tei_rankings / cohere_rankings only`);
+    return null;
+  }
+  const misplaced = NOT_FOR_RANKINGS.find((flag) => values[flag] !== undefined);
+  if (misplaced) {
+    throw new UsageError(
+      `--${misplaced} does not apply to ${endpointType}: a rankings request is one query and its passages ` +
+        '(--rankings-passages-mean/-stddev, --rankings-passages-prompt-token-mean/-stddev, --rankings-query-prompt-token-mean/-stddev)',
+    );
+  }
+  if (values['input-file'] !== undefined && given.length > 0) {
+    throw new UsageError(`--${given[0]} shapes synthetic rankings inputs; with --input-file the file's query and passages are sent`);
+  }
+  const num = (flag: (typeof RANKINGS_FLAGS)[number], fallback: number, min: number): number => {
+    const raw = values[flag];
+    return raw === undefined ? fallback : parseNumber(flag, raw, { integer: true, min });
+  };
+  return {
+    passagesMean: num('rankings-passages-mean', DEFAULT_RANKINGS.passagesMean, 1),
+    passagesStddev: num('rankings-passages-stddev', DEFAULT_RANKINGS.passagesStddev, 0),
+    passageTokensMean: num('rankings-passages-prompt-token-mean', DEFAULT_RANKINGS.passageTokensMean, 1),
+    passageTokensStddev: num('rankings-passages-prompt-token-stddev', DEFAULT_RANKINGS.passageTokensStddev, 0),
+    queryTokensMean: num('rankings-query-prompt-token-mean', DEFAULT_RANKINGS.queryTokensMean, 1),
+    queryTokensStddev: num('rankings-query-prompt-token-stddev', DEFAULT_RANKINGS.queryTokensStddev, 0),
+  };
+}
+
 function inputSourceFrom(values: FlagValues, endpointType: EndpointType): InputSource {
+  const rankings = rankingsFrom(values, endpointType);
   if (values['input-file'] !== undefined) {
     const datasetType = values['custom-dataset-type'] ?? 'single_turn';
     if (datasetType !== 'single_turn') throw new UsageError(`--custom-dataset-type ${datasetType} is not supported (single_turn only)`);
     return { kind: 'file', path: values['input-file'], datasetType };
   }
   const num = (flag: keyof FlagValues, fallback: number, integer = true, min = 0): number => {
-    const raw = values[flag];
+    const value = values[flag];
+    const raw = flag === 'batch-size-text' || flag === 'synthetic-input-tokens-mean' ? firstOfList(value as string | undefined) : value;
     return typeof raw === 'string' ? parseNumber(flag, raw, { integer, min }) : fallback;
   };
   const widthMean = num('image-width-mean', 0);
@@ -249,12 +376,13 @@ function inputSourceFrom(values: FlagValues, endpointType: EndpointType): InputS
     batchSizeText,
     numDatasetEntries: num('num-dataset-entries', 100, true, 1),
     images,
+    rankings,
   };
 }
 
-function defaultArtifactDir(model: string, endpointType: EndpointType, points: readonly LoadPoint[]): string {
+function defaultArtifactDir(model: string, endpointType: EndpointType, points: readonly LoadPoint[], inputSweep: boolean): string {
   const modelPart = model.replace(/[^A-Za-z0-9._-]+/g, '_');
-  const loadPart = points.length === 1 ? describeLoadPoint(points[0]!) : 'sweep';
+  const loadPart = points.length === 1 && !inputSweep ? describeLoadPoint(points[0]!) : 'sweep';
   return `artifacts/${modelPart}-${endpointType}-${loadPart}`;
 }
 
@@ -288,9 +416,11 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
   if (!values.model) throw new UsageError('--model is required');
   if (!values.url) throw new UsageError('--url is required');
 
-  const endpointType = (values['endpoint-type'] ?? 'embeddings') as EndpointType;
-  if (!(endpointType in DEFAULT_ENDPOINT_PATHS)) {
-    throw new UsageError(`--endpoint-type must be embeddings, cohere_embed or chat, got "${endpointType}"`);
+  const endpointTypeRaw = values['endpoint-type'] ?? 'embeddings';
+  const folded = endpointTypeRaw.toLowerCase().replace(/-/g, '_');
+  const endpointType = (ENDPOINT_TYPE_ALIASES[folded] ?? folded) as EndpointType;
+  if (!Object.hasOwn(DEFAULT_ENDPOINT_PATHS, endpointType)) {
+    throw new UsageError(`--endpoint-type must be embeddings, cohere_embed, chat, hf_tei_rankings (or rankings) or cohere_rankings, got "${endpointTypeRaw}"`);
   }
   const endpointPath = values.endpoint ?? values['custom-endpoint'] ?? DEFAULT_ENDPOINT_PATHS[endpointType];
   const arrivalPattern = (values['arrival-pattern'] ?? 'poisson') as ArrivalPattern;
@@ -301,6 +431,7 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
   if (!['auto', 'simple', 'none'].includes(uiType)) throw new UsageError('--ui-type must be auto, simple or none');
 
   const loadPoints = loadPointsFrom(values);
+  const inputs = inputSourceFrom(values, endpointType);
   const requestCountRaw = values['request-count'] ?? values['num-requests'];
   const baseUrl = normalizeBaseUrl(values.url);
   const metricsFlag = values['server-metrics-url'];
@@ -327,13 +458,16 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
       values['request-timeout-seconds'] === undefined
         ? 600
         : parseNumber('request-timeout-seconds', values['request-timeout-seconds'], { min: 0, exclusiveMin: true }),
-    inputs: inputSourceFrom(values, endpointType),
+    inputs,
+    inputVariants: inputVariantsFrom(values, inputs),
+    numModels: values['n-models'] === undefined ? 1 : parseNumber('n-models', values['n-models'], { integer: true, min: 1 }),
+    costPerHour: values['cost-per-hour'] === undefined ? null : parseNumber('cost-per-hour', values['cost-per-hour'], { min: 0, exclusiveMin: true }),
     extraInputs: parseExtraInputs(values['extra-inputs'] ?? []),
     streaming,
     outputTokensMean:
       values['output-tokens-mean'] === undefined ? null : parseNumber('output-tokens-mean', values['output-tokens-mean'], { integer: true, min: 1 }),
     goodput: values.goodput === undefined ? null : parseGoodput(values.goodput),
-    artifactDir: values['artifact-dir'] ?? defaultArtifactDir(values.model, endpointType, loadPoints),
+    artifactDir: values['artifact-dir'] ?? defaultArtifactDir(values.model, endpointType, loadPoints, inputVariantsFrom(values, inputs).length > 0),
     serverMetricsUrl,
     uiType,
     progressIntervalS:
@@ -344,6 +478,17 @@ export function parseProfileArgs(argv: readonly string[]): ProfileOptions | null
         : parseNumber('progress-interval-seconds', values['progress-interval-seconds'], { min: 0, exclusiveMin: true }),
     cliCommand: ['pooled', 'profile', ...redactArgv(argv)].map(shellQuote).join(' '),
   });
+}
+
+/** The folder name part of an input variant: batch8-seq128. */
+export function describeInputVariant(variant: InputVariant): string {
+  return `batch${variant.batchSize}-seq${variant.seqLen}`;
+}
+
+/** The options of one input variant: its batch size and sequence length as the synthetic inputs. */
+export function withInputVariant(options: ProfileOptions, variant: InputVariant): ProfileOptions {
+  if (options.inputs.kind !== 'synthetic') return options;
+  return Object.freeze({ ...options, inputs: { ...options.inputs, batchSizeText: variant.batchSize, tokensMean: variant.seqLen } });
 }
 
 /** How many requests a point sends: the explicit count, or AIPerf's default when no stop condition is given. */

@@ -15,9 +15,9 @@ export interface PreparedRequest {
   readonly entryId: string;
   readonly body: Record<string, unknown>;
   readonly json: string;
-  /** Embeddings the server must return for the answer to count as correct. */
+  /** Embeddings (or, for rankings, ranked passages) the server must return for the answer to count as correct. */
   readonly expectedOutputs: number;
-  /** Inputs carried (texts + images), the "batch size" of the request. */
+  /** Inputs carried (texts + images; passages for rankings), the "batch size" of the request. */
   readonly batchSize: number;
   readonly inputSequenceLength: number | null;
 }
@@ -50,6 +50,16 @@ function cohereBody(entry: DatasetEntry, model: string): { body: Record<string, 
   return { body: { ...common, inputs: [{ content: contentParts(entry) }], input_type: 'search_document' }, expectedOutputs: 1 };
 }
 
+/**
+ * AIPerf's rankings bodies (hf_tei_rankings.py, cohere_rankings.py): TEI's {query, texts} carries no model;
+ * Cohere's {model, query, documents} does. Every passage must come back ranked.
+ */
+function rankingsBody(entry: DatasetEntry, settings: PayloadSettings): Record<string, unknown> {
+  if (entry.query === undefined) throw new Error(`dataset entry ${entry.id} has no query; a rankings request needs one`);
+  if (settings.endpointType === 'hf_tei_rankings') return { query: entry.query, texts: [...entry.texts] };
+  return { model: settings.model, query: entry.query, documents: [...entry.texts] };
+}
+
 function chatBody(entry: DatasetEntry, settings: PayloadSettings): Record<string, unknown> {
   const content = entry.images.length === 0 && entry.texts.length === 1 ? entry.texts[0]! : contentParts(entry);
   const body: Record<string, unknown> = { model: settings.model, messages: [{ role: 'user', content }] };
@@ -75,6 +85,11 @@ export function prepareRequest(entry: DatasetEntry, settings: PayloadSettings): 
     case 'chat':
       body = chatBody(entry, settings);
       expectedOutputs = 1;
+      break;
+    case 'hf_tei_rankings':
+    case 'cohere_rankings':
+      body = rankingsBody(entry, settings);
+      expectedOutputs = entry.texts.length;
       break;
   }
   body = { ...body, ...settings.extraInputs };

@@ -1,8 +1,13 @@
 // The per-request record: what one request cost and returned. It is the unit every later stage works from
 // (aggregates, the per-request JSONL, the report's over-time charts), so it carries raw timestamps, not
 // derived numbers only. Field names follow AIPerf's profile_export.jsonl where a counterpart exists.
+import type { ServerTiming } from './server_timing.js';
 
-export type EndpointType = 'embeddings' | 'cohere_embed' | 'chat';
+export type EndpointType = 'embeddings' | 'cohere_embed' | 'chat' | 'hf_tei_rankings' | 'cohere_rankings';
+
+export function isRankingsEndpoint(type: EndpointType): type is 'hf_tei_rankings' | 'cohere_rankings' {
+  return type === 'hf_tei_rankings' || type === 'cohere_rankings';
+}
 
 /** Why a request failed. `code` is the HTTP status when the server answered, null when it never did. */
 export interface RequestError {
@@ -24,7 +29,7 @@ export interface RequestRecord {
   readonly requestStartNs: bigint;
   readonly requestAckNs: bigint | null;
   readonly requestEndNs: bigint;
-  /** Inputs in this request (texts + images for embeddings; 1 conversation for chat). */
+  /** Inputs in this request (texts + images for embeddings; passages for rankings; 1 conversation for chat). */
   readonly batchSize: number;
   /** Tokens the client tokenizer counted in the inputs (no special tokens), null when no tokenizer was loaded. */
   readonly inputSequenceLength: number | null;
@@ -36,6 +41,8 @@ export interface RequestRecord {
   readonly interTokenLatencyMs: number | null;
   /** Chat only: completion tokens from usage, else the number of content chunks seen. */
   readonly outputTokens: number | null;
+  /** The server's stage times from its x-*-time headers; null when it sent none (or the request failed). */
+  readonly serverTiming: ServerTiming | null;
   readonly error: RequestError | null;
 }
 

@@ -56,6 +56,36 @@ function cohereMetrics(json: Json, expected: number, status: number | null): Res
   return { ...NO_METRICS, usageInputTokens: inputTokens, error: null };
 }
 
+/**
+ * A rankings answer ranks every passage: `expected` entries, each a distinct passage index in range with a finite
+ * score. TEI answers a bare [{index, score}] list (AIPerf's TEI parser also takes {results: [...]}); Cohere and vLLM
+ * answer {results: [{index, relevance_score}]}, vLLM with OpenAI-style usage.
+ */
+function rankingsMetrics(parsed: unknown, endpointType: 'hf_tei_rankings' | 'cohere_rankings', expected: number, status: number | null): ResponseMetrics {
+  const json = asObject(parsed);
+  const list = endpointType === 'hf_tei_rankings' && Array.isArray(parsed) ? parsed : json?.results;
+  if (!Array.isArray(list)) {
+    return invalid(status, endpointType === 'hf_tei_rankings' ? 'response is not a list of {index, score}' : 'response has no "results" list');
+  }
+  if (list.length !== expected) return invalid(status, `expected ${expected} ranked passages, got ${list.length}`);
+  const scoreField = endpointType === 'hf_tei_rankings' && Array.isArray(parsed) ? 'score' : 'relevance_score';
+  const seen = new Set<number>();
+  for (const item of list) {
+    const ranking = asObject(item);
+    const index = ranking?.index;
+    if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= expected) {
+      return invalid(status, `ranking index ${JSON.stringify(index)} is not a passage index (0..${expected - 1})`);
+    }
+    if (seen.has(index)) return invalid(status, `passage ${index} is ranked twice`);
+    seen.add(index);
+    if (finiteNumber(ranking![scoreField]) === null) return invalid(status, `ranking of passage ${index} has no numeric "${scoreField}"`);
+  }
+  const meta = asObject(json?.meta);
+  const inputTokens =
+    openAiInputTokens(asObject(json?.usage)) ?? finiteNumber(asObject(meta?.billed_units)?.input_tokens) ?? finiteNumber(asObject(meta?.tokens)?.input_tokens);
+  return { ...NO_METRICS, usageInputTokens: inputTokens, error: null };
+}
+
 function chatMetrics(json: Json, status: number | null): ResponseMetrics {
   if (!Array.isArray(json.choices) || json.choices.length === 0) return invalid(status, 'response has no "choices"');
   const usage = asObject(json.usage);
@@ -107,12 +137,14 @@ function streamingChatMetrics(exchange: HttpExchange): ResponseMetrics {
 export function responseMetrics(exchange: HttpExchange, endpointType: EndpointType, streaming: boolean, expectedOutputs: number): ResponseMetrics {
   if (exchange.error) return { ...NO_METRICS, error: exchange.error };
   if (endpointType === 'chat' && streaming) return streamingChatMetrics(exchange);
-  let json: Json | null;
+  let parsed: unknown;
   try {
-    json = asObject(JSON.parse(exchange.body));
+    parsed = JSON.parse(exchange.body);
   } catch {
     return invalid(exchange.status, `response is not JSON: ${exchange.body.slice(0, 80)}`);
   }
+  if (endpointType === 'hf_tei_rankings' || endpointType === 'cohere_rankings') return rankingsMetrics(parsed, endpointType, expectedOutputs, exchange.status);
+  const json = asObject(parsed);
   if (!json) return invalid(exchange.status, 'response is not a JSON object');
   switch (endpointType) {
     case 'embeddings':

@@ -1,20 +1,30 @@
-// One `pooled profile` invocation: prepare the inputs once, then for each load point (one, or several for a
-// sweep) scrape the server's metrics, warm up, measure, scrape again, and write the artifacts and tables.
+// One `pooled profile` invocation: prepare the inputs (once, or once per input variant of an input sweep), then
+// for each load point scrape the server's metrics, warm up, measure, scrape again, and write the artifacts and
+// tables; a sweep ends with its summary and, for an input sweep, the neuronperf table.
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { summarize, type ProfileSummary } from './aggregate.js';
 import { writeInputs, writePointArtifacts, writeSweepSummary, type SweepRow } from './artifacts.js';
-import { formatSummary, formatSweep } from './console_table.js';
+import { formatNeuronperf, formatSummary, formatSweep } from './console_table.js';
 import { buildSyntheticDataset, loadInputFile, type DatasetEntry } from './dataset.js';
 import { createAgent, sendHttpRequest } from './http_transport.js';
 import { runLoad, type IssueRequest } from './load_generator.js';
-import { describeLoadPoint, requestCountFor, type LoadPoint, type ProfileOptions } from './options.js';
+import {
+  describeInputVariant,
+  describeLoadPoint,
+  type InputVariant,
+  type LoadPoint,
+  type ProfileOptions,
+  requestCountFor,
+  withInputVariant,
+} from './options.js';
 import { prepareRequest, type PreparedRequest } from './payload.js';
 import { ProgressReporter, type ProgressSink } from './progress.js';
-import type { RequestRecord } from './records.js';
+import { isRankingsEndpoint, type RequestRecord } from './records.js';
 import { responseMetrics } from './response_metrics.js';
 import { SeededRandom } from './rng.js';
 import { scrapeMetrics, type MetricsScrape } from './server_metrics.js';
+import { parseServerTiming } from './server_timing.js';
 import { loadTokenCounter, type TokenCounter } from './tokenizer_loader.js';
 
 export interface ProfileIO {
@@ -30,6 +40,7 @@ export interface ProfileIO {
 export interface PointResult {
   readonly folder: string;
   readonly load: LoadPoint;
+  readonly variant: InputVariant | null;
   readonly summary: ProfileSummary;
 }
 
@@ -55,15 +66,7 @@ function loadDataset(options: ProfileOptions, io: ProfileIO): DatasetEntry[] {
     if (options.tokenizerExplicit) throw error;
     io.err.write(`note: no tokenizer for ${options.tokenizer} (${(error as Error).message.split('.')[0]}); input_sequence_length will be missing\n`);
   }
-  return loadInputFile(source.path, counter);
-}
-
-function redactedConfig(options: ProfileOptions): Record<string, unknown> {
-  const headers = Object.fromEntries(
-    Object.entries(options.headers).map(([name, value]) => [name, /authorization|api-key|token/i.test(name) ? '<redacted>' : value]),
-  );
-  const { cliCommand, ...rest } = options;
-  return { ...rest, headers, cli_command: cliCommand };
+  return loadInputFile(source.path, counter, { rankings: isRankingsEndpoint(options.endpointType) });
 }
 
 function makeIssuer(
@@ -101,6 +104,7 @@ function makeIssuer(
       timeToFirstTokenMs: metrics.timeToFirstTokenMs,
       interTokenLatencyMs: metrics.interTokenLatencyMs,
       outputTokens: metrics.outputTokens,
+      serverTiming: metrics.error === null ? parseServerTiming(exchange.headers) : null,
       error: metrics.error,
     };
   };
@@ -162,7 +166,7 @@ async function runPoint(
       load: point,
       records: result.records,
       warmup,
-      inputConfig: redactedConfig(options),
+      options,
       metricsBefore,
       metricsAfter,
     });
@@ -175,22 +179,30 @@ async function runPoint(
 }
 
 export async function runProfile(options: ProfileOptions, io: ProfileIO): Promise<ProfileRunResult> {
-  const dataset = loadDataset(options, io);
-  const prepared = dataset.map((entry) => prepareRequest(entry, options));
-  writeInputs(options.artifactDir, prepared);
-  const isSweep = options.loadPoints.length > 1;
+  const variants: readonly (InputVariant | null)[] = options.inputVariants.length > 0 ? options.inputVariants : [null];
+  const isSweep = options.loadPoints.length > 1 || variants[0] !== null;
   const points: PointResult[] = [];
-  for (const point of options.loadPoints) {
+  for (const variant of variants) {
     if (io.stopSignal?.aborted) break;
-    const folder = isSweep ? join(options.artifactDir, describeLoadPoint(point)) : options.artifactDir;
-    const summary = await runPoint(options, point, prepared, folder, io);
-    points.push({ folder, load: point, summary });
+    const variantOptions = variant ? withInputVariant(options, variant) : options;
+    const prepared = loadDataset(variantOptions, io).map((entry) => prepareRequest(entry, variantOptions));
+    // One inputs.json for the run, or one per point folder when the inputs change between points.
+    if (!variant) writeInputs(options.artifactDir, prepared);
+    for (const point of options.loadPoints) {
+      if (io.stopSignal?.aborted) break;
+      const name = [variant ? describeInputVariant(variant) : null, describeLoadPoint(point)].filter((part) => part !== null).join('-');
+      const folder = isSweep ? join(options.artifactDir, name) : options.artifactDir;
+      if (variant) writeInputs(folder, prepared);
+      const summary = await runPoint(variantOptions, point, prepared, folder, io);
+      points.push({ folder: isSweep ? name : '.', load: point, variant, summary });
+    }
   }
   if (isSweep) {
-    const rows: SweepRow[] = points.map((p) => ({ folder: describeLoadPoint(p.load), load: p.load, summary: p.summary }));
-    writeSweepSummary(options.artifactDir, rows);
+    const rows: SweepRow[] = points.map((p) => ({ folder: p.folder, load: p.load, variant: p.variant, summary: p.summary }));
+    writeSweepSummary(options.artifactDir, rows, { numModels: options.numModels, costPerHour: options.costPerHour });
     io.out.write(formatSweep(rows));
+    if (variants[0] !== null) io.out.write(formatNeuronperf(rows, options.numModels, options.costPerHour));
   }
   io.out.write(`Artifacts: ${options.artifactDir}\n`);
-  return { artifactDir: options.artifactDir, points };
+  return { artifactDir: options.artifactDir, points: points.map((p) => ({ ...p, folder: join(options.artifactDir, p.folder) })) };
 }

@@ -6,6 +6,7 @@ export const REPORTED_PERCENTILES = [1, 5, 10, 25, 50, 75, 90, 95, 99] as const;
 
 export interface DistributionStats {
   readonly count: number;
+  readonly sum: number;
   readonly avg: number;
   readonly min: number;
   readonly max: number;
@@ -50,9 +51,11 @@ export function populationStd(values: readonly number[]): number {
 export function describe(values: readonly number[]): DistributionStats | null {
   if (values.length === 0) return null;
   const sorted = [...values].sort((a, b) => a - b);
+  const avg = mean(sorted);
   return {
     count: sorted.length,
-    avg: mean(sorted),
+    sum: avg * sorted.length,
+    avg,
     min: sorted[0]!,
     max: sorted[sorted.length - 1]!,
     std: populationStd(sorted),

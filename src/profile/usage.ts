@@ -6,8 +6,10 @@ export const PROFILE_USAGE = `Usage: pooled profile --model M --url HOST:PORT [o
 Endpoint
   -m, --model NAME                 model name sent in each request (also the default tokenizer)
   -u, --url HOST:PORT              server address (http:// assumed when no scheme)
-  --endpoint-type TYPE             embeddings (default) | cohere_embed | chat
-  --endpoint PATH                  path override (defaults: /v1/embeddings, /v2/embed, /v1/chat/completions)
+  --endpoint-type TYPE             embeddings (default) | cohere_embed | chat | hf_tei_rankings (alias: rankings) |
+                                   cohere_rankings
+  --endpoint PATH                  path override (defaults: /v1/embeddings, /v2/embed, /v1/chat/completions, /rerank,
+                                   /v2/rerank)
   --tokenizer FOLDER|HF-ID         tokenizer used to size synthetic inputs (default: the model)
   --api-key KEY                    sent as "Authorization: Bearer KEY"
   -H, --header "Name: value"       extra request header (repeatable)
@@ -26,14 +28,27 @@ Load (one of; a comma list runs a sweep, one point after another)
   --random-seed N                  seed for inputs and arrivals (default 0)
 
 Inputs
-  --synthetic-input-tokens-mean N  tokens per text, counted by the tokenizer without special tokens (default 128)
+  --synthetic-input-tokens-mean N[,N...]  tokens per text, counted by the tokenizer without special tokens (default 128)
   --synthetic-input-tokens-stddev N
-  --batch-size-text N              texts per request (default 1)
+  --batch-size-text N[,N...]       texts per request (default 1); a comma list here or in the tokens mean runs a
+                                   neuronperf-style sweep over every (batch size, tokens) pair
+  --n-models N                     model replicas behind the URL, for the sweep table's n_models (default 1)
+  --cost-per-hour USD              hourly price of the server: cost per 1M inferences in the sweep table
   --num-dataset-entries N          distinct synthetic requests, reused round-robin (default 100)
   --image-width-mean W, --image-width-stddev W, --image-height-mean H, --image-height-stddev H
   --batch-size-image N             synthetic PNG images per request (default 1 when an image size is given)
-  --input-file FILE.jsonl          one request per line: {"text": ...} or {"texts": [...]}, optional "image"/"images"
+  --input-file FILE.jsonl          one request per line: {"text": ...} or {"texts": [...]}, optional "image"/"images";
+                                   rankings: {"texts": [{"name": "query", "contents": [Q]},
+                                                        {"name": "passages", "contents": [P1, P2, ...]}]}
   --custom-dataset-type single_turn
+
+Rankings (hf_tei_rankings, cohere_rankings: one query and its passages per request; AIPerf's defaults)
+  --rankings-passages-mean N       passages per request (default 10); every passage must come back ranked
+  --rankings-passages-stddev N     (default 0)
+  --rankings-passages-prompt-token-mean N    tokens per passage (default 128)
+  --rankings-passages-prompt-token-stddev N  (default 0)
+  --rankings-query-prompt-token-mean N       tokens per query (default 32)
+  --rankings-query-prompt-token-stddev N     (default 0)
 
 Output
   --artifact-dir DIR               where results go (default artifacts/<model>-<endpoint-type>-<load>)

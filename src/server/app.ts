@@ -9,6 +9,7 @@ import { installErrorHandlers } from './errors.js';
 import { ServerMetrics } from './metrics.js';
 import { installPlainSerializer, registerOpenApi } from './openapi.js';
 import { markStart } from './request_control.js';
+import { installUnknownFieldLog } from './unknown_fields.js';
 import { registerClassifyRoutes } from './routes/classify.js';
 import { registerCohereEmbedRoute } from './routes/cohere_embed.js';
 import { registerEmbeddingsRoute } from './routes/embeddings.js';
@@ -52,6 +53,7 @@ export function buildServer(embedder: Embedder, options: Partial<ServerOptions> 
     metrics.requests.inc({ route, status: String(reply.statusCode) });
     metrics.requestSeconds.observe({ route }, reply.elapsedTime / 1000);
   });
+  installUnknownFieldLog(app);
   installPlainSerializer(app);
   // The routes go in a plugin registered after @fastify/swagger, so its onRoute hook sees every one of them.
   registerOpenApi(app, ctx);

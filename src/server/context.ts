@@ -15,7 +15,7 @@ export interface ServerOptions {
   readonly unauthenticatedRoutes: readonly string[];
   /** Origins allowed by CORS; empty = CORS off, ['*'] = any origin. */
   readonly corsOrigins: readonly string[];
-  readonly logger?: boolean | { level: string };
+  readonly logger?: boolean | { level: string /** Where log lines go (tests capture them); default stdout. */; stream?: { write(line: string): void } };
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {

@@ -21,6 +21,8 @@ export interface EncodeOptions {
   readonly truncation: TruncationSide;
   /** Request field name to blame in an error (e.g. 'input'). */
   readonly param?: string;
+  /** false: no special tokens around the text (vLLM's add_special_tokens); default true. */
+  readonly addSpecialTokens?: boolean;
 }
 
 function readJsonFile(folder: string, name: string, required: boolean): unknown {
@@ -119,10 +121,14 @@ export class TextTokenizer {
     return this.prefixIds.length + this.suffixIds.length;
   }
 
-  /** Token ids of one text with special tokens, truncated or rejected per `opts`. */
+  /** Token ids of one text with special tokens (unless opts.addSpecialTokens is false), truncated or rejected per `opts`. */
   encode(text: string, opts: EncodeOptions): Int32Array {
     const content = this.tokenizer.encode(text, { add_special_tokens: false }).ids;
-    const total = content.length + this.numSpecialTokens;
+    const framed = opts.addSpecialTokens !== false;
+    const prefix = framed ? this.prefixIds : [];
+    const suffix = framed ? this.suffixIds : [];
+    const numSpecial = prefix.length + suffix.length;
+    const total = content.length + numSpecial;
     let kept = content;
     if (total > opts.maxLength) {
       if (opts.truncation === 'none') {
@@ -132,13 +138,14 @@ export class TextTokenizer {
           'context_length_exceeded',
         );
       }
-      const room = Math.max(0, opts.maxLength - this.numSpecialTokens);
+      const room = Math.max(0, opts.maxLength - numSpecial);
       kept = opts.truncation === 'end' ? content.slice(0, room) : content.slice(content.length - room);
     }
-    const ids = new Int32Array(kept.length + this.numSpecialTokens);
-    ids.set(this.prefixIds, 0);
-    ids.set(kept, this.prefixIds.length);
-    ids.set(this.suffixIds, this.prefixIds.length + kept.length);
+    if (kept.length + numSpecial === 0) throw new InvalidRequestError('The input has no tokens (and add_special_tokens is false).', opts.param ?? 'input');
+    const ids = new Int32Array(kept.length + numSpecial);
+    ids.set(prefix, 0);
+    ids.set(kept, prefix.length);
+    ids.set(suffix, prefix.length + kept.length);
     return ids;
   }
 
@@ -207,6 +214,16 @@ export class TextTokenizer {
   /** The ids without the special tokens the post-processor added around the text. */
   stripSpecialTokens(ids: Int32Array): Int32Array {
     return ids.subarray(this.prefixIds.length, ids.length - this.suffixIds.length);
+  }
+
+  /** The id of one token of the vocabulary (added tokens included), or undefined. */
+  tokenId(token: string): number | undefined {
+    return this.tokenizer.token_to_id(token) ?? undefined;
+  }
+
+  /** Token ids of a text as the tokenizer's model and normalizers give them, without any special tokens. */
+  encodeBare(text: string): number[] {
+    return this.tokenizer.encode(text, { add_special_tokens: false }).ids;
   }
 
   /** Token strings for /tokenize-style introspection. */

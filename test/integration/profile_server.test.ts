@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { Embedder } from '../../src/engine/embedder.js';
 import { parseProfileArgs } from '../../src/profile/options.js';
+import { parseJsonlRecords } from '../../src/profile/records_jsonl.js';
 import { runProfile } from '../../src/profile/run_profile.js';
 import { buildServer, type PooledServer } from '../../src/server/app.js';
 import { fixtureModel } from '../fixtures/generate.js';
@@ -57,6 +58,14 @@ test('OpenAI /v1/embeddings: every request succeeds and usage = client tokens + 
   const delta = metricsDelta(dir);
   assert.equal(delta['pooled_requests_total{route="/v1/embeddings",status="200"}'], 12);
   assert.equal(delta.pooled_input_tokens_sum, 12 * 44, 'the server counted the same tokens it reported in usage');
+  // The server's x-*-time headers split each latency; the four parts add up to the latency the client measured.
+  assert.equal(summary.latency_breakdown!.request_count, 12, 'every answer carried the stage times');
+  assert.ok(summary.compute_time!.min > 0 && summary.tokenization_time!.min > 0);
+  for (const { metrics } of parseJsonlRecords(readFileSync(join(dir, 'profile_export.jsonl'), 'utf8'))) {
+    const parts = ['network_http_time', 'tokenization_time', 'queue_time', 'compute_time'].map((name) => metrics[name]!.value);
+    assert.ok(parts.every((ms) => ms >= 0));
+    assert.ok(Math.abs(parts.reduce((a, b) => a + b, 0) - metrics.request_latency!.value) < 1e-9);
+  }
 });
 
 test('Cohere /v2/embed: tokens come from meta.billed_units', async () => {

@@ -99,6 +99,36 @@ describe('vLLM extras on /v1/embeddings', () => {
     assert.match(bad.json().error.message, /Unknown prompt name "nope".*"query"/);
   });
 
+  test('add_special_tokens false drops [CLS] and [SEP]; request_id is echoed in the id', async () => {
+    const text = 'one two three';
+    const bare = (await post('/v1/embeddings', { input: text, add_special_tokens: false, request_id: 'abc-1' })).json();
+    assert.equal(bare.id, 'embd-abc-1');
+    const ids = embedder.tokenize(text);
+    assert.equal(bare.usage.prompt_tokens, ids.length - 2);
+    assertClose(bare.data[0].embedding, oracle([ids.subarray(1, ids.length - 1)], true)[0]);
+    const pooled = (await post('/pooling', { input: text, request_id: 'r2' })).json();
+    assert.equal(pooled.id, 'pool-r2');
+  });
+
+  test('unknown request fields are ignored, as vLLM does, and logged once per route and field', async () => {
+    const lines: string[] = [];
+    const logged = buildServer(embedder, { logger: { level: 'warn', stream: { write: (line: string) => lines.push(line) } } });
+    try {
+      for (let i = 0; i < 3; i++) {
+        const reply = await logged.inject({ method: 'POST', url: '/v1/embeddings', payload: { input: 'hi', mystery_field: 1, other: true } });
+        assert.equal(reply.statusCode, 200);
+      }
+      const warnings = lines.map((line) => JSON.parse(line)).filter((entry) => entry.field !== undefined);
+      assert.deepEqual(
+        warnings.map((entry) => entry.field),
+        ['mystery_field', 'other'],
+      );
+      assert.match(warnings[0].msg, /"mystery_field" is not known on \/v1\/embeddings and is ignored/);
+    } finally {
+      await logged.close();
+    }
+  });
+
   test('priority is accepted; timing headers report where the time went', async () => {
     const res = await post('/v1/embeddings', { input: 'timed', priority: -5 });
     assert.equal(res.statusCode, 200);

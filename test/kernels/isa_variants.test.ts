@@ -17,7 +17,7 @@ const ISA_PROBE = here('./isa_selected.test.ts');
 // fused = unfused, bf16 / f16 sources).
 const OP_TESTS = here('./ops_cpu.test.ts');
 // Whole models through the native engine, each compared with the float64 reference.
-const MODEL_TESTS = ['native_backend', 'native_qwen3'].map((name) => here(`../unit/${name}.test.ts`));
+const MODEL_TESTS = ['native_backend', 'native_qwen3', 'native_modernbert'].map((name) => here(`../unit/${name}.test.ts`));
 
 const ran: string[] = [];
 

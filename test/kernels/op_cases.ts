@@ -99,6 +99,8 @@ export interface AttentionInput {
   readonly headDim: number;
   /** WebGPU query/kv tiles; the native kernel has fixed tiles. */
   readonly tiling?: AttentionTiling;
+  /** Sliding-window half-width: query i sees keys j with |i - j| <= window; absent or 0 = every key. */
+  readonly window?: number;
 }
 export interface PoolingInput {
   readonly states: Float32Array;
@@ -280,7 +282,7 @@ const REFERENCES: { [O in OpName]: Reference<O> } = {
     return i.activation === 'none' ? Float64Array.from(pre) : ref.activation(pre, i.activation);
   },
   embeddings: (i) => ref.embeddings(i.tokenIds, i.positions, i.tokenTypeIds, i.word, i.position, i.tokenType, i.hidden, i.gamma, i.beta, i.eps),
-  attention: (i) => ref.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim),
+  attention: (i) => ref.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim, i.window ?? 0),
   pooling: (i) =>
     flatten(
       ref.pool(i.states, i.cuSeqLens, i.hidden, i.mode).map((row, s) => ref.postprocess(row, i.dimensions[s], i.normalize[s])),
@@ -1140,6 +1142,41 @@ function attentionCases(): AnyOpCase[] {
                 cpu: () => ({ metric: 'max_abs', max: 5e-5 }),
                 webgpu: (input) => ({ metric: 'scaled', max: 5e-5, scaleName: 'max|v|', scale: new Float64Array(input.q.length).fill(maxAbs(input.v)) }),
               },
+      }),
+    );
+  }
+  // Sliding-window attention (ModernBERT's local layers): windows smaller and larger than a key tile (native: 16
+  // keys on AVX2, 64 on AVX-512, 8 portable; WGSL: kvTile 32 by default), sequences shorter and longer than the
+  // window and than 2 window + 1, one-token sequences beside long ones, and small WGSL tiles.
+  const windowed: [string, { lengths: number[]; numHeads: number; headDim: number; window: number; tiling?: AttentionTiling }][] = [
+    ['window 1 (three keys per query)', { lengths: [1, 2, 7, 40], numHeads: 2, headDim: 16, window: 1 }],
+    ['window 8, below every key tile', { lengths: [5, 17, 130, 200], numHeads: 2, headDim: 32, window: 8 }],
+    ['window 64 (ModernBERT local_attention 128)', { lengths: [3, 65, 129, 300], numHeads: 2, headDim: 32, window: 64 }],
+    ['window 100, above every key tile', { lengths: [50, 99, 101, 201, 350], numHeads: 1, headDim: 24, window: 100 }],
+    ['window longer than every sequence (= full attention)', { lengths: [10, 70, 1], numHeads: 3, headDim: 8, window: 1000 }],
+    ['window 10 with small query and kv tiles', { lengths: [1, 50, 33], numHeads: 2, headDim: 24, window: 10, tiling: { queryTile: 16, kvTile: 8 } }],
+  ];
+  for (const [name, c] of windowed) {
+    const seed = 7 * name.length + c.window;
+    cases.push(
+      defineCase({
+        op: 'attention',
+        name: `sliding ${name}: lengths [${c.lengths.join(', ')}], ${c.numHeads} heads x ${c.headDim}`,
+        input: () => {
+          const width = c.numHeads * c.headDim;
+          const cuSeqLens = cuSeqLensOf(c.lengths);
+          const numTokens = cuSeqLens[cuSeqLens.length - 1];
+          return {
+            q: seededValues(numTokens * width, seed, 2),
+            k: seededValues(numTokens * width, seed + 1, 2),
+            v: seededValues(numTokens * width, seed + 2, 1),
+            cuSeqLens,
+            numHeads: c.numHeads,
+            headDim: c.headDim,
+            tiling: c.tiling,
+            window: c.window,
+          };
+        },
       }),
     );
   }

@@ -108,7 +108,7 @@ const RUNNERS: { [O in keyof OpInputs]: (input: OpInputs[O]) => Float32Array } =
       beta: i.beta,
       eps: i.eps,
     }),
-  attention: (i) => attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim),
+  attention: (i) => attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim, undefined, undefined, i.window ?? 0),
   pooling: (i) => pool(i.states, i.cuSeqLens, i.hidden, i.mode, Int32Array.from(i.dimensions), Uint8Array.from(i.normalize, Number)),
   rms_norm: (i) => rmsNorm(i.x, i.rows, i.groups, i.cols, i.weight, i.eps),
   rope: (i) => rope(i.x, i.positions, i.numHeads, i.headDim, i.theta, i.maxPosition, i.inverseFrequencyScale),
@@ -409,6 +409,55 @@ describe('native attention, beyond the op cases', () => {
       }
     }
     assert.throws(() => attention(q, k, v, cu, numHeads, headDim, Int32Array.from([1, 0, 0, 0])), /only_query\[0\] = 1 is outside/);
+  });
+
+  test('sliding window: alone = inside a mixed batch, onlyQuery rows, and a window past every sequence = no window (bitwise)', () => {
+    const [numHeads, headDim, window] = [2, 16, 20];
+    const width = numHeads * headDim;
+    const lengths = [300, 1, 45, 130];
+    const tokens = 476;
+    const q = randomArray(tokens * width, 41, 2);
+    const k = randomArray(tokens * width, 42, 2);
+    const v = randomArray(tokens * width, 43);
+    const cu = cuSeqLensOf(lengths);
+    const batched = attention(q, k, v, cu, numHeads, headDim, undefined, undefined, window);
+    let start = 0;
+    for (const len of lengths) {
+      const slice = (a: Float32Array) => a.slice(start * width, (start + len) * width);
+      const alone = attention(slice(q), slice(k), slice(v), cuSeqLensOf([len]), numHeads, headDim, undefined, undefined, window);
+      assert.deepEqual(alone, batched.subarray(start * width, (start + len) * width), `sequence of ${len}`);
+      start += len;
+    }
+    const onlyQuery = Int32Array.from([150, 0, 44, 3]);
+    const partial = attention(q, k, v, cu, numHeads, headDim, onlyQuery, undefined, window);
+    for (let s = 0; s < lengths.length; s++) {
+      const row = (cu[s] + onlyQuery[s]) * width;
+      assert.deepEqual(partial.subarray(row, row + width), batched.subarray(row, row + width), `sequence ${s}, query ${onlyQuery[s]}`);
+    }
+    assert.deepEqual(attention(q, k, v, cu, numHeads, headDim, undefined, undefined, 300), attention(q, k, v, cu, numHeads, headDim));
+    assert.throws(() => attention(q, k, v, cu, numHeads, headDim, undefined, undefined, -1), RangeError);
+  });
+
+  test('sliding window skips the key tiles outside it: O(n w) work, not O(n^2)', () => {
+    // One 4096-token sequence: full attention visits 4096 keys per query, window 64 at most 129 + a tile either side
+    // (~3% of the work). Asserting only a 6x speed-up leaves room for a busy machine, and fails if every tile is
+    // still visited (then the two cost the same, masking aside).
+    const [numHeads, headDim, tokens] = [1, 32, 4096];
+    const q = randomArray(tokens * headDim, 51);
+    const k = randomArray(tokens * headDim, 52);
+    const v = randomArray(tokens * headDim, 53);
+    const cu = cuSeqLensOf([tokens]);
+    const time = (window: number) => {
+      let best = Infinity;
+      for (let i = 0; i < 3; i++) {
+        const start = performance.now();
+        attention(q, k, v, cu, numHeads, headDim, undefined, undefined, window);
+        best = Math.min(best, performance.now() - start);
+      }
+      return best;
+    };
+    const [windowed, full] = [time(64), time(0)];
+    assert.ok(windowed * 6 < full, `window 64: ${windowed.toFixed(2)} ms, full: ${full.toFixed(2)} ms`);
   });
 
   test('malformed cuSeqLens are RangeErrors', () => {

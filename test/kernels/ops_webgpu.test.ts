@@ -48,7 +48,7 @@ if (!probe.available) {
     layer_norm: (i) => ops.layerNorm(i.x, i.rows, i.cols, i.gamma, i.beta, i.eps),
     bias_activation: (i) => ops.activation(i.x, i.activation as Exclude<typeof i.activation, 'none'>),
     embeddings: (i) => ops.embeddings(i.tokenIds, i.positions, i.tokenTypeIds, i.word, i.position, i.tokenType, i.hidden, i.gamma, i.beta, i.eps),
-    attention: (i) => ops.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim, { tiling: i.tiling }),
+    attention: (i) => ops.attention(i.q, i.k, i.v, i.cuSeqLens, i.numHeads, i.headDim, { tiling: i.tiling, window: i.window }),
     pooling: async (i) =>
       flatten(await ops.pool(i.states, i.cuSeqLens, i.hidden, i.mode, { dimensions: i.dimensions, normalize: i.normalize }), (n) => new Float32Array(n)),
     // Per-head norms are rows of their own here.
@@ -113,6 +113,24 @@ if (!probe.available) {
           const error = maxAbsError(fused, unfused);
           assert.ok(error <= 1e-6, `${activation}, activated half ${activatedHalf}: fused vs unfused ${error}`);
         }
+      }
+    });
+
+    it('rope with a row stride rotates q and k inside fused q | k | v rows, as rope on each alone (v untouched)', async () => {
+      const [numTokens, numHeads, headDim] = [37, 3, 16];
+      const width = numHeads * headDim;
+      const positions = Int32Array.from({ length: numTokens }, (_, t) => (t * 7) % 300);
+      const qkv = seededValues(numTokens * 3 * width, 91, 1);
+      const fused = await decoder.rotaryEmbedding(qkv, positions, 2 * numHeads, headDim, 10000, 1, 3 * width);
+      const part = (offset: number) =>
+        Float32Array.from({ length: numTokens * width }, (_, i) => qkv[Math.floor(i / width) * 3 * width + offset + (i % width)]);
+      const [q, k] = await Promise.all([0, width].map((offset) => decoder.rotaryEmbedding(part(offset), positions, numHeads, headDim, 10000)));
+      for (let t = 0; t < numTokens; t++) {
+        const row = fused.subarray(t * 3 * width, (t + 1) * 3 * width);
+        // The same kernel on the same values: bitwise equal.
+        assert.deepEqual(row.subarray(0, width), q.subarray(t * width, (t + 1) * width), `q of token ${t}`);
+        assert.deepEqual(row.subarray(width, 2 * width), k.subarray(t * width, (t + 1) * width), `k of token ${t}`);
+        assert.deepEqual(row.subarray(2 * width), qkv.subarray(t * 3 * width + 2 * width, (t + 1) * 3 * width), `v of token ${t}`);
       }
     });
 

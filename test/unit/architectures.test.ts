@@ -22,9 +22,9 @@ const query = (
 });
 
 describe('architecture registry', () => {
-  it('registers bert, its variants, qwen3 and the rotary BERTs with their attention kinds, poolings, heads and KV sizes', () => {
-    assert.deepEqual(architectureNames().sort(), ['bert', 'ernie', 'gte', 'nomic_bert', 'qwen3', 'roberta']);
-    for (const name of ['nomic_bert', 'gte']) {
+  it('registers bert, its variants, qwen3, the rotary BERTs and modernbert with their attention kinds, poolings, heads and KV sizes', () => {
+    assert.deepEqual(architectureNames().sort(), ['bert', 'ernie', 'gte', 'modernbert', 'nomic_bert', 'qwen3', 'roberta']);
+    for (const name of ['nomic_bert', 'gte', 'modernbert']) {
       const spec = findArchitecture(name)!;
       assert.equal(spec.attention, 'bidirectional');
       assert.equal(spec.kvBytesPerToken, null);
@@ -36,7 +36,7 @@ describe('architecture registry', () => {
     assert.equal(qwen3.attention, 'causal');
     assert.deepEqual(bert.heads, ['classify']);
     assert.equal(typeof bert.classificationHead, 'function');
-    assert.deepEqual(qwen3.heads, []);
+    assert.deepEqual(qwen3.heads, ['classify']); // Qwen3-Reranker (qwen3/classification_head.ts)
     assert.equal(bert.kvBytesPerToken, null);
     const config = parseModelConfig(
       {
@@ -102,7 +102,7 @@ describe('backend supports()', () => {
       ['webgpu', query('bert', { dtype: 'bfloat16' }), /webgpu backend does not support --dtype bfloat16/],
       ['reference', query('qwen3', { dtype: 'bfloat16' }), /reference backend does not support --dtype bfloat16/],
       ['cpu', query('bert', { pagedKv: true }), /BERT models attend bidirectionally and have no KV cache/],
-      ['cpu', query('qwen3', { heads: ['classify'] }), /cannot run head classify on Qwen3 models \(supported: none\)/],
+      ['cpu', query('gte', { heads: ['classify'] }), /cannot run head classify on GTE.* \(supported: none\)/],
       ['webgpu', query('gpt2'), /'gpt2' is not a registered architecture/],
       [
         'webgpu',

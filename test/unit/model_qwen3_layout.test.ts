@@ -85,10 +85,10 @@ describe('Qwen3 config.json', () => {
     throwsWith({ ...REAL_CONFIG, rope_scaling: { rope_type: 'yarn', factor: 4 } }, /rope_scaling\.rope_type "yarn" is not supported/);
     throwsWith({ ...REAL_CONFIG, num_key_value_heads: 3 }, /num_attention_heads 16 is not a multiple of num_key_value_heads 3/);
     throwsWith({ ...REAL_CONFIG, head_dim: 7 }, /head_dim 7 must be even/);
-    throwsWith({ ...REAL_CONFIG, architectures: ['Qwen3ForSequenceClassification'] }, /unsupported Qwen3 architecture Qwen3ForSequenceClassification/);
+    throwsWith({ ...REAL_CONFIG, architectures: ['Qwen3ForTokenClassification'] }, /unsupported Qwen3 architecture Qwen3ForTokenClassification/);
     throwsWith({ ...REAL_CONFIG, hidden_size: 0 }, /"hidden_size" must be a positive integer/);
     // BERT parsing is unchanged, and its error now names Qwen3 among what is supported.
-    throwsWith({ model_type: 'llama' }, /unsupported model_type "llama".*model_type "qwen3" \(Qwen3Model, Qwen3ForCausalLM\)/);
+    throwsWith({ model_type: 'llama' }, /unsupported model_type "llama".*model_type "qwen3" \(Qwen3Model, Qwen3ForCausalLM, Qwen3ForSequenceClassification\)/);
   });
 });
 

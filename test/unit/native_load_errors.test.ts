@@ -8,6 +8,7 @@ import { before, describe, test } from 'node:test';
 import { ModelLoadError } from '../../src/errors.js';
 import { loadAddon, type NativeEngineSpec, type NativeTensorSpec } from '../../src/backends/native/addon.js';
 import { createNativeBackend } from '../../src/backends/native/backend.js';
+import { nativeGraphFor } from '../../src/backends/native/graphs/index.js';
 import { loadModel } from '../../src/model/load.js';
 import type { LoadedModel } from '../../src/model/types.js';
 import { fixtureModel } from '../fixtures/generate.js';
@@ -115,5 +116,70 @@ describe('native engine: malformed weights fail at load', () => {
     } finally {
       await rm(copy, { recursive: true, force: true });
     }
+  });
+});
+
+describe('native engine: ModernBERT weights and config checked at load', () => {
+  let model: LoadedModel;
+  before(async () => {
+    model = await loadModel(await fixtureModel('modernbert-base', { shrink: { numLayers: 2, hiddenSize: 32, numHeads: 2, intermediateSize: 48 } }));
+  });
+
+  function modernBertSpec(edit: (tensors: NativeTensorSpec[]) => NativeTensorSpec[] = (t) => t, layerTypes?: string): NativeEngineSpec {
+    const graph = nativeGraphFor('modernbert');
+    if (graph === undefined) throw new Error('no ModernBERT native graph');
+    const choice = graph.engineChoice(model.config);
+    if (choice.family !== 'modernbert') throw new Error('ModernBERT engine choice expected');
+    const tensors: NativeTensorSpec[] = [];
+    for (const [name, view] of model.weights) {
+      if (view.dtype !== 'I64') tensors.push({ name, dtype: view.dtype, shape: view.shape, bytes: view.bytes });
+    }
+    return {
+      ...choice,
+      config: { ...choice.config, layerTypes: layerTypes ?? choice.config.layerTypes },
+      dtype: 'float32',
+      threads: 1,
+      tensors: edit(tensors),
+    };
+  }
+
+  test('a well-formed spec loads (the control case)', async () => {
+    const native = await loadAddon().loadEngine(modernBertSpec());
+    assert.ok(native.nativeBytes > 0);
+    native.dispose();
+  });
+
+  test('a missing, misshapen or truncated tensor is named; layer 0 needs no attn_norm', async () => {
+    await assert.rejects(
+      loadAddon().loadEngine(modernBertSpec((tensors) => tensors.filter((t) => t.name !== 'layers.1.attn_norm.weight'))),
+      /missing tensor layers\.1\.attn_norm\.weight/,
+    );
+    await assert.rejects(
+      loadAddon().loadEngine(modernBertSpec((tensors) => tensors.map((t) => (t.name === 'layers.0.mlp.Wi.weight' ? { ...t, shape: [48, 32] } : t)))),
+      /layers\.0\.mlp\.Wi\.weight/,
+    );
+    await assert.rejects(
+      loadAddon().loadEngine(
+        modernBertSpec((tensors) =>
+          tensors.map((t) => (t.name === 'layers.1.attn.Wqkv.weight' ? { ...t, bytes: t.bytes.subarray(0, t.bytes.length - 4) } : t)),
+        ),
+      ),
+      /layers\.1\.attn\.Wqkv\.weight: \d+ bytes, expected \d+/,
+    );
+  });
+
+  test('layer types that do not name one known type per layer are RangeErrors before any work', () => {
+    assert.throws(
+      () => loadAddon().loadEngine(modernBertSpec(undefined, 'full_attention')),
+      (error: unknown) => {
+        return error instanceof RangeError && /config\.layerTypes names 1 layers, numLayers is 2/.test(error.message);
+      },
+    );
+    assert.throws(
+      () => loadAddon().loadEngine(modernBertSpec(undefined, 'full_attention,chunked')),
+      (error: unknown) => {
+        return error instanceof RangeError && /unknown layer type 'chunked'/.test(error.message);
+      },
+    );
   });
 });

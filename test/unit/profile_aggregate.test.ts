@@ -5,7 +5,9 @@ import { join } from 'node:path';
 import { after, test } from 'node:test';
 import { errorStatusKey, summarize } from '../../src/profile/aggregate.js';
 import { aggregateCsv, writePointArtifacts } from '../../src/profile/artifacts.js';
+import { parseProfileArgs } from '../../src/profile/options.js';
 import type { RequestError, RequestRecord } from '../../src/profile/records.js';
+import { parseServerTiming } from '../../src/profile/server_timing.js';
 import { parseJsonlRecords, recordToJsonLine } from '../../src/profile/records_jsonl.js';
 import { metricsDelta, parsePrometheusText } from '../../src/profile/server_metrics.js';
 
@@ -30,6 +32,7 @@ function record(sessionNum: number, startMs: number, latencyMs: number, extra: P
     timeToFirstTokenMs: null,
     interTokenLatencyMs: null,
     outputTokens: null,
+    serverTiming: null,
     error: null,
     ...extra,
   };
@@ -126,13 +129,26 @@ test('artifact files: aggregate JSON and CSV, JSONL, server metrics delta', () =
     load: { mode: 'concurrency', concurrency: 1 },
     records,
     warmup: { request_count: 0, error_count: 0 },
-    inputConfig: { model: 'm' },
+    options: parseProfileArgs(['--model', 'm', '--url', 'h:1', '--api-key', 'sk-secret', '--concurrency', '1'])!,
     metricsBefore: before,
     metricsAfter: afterScrape,
   });
-  const aggregate = JSON.parse(readFileSync(join(scratch, 'profile_export.json'), 'utf8'));
+  const aggregateText = readFileSync(join(scratch, 'profile_export_aiperf.json'), 'utf8');
+  const aggregate = JSON.parse(aggregateText);
+  assert.equal(aggregateText.includes('sk-secret'), false, 'the API key is not written');
+  assert.equal(aggregate.schema_version, '1.4');
   assert.equal(aggregate.request_latency.unit, 'ms');
   assert.equal(aggregate.request_latency.p50, 55);
+  assert.equal(aggregate.request_latency.count, 10);
+  assert.equal(aggregate.request_latency.sum, 550);
+  // AIPerf's input_config layout, as its data loader reads it (model, endpoint type, profiling phase).
+  assert.equal(aggregate.input_config.models.items[0].name, 'm');
+  assert.equal(aggregate.input_config.endpoint.type, 'embeddings');
+  assert.deepEqual(aggregate.input_config.phases, [{ name: 'profiling', kind: 'profiling', requests: 16, type: 'concurrency', concurrency: 1 }]);
+  assert.equal(aggregate.pooled_config.model, 'm');
+  assert.equal(aggregate.run_info.benchmark_id, aggregate.benchmark_id);
+  assert.equal(aggregate.completed_request_count.avg, 16);
+  assert.equal(aggregate.request_error_rate.avg, 37.5);
   assert.deepEqual(aggregate.load, { mode: 'concurrency', concurrency: 1 });
   assert.deepEqual(aggregate.server_metrics, { url: 'http://x/metrics', before: 'ok', after: 'ok' });
   assert.equal(readFileSync(join(scratch, 'profile_export.jsonl'), 'utf8').trim().split('\n').length, 16);
@@ -141,10 +157,54 @@ test('artifact files: aggregate JSON and CSV, JSONL, server metrics delta', () =
     new_series: 3,
   });
   const csv = aggregateCsv(summary).split('\n');
-  assert.equal(csv[0], 'Metric,avg,min,max,p1,p5,p10,p25,p50,p75,p90,p95,p99,std');
-  assert.match(csv[1]!, /^Request Latency \(ms\),55,10,100,10\.9000,/);
-  assert.ok(csv.includes('Request Throughput (requests/sec),10'));
+  assert.equal(csv[0], 'Metric,avg,min,max,sum,p1,p5,p10,p25,p50,p75,p90,p95,p99,std');
+  const latencyRow = csv.find((line) => line.startsWith('Request Latency (ms),'));
+  assert.match(latencyRow!, /^Request Latency \(ms\),55\.00,10\.00,100\.00,550\.00,10\.90,/);
+  assert.ok(csv.includes('Request Throughput (requests/sec),10.00'));
+  assert.ok(csv.includes('Request Error Rate (%),37.50'));
   assert.ok(csv.includes('429,2'));
+  assert.ok(csv.includes('Request Count,10.00'), 'no unit after a bare count, as AIPerf writes it');
+  const statNames = csv.slice(1, csv.indexOf('')).map((line) => line.split(',')[0]!);
+  // Sorted by metric tag, as AIPerf writes them: batch_size, input_sequence_length, input_tokens, request_latency.
+  assert.deepEqual(statNames, [
+    'Inputs per Request (inputs)',
+    'Input Sequence Length (tokens)',
+    'Server Input Tokens per Request (tokens)',
+    'Request Latency (ms)',
+  ]);
+});
+
+test('latency breakdown: server stage times from headers, network + HTTP is the rest, components add up', () => {
+  assert.deepEqual(parseServerTiming({ 'x-tokenization-time': '1.500', 'x-queue-time': '2.000', 'x-inference-time': '20.250', 'x-total-time': '24.000' }), {
+    tokenizationMs: 1.5,
+    queueMs: 2,
+    inferenceMs: 20.25,
+    totalMs: 24,
+  });
+  assert.equal(parseServerTiming({ 'x-queue-time': '2', 'x-inference-time': '3' }), null, 'all three stages or none');
+  assert.equal(parseServerTiming({ 'x-tokenization-time': 'soon', 'x-queue-time': '2', 'x-inference-time': '3' }), null);
+  const timed = [
+    record(0, 0, 40, { serverTiming: { tokenizationMs: 2, queueMs: 8, inferenceMs: 20, totalMs: 31 } }),
+    record(1, 50, 60, { serverTiming: { tokenizationMs: 4, queueMs: 12, inferenceMs: 30, totalMs: 47 } }),
+    record(2, 120, 100),
+  ];
+  const summary = summarize(timed, null);
+  assert.equal(summary.network_http_time!.avg, (10 + 14) / 2);
+  assert.equal(summary.compute_time!.p50, 25);
+  assert.equal(summary.queue_time!.count, 2, 'a request without the headers has no breakdown');
+  const breakdown = summary.latency_breakdown!;
+  assert.equal(breakdown.request_count, 2);
+  assert.equal(breakdown.request_latency_avg_ms, 50);
+  const total = breakdown.components.reduce((sum, c) => sum + c.avg_ms, 0);
+  assert.ok(Math.abs(total - 50) < 1e-12, `components add up to the mean latency (${total})`);
+  assert.ok(Math.abs(breakdown.components.reduce((sum, c) => sum + c.share, 0) - 1) < 1e-12);
+  const line = JSON.parse(recordToJsonLine(timed[0]!));
+  assert.deepEqual(
+    [line.metrics.network_http_time, line.metrics.tokenization_time, line.metrics.queue_time, line.metrics.compute_time],
+    [10, 2, 8, 20].map((value) => ({ value, unit: 'ms' })),
+  );
+  assert.equal(JSON.parse(recordToJsonLine(timed[2]!)).metrics.queue_time, undefined);
+  assert.equal(summarize(records, null).latency_breakdown, null, 'no headers, no breakdown');
 });
 
 test('Prometheus text parsing handles labels with spaces, comments and special values', () => {

@@ -24,6 +24,7 @@ function record(n: number, latencyMs: number, error: RequestRecord['error'] = nu
     timeToFirstTokenMs: null,
     interTokenLatencyMs: null,
     outputTokens: null,
+    serverTiming: null,
     error,
   };
 }
@@ -106,7 +107,20 @@ test('the console table lists latency statistics, throughputs and errors by stat
   );
   assert.equal(widths.size, 1, 'rows line up');
   assert.match(formatSummary(summarize([record(0, 5, { code: null, type: 'ConnectionError', message: 'ECONNREFUSED' })], null), 't'), /No request succeeded/);
-  const sweep = formatSweep([{ folder: 'concurrency1', load: { mode: 'concurrency', concurrency: 1 }, summary }]);
+  const sweep = formatSweep([{ folder: 'concurrency1', load: { mode: 'concurrency', concurrency: 1 }, variant: null, summary }]);
   assert.match(sweep, /│ concurrency1 │ +9\.84 │ +98\.36 │ +20 │ +28 │ +29\.80 │ +1 │/);
   assert.equal(renderTable(['a', 'b'], [['x', '1']]).split('\n').length, 5);
+  assert.doesNotMatch(text, /Latency breakdown/, 'no stage-time headers, no breakdown table');
+});
+
+test('the console prints the latency breakdown when the server sent its stage times', () => {
+  const timed = (n: number, latencyMs: number, inferenceMs: number): RequestRecord => ({
+    ...record(n, latencyMs),
+    serverTiming: { tokenizationMs: 1, queueMs: 3, inferenceMs, totalMs: null },
+  });
+  const text = formatSummary(summarize([timed(0, 20, 10), timed(1, 40, 30)], null), 't');
+  assert.match(text, /Latency breakdown \(server x-\*-time headers, 2 requests\)/);
+  assert.match(text, /│ Network \+ HTTP +│ +6 │ +6 │ +6 │ +20\.0% │/);
+  assert.match(text, /│ Compute +│ +20 │ +20 │ +29\.80 │ +66\.7% │/);
+  assert.match(text, /│ Request latency +│ +30 │ +│ +│ +100\.0% │/);
 });

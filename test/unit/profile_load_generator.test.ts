@@ -34,6 +34,7 @@ function fakeIssuer(latencyMs: number): { issue: IssueRequest; maxInFlight: () =
       timeToFirstTokenMs: null,
       interTokenLatencyMs: null,
       outputTokens: null,
+      serverTiming: null,
       error: null,
     };
     return record;
@@ -74,9 +75,13 @@ test('a duration stops issuing at the deadline and lets requests in flight finis
     fake.issue,
   );
   const elapsed = performance.now() - started;
-  // 2 workers x ceil(200 / 30) requests, give or take one per worker for timer jitter.
-  assert.ok(result.records.length >= 10 && result.records.length <= 16, `${result.records.length} requests`);
-  assert.ok(elapsed >= 199 && elapsed < 200 + 30 + 150, `${elapsed} ms`);
+  // Structure, not speed (the machine may be slow): nothing is issued after the deadline (runLoad reads its clock right
+  // after `started`, so 5 ms covers the statements between), every request issued finishes and is recorded, the run
+  // lasts at least the duration, and both workers worked.
+  assert.ok(Math.max(...fake.startsMs) < started + 200 + 5, `last issue ${Math.max(...fake.startsMs) - started} ms after start`);
+  assert.equal(result.records.length, fake.startsMs.length);
+  assert.ok(elapsed >= 199, `${elapsed} ms`);
+  assert.equal(new Set(result.records.map((r) => r.workerId)).size, 2);
 });
 
 test('constant request rate spaces arrivals 1/R apart, whatever the latency', async () => {

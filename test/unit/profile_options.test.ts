@@ -33,7 +33,15 @@ test('AIPerf flag names parse into one options object with AIPerf-like defaults'
   assert.equal(options.requestCount, 20);
   assert.equal(options.randomSeed, 7);
   assert.equal(options.warmupRequestCount, 2);
-  assert.deepEqual(options.inputs, { kind: 'synthetic', tokensMean: 100, tokensStddev: 5, batchSizeText: 3, numDatasetEntries: 100, images: null });
+  assert.deepEqual(options.inputs, {
+    kind: 'synthetic',
+    tokensMean: 100,
+    tokensStddev: 5,
+    batchSizeText: 3,
+    numDatasetEntries: 100,
+    images: null,
+    rankings: null,
+  });
   assert.equal(options.serverMetricsUrl, 'http://localhost:8000/metrics');
   assert.equal(options.artifactDir, 'artifacts/BAAI_bge-small-en-v1.5-embeddings-concurrency4');
   assert.ok(Object.isFrozen(options));
@@ -43,7 +51,7 @@ test('endpoint types pick their default paths; --endpoint overrides', () => {
   assert.equal(parseProfileArgs([...base, '--endpoint-type', 'cohere_embed'])!.endpointPath, '/v2/embed');
   assert.equal(parseProfileArgs([...base, '--endpoint-type', 'chat'])!.endpointPath, '/v1/chat/completions');
   assert.equal(parseProfileArgs([...base, '--endpoint', 'embed'])!.endpointPath, '/embed');
-  assert.throws(() => parseProfileArgs([...base, '--endpoint-type', 'rankings']), UsageError);
+  assert.throws(() => parseProfileArgs([...base, '--endpoint-type', 'completions']), UsageError);
 });
 
 test('a comma list is a sweep; --request-rate with --concurrency caps in-flight requests', () => {
@@ -138,4 +146,38 @@ test('request count defaults to max(10, concurrency) unless a duration is given'
   assert.equal(requestCountFor(options, options.loadPoints[1]!), 32);
   const timed = parseProfileArgs([...base, '--benchmark-duration', '5'])!;
   assert.equal(requestCountFor(timed, timed.loadPoints[0]!), null);
+});
+
+test('comma lists in --batch-size-text / --synthetic-input-tokens-mean are an input sweep over every pair', () => {
+  const options = parseProfileArgs([
+    ...base,
+    '--batch-size-text',
+    '1,8',
+    '--synthetic-input-tokens-mean',
+    '32,128,512',
+    '--n-models',
+    '2',
+    '--cost-per-hour',
+    '0.76',
+  ])!;
+  assert.deepEqual(
+    options.inputVariants.map((v) => `${v.batchSize}x${v.seqLen}`),
+    ['1x32', '1x128', '1x512', '8x32', '8x128', '8x512'],
+  );
+  assert.equal(options.inputs.kind === 'synthetic' && options.inputs.batchSizeText, 1, 'the first pair is the base inputs');
+  assert.equal(options.numModels, 2);
+  assert.equal(options.costPerHour, 0.76);
+  assert.equal(options.artifactDir, 'artifacts/BAAI_bge-small-en-v1.5-embeddings-sweep');
+  const single = parseProfileArgs([...base, '--batch-size-text', '4'])!;
+  assert.deepEqual(single.inputVariants, [], 'one value is no sweep');
+  assert.equal(single.numModels, 1);
+  assert.equal(single.costPerHour, null);
+  assert.deepEqual(parseProfileArgs([...base, '--synthetic-input-tokens-mean', '16,64'])!.inputVariants, [
+    { batchSize: 1, seqLen: 16 },
+    { batchSize: 1, seqLen: 64 },
+  ]);
+  assert.throws(() => parseProfileArgs([...base, '--batch-size-text', '1,0']), /--batch-size-text must be greater than 0/);
+  assert.throws(() => parseProfileArgs([...base, '--n-models', '0']), /--n-models must be at least 1/);
+  assert.throws(() => parseProfileArgs([...base, '--cost-per-hour=0']), /--cost-per-hour must be greater than 0/);
+  assert.throws(() => parseProfileArgs([...base, '--batch-size-text', '1,2', '--image-width-mean', '32']), /input sweep sends texts only/);
 });

@@ -28,6 +28,7 @@ function record(sessionNum: number, startMs: number, latencyMs: number, failed =
     timeToFirstTokenMs: null,
     interTokenLatencyMs: null,
     outputTokens: null,
+    serverTiming: null,
     error: failed ? { code: 503, type: 'HTTPError', message: 'busy' } : null,
   };
 }
@@ -40,7 +41,7 @@ function point(name: string, concurrency: number, records: RequestRecord[]): Poi
     aggregate: {
       ...summary,
       load: { mode: 'concurrency', concurrency },
-      input_config: { model: 'BAAI/bge-small-en-v1.5', endpointType: 'embeddings', baseUrl: 'http://h:1', endpointPath: '/v1/embeddings' },
+      pooled_config: { model: 'BAAI/bge-small-en-v1.5', endpointType: 'embeddings', baseUrl: 'http://h:1', endpointPath: '/v1/embeddings' },
     },
     records: parseJsonlRecords(records.map(recordToJsonLine).join('\n')),
     serverMetricsDelta: { 'requests_total{code="200"}': records.length },
@@ -180,4 +181,23 @@ test("a sweep report has the sweep chart, every point's charts and tables, and c
   assert.match(report.html, />c=4</);
   assert.match(report.html, /requests_total\{code=&quot;200&quot;\}/);
   assert.doesNotMatch(report.html, /<(script|link|img|iframe|object)\b|\s(src|href)=|url\(/i, 'nothing to fetch: the page works offline');
+});
+
+test('the report splits latency into network + HTTP, tokenization, queue and compute when the server timed its stages', () => {
+  // 100 requests: latency 10 + i ms, of which 1 ms tokenization, i/10 ms queue, 5 ms compute.
+  const timed = Array.from({ length: 100 }, (_, i) => ({
+    ...record(i, i * 20, 10 + i),
+    serverTiming: { tokenizationMs: 1, queueMs: i / 10, inferenceMs: 5, totalMs: null },
+  }));
+  const set: ArtifactSet = { dir: '/nowhere', isSweep: true, points: [point('concurrency2', 2, timed), point('concurrency1', 1, [record(0, 0, 10)])] };
+  const report = renderReport(set, { costPerHour: null, generatedAt: new Date(0) });
+  const ids = report.charts.map((c) => c.id);
+  assert.ok(ids.includes('sweep-latency-breakdown') && ids.includes('concurrency2-latency-breakdown'));
+  assert.equal(ids.includes('concurrency1-latency-breakdown'), false, 'no stage times, no breakdown chart');
+  const chart = report.charts.find((c) => c.id === 'concurrency2-latency-breakdown')!;
+  // Five bands (all, p0-50, p50-90, p90-99, p99-100) x four components, every one non-zero.
+  assert.equal(chart.svg.match(/class="segment"/g)!.length, 20);
+  assert.match(chart.svg, /p99-100 \(1\): Queue 9\.9 mean ms/);
+  assert.match(report.html, /<h3>Latency breakdown<\/h3>/);
+  assert.match(report.html, /<td class="text">Compute<\/td><td>5<\/td><td>5<\/td><td>5<\/td><td>8\.4%<\/td>/);
 });

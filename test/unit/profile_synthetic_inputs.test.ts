@@ -47,7 +47,7 @@ test('synthetic texts have exactly the requested token count for the model token
 
 test('the same seed gives the same dataset; stddev spreads lengths around the mean', () => {
   const counter = loadTokenCounter(BGE);
-  const source = { kind: 'synthetic', tokensMean: 50, tokensStddev: 10, batchSizeText: 2, numDatasetEntries: 40, images: null } as const;
+  const source = { kind: 'synthetic', tokensMean: 50, tokensStddev: 10, batchSizeText: 2, numDatasetEntries: 40, images: null, rankings: null } as const;
   const first = buildSyntheticDataset(source, counter, 11, 40);
   const again = buildSyntheticDataset(source, counter, 11, 40);
   const other = buildSyntheticDataset(source, counter, 12, 40);
@@ -76,6 +76,7 @@ test('synthetic images are valid PNG data URIs of the requested size', () => {
     batchSizeText: 1,
     numDatasetEntries: 3,
     images: { widthMean: 48, heightMean: 20, widthStddev: 0, heightStddev: 0, batchSize: 2 },
+    rankings: null,
   } as const;
   const entries = buildSyntheticDataset(source, counter, 1, 3);
   for (const entry of entries) {

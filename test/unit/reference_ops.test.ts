@@ -209,6 +209,19 @@ describe('attention', () => {
     assertClose(out, [head0, head1, head0, head1, 100, -100], 1e-14); // tolerance: 1e-14 abs (exp(ln 3) rounding)
   });
 
+  it('with a sliding window, equal keys give each query the mean of v over |i - j| <= window, per sequence', () => {
+    // Sequences of 5 and 2 tokens, 1 head of dim 1, equal scores: window 1 averages each token's neighbours.
+    const q = [1, 2, 3, 4, 5, 6, 7];
+    const k = [0, 0, 0, 0, 0, 0, 0];
+    const v = [1, 2, 4, 8, 16, 100, 200];
+    const expected = [(1 + 2) / 2, (1 + 2 + 4) / 3, (2 + 4 + 8) / 3, (4 + 8 + 16) / 3, (8 + 16) / 2, 150, 150];
+    assertClose(attention(q, k, v, [0, 5, 7], 1, 1, 1), expected, 1e-14); // tolerance: 1e-14 abs (values <= 200)
+    // A window covering the sequences is full attention; 0 means no window.
+    assert.deepEqual(attention(q, k, v, [0, 5, 7], 1, 1, 4), attention(q, k, v, [0, 5, 7], 1, 1));
+    assert.deepEqual(attention(q, k, v, [0, 5, 7], 1, 1, 0), attention(q, k, v, [0, 5, 7], 1, 1));
+    assert.throws(() => attention(q, k, v, [0, 5, 7], 1, 1, -1), /window must be a non-negative integer/);
+  });
+
   it('rejects cuSeqLens that do not cover the tokens', () => {
     assert.throws(() => attention([1, 2], [1, 2], [1, 2], [0, 1], 1, 1), /cuSeqLens ends at 1 but there are 2 rows/);
     assert.throws(() => attention([1, 2], [1, 2], [1, 2], [0, 2, 1], 1, 1), /non-decreasing/);

@@ -137,3 +137,110 @@ def test_rerank_agrees_with_sentence_transformers_cross_encoder(model_path):
     diff = max(abs(o["relevance_score"] - float(r["score"])) for o, r in zip(ours, ranked))
     report(f"cross-encoder /v2/rerank vs CrossEncoder.rank ({model_class(model_path).__name__})", documents=len(documents), max_abs=diff, bound=FLOAT32_BOUND)
     assert diff <= FLOAT32_BOUND
+
+
+# Qwen3-Reranker, as its model card scores it (Qwen/Qwen3-Reranker-0.6B README, "Transformers Usage") and as vLLM serves
+# it (--hf-overrides below): P(yes) from the causal LM's last-token logits of "no" and "yes", the pair formatted into the
+# card's prompt. Our checkpoint: the Qwen3-Embedding-0.6B layout under `model.` (a Qwen3ForCausalLM save, tied lm_head).
+QWEN3_RERANKER_OVERRIDES = '{"architectures": ["Qwen3ForSequenceClassification"], "classifier_from_token": ["no", "yes"], "is_original_qwen3_reranker": true}'
+QWEN3_SHRINK = ("--layers", "2", "--hidden", "64", "--heads", "4", "--kv-heads", "2", "--head-dim", "16", "--intermediate", "128")
+QWEN3_PREFIX = '<|im_start|>system\nJudge whether the Document meets the requirements based on the Query and the Instruct provided. Note that the answer can only be "yes" or "no".<|im_end|>\n<|im_start|>user\n'
+QWEN3_SUFFIX = "<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"
+QWEN3_INSTRUCTION = "Given a web search query, retrieve relevant passages that answer the query"
+
+
+@pytest.fixture(scope="module")
+def qwen3_reranker_path(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("qwen3-reranker") / "model"
+    command = ["node", "--import", "tsx", "test/fixtures/generate.ts", "qwen3-embedding", str(out), "--init-std", "0.1", "--prefix", "model.", *QWEN3_SHRINK]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    return str(out)
+
+
+def model_card_scores(path: str, pairs, dtype, max_length: int = 8192) -> np.ndarray:
+    """The model card's code. One difference, on purpose: the body is tokenized with add_special_tokens=False. The card
+    calls tokenizer(pairs, ...) with the default, which adds nothing with the reranker's own tokenizer.json (Qwen3's
+    ByteLevel post-processor); our fixture reuses Qwen3-Embedding's tokenizer.json, whose template appends
+    <|endoftext|>, which the reranker's tokenizer does not have."""
+    from test_transformers_classes import _float64_qwen3
+
+    tokenizer = transformers.AutoTokenizer.from_pretrained(path)
+    model, info = transformers.Qwen3ForCausalLM.from_pretrained(path, dtype=dtype, attn_implementation="eager", output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    if dtype == torch.float64:
+        _float64_qwen3(model.model)
+    model.eval()
+    no_id, yes_id = tokenizer.convert_tokens_to_ids("no"), tokenizer.convert_tokens_to_ids("yes")
+    prefix = tokenizer.encode(QWEN3_PREFIX, add_special_tokens=False)
+    suffix = tokenizer.encode(QWEN3_SUFFIX, add_special_tokens=False)
+    scores = []
+    with torch.no_grad():
+        for query, document in pairs:
+            text = f"<Instruct>: {QWEN3_INSTRUCTION}\n<Query>: {query}\n<Document>: {document}"
+            body = tokenizer(text, add_special_tokens=False, truncation="longest_first", max_length=max_length - len(prefix) - len(suffix))["input_ids"]
+            logits = model(input_ids=torch.tensor([prefix + body + suffix])).logits[0, -1]
+            pair = torch.nn.functional.log_softmax(torch.stack([logits[no_id], logits[yes_id]]), dim=0)
+            scores.append(pair[1].exp().item())
+    return np.asarray(scores)
+
+
+# Measured 2026-12-08 (bounds as above): reference 3.0e-8, cpu 1.8e-7, WebGPU (lavapipe) 1.5e-7; truncated pairs 1.4e-8.
+@pytest.mark.parametrize("backend", ["reference", "cpu", "webgpu"])
+def test_qwen3_reranker_matches_the_model_card(qwen3_reranker_path, backend):
+    dtype = torch.float64 if backend == "reference" else torch.float32
+    theirs = model_card_scores(qwen3_reranker_path, PAIRS, dtype)
+    with backend_server(qwen3_reranker_path, "--backend", backend, "--hf-overrides", QWEN3_RERANKER_OVERRIDES) as server:
+        ours = our_scores(server, PAIRS)
+    diff = np.abs(ours - theirs)
+    bound = REFERENCE_BOUND if backend == "reference" else FLOAT32_BOUND
+    report(f"Qwen3-Reranker {backend} vs the model card's transformers code", pairs=len(PAIRS), max_abs=diff.max(),
+           score_range=[theirs.min(), theirs.max()], bound=bound)
+    assert diff.max() <= bound
+
+
+def test_qwen3_reranker_long_pairs_keep_the_prompt(qwen3_reranker_path):
+    """Too long: the card cuts the instruction/query/document text from its end, keeping the prompt's prefix and suffix."""
+    max_len = 96
+    theirs = model_card_scores(qwen3_reranker_path, LONG_PAIRS, torch.float64, max_length=max_len)
+    with backend_server(qwen3_reranker_path, "--backend", "reference", "--hf-overrides", QWEN3_RERANKER_OVERRIDES,
+                        "--max-model-len", str(max_len), "--truncate", "end") as server:
+        ours = our_scores(server, LONG_PAIRS)
+    diff = np.abs(ours - theirs)
+    report("Qwen3-Reranker truncated pairs vs the model card", pairs=len(LONG_PAIRS), max_abs=diff.max(), bound=REFERENCE_BOUND)
+    assert diff.max() <= REFERENCE_BOUND
+
+
+# A multi-label classifier: ErnieForSequenceClassification with three labels and problem_type
+# multi_label_classification (a derived layout: test/fixtures/models/README.md). /classify returns the logits with
+# use_activation false and a sigmoid per label by default (vLLM's activation for multi-label problems).
+# Measured 2026-12-08: reference 3.4e-8, cpu 1.8e-7 (bounds as above).
+@pytest.fixture(scope="module")
+def ernie_classifier_path(tmp_path_factory) -> str:
+    out = tmp_path_factory.mktemp("ernie-classifier") / "model"
+    command = ["node", "--import", "tsx", "test/fixtures/generate.ts", "ernie-classifier", str(out), "--init-std", "0.1", *SHRINK]
+    subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+    return str(out)
+
+
+@pytest.mark.parametrize("backend", ["reference", "cpu"])
+def test_ernie_multilabel_classifier_matches_transformers(ernie_classifier_path, backend):
+    texts = [p[0] for p in PAIRS]
+    dtype = torch.float64 if backend == "reference" else torch.float32
+    tokenizer = transformers.AutoTokenizer.from_pretrained(ernie_classifier_path)
+    model, info = transformers.ErnieForSequenceClassification.from_pretrained(
+        ernie_classifier_path, dtype=dtype, attn_implementation="eager", output_loading_info=True)
+    assert not info["missing_keys"] and not info["unexpected_keys"], info
+    model.eval()
+    with torch.no_grad():
+        theirs = np.stack([model(**tokenizer(text, return_tensors="pt")).logits[0].double().numpy() for text in texts])
+    with backend_server(ernie_classifier_path, "--backend", backend) as server:
+        raw = server.post("/classify", {"input": texts, "use_activation": False})["data"]
+        activated = server.post("/classify", {"input": texts})["data"]
+    ours = np.asarray([d["probs"] for d in raw])
+    assert [d["num_classes"] for d in raw] == [3] * len(texts)
+    assert [d["label"] for d in activated] == [["sports", "finance", "technology"][int(i)] for i in np.argmax(theirs, axis=1)]
+    np.testing.assert_allclose([d["probs"] for d in activated], 1.0 / (1.0 + np.exp(-ours)), rtol=0, atol=1e-12)
+    diff = np.abs(ours - theirs)
+    bound = REFERENCE_BOUND if backend == "reference" else FLOAT32_BOUND
+    report(f"ERNIE 3-label classifier {backend} vs transformers ErnieForSequenceClassification", texts=len(texts), max_abs=diff.max(), bound=bound)
+    assert diff.max() <= bound

@@ -39,6 +39,7 @@ FLOAT32_BOUND = 1e-9
 INIT_STD = "0.1"
 BERT_SHRINK = ("--layers", "2", "--hidden", "32", "--heads", "4", "--intermediate", "64")
 QWEN3_SHRINK = ("--layers", "2", "--hidden", "64", "--heads", "4", "--kv-heads", "2", "--head-dim", "16", "--intermediate", "128")
+MODERNBERT_SHRINK = ("--layers", "4", "--hidden", "64", "--heads", "4", "--intermediate", "96")
 FIXTURES = {
     # all-MiniLM-L6-v2's layout: mean pooling + Normalize, pooler weights present.
     "all-minilm": {"shrink": BERT_SHRINK, "model_class": "BertModel"},
@@ -60,6 +61,9 @@ FIXTURES = {
     # configuration classes share every field); no public RoBERTa-layout metadata was reachable offline.
     "roberta-masked-lm": {"source": "bge-m3", "shrink": (*BERT_SHRINK, "--prefix", "roberta."), "model_class": "RobertaModel",
                           "config": {"model_type": "roberta", "architectures": ["RobertaForMaskedLM"]}},
+    # ModernBERT-base's layout (derived: no real metadata could be had offline, see the fixture's README.md), CLS pooling
+    # + Normalize. 4 layers: 0 and 3 global (global_attn_every_n_layers 3), 1 and 2 sliding-window (local_attention 128).
+    "modernbert": {"shrink": MODERNBERT_SHRINK, "model_class": "ModernBertModel", "source": "modernbert-base", "long_texts": True},
 }
 
 # Classes whose eager attention is BERT's eager_attention_forward (softmax in the model's dtype).
@@ -80,6 +84,13 @@ NON_ASCII_TEXTS = [
     "Быстрая коричневая лиса, مرحبا بالعالم, नमस्ते",
     "spaces   between    words\tand\ttabs",
 ]
+# Inputs longer than ModernBERT's sliding window (local_attention 128: a token sees 64 on each side), so the local
+# layers' mask is exercised: ~250 and ~130 tokens, next to the short texts.
+LONG_TEXTS = [" ".join(TEXTS), " ".join(TEXTS[::2])]
+
+
+def _texts(fixture) -> list[str]:
+    return TEXTS + LONG_TEXTS if fixture.get("long_texts") else TEXTS
 
 
 def _pooling_of(folder: Path) -> tuple[str, bool]:
@@ -105,7 +116,7 @@ def fixture(request, tmp_path_factory):
         config_path.write_text(json.dumps({**json.loads(config_path.read_text()), **FIXTURES[name]["config"]}, indent=2))
     pooling, normalize = _pooling_of(out)
     return {"name": name, "path": out, "pooling": pooling, "normalize": normalize, "model_class": FIXTURES[name]["model_class"],
-            "serve": FIXTURES[name].get("serve", ())}
+            "serve": FIXTURES[name].get("serve", ()), "long_texts": FIXTURES[name].get("long_texts", False)}
 
 
 def _float64_qwen3(model) -> None:
@@ -136,6 +147,54 @@ def _float64_qwen3(model) -> None:
             module.forward = types.MethodType(rope, module)
 
 
+def _modernbert_in_input_dtype() -> None:
+    """ModernBERT as upstream writes it computes RoPE and the softmax in float32 whatever the model dtype
+    (transformers/models/modernbert/modeling_modernbert.py, v5.25: compute_default_rope_parameters `inv_freq` from
+    `torch.arange(..., dtype=torch.float)` l.137, ModernBertRotaryEmbedding.forward `position_ids[..., None].float()`
+    l.146, apply_rotary_pos_emb `q.float()` / `k.float()` l.205-206, eager_attention_forward
+    `softmax(..., dtype=torch.float32)` l.168). The same formulas in the input's dtype: for a float32 model nothing
+    changes; a float64 model is float64 throughout. Both functions are looked up by name at call time
+    (ModernBertAttention.forward l.268-271), so replacing the module attributes is enough."""
+    from transformers.models.modernbert import modeling_modernbert as mb
+
+    def apply_rotary_pos_emb(q, k, cos, sin, unsqueeze_dim=1):  # l.203-207 without the float32 round trip
+        cos = cos.unsqueeze(unsqueeze_dim)
+        sin = sin.unsqueeze(unsqueeze_dim)
+        return (q * cos) + (mb.rotate_half(q) * sin), (k * cos) + (mb.rotate_half(k) * sin)
+
+    def eager_attention_forward(module, query, key, value, attention_mask, scaling, dropout=0.0, **kwargs):  # l.154-173
+        attn_weights = torch.matmul(query, key.transpose(2, 3)) * scaling
+        if attention_mask is not None:
+            attn_weights = attn_weights + attention_mask
+        attn_weights = torch.nn.functional.softmax(attn_weights, dim=-1)
+        return torch.matmul(attn_weights, value).transpose(1, 2).contiguous(), attn_weights
+
+    mb.apply_rotary_pos_emb = apply_rotary_pos_emb
+    mb.eager_attention_forward = eager_attention_forward
+
+
+def _float64_modernbert(model) -> None:
+    """ModernBertRotaryEmbedding's inverse frequencies and angles in float64 (l.137 and l.146 as above)."""
+    config = model.config
+    dim = config.hidden_size // config.num_attention_heads
+
+    def rope(self, x, position_ids, layer_type):  # l.143-151 in float64
+        inv_freq = getattr(self, f"{layer_type}_inv_freq").to(torch.float64)
+        freqs = position_ids[..., None].to(torch.float64) * inv_freq
+        emb = torch.cat((freqs, freqs), dim=-1)
+        scaling = getattr(self, f"{layer_type}_attention_scaling")
+        return (emb.cos() * scaling).to(x.dtype), (emb.sin() * scaling).to(x.dtype)
+
+    for module in model.modules():
+        if type(module).__name__ == "ModernBertRotaryEmbedding":
+            for layer_type in module.layer_types:
+                assert module.rope_type[layer_type] == "default"
+                theta = config.rope_parameters[layer_type]["rope_theta"]
+                # l.137: 1 / theta^(2i / dim), here in float64
+                setattr(module, f"{layer_type}_inv_freq", 1.0 / (theta ** (torch.arange(0, dim, 2, dtype=torch.float64) / dim)))
+            module.forward = types.MethodType(rope, module)
+
+
 _UPSTREAM_CACHE: dict[tuple[str, str], object] = {}
 
 
@@ -146,7 +205,11 @@ def upstream_model(fixture, dtype):
         model_class = getattr(transformers, fixture["model_class"])
         # BERT: eager attention is modeling_bert.py's eager_attention_forward (l.112-135): softmax in the model's dtype.
         # Qwen3: its eager path runs softmax in float32 (modeling_qwen3.py l.194); SDPA keeps the input dtype.
-        attention = "eager" if fixture["model_class"] in BERT_SHAPED_CLASSES else "sdpa"
+        # ModernBERT: eager_attention_forward (modeling_modernbert.py l.154-173) with the full and sliding-window masks of
+        # ModernBertModel.forward l.440-449, RoPE and softmax kept in the model's dtype (_modernbert_in_input_dtype).
+        attention = "eager" if fixture["model_class"] in BERT_SHAPED_CLASSES | {"ModernBertModel"} else "sdpa"
+        if fixture["model_class"] == "ModernBertModel":
+            _modernbert_in_input_dtype()
         model, info = model_class.from_pretrained(fixture["path"], dtype=dtype, attn_implementation=attention, output_loading_info=True)
         assert not info["missing_keys"], info
         assert not info["mismatched_keys"], info
@@ -154,6 +217,8 @@ def upstream_model(fixture, dtype):
         model.eval()
         if dtype == torch.float64 and fixture["model_class"] == "Qwen3Model":
             _float64_qwen3(model)
+        if dtype == torch.float64 and fixture["model_class"] == "ModernBertModel":
+            _float64_modernbert(model)
         _UPSTREAM_CACHE[key] = model
     return _UPSTREAM_CACHE[key]
 
@@ -182,24 +247,27 @@ def _ids(server, texts):
 
 
 def test_float64_reference_matches_transformers(fixture):
+    texts = _texts(fixture)
     with backend_server(fixture["path"], "--backend", "reference", *fixture["serve"]) as server:
-        ids = _ids(server, TEXTS)
-        ours = embed(server, TEXTS)
+        ids = _ids(server, texts)
+        ours = embed(server, texts)
     theirs = upstream_vectors(fixture, torch.float64, ids)
     distances = cosine_distance(ours, theirs)
-    report(f"{fixture['name']} float64 reference vs transformers {fixture['model_class']}", texts=len(TEXTS),
+    report(f"{fixture['name']} float64 reference vs transformers {fixture['model_class']}", texts=len(texts),
+           longest=max(len(i) for i in ids),
            pooling=fixture["pooling"], max_1_minus_cos=distances.max(), max_abs=np.abs(ours - theirs).max(), bound=FLOAT64_BOUND)
     assert distances.max() <= FLOAT64_BOUND, distances
 
 
 @pytest.mark.parametrize("backend", ["cpu", "webgpu"])
 def test_float32_backends_match_transformers(fixture, backend):
+    texts = _texts(fixture)
     with backend_server(fixture["path"], "--backend", backend, "--dtype", "float32", *fixture["serve"]) as server:
-        ids = _ids(server, TEXTS)
-        ours = embed(server, TEXTS)
+        ids = _ids(server, texts)
+        ours = embed(server, texts)
     theirs = upstream_vectors(fixture, torch.float32, ids)
     distances = cosine_distance(ours, theirs)
-    report(f"{fixture['name']} float32 {backend} vs transformers {fixture['model_class']}", texts=len(TEXTS),
+    report(f"{fixture['name']} float32 {backend} vs transformers {fixture['model_class']}", texts=len(texts),
            max_1_minus_cos=distances.max(), max_abs=np.abs(ours - theirs).max(), bound=FLOAT32_BOUND)
     assert distances.max() <= FLOAT32_BOUND, distances
 

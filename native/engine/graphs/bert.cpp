@@ -154,7 +154,7 @@ void BertEngine::RunDenseLayers(const Layer& layer, const float* context, const 
                                 float* intermediate, float* output, int64_t rows) {
   const int64_t H = config_.hidden_size;
   const int64_t I = config_.intermediate_size;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   // BertSelfOutput: dense + bias, + input, LayerNorm.
   const kc::GemmEpilogue self_output = BiasResidualLayerNorm(
       layer.attention_out_bias, input, H, layer.attention_ln_gamma, layer.attention_ln_beta, config_.layer_norm_eps);
@@ -182,7 +182,7 @@ std::vector<float> BertEngine::Forward(const Batch& b) {
   if (num_seqs == 0) return pooled;
 
   std::lock_guard<std::mutex> lock(forward_mutex_);
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   float* x = hidden_.Reserve(static_cast<size_t>(T * H));
   float* attention_out = hidden_alt_.Reserve(static_cast<size_t>(T * H));
   float* qkv = qkv_.Reserve(static_cast<size_t>(T * 3 * H));
@@ -193,25 +193,10 @@ std::vector<float> BertEngine::Forward(const Batch& b) {
   ops_.embeddings(pool, tables_, b.token_ids.data(), b.positions.data(),
                   b.token_type_ids.empty() ? nullptr : b.token_type_ids.data(), T, x);
 
-  kc::AttentionArgs attention;
-  attention.q = qkv;
-  attention.k = qkv + H;
-  attention.v = qkv + 2 * H;
-  attention.ldq = attention.ldk = attention.ldv = 3 * H;
-  attention.out = context_rows;
-  attention.ldo = H;
-  attention.num_heads = config_.num_heads;
-  attention.head_dim = H / config_.num_heads;
-  attention.cu_seq_lens = b.cu_seq_lens.data();
-  attention.num_seqs = num_seqs;
-  attention.num_tokens = T;
-  attention.workspace = attention_workspace_.Reserve(static_cast<size_t>(ops_.attention_workspace_floats(attention)));
-  attention.workspace_floats = static_cast<int64_t>(attention_workspace_.capacity_floats());
+  const kc::AttentionArgs attention =
+      FusedQkvAttention(ops_, b, H, config_.num_heads, qkv, context_rows, attention_workspace_);
 
-  // CLS and LAST pooling read one token per sequence: the last layer needs K and V of every token but everything
-  // after them (attention output, dense layers) only for that token. Rows are computed independently, so the
-  // pooled rows are bitwise what the full layer would give.
-  const bool prune_last_layer = b.pooling != PoolingMode::kMean;
+  const bool prune_last_layer = PrunesLastLayer(b);
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     // BertSelfAttention: Q, K, V projections in one GEMM.
@@ -219,35 +204,22 @@ std::vector<float> BertEngine::Forward(const Batch& b) {
     qkv_epilogue.bias = layer.qkv_bias.data();
     ops_.gemm(pool, x, T, H, layer.qkv, qkv, 3 * H, qkv_epilogue);
     if (prune_last_layer && l + 1 == layers_.size()) {
-      std::vector<int32_t> pooled_query(static_cast<size_t>(num_seqs));
-      for (int64_t s = 0; s < num_seqs; ++s) {
-        pooled_query[static_cast<size_t>(s)] =
-            b.pooling == PoolingMode::kCls ? 0 : b.cu_seq_lens[s + 1] - b.cu_seq_lens[s] - 1;
-      }
-      attention.only_query = pooled_query.data();
-      ops_.attention(pool, attention);
-      // Gather the pooled tokens' context and input rows, then finish the layer on num_seqs rows.
+      // Attention for the pooled tokens only, their context and input rows gathered; the layer ends on num_seqs rows.
       float* context = pooled_rows_.Reserve(static_cast<size_t>(num_seqs * (4 * H + I)));
       float* input = context + num_seqs * H;
       float* attention_rows = input + num_seqs * H;
       float* output_rows = attention_rows + num_seqs * H;
       float* intermediate = output_rows + num_seqs * H;
-      std::vector<int64_t> rows(static_cast<size_t>(num_seqs));
-      for (int64_t s = 0; s < num_seqs; ++s)
-        rows[static_cast<size_t>(s)] = b.cu_seq_lens[s] + pooled_query[static_cast<size_t>(s)];
-      GatherRows(context_rows, H, rows, H, context);
-      GatherRows(x, H, rows, H, input);
+      AttendPooledTokensOnly(ops_, pool, attention, b, x, H, context, input);
       RunDenseLayers(layer, context, input, attention_rows, intermediate, output_rows, num_seqs);
-      PoolOneRowEach(ops_, pool, output_rows, num_seqs, H, b.dimensions.data(), b.normalize.data(), pooled.data(),
-                     out_size);
+      PoolOneRowEach(ops_, pool, b, output_rows, H, pooled);
       return pooled;
     }
     ops_.attention(pool, attention);
     RunDenseLayers(layer, context_rows, x, attention_out, intermediate_rows, x, T);
   }
 
-  ops_.pool(pool, x, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(),
-            pooled.data(), out_size);
+  PoolSequences(ops_, pool, b, x, H, pooled);
   return pooled;
 }
 

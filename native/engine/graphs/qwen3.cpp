@@ -17,8 +17,6 @@ namespace {
 
 constexpr const char* kWeightsLabel = "Qwen3 weights";
 
-[[noreturn]] void BatchFail(const std::string& message) { throw std::invalid_argument("batch: " + message); }
-
 }  // namespace
 
 Qwen3Hyperparameters ParseQwen3Config(const ConfigValues& c) {
@@ -196,7 +194,7 @@ std::vector<float> Qwen3Engine::Forward(const Batch& b) {
   const int64_t qw = c.num_heads * d;
   const int64_t kvw = c.num_kv_heads * d;
   const int64_t W = qw + 2 * kvw;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   float* x = hidden_.Reserve(static_cast<size_t>(T * H));
   float* h = hidden_alt_.Reserve(static_cast<size_t>(T * H));
   float* normed = normed_.Reserve(static_cast<size_t>(T * H));
@@ -284,8 +282,7 @@ std::vector<float> Qwen3Engine::Forward(const Batch& b) {
   }
 
   ops_.rms_norm(pool, x, H, normed, H, T, 1, H, final_norm_.data(), c.rms_norm_eps);
-  ops_.pool(pool, normed, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(),
-            pooled.data(), out_size);
+  PoolSequences(ops_, pool, b, normed, H, pooled);
   return pooled;
 }
 
@@ -294,7 +291,7 @@ void Qwen3Engine::RunDenseLayers(const Layer& layer, const float* context, const
   const Qwen3Hyperparameters& c = config_;
   const int64_t H = c.hidden_size;
   const int64_t I = c.intermediate_size;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   // o_proj + residual.
   kc::GemmEpilogue o_epilogue;
   o_epilogue.residual = input;
@@ -317,7 +314,7 @@ std::vector<float> Qwen3Engine::FinishPrunedLayer(const Layer& layer, const Batc
   const int64_t H = c.hidden_size;
   const int64_t I = c.intermediate_size;
   const int64_t qw = c.num_heads * c.head_dim;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   const int64_t num_seqs = static_cast<int64_t>(b.cu_seq_lens.size()) - 1;
   std::vector<int32_t> dims;
   std::vector<uint8_t> norms;

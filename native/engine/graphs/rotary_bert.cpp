@@ -223,7 +223,7 @@ void RotaryBertEngine::RunDenseLayers(const Layer& layer, const float* context, 
                                       float* attention_out, float* up_gate, float* gated, float* output, int64_t rows) {
   const int64_t H = config_.hidden_size;
   const int64_t I = config_.intermediate_size;
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   // out_proj (+ bias), + input, norm1 / attn_ln.
   const kc::GemmEpilogue attention_end = BiasResidualLayerNorm(layer.out_bias, input, H, layer.attention_ln_gamma,
                                                                layer.attention_ln_beta, config_.layer_norm_eps);
@@ -253,7 +253,7 @@ std::vector<float> RotaryBertEngine::Forward(const Batch& b) {
   if (num_seqs == 0) return pooled;
 
   std::lock_guard<std::mutex> lock(forward_mutex_);
-  kc::ThreadPool& pool = *pool_;
+  ExecutionContext& pool = execution_;
   float* x = hidden_.Reserve(static_cast<size_t>(T * H));
   float* attention_out = hidden_alt_.Reserve(static_cast<size_t>(T * H));
   float* qkv = qkv_.Reserve(static_cast<size_t>(T * 3 * H));
@@ -267,24 +267,9 @@ std::vector<float> RotaryBertEngine::Forward(const Batch& b) {
   ops_.embeddings(pool, tables_, b.token_ids.data(), nullptr, reads_token_types ? b.token_type_ids.data() : nullptr, T,
                   x);
 
-  kc::AttentionArgs attention;
-  attention.q = qkv;
-  attention.k = qkv + H;
-  attention.v = qkv + 2 * H;
-  attention.ldq = attention.ldk = attention.ldv = 3 * H;
-  attention.out = context_rows;
-  attention.ldo = H;
-  attention.num_heads = num_heads;
-  attention.head_dim = head_dim;
-  attention.cu_seq_lens = b.cu_seq_lens.data();
-  attention.num_seqs = num_seqs;
-  attention.num_tokens = T;
-  attention.workspace = attention_workspace_.Reserve(static_cast<size_t>(ops_.attention_workspace_floats(attention)));
-  attention.workspace_floats = static_cast<int64_t>(attention_workspace_.capacity_floats());
+  const kc::AttentionArgs attention = FusedQkvAttention(ops_, b, H, num_heads, qkv, context_rows, attention_workspace_);
 
-  // CLS and LAST pooling read one token per sequence: the last layer needs K and V of every token but everything
-  // after them only for that token (rows are independent, so the pooled rows are bitwise the full layer's).
-  const bool prune_last_layer = b.pooling != PoolingMode::kMean;
+  const bool prune_last_layer = PrunesLastLayer(b);
   for (size_t l = 0; l < layers_.size(); ++l) {
     const Layer& layer = layers_[l];
     // Wqkv / qkv_proj: Q, K, V in one GEMM; then rotary on Q and K at each token's position in its sequence, in one
@@ -296,36 +281,23 @@ std::vector<float> RotaryBertEngine::Forward(const Batch& b) {
     ops_.rope(pool, qkv, 3 * H, T, 2 * num_heads, head_dim, b.positions.data(), rope_base_,
               rope_inverse_frequency_scale_, config_.max_position_embeddings);
     if (prune_last_layer && l + 1 == layers_.size()) {
-      std::vector<int32_t> pooled_query(static_cast<size_t>(num_seqs));
-      for (int64_t s = 0; s < num_seqs; ++s) {
-        pooled_query[static_cast<size_t>(s)] =
-            b.pooling == PoolingMode::kCls ? 0 : b.cu_seq_lens[s + 1] - b.cu_seq_lens[s] - 1;
-      }
-      attention.only_query = pooled_query.data();
-      ops_.attention(pool, attention);
-      // Gather the pooled tokens' context and input rows, then finish the layer on num_seqs rows.
+      // Attention for the pooled tokens only, their context and input rows gathered; the layer ends on num_seqs rows.
       float* context = pooled_rows_.Reserve(static_cast<size_t>(num_seqs * (4 * H + 3 * I)));
       float* input = context + num_seqs * H;
       float* attention_rows = input + num_seqs * H;
       float* output_rows = attention_rows + num_seqs * H;
       float* up_gate = output_rows + num_seqs * H;
       float* gated = up_gate + num_seqs * 2 * I;
-      std::vector<int64_t> rows(static_cast<size_t>(num_seqs));
-      for (int64_t s = 0; s < num_seqs; ++s)
-        rows[static_cast<size_t>(s)] = b.cu_seq_lens[s] + pooled_query[static_cast<size_t>(s)];
-      GatherRows(context_rows, H, rows, H, context);
-      GatherRows(x, H, rows, H, input);
+      AttendPooledTokensOnly(ops_, pool, attention, b, x, H, context, input);
       RunDenseLayers(layer, context, input, attention_rows, up_gate, gated, output_rows, num_seqs);
-      PoolOneRowEach(ops_, pool, output_rows, num_seqs, H, b.dimensions.data(), b.normalize.data(), pooled.data(),
-                     out_size);
+      PoolOneRowEach(ops_, pool, b, output_rows, H, pooled);
       return pooled;
     }
     ops_.attention(pool, attention);
     RunDenseLayers(layer, context_rows, x, attention_out, up_gate_rows, gated_rows, x, T);
   }
 
-  ops_.pool(pool, x, H, H, b.cu_seq_lens.data(), num_seqs, b.pooling, b.dimensions.data(), b.normalize.data(),
-            pooled.data(), out_size);
+  PoolSequences(ops_, pool, b, x, H, pooled);
   return pooled;
 }
 

@@ -1,13 +1,17 @@
 // Bidirectional multi-head attention over a ragged batch: no padding and no mask, each sequence attends to itself
-// only (BertSelfAttention with an all-ones mask). Flash-attention style: per (sequence, head, block of queries),
-// keys are visited in tiles and the softmax is computed online (running max and sum, rescaling the partial
-// output), so the full score matrix is never stored and any sequence length needs O(tile) memory beyond K^T.
+// only (BertSelfAttention with an all-ones mask), optionally within a sliding window (|query - key| <= window, as
+// ModernBERT's local layers: transformers masking_utils.py sliding_window_bidirectional_overlay). Flash-attention
+// style: per (sequence, head, block of queries), keys are visited in tiles and the softmax is computed online (running
+// max and sum, rescaling the partial output), so the full score matrix is never stored and any sequence length needs
+// O(tile) memory beyond K^T.
 //
 // First K is transposed once per (sequence, head) into K^T [head_dim][keys], so a tile of scores is register-blocked
 // like a small GEMM (kQueryRows queries x kKeyVecs vectors of keys). Then each work item, one (sequence, head,
 // range of up to 64 queries), walks the key tiles; P V accumulates with V rows read in place, each probability
 // broadcast once for up to 4 vectors of the head dimension. Items are independent, so a sequence's result does
-// not depend on the rest of the batch.
+// not depend on the rest of the batch. With a window, a block of queries visits only the key tiles that overlap the
+// union of its rows' windows (the keys outside a row's own window inside those tiles get probability exactly 0), so
+// a sequence of n tokens costs O(n * window) instead of O(n^2).
 #include <cstdint>
 
 #include "kernels/cpu/isa_dispatch.h"
@@ -147,7 +151,15 @@ void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len
       for (int64_t d = 0; d < padded_dim; d += kLanes) Store(acc_out + r * padded_dim + d, Zero());
     }
 
-    for (int64_t j0 = 0; j0 < seq_len; j0 += kKeyTile) {
+    // Keys any row of this block sees: the whole sequence, or the union of the rows' windows, from its tile start.
+    int64_t keys_begin = 0;
+    int64_t keys_end = seq_len;
+    if (args.window > 0) {
+      keys_begin = i0 - args.window > 0 ? (i0 - args.window) / kKeyTile * kKeyTile : 0;
+      const int64_t last = i0 + num_rows - 1 + args.window + 1;
+      keys_end = last < seq_len ? last : seq_len;
+    }
+    for (int64_t j0 = keys_begin; j0 < keys_end; j0 += kKeyTile) {
       const int64_t num_keys = seq_len - j0 < kKeyTile ? seq_len - j0 : kKeyTile;
       // Scores for this tile: S = (scale q) K^T, queries broadcast, keys along the vector lanes.
       VecF s[kQueryRows][kKeyVecs];
@@ -171,34 +183,42 @@ void AttentionItem(const AttentionArgs& args, int64_t seq_begin, int64_t seq_len
       // Online softmax: new running max, rescale what was accumulated, probabilities of this tile.
       for (int r = 0; r < kQueryRows; ++r) {
         float* p_row = scores + r * kKeyTile;
-        VecF tile_max = Set1(kNegativeInfinity);
-        for (int v = 0; v < kKeyVecs; ++v) {
-          const int valid = static_cast<int>(num_keys - v * kLanes);
-          if (valid >= kLanes) {
-            tile_max = Max(tile_max, s[r][v]);
-          } else if (valid > 0) {  // padding keys must not raise the max
-            Store(p_row + v * kLanes, s[r][v]);
-            for (int j = valid; j < kLanes; ++j) p_row[v * kLanes + j] = kNegativeInfinity;
-            s[r][v] = Load(p_row + v * kLanes);
-            tile_max = Max(tile_max, s[r][v]);
-          }
+        // The tile's keys this row sees, [first, end) within the tile: past the sequence end (padding) and outside
+        // the row's window are masked.
+        int64_t first = 0;
+        int64_t end = num_keys;
+        if (args.window > 0) {
+          const int64_t query = i0 + (r < num_rows ? r : num_rows - 1);
+          if (query - args.window - j0 > first) first = query - args.window - j0;
+          if (query + args.window + 1 - j0 < end) end = query + args.window + 1 - j0;
         }
+        if (first >= end) {  // no key of this tile in the row's window: it contributes nothing
+          for (int v = 0; v < kKeyVecs; ++v) Store(p_row + v * kLanes, Zero());
+          continue;
+        }
+        const bool masked = first > 0 || end < kKeyTile;
+        if (masked) {  // masked keys must not raise the max
+          for (int v = 0; v < kKeyVecs; ++v) Store(p_row + v * kLanes, s[r][v]);
+          for (int64_t j = 0; j < first; ++j) p_row[j] = kNegativeInfinity;
+          for (int64_t j = end; j < kKeyTile; ++j) p_row[j] = kNegativeInfinity;
+          for (int v = 0; v < kKeyVecs; ++v) s[r][v] = Load(p_row + v * kLanes);
+        }
+        VecF tile_max = s[r][0];
+        for (int v = 1; v < kKeyVecs; ++v) tile_max = Max(tile_max, s[r][v]);
         const float tile_max_value = ReduceMax(tile_max);
         const float new_max = running_max[r] > tile_max_value ? running_max[r] : tile_max_value;
         const VecF new_max_v = Set1(new_max);
         VecF tile_sum = Zero();
         for (int v = 0; v < kKeyVecs; ++v) {
-          const int valid = static_cast<int>(num_keys - v * kLanes);
-          VecF p = Zero();
-          if (valid > 0) {
-            p = Exp(Sub(s[r][v], new_max_v));
-            if (valid < kLanes) {  // padding keys get exactly 0, not exp's smallest value
-              Store(p_row + v * kLanes, p);
-              p = LoadN(p_row + v * kLanes, valid);
-            }
-          }
+          const VecF p = Exp(Sub(s[r][v], new_max_v));
           Store(p_row + v * kLanes, p);
           tile_sum = Add(tile_sum, p);
+        }
+        if (masked) {  // masked keys get exactly 0, not exp's smallest value
+          for (int64_t j = 0; j < first; ++j) p_row[j] = 0.0f;
+          for (int64_t j = end; j < kKeyTile; ++j) p_row[j] = 0.0f;
+          tile_sum = Zero();
+          for (int v = 0; v < kKeyVecs; ++v) tile_sum = Add(tile_sum, Load(p_row + v * kLanes));
         }
         // exp(-inf) on the first tile: nothing accumulated yet, the factor is 0.
         const float correction =
@@ -295,6 +315,8 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
   if (args.num_tokens == 0) return;
   if (args.q == nullptr || args.k == nullptr || args.v == nullptr || args.out == nullptr) Fail("null tensor");
 
+  // Keys one query visits (its cost): the whole sequence, or at most its window on both sides.
+  auto keys_per_query = [&](int64_t len) { return args.window > 0 ? std::min(len, 2 * args.window + 1) : len; };
   std::vector<Item> items;
   for (int64_t s = 0; s < args.num_seqs; ++s) {
     const int64_t len = static_cast<int64_t>(args.cu_seq_lens[s + 1]) - args.cu_seq_lens[s];
@@ -302,13 +324,13 @@ void Attention(ThreadPool& pool, const AttentionArgs& args) {
       const int64_t q = args.only_query[s];
       if (q < 0 || q >= len)
         Fail("only_query[" + std::to_string(s) + "] = " + std::to_string(q) + " is outside its sequence");
-      for (int64_t h = 0; h < args.num_heads; ++h) items.push_back({s, h, q, q + 1, len});
+      for (int64_t h = 0; h < args.num_heads; ++h) items.push_back({s, h, q, q + 1, keys_per_query(len)});
       continue;
     }
     for (int64_t h = 0; h < args.num_heads; ++h) {
       for (int64_t q0 = 0; q0 < len; q0 += kQueriesPerItem) {
         const int64_t q1 = std::min(len, q0 + kQueriesPerItem);
-        items.push_back({s, h, q0, q1, (q1 - q0) * len});
+        items.push_back({s, h, q0, q1, (q1 - q0) * keys_per_query(len)});
       }
     }
   }

@@ -144,7 +144,9 @@ void Embeddings(ThreadPool& pool, const EmbeddingTables& tables, const int32_t* 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Bidirectional multi-head attention over a ragged batch (no padding, no mask): within each sequence, for each
-// head h (columns [h*head_dim, (h+1)*head_dim) of q, k, v and out), out = softmax(q k^T / sqrt(head_dim)) v.
+// head h (columns [h*head_dim, (h+1)*head_dim) of q, k, v and out), out = softmax(q k^T / sqrt(head_dim)) v. With a
+// window w > 0 (sliding-window attention, ModernBERT's local layers), query i of a sequence sees only its keys j with
+// |i - j| <= w; key tiles wholly outside a block of queries' windows are skipped, so the work is O(n w), not O(n^2).
 struct AttentionArgs {
   const float* q = nullptr;
   int64_t ldq = 0;
@@ -166,6 +168,8 @@ struct AttentionArgs {
   // its own per calling thread.
   float* workspace = nullptr;
   int64_t workspace_floats = 0;
+  // Half-width of the sliding window (keys within `window` positions on each side); <= 0 = every key.
+  int64_t window = 0;
 };
 void Attention(ThreadPool& pool, const AttentionArgs& args);
 // Floats of workspace Attention needs for these sequences (K^T of every sequence and head, padded to the key tile).

@@ -38,14 +38,18 @@ export interface NativeTensorSpec {
   readonly bytes: Uint8Array;
 }
 
-/** spec.config of a BERT engine (BERT, RoBERTa / XLM-RoBERTa and ERNIE all run it). */
-export interface NativeBertConfig {
+/** The dimensions every engine's spec.config starts with (what ../graph_builder.ts's engineDimensions copies). */
+export interface NativeModelDimensions {
   readonly vocabSize: number;
   readonly hiddenSize: number;
   readonly numLayers: number;
   readonly numHeads: number;
   readonly intermediateSize: number;
   readonly maxPositionEmbeddings: number;
+}
+
+/** spec.config of a BERT engine (BERT, RoBERTa / XLM-RoBERTa and ERNIE all run it). */
+export interface NativeBertConfig extends NativeModelDimensions {
   readonly typeVocabSize: number;
   /** Rows of embeddings.task_type_embeddings.weight (ERNIE use_task_id), 0 without that table. */
   readonly taskTypeVocabSize: number;
@@ -54,28 +58,17 @@ export interface NativeBertConfig {
 }
 
 /** spec.config of a Qwen3 engine. */
-export interface NativeQwen3Config {
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
+export interface NativeQwen3Config extends NativeModelDimensions {
   readonly numKeyValueHeads: number;
   readonly headDim: number;
-  readonly intermediateSize: number;
-  readonly maxPositionEmbeddings: number;
   readonly rmsNormEps: number;
   readonly ropeTheta: number;
 }
 
 /** spec.config of a rotary-BERT engine (NomicBERT and GTE: native/engine/graphs/rotary_bert.cpp). */
-export interface NativeRotaryBertConfig {
+export interface NativeRotaryBertConfig extends NativeModelDimensions {
   /** Whose tensor names the checkpoint uses. */
   readonly architecture: 'nomic_bert' | 'gte';
-  readonly vocabSize: number;
-  readonly hiddenSize: number;
-  readonly numLayers: number;
-  readonly numHeads: number;
-  readonly intermediateSize: number;
   readonly maxPositionEmbeddings: number;
   /** 0: no token type table. */
   readonly typeVocabSize: number;
@@ -91,6 +84,18 @@ export interface NativeRotaryBertConfig {
   readonly mlpDownBias: 0 | 1;
 }
 
+/** spec.config of a ModernBERT engine (native/engine/graphs/modernbert.cpp). */
+export interface NativeModernBertConfig extends NativeModelDimensions {
+  readonly normEps: number;
+  readonly hiddenAct: string;
+  readonly globalRopeTheta: number;
+  readonly localRopeTheta: number;
+  /** Half-width of the local layers' window (local_attention // 2). */
+  readonly slidingWindow: number;
+  /** One per layer, comma-separated: 'full_attention' or 'sliding_attention'. */
+  readonly layerTypes: string;
+}
+
 interface NativeEngineSpecBase {
   readonly dtype: Precision;
   /** 0 = one per hardware thread. */
@@ -102,7 +107,8 @@ interface NativeEngineSpecBase {
 export type NativeEngineChoice =
   | { readonly family: 'bert'; readonly config: NativeBertConfig }
   | { readonly family: 'qwen3'; readonly config: NativeQwen3Config }
-  | { readonly family: 'rotary_bert'; readonly config: NativeRotaryBertConfig };
+  | { readonly family: 'rotary_bert'; readonly config: NativeRotaryBertConfig }
+  | { readonly family: 'modernbert'; readonly config: NativeModernBertConfig };
 
 /** What loadEngine takes. */
 export type NativeEngineSpec = NativeEngineChoice & NativeEngineSpecBase;
@@ -225,6 +231,7 @@ export interface NativeOps {
     headDim: number,
     onlyQuery?: Int32Array | null,
     out?: Float32Array | null,
+    window?: number,
   ): Float32Array;
   /** The engine's layout: qkv [T, 3 * numHeads * headDim] (q | k | v in each row) -> out [T, numHeads * headDim]. */
   attentionQkv(

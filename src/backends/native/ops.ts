@@ -70,7 +70,7 @@ export function embeddings(spec: Parameters<ReturnType<typeof loadAddon>['ops'][
 /**
  * Bidirectional attention per sequence and head; q, k, v are [T, numHeads * headDim]. With onlyQuery (per
  * sequence, an index within it), only those output rows are computed (the rest are 0): what CLS / LAST pooling
- * needs from the last layer.
+ * needs from the last layer. With window > 0, sliding-window attention: query i sees keys j with |i - j| <= window.
  */
 export function attention(
   q: Float32Array,
@@ -81,8 +81,9 @@ export function attention(
   headDim: number,
   onlyQuery?: Int32Array,
   out?: Float32Array,
+  window = 0,
 ): Float32Array {
-  return loadAddon().ops.attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery ?? null, out ?? null);
+  return loadAddon().ops.attention(q, k, v, cuSeqLens, numHeads, headDim, onlyQuery ?? null, out ?? null, window);
 }
 
 /**

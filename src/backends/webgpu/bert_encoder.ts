@@ -17,10 +17,10 @@ import type { EncoderInputs } from './encoder_builder.js';
 import type { EncoderTuning } from './options.js';
 import type { BertGpuWeights } from './bert_weights.js';
 import type { WebGpuContext } from './device.js';
+import { bindBuffers, fusedQkvLayout, gatherTableRows, poolingBindGroup, recordAndSubmit, type Step, writeBatchLayout, writeInput } from './dispatch_steps.js';
 import { grid2d, writeBytes } from './gpu_buffers.js';
-import type { KernelSpec } from './kernel_spec.js';
 import type { CachedPipeline, PipelineCache } from './pipeline_cache.js';
-import { attentionParams, attentionPipelineKey, attentionTiles, DEFAULT_ATTENTION_TILING } from './kernels/attention.js';
+import { attentionParams, attentionPipelineKey, DEFAULT_ATTENTION_TILING } from './kernels/attention.js';
 import { embeddingsParams, embeddingsPipelineKey, packTokens } from './kernels/embeddings.js';
 import { checkTiling, DEFAULT_GEMM_TILING, gemmParams, gemmPipelineKey, gemmWorkgroups } from './kernels/gemm.js';
 import {
@@ -30,16 +30,7 @@ import {
   gemmResidualLayerNormWorkgroups,
 } from './kernels/gemm_residual_layernorm.js';
 import { layerNormParams, layerNormPipelineKey } from './kernels/layer_norm.js';
-import { packSequenceOptions, poolingParams, poolingPipelineKey, POOLING_KERNEL } from './kernels/pooling.js';
-
-type Sizes = { readonly numTokens: number; readonly numSequences: number; readonly numTiles: number };
-
-interface Step {
-  readonly label: string;
-  readonly pipeline: CachedPipeline;
-  readonly bindGroup: GPUBindGroup;
-  readonly workgroups: (sizes: Sizes) => [number, number, number];
-}
+import { poolingParams, poolingPipelineKey } from './kernels/pooling.js';
 
 export class BertEncoder {
   private constructor(
@@ -88,8 +79,7 @@ export class BertEncoder {
       pipelines.get(poolingPipelineKey(H, defaultPooling)),
     ]);
 
-    const bind = (label: string, pipeline: CachedPipeline, buffers: GPUBuffer[]): GPUBindGroup =>
-      ctx.device.createBindGroup({ label, layout: pipeline.layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const bind = (label: string, pipeline: CachedPipeline, buffers: GPUBuffer[]): GPUBindGroup => bindBuffers(ctx, label, pipeline.layout, buffers);
     const u = pool.uniforms;
     const steps: Step[] = [];
     const wordRows = weights.wordTable ?? pool.wordRows;
@@ -197,15 +187,10 @@ export class BertEncoder {
       );
     });
 
-    const poolingLayout = pipelines.bindGroupLayout(POOLING_KERNEL as KernelSpec);
-    const poolingBindGroup = ctx.device.createBindGroup({
-      label: 'pooling',
-      layout: poolingLayout,
-      entries: [pool.hidden, pool.cuSeqLens, pool.sequenceOptions, pool.pooled, u.pooling].map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+    const pooling = poolingBindGroup(ctx, pipelines, pool, pool.hidden, u.pooling);
     // The attention layout does not depend on the batch: written once.
-    writeBytes(ctx, u.attention, 0, new Uint8Array(attentionParams({ rowStride: 3 * H, qOffset: 0, kOffset: H, vOffset: 2 * H, outStride: H }, headDim)));
-    return new BertEncoder(ctx, pipelines, config, weights, pool, steps, poolingBindGroup, attentionTiling.queryTile);
+    writeBytes(ctx, u.attention, 0, new Uint8Array(attentionParams(fusedQkvLayout(H), headDim)));
+    return new BertEncoder(ctx, pipelines, config, weights, pool, steps, pooling, attentionTiling.queryTile);
   }
 
   /** Number of dispatches one forward records (for logs and tests). */
@@ -228,15 +213,14 @@ export class BertEncoder {
       throw new RangeError(`internal: batch of ${numTokens} tokens exceeds the activation pool (${pool.capacityTokens})`);
     }
     const poolingPipeline = await this.pipelines.get(poolingPipelineKey(H, inputs.pooling));
-    const tiles = attentionTiles(inputs.cuSeqLens, this.queryTile);
-    const write = (buffer: GPUBuffer, data: ArrayBufferView | ArrayBuffer): void =>
-      writeBytes(ctx, buffer, 0, data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+    const write = (buffer: GPUBuffer, data: ArrayBufferView | ArrayBuffer): void => writeInput(ctx, buffer, data);
 
     write(pool.tokens, packTokens(inputs.tokenIds, inputs.positions, inputs.tokenTypeIds));
-    write(pool.cuSeqLens, new Uint32Array(inputs.cuSeqLens.buffer, inputs.cuSeqLens.byteOffset, inputs.cuSeqLens.length));
-    write(pool.attentionTiles, tiles);
-    write(pool.sequenceOptions, packSequenceOptions(inputs.dimensions, inputs.normalize));
-    if (this.weights.wordTableHost !== null && pool.wordRows !== null) write(pool.wordRows, this.gatherWordRows(inputs.tokenIds));
+    const numTiles = writeBatchLayout(ctx, pool, inputs, this.queryTile);
+    const { wordTableHost } = this.weights;
+    if (wordTableHost !== null && pool.wordRows !== null) {
+      write(pool.wordRows, gatherTableRows(wordTableHost, inputs.tokenIds, H * (this.weights.weightType === 'f16' ? 2 : 4)));
+    }
     const u = pool.uniforms;
     write(u.embeddings, embeddingsParams(numTokens, eps));
     write(u.qkv, gemmParams(numTokens, 3 * H, H));
@@ -248,30 +232,15 @@ export class BertEncoder {
     write(u.layerNorm, layerNormParams(numTokens, eps));
     write(u.pooling, poolingParams(numSequences));
 
-    const sizes: Sizes = { numTokens, numSequences, numTiles: tiles.length / 2 };
-    const encoder = ctx.device.createCommandEncoder({ label: 'bert forward' });
-    const pass = encoder.beginComputePass({ label: 'bert forward' });
-    for (const step of this.steps) {
-      pass.setPipeline(step.pipeline.pipeline);
-      pass.setBindGroup(0, step.bindGroup);
-      pass.dispatchWorkgroups(...step.workgroups(sizes));
-    }
-    pass.setPipeline(poolingPipeline.pipeline);
-    pass.setBindGroup(0, this.poolingBindGroup);
-    pass.dispatchWorkgroups(...grid2d(numSequences, ctx.limit('maxComputeWorkgroupsPerDimension')));
-    pass.end();
-    const pooledFloats = numSequences * H;
-    encoder.copyBufferToBuffer(pool.pooled, 0, pool.staging, 0, pooledFloats * 4);
-    ctx.device.queue.submit([encoder.finish()]);
-    return pooledFloats;
-  }
-
-  /** Word rows of the batch copied out of the host-side table (storage format), for WORD_ROWS_PREGATHERED. */
-  private gatherWordRows(tokenIds: Int32Array): Uint8Array {
-    const table = this.weights.wordTableHost!;
-    const rowBytes = this.config.hiddenSize * (this.weights.weightType === 'f16' ? 2 : 4);
-    const rows = new Uint8Array(tokenIds.length * rowBytes);
-    for (let t = 0; t < tokenIds.length; t++) rows.set(table.subarray(tokenIds[t] * rowBytes, (tokenIds[t] + 1) * rowBytes), t * rowBytes);
-    return rows;
+    return recordAndSubmit(ctx, {
+      label: 'bert forward',
+      steps: this.steps,
+      sizes: { numTokens, numSequences, numTiles },
+      pooling: poolingPipeline,
+      poolingBindGroup: this.poolingBindGroup,
+      hiddenSize: H,
+      pooled: pool.pooled,
+      staging: pool.staging,
+    });
   }
 }

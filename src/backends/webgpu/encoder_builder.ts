@@ -7,7 +7,7 @@ import { ModelLoadError } from '../../errors.js';
 import type { ArchitectureSpec } from '../../model/architectures/spec.js';
 import type { LoadedModel, ModelConfig, PoolingMode } from '../../model/types.js';
 import type { WebGpuContext } from './device.js';
-import { DEFAULT_ATTENTION_TILING } from './kernels/attention.js';
+import { DEFAULT_ATTENTION_TILING, MAX_HEAD_DIM } from './kernels/attention.js';
 import type { WebGpuBackendOptions } from './options.js';
 import { DEFAULT_MAX_BATCH_TOKENS } from './options.js';
 import type { PipelineCache } from './pipeline_cache.js';
@@ -49,6 +49,12 @@ export interface WebGpuEncoderBuilder<C extends ModelConfig = ModelConfig> {
 /** Builds a builder with its config type checked against its spec, stored under the common type. */
 export function webGpuEncoder<C extends ModelConfig>(builder: WebGpuEncoderBuilder<C>): WebGpuEncoderBuilder {
   return builder as unknown as WebGpuEncoderBuilder;
+}
+
+/** Throws ModelLoadError when the attention kernel cannot take this model's head size (hidden / heads). */
+export function checkHeadDim(hiddenSize: number, numHeads: number): void {
+  const headDim = hiddenSize / numHeads;
+  if (headDim > MAX_HEAD_DIM) throw new ModelLoadError(`the webgpu attention kernel supports head sizes up to ${MAX_HEAD_DIM}, this model has ${headDim}`);
 }
 
 /** The weight storage the options ask for on this device. Throws ModelLoadError for f16 without shader-f16. */

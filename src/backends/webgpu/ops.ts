@@ -362,7 +362,10 @@ export class WebGpuOps {
     return this.runOnce(await this.prepareEmbeddings(...args));
   }
 
-  /** Ragged multi-head attention; q, k, v, output are [T, numHeads * headDim]. */
+  /**
+   * Ragged multi-head attention; q, k, v, output are [T, numHeads * headDim]. `window` > 0: sliding-window attention,
+   * query i sees keys j with |i - j| <= window.
+   */
   async prepareAttention(
     q: ArrayLike<number>,
     k: ArrayLike<number>,
@@ -370,9 +373,10 @@ export class WebGpuOps {
     cuSeqLens: ArrayLike<number>,
     numHeads: number,
     headDim: number,
-    opts: { tiling?: AttentionTiling } = {},
+    opts: { tiling?: AttentionTiling; window?: number } = {},
   ): Promise<PreparedOp> {
     const width = numHeads * headDim;
+    const window = opts.window ?? 0;
     if (q.length % width !== 0) throw new RangeError(`q length ${q.length} is not a multiple of numHeads*headDim = ${width}`);
     const numTokens = q.length / width;
     expectLength('k', k, q.length);
@@ -402,12 +406,15 @@ export class WebGpuOps {
         createBufferWithData(this.ctx, `${label}: cu_seq_lens`, Uint32Array.from(cuSeqLens)),
         createBufferWithData(this.ctx, `${label}: tiles`, tiles),
         outBuffer,
-        this.uniform(`${label}: params`, attentionParams({ rowStride: 3 * width, qOffset: 0, kOffset: width, vOffset: 2 * width, outStride: width }, headDim)),
+        this.uniform(
+          `${label}: params`,
+          attentionParams({ rowStride: 3 * width, qOffset: 0, kOffset: width, vOffset: 2 * width, outStride: width }, headDim, window),
+        ),
       ],
       [tiles.length / 2, numHeads, 1],
       outBuffer,
       numTokens * width,
-      attentionFlops(cuSeqLens, numHeads, headDim),
+      attentionFlops(cuSeqLens, numHeads, headDim, window),
     );
   }
 

@@ -107,7 +107,11 @@ export class WebGpuDecoderOps {
     );
   }
 
-  /** applyRotaryEmbedding(x [T, numHeads * headDim], positions [T], numHeads, headDim, theta, inverseFrequencyScale). */
+  /**
+   * applyRotaryEmbedding(x [T, numHeads * headDim], positions [T], numHeads, headDim, theta, inverseFrequencyScale) on
+   * the first numHeads heads of rows `rowStride` floats apart (default: rows back to back; wider, e.g. q and k of fused
+   * q | k | v rows, leaves the other columns as they are).
+   */
   async rotaryEmbedding(
     x: ArrayLike<number>,
     positions: ArrayLike<number>,
@@ -115,9 +119,10 @@ export class WebGpuDecoderOps {
     headDim: number,
     theta: number,
     inverseFrequencyScale = 1,
+    rowStride = numHeads * headDim,
   ): Promise<Float32Array> {
     const numTokens = positions.length;
-    expectLength('x', x, numTokens * numHeads * headDim);
+    expectLength('x', x, numTokens * rowStride);
     const label = `rope ${numTokens}x${numHeads}x${headDim}`;
     const xBuffer = this.storage(`${label}: x`, x);
     return this.run(
@@ -129,13 +134,13 @@ export class WebGpuDecoderOps {
             xBuffer,
             this.storage(`${label}: positions`, Uint32Array.from(positions)),
             this.storage(`${label}: inv_freq`, ropeInverseFrequencies32(headDim, theta, inverseFrequencyScale)),
-            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads, headDim)),
+            this.uniform(`${label}: params`, ropeParams(numTokens, numHeads, headDim, rowStride)),
           ],
           workgroups: ropeWorkgroups(numTokens, numHeads, headDim, this.maxPerDimension),
         },
       ],
       xBuffer,
-      numTokens * numHeads * headDim,
+      numTokens * rowStride,
     );
   }
 

@@ -15,10 +15,10 @@
 import type { PoolingMode, RotaryBertConfig } from '../../model/types.js';
 import type { ActivationPool } from './activation_pool.js';
 import type { WebGpuContext } from './device.js';
+import { bindBuffers, fusedQkvLayout, poolingBindGroup, recordAndSubmit, type Step, writeBatchLayout, writeInput } from './dispatch_steps.js';
 import type { EncoderInputs } from './encoder_builder.js';
 import { grid2d, writeBytes } from './gpu_buffers.js';
-import type { KernelSpec } from './kernel_spec.js';
-import { attentionParams, attentionPipelineKey, attentionTiles, DEFAULT_ATTENTION_TILING } from './kernels/attention.js';
+import { attentionParams, attentionPipelineKey, DEFAULT_ATTENTION_TILING } from './kernels/attention.js';
 import { embeddingsParams, embeddingsPipelineKey, packTokens } from './kernels/embeddings.js';
 import { gatedActivationParams, gatedActivationPipelineKey, gatedActivationWorkgroups } from './kernels/gated_activation.js';
 import { checkTiling, DEFAULT_GEMM_TILING, gemmParams, gemmPipelineKey, gemmWorkgroups } from './kernels/gemm.js';
@@ -28,20 +28,11 @@ import {
   gemmResidualLayerNormPipelineKey,
   gemmResidualLayerNormWorkgroups,
 } from './kernels/gemm_residual_layernorm.js';
-import { POOLING_KERNEL, packSequenceOptions, poolingParams, poolingPipelineKey } from './kernels/pooling.js';
+import { poolingParams, poolingPipelineKey } from './kernels/pooling.js';
 import { ropeParams, ropePipelineKey, ropeWorkgroups } from './kernels/rope.js';
 import type { EncoderTuning } from './options.js';
 import type { CachedPipeline, PipelineCache } from './pipeline_cache.js';
 import type { RotaryBertGpuWeights } from './rotary_bert_weights.js';
-
-type Sizes = { readonly numTokens: number; readonly numSequences: number; readonly numTiles: number };
-
-interface Step {
-  readonly label: string;
-  readonly pipeline: CachedPipeline;
-  readonly bindGroup: GPUBindGroup;
-  readonly workgroups: (sizes: Sizes) => [number, number, number];
-}
 
 export class RotaryBertEncoder {
   private constructor(
@@ -90,8 +81,7 @@ export class RotaryBertEncoder {
     const gatedRows = pool.gated;
     const positions = pool.positions;
 
-    const bind = (label: string, pipeline: CachedPipeline, buffers: GPUBuffer[]): GPUBindGroup =>
-      ctx.device.createBindGroup({ label, layout: pipeline.layout, entries: buffers.map((buffer, binding) => ({ binding, resource: { buffer } })) });
+    const bind = (label: string, pipeline: CachedPipeline, buffers: GPUBuffer[]): GPUBindGroup => bindBuffers(ctx, label, pipeline.layout, buffers);
     const u = pool.uniforms;
     const steps: Step[] = [];
     steps.push({
@@ -178,14 +168,10 @@ export class RotaryBertEncoder {
       residualLayerNorm(`${p} mlp output`, gatedRows, layer.downWeight, layer.downBias, pool.attentionOutput, layer.mlpLn, pool.hidden, u.output);
     });
 
-    const poolingBindGroup = ctx.device.createBindGroup({
-      label: 'pooling',
-      layout: pipelines.bindGroupLayout(POOLING_KERNEL as KernelSpec),
-      entries: [pool.hidden, pool.cuSeqLens, pool.sequenceOptions, pool.pooled, u.pooling].map((buffer, binding) => ({ binding, resource: { buffer } })),
-    });
+    const pooling = poolingBindGroup(ctx, pipelines, pool, pool.hidden, u.pooling);
     // The attention layout does not depend on the batch: written once.
-    writeBytes(ctx, u.attention, 0, new Uint8Array(attentionParams({ rowStride: 3 * H, qOffset: 0, kOffset: H, vOffset: 2 * H, outStride: H }, headDim)));
-    return new RotaryBertEncoder(ctx, pipelines, config, weights, pool, steps, poolingBindGroup, attentionTiling.queryTile);
+    writeBytes(ctx, u.attention, 0, new Uint8Array(attentionParams(fusedQkvLayout(H), headDim)));
+    return new RotaryBertEncoder(ctx, pipelines, config, weights, pool, steps, pooling, attentionTiling.queryTile);
   }
 
   /** Number of dispatches one forward records (for logs and tests). */
@@ -205,18 +191,14 @@ export class RotaryBertEncoder {
       throw new RangeError(`internal: batch of ${numTokens} tokens exceeds the activation pool (${pool.capacityTokens})`);
     }
     const poolingPipeline = await this.pipelines.get(poolingPipelineKey(H, inputs.pooling));
-    const tiles = attentionTiles(inputs.cuSeqLens, this.queryTile);
-    const write = (buffer: GPUBuffer, data: ArrayBufferView | ArrayBuffer): void =>
-      writeBytes(ctx, buffer, 0, data instanceof ArrayBuffer ? new Uint8Array(data) : data);
+    const write = (buffer: GPUBuffer, data: ArrayBufferView | ArrayBuffer): void => writeInput(ctx, buffer, data);
 
     // The embeddings kernel reads row 0 of the one-row zero position table (and of the zero token type table when the
     // model has none); the positions go to rope instead.
     const zeros = new Int32Array(numTokens);
     write(pool.tokens, packTokens(inputs.tokenIds, zeros, this.weights.hasTokenTypes ? inputs.tokenTypeIds : undefined));
     write(pool.positions!, new Uint32Array(inputs.positions.buffer, inputs.positions.byteOffset, numTokens));
-    write(pool.cuSeqLens, new Uint32Array(inputs.cuSeqLens.buffer, inputs.cuSeqLens.byteOffset, inputs.cuSeqLens.length));
-    write(pool.attentionTiles, tiles);
-    write(pool.sequenceOptions, packSequenceOptions(inputs.dimensions, inputs.normalize));
+    const numTiles = writeBatchLayout(ctx, pool, inputs, this.queryTile);
     const u = pool.uniforms;
     write(u.embeddings, embeddingsParams(numTokens, eps));
     write(u.qkv, gemmParams(numTokens, 3 * H, H));
@@ -227,21 +209,15 @@ export class RotaryBertEncoder {
     write(u.output, gemmResidualLayerNormParams(numTokens, H, I, eps));
     write(u.pooling, poolingParams(numSequences));
 
-    const sizes: Sizes = { numTokens, numSequences, numTiles: tiles.length / 2 };
-    const encoder = ctx.device.createCommandEncoder({ label: `${config.architecture} forward` });
-    const pass = encoder.beginComputePass({ label: `${config.architecture} forward` });
-    for (const step of this.steps) {
-      pass.setPipeline(step.pipeline.pipeline);
-      pass.setBindGroup(0, step.bindGroup);
-      pass.dispatchWorkgroups(...step.workgroups(sizes));
-    }
-    pass.setPipeline(poolingPipeline.pipeline);
-    pass.setBindGroup(0, this.poolingBindGroup);
-    pass.dispatchWorkgroups(...grid2d(numSequences, ctx.limit('maxComputeWorkgroupsPerDimension')));
-    pass.end();
-    const pooledFloats = numSequences * H;
-    encoder.copyBufferToBuffer(pool.pooled, 0, pool.staging, 0, pooledFloats * 4);
-    ctx.device.queue.submit([encoder.finish()]);
-    return pooledFloats;
+    return recordAndSubmit(ctx, {
+      label: `${config.architecture} forward`,
+      steps: this.steps,
+      sizes: { numTokens, numSequences, numTiles },
+      pooling: poolingPipeline,
+      poolingBindGroup: this.poolingBindGroup,
+      hiddenSize: H,
+      pooled: pool.pooled,
+      staging: pool.staging,
+    });
   }
 }

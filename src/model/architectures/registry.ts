@@ -7,6 +7,7 @@ import type { ModelConfig } from '../types.js';
 import { BERT } from './bert/spec.js';
 import { ERNIE } from './ernie/spec.js';
 import { GTE } from './gte/spec.js';
+import { MODERNBERT } from './modernbert/spec.js';
 import { NOMIC_BERT } from './nomic_bert/spec.js';
 import { QWEN3 } from './qwen3/spec.js';
 import { ROBERTA } from './roberta/spec.js';
@@ -20,6 +21,7 @@ const ARCHITECTURES: readonly ArchitectureSpec[] = [
   QWEN3 as unknown as ArchitectureSpec,
   NOMIC_BERT as unknown as ArchitectureSpec,
   GTE as unknown as ArchitectureSpec,
+  MODERNBERT as unknown as ArchitectureSpec,
 ];
 
 /** Names of the registered families ('bert', 'roberta', 'ernie', 'qwen3', 'nomic_bert', 'gte'), in registry order. */

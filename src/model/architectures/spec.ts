@@ -4,6 +4,7 @@
 import type { RaggedBatch } from '../../backends/batch_types.js';
 import type { TensorSpec } from '../layout_check.js';
 import type { ClassificationHead, ClassificationLabels } from '../heads/classification.js';
+import type { HeadContext } from '../types.js';
 import type { ReferenceKvStore } from '../reference/kv_store.js';
 import type { ModelConfig, PoolingMode, TensorView, WeightMap } from '../types.js';
 
@@ -11,7 +12,9 @@ import type { ModelConfig, PoolingMode, TensorView, WeightMap } from '../types.j
  * How tokens of one sequence see each other. 'bidirectional' (encoders): every token sees every token, so inputs are
  * computed whole and get neither a KV cache, prefix caching nor chunked prefill. 'causal' (decoders): a token sees
  * itself and earlier tokens, which is what makes paged K/V reusable. 'sliding_window': causal within a window (no
- * family uses it yet; named so a spec can declare it and every backend refuses it until one implements it).
+ * family uses it yet; named so a spec can declare it and every backend refuses it until one implements it). An encoder
+ * whose layers see a bidirectional window (ModernBERT's local layers) is 'bidirectional': the window is a detail of its
+ * forward pass, not of how its batches may be scheduled.
  */
 /** Heads a family may declare. */
 export type HeadName = 'classify';
@@ -82,7 +85,13 @@ export interface ArchitectureSpec<C extends ModelConfig = ModelConfig> {
    * *ForSequenceClassification class (tensors by their stored names); present exactly when `heads` has 'classify'.
    * Throws ModelLoadError for a missing or misshapen head tensor.
    */
-  readonly classificationHead?: (tensors: ReadonlyMap<string, TensorView>, config: C, labels: ClassificationLabels, file: string) => ClassificationHead;
+  readonly classificationHead?: (
+    tensors: ReadonlyMap<string, TensorView>,
+    config: C,
+    labels: ClassificationLabels,
+    file: string,
+    context: HeadContext,
+  ) => ClassificationHead;
   /**
    * The head's tensors stored outside the encoder's names (BERT: classifier.weight / .bias at the top level, while the
    * pooler sits under `bert.` with the encoder and is in optionalTensorSpecs), by stored name: the synthetic checkpoint

@@ -244,6 +244,9 @@ export function embeddings(
  * across sequences (BertSelfAttention with an all-ones attention mask per sequence, no padding).
  * q, k, v, output: [T, numHeads * headDim], head h in columns [h*headDim, (h+1)*headDim).
  * scores = q k^T / sqrt(headDim); softmax subtracts the row max first so exp never overflows.
+ * `window` > 0 makes it sliding-window attention: query i sees only keys j of its sequence with |i - j| <= window
+ * (ModernBERT's local layers: transformers masking_utils.py sliding_window_bidirectional_overlay,
+ * `abs(q_idx - kv_idx) <= sliding_window` with sliding_window = local_attention // 2); 0 = every key.
  */
 export function attention(
   q: ArrayLike<number>,
@@ -252,9 +255,11 @@ export function attention(
   cuSeqLens: ArrayLike<number>,
   numHeads: number,
   headDim: number,
+  window = 0,
 ): Float64Array {
   expectCount('numHeads', numHeads);
   expectCount('headDim', headDim);
+  expectCount('window', window);
   if (numHeads === 0 || headDim === 0) throw new RangeError('numHeads and headDim must be > 0');
   const width = numHeads * headDim;
   if (q.length % width !== 0) throw new RangeError(`q length ${q.length} is not a multiple of numHeads*headDim = ${width}`);
@@ -271,21 +276,24 @@ export function attention(
     for (let h = 0; h < numHeads; h++) {
       const column = h * headDim;
       for (let i = start; i < end; i++) {
+        // The keys query i sees: its whole sequence, or those within the window.
+        const first = window > 0 ? Math.max(start, i - window) : start;
+        const last = window > 0 ? Math.min(end - 1, i + window) : end - 1;
         let maxScore = -Infinity;
-        for (let j = start; j < end; j++) {
+        for (let j = first; j <= last; j++) {
           let dot = 0;
           for (let d = 0; d < headDim; d++) dot += q[i * width + column + d] * k[j * width + column + d];
           scores[j - start] = dot * scale;
           if (scores[j - start] > maxScore) maxScore = scores[j - start];
         }
         let denominator = 0;
-        for (let j = 0; j < end - start; j++) {
-          scores[j] = Math.exp(scores[j] - maxScore);
-          denominator += scores[j];
+        for (let j = first; j <= last; j++) {
+          scores[j - start] = Math.exp(scores[j - start] - maxScore);
+          denominator += scores[j - start];
         }
         for (let d = 0; d < headDim; d++) {
           let sum = 0;
-          for (let j = start; j < end; j++) sum += scores[j - start] * v[j * width + column + d];
+          for (let j = first; j <= last; j++) sum += scores[j - start] * v[j * width + column + d];
           output[i * width + column + d] = sum / denominator;
         }
       }

@@ -1,9 +1,13 @@
 // Which charts the report shows, built from the artifacts: per load point the latency distribution,
 // throughput (requests and input tokens) over time and latency over time; for a sweep, latency against
-// throughput with one dot per load point, the curve that shows where a server saturates.
+// throughput with one dot per load point, the curve that shows where a server saturates; and where the
+// latency went (network + HTTP, tokenization, queue, compute) when the server sent its stage times.
+import { BREAKDOWN_COMPONENTS } from '../latency_breakdown.js';
+import type { NeuronperfRow } from '../neuronperf_table.js';
 import type { LoadPoint } from '../options.js';
+import type { JsonlRecord } from '../records_jsonl.js';
 import type { PointArtifacts } from './artifact_reader.js';
-import { histogramChart, PALETTE, xyChart, type Chart, type XySeries } from './svg_charts.js';
+import { histogramChart, PALETTE, stackedBarChart, xyChart, type Chart, type XySeries } from './svg_charts.js';
 import { timeline } from './time_series.js';
 
 /** Latency dots drawn at most; beyond that an even subsample keeps the SVG small and the picture the same. */
@@ -99,6 +103,62 @@ export function pointCharts(point: PointArtifacts): Chart[] {
   return charts;
 }
 
+const BREAKDOWN_SEGMENTS = BREAKDOWN_COMPONENTS.map(([, label], i) => ({
+  name: label,
+  colour: [PALETTE.grey, PALETTE.purple, PALETTE.orange, PALETTE.blue][i]!,
+}));
+
+/** Latency bands by rank: what the typical request spent its time on, and what the slow ones did differently. */
+const LATENCY_BANDS = [
+  ['all', 0, 1],
+  ['p0-50', 0, 0.5],
+  ['p50-90', 0.5, 0.9],
+  ['p90-99', 0.9, 0.99],
+  ['p99-100', 0.99, 1],
+] as const;
+
+function meanBreakdown(records: readonly JsonlRecord[]): number[] {
+  return BREAKDOWN_COMPONENTS.map(([name]) => records.reduce((sum, r) => sum + r.metrics[name]!.value, 0) / records.length);
+}
+
+/**
+ * Mean of each latency component within latency bands (requests ranked by latency); null when no request
+ * carried the server's stage times. Each bar's height is the band's mean latency.
+ */
+export function breakdownChart(point: PointArtifacts): Chart | null {
+  const timed = point.records
+    .filter((r) => r.error === null && r.metrics.compute_time !== undefined)
+    .sort((a, b) => a.metrics.request_latency!.value - b.metrics.request_latency!.value);
+  if (timed.length === 0) return null;
+  const bars = LATENCY_BANDS.flatMap(([label, from, to]) => {
+    // Disjoint bands by rank (floor at both ends): with few requests a band may be empty and is left out.
+    const band = timed.slice(Math.floor(from * timed.length), Math.floor(to * timed.length));
+    return band.length > 0 ? [{ label: `${label} (${band.length})`, values: meanBreakdown(band) }] : [];
+  });
+  return stackedBarChart({
+    id: `${chartIdPrefix(point)}-latency-breakdown`,
+    title: 'Where the latency went, by latency band',
+    xLabel: 'requests ranked by latency (count)',
+    yLabel: 'mean ms',
+    segments: BREAKDOWN_SEGMENTS,
+    bars,
+  });
+}
+
+/** One bar per load point: the mean latency split into its components. Null when no point has a breakdown. */
+export function sweepBreakdownChart(points: readonly PointArtifacts[]): Chart | null {
+  const withBreakdown = points.filter((p) => p.aggregate.latency_breakdown);
+  if (withBreakdown.length === 0) return null;
+  return stackedBarChart({
+    id: 'sweep-latency-breakdown',
+    title: 'Where the latency went, per load point',
+    xLabel: 'load point',
+    yLabel: 'mean ms',
+    segments: BREAKDOWN_SEGMENTS,
+    bars: withBreakdown.map((p) => ({ label: shortLoadLabel(p.aggregate.load), values: p.aggregate.latency_breakdown!.components.map((c) => c.avg_ms) })),
+  });
+}
+
 export function shortLoadLabel(load: LoadPoint): string {
   if (load.mode === 'concurrency') return `c=${load.concurrency}`;
   return load.maxConcurrency === null ? `r=${load.requestRate}` : `r=${load.requestRate},c=${load.maxConcurrency}`;
@@ -127,4 +187,49 @@ export function sweepChart(points: readonly PointArtifacts[]): Chart {
     yFromZero: true,
     xFromZero: true,
   });
+}
+
+const SERIES_COLOURS = [PALETTE.blue, PALETTE.orange, PALETTE.green, PALETTE.red, PALETTE.purple, PALETTE.grey];
+
+/** Rows grouped into one series per (sequence length, workers per model), each sorted by batch size. */
+function neuronperfSeries(rows: readonly NeuronperfRow[], pick: (row: NeuronperfRow) => number | null): XySeries[] {
+  const groups = new Map<string, NeuronperfRow[]>();
+  const multipleWorkers = new Set(rows.map((r) => r.workers_per_model)).size > 1;
+  for (const row of rows) {
+    const key = `seq_len ${row.seq_len}${multipleWorkers ? `, ${row.workers_per_model ?? '-'} workers` : ''}`;
+    groups.set(key, [...(groups.get(key) ?? []), row]);
+  }
+  return [...groups.entries()].map(([name, group], i) => ({
+    name,
+    colour: SERIES_COLOURS[i % SERIES_COLOURS.length]!,
+    style: 'line+dots',
+    points: group
+      .filter((row) => pick(row) !== null)
+      .sort((a, b) => a.batch_size - b.batch_size)
+      .map((row) => ({ x: row.batch_size, y: pick(row)! })),
+  }));
+}
+
+/** The neuronperf sweep drawn: inferences/s and p50 latency against batch size, one line per sequence length. */
+export function neuronperfCharts(rows: readonly NeuronperfRow[]): Chart[] {
+  return [
+    xyChart({
+      id: 'neuronperf-throughput',
+      title: 'Throughput by batch size',
+      xLabel: 'batch size (inputs per request)',
+      yLabel: 'inferences/s',
+      series: neuronperfSeries(rows, (r) => r.throughput_inferences_per_s),
+      yFromZero: true,
+      xFromZero: true,
+    }),
+    xyChart({
+      id: 'neuronperf-latency',
+      title: 'Request latency p50 by batch size',
+      xLabel: 'batch size (inputs per request)',
+      yLabel: 'latency p50 (ms)',
+      series: neuronperfSeries(rows, (r) => r.latency_ms_p50),
+      yFromZero: true,
+      xFromZero: true,
+    }),
+  ];
 }

@@ -1,11 +1,12 @@
 // The report page: one self-contained HTML file (inline CSS and SVG, no script, no fonts or images fetched),
 // so it opens offline, can be mailed or attached to a CI run, and renders the same in headless Chromium.
 import { DISTRIBUTION_METRICS, SCALAR_METRICS } from '../aggregate.js';
-import { formatNumber } from '../console_table.js';
+import { BREAKDOWN_HEADER, breakdownRows, formatNumber } from '../console_table.js';
 import { describeLoadPoint } from '../options.js';
-import type { ArtifactSet, PointArtifacts } from './artifact_reader.js';
+import { runConfig, type ArtifactSet, type PointArtifacts } from './artifact_reader.js';
 import { costPerMillion, formatCost } from './cost.js';
-import { pointCharts, sweepChart } from './report_charts.js';
+import { NEURONPERF_COLUMNS, type NeuronperfRow } from '../neuronperf_table.js';
+import { breakdownChart, neuronperfCharts, pointCharts, sweepBreakdownChart, sweepChart } from './report_charts.js';
 import { escapeXml as escapeHtml, type Chart } from './svg_charts.js';
 
 export interface ReportSettings {
@@ -51,7 +52,17 @@ function table(header: readonly string[], rows: readonly (readonly string[])[]):
   return `<table>${head}${body}</table>`;
 }
 
-function pointSection(point: PointArtifacts, charts: readonly Chart[], settings: ReportSettings, heading: string): string {
+function breakdownSection(point: PointArtifacts, chart: Chart | null): string[] {
+  const breakdown = point.aggregate.latency_breakdown;
+  if (!breakdown) return [];
+  return [
+    `<h3>Latency breakdown</h3><p class="meta">From the server's x-tokenization-time, x-queue-time and x-inference-time headers (${formatNumber(breakdown.request_count)} requests); network + HTTP is the rest of the latency the client measured.</p>`,
+    chart ? `<div class="charts">${chart.svg}</div>` : '',
+    table(BREAKDOWN_HEADER, breakdownRows(breakdown)),
+  ];
+}
+
+function pointSection(point: PointArtifacts, charts: readonly Chart[], settings: ReportSettings, heading: string, breakdown: Chart | null): string {
   const a = point.aggregate;
   const latency = a.request_latency;
   const cards = [
@@ -81,6 +92,7 @@ function pointSection(point: PointArtifacts, charts: readonly Chart[], settings:
   ];
   if (a.was_cancelled) parts.push('<p class="error">This run was stopped early (Ctrl-C); it covers the requests finished by then.</p>');
   parts.push(`<div class="charts">${charts.map((c) => c.svg).join('')}</div>`);
+  parts.push(...breakdownSection(point, breakdown));
   if (distributionRows.length > 0) parts.push('<h3>Per-request metrics</h3>', table(['Metric', ...STAT_COLUMNS], distributionRows));
   parts.push('<h3>Run metrics</h3>', table(['Metric', 'Value'], scalarRows));
   if (a.error_summary.length > 0) {
@@ -111,14 +123,14 @@ function pointSection(point: PointArtifacts, charts: readonly Chart[], settings:
   return parts.join('\n');
 }
 
-function sweepSection(set: ArtifactSet, chart: Chart, settings: ReportSettings): string {
+function sweepSection(set: ArtifactSet, charts: readonly Chart[], settings: ReportSettings): string {
   const header = ['Load', 'Requests/s', 'Input tokens/s', 'p50 ms', 'p90 ms', 'p99 ms', 'Errors'];
   if (settings.costPerHour !== null) header.push('Cost / 1M requests', 'Cost / 1M tokens');
   const rows = set.points.map((p) => {
     const a = p.aggregate;
     const cell = (v: number | undefined): string => (v === undefined ? '-' : formatNumber(v));
     const row = [
-      describeLoadPoint(a.load),
+      p.name,
       cell(a.request_throughput.avg),
       cell(a.input_token_throughput?.avg),
       cell(a.request_latency?.p50),
@@ -134,24 +146,45 @@ function sweepSection(set: ArtifactSet, chart: Chart, settings: ReportSettings):
     }
     return row;
   });
-  return `<section id="sweep"><h2>Sweep</h2><div class="charts">${chart.svg}</div>${table(header, rows)}</section>`;
+  return `<section id="sweep"><h2>Sweep</h2><div class="charts">${charts.map((c) => c.svg).join('')}</div>${table(header, rows)}</section>`;
+}
+
+/** The neuronperf table; --cost-per-hour given to the report overrides the price the run was given. */
+function neuronperfSection(rows: readonly NeuronperfRow[], charts: readonly Chart[], costPerHour: number | null): string {
+  const cell = (value: number | null): string => (value === null ? '-' : formatNumber(value));
+  const body = rows.map((row) => {
+    const cost = costPerHour !== null && row.throughput_inferences_per_s > 0 ? (costPerHour / 3600 / row.throughput_inferences_per_s) * 1e6 : null;
+    return NEURONPERF_COLUMNS.map((column) => (column === 'cost_per_1m_inferences' ? formatCost(cost) : cell(row[column])));
+  });
+  const price = costPerHour === null ? 'no hourly price given (--cost-per-hour)' : `costs at $${costPerHour} per hour`;
+  return (
+    `<section id="neuronperf"><h2>Batch size and sequence length sweep (neuronperf table)</h2>` +
+    `<p class="meta">One request carries batch_size inputs of seq_len tokens; workers_per_model = requests in flight / n_models; ${escapeHtml(price)}.</p>` +
+    `<div class="charts">${charts.map((c) => c.svg).join('')}</div>${table(NEURONPERF_COLUMNS, body)}</section>`
+  );
 }
 
 export function renderReport(set: ArtifactSet, settings: ReportSettings): RenderedReport {
   const first = set.points[0]!.aggregate;
-  const config = first.input_config ?? {};
+  const config = runConfig(first);
   const model = String(config.model ?? 'unknown model');
   const charts: Chart[] = [];
   const sections: string[] = [];
+  if (set.neuronperf) {
+    const tableCharts = neuronperfCharts(set.neuronperf.rows);
+    charts.push(...tableCharts);
+    sections.push(neuronperfSection(set.neuronperf.rows, tableCharts, settings.costPerHour ?? set.neuronperf.costPerHour));
+  }
   if (set.isSweep) {
-    const chart = sweepChart(set.points);
-    charts.push(chart);
-    sections.push(sweepSection(set, chart, settings));
+    const sweepCharts = [sweepChart(set.points), sweepBreakdownChart(set.points)].filter((c): c is Chart => c !== null);
+    charts.push(...sweepCharts);
+    sections.push(sweepSection(set, sweepCharts, settings));
   }
   for (const point of set.points) {
     const perPoint = pointCharts(point);
-    charts.push(...perPoint);
-    sections.push(pointSection(point, perPoint, settings, describeLoadPoint(point.aggregate.load)));
+    const breakdown = breakdownChart(point);
+    charts.push(...perPoint, ...(breakdown ? [breakdown] : []));
+    sections.push(pointSection(point, perPoint, settings, set.isSweep ? point.name : describeLoadPoint(point.aggregate.load), breakdown));
   }
   const metaLines = [
     `${escapeHtml(String(config.endpointType ?? ''))} endpoint <code>${escapeHtml(`${config.baseUrl ?? ''}${config.endpointPath ?? ''}`)}</code>`,

@@ -1,6 +1,7 @@
 // Charts as inline SVG strings: no plotting library, no script, so the report opens offline in any browser
-// and Chromium can rasterize it for the PNGs. Two shapes cover every chart in the report: a histogram with
-// marker lines (latency distribution) and an x/y chart of lines and dots (over time, sweep curves).
+// and Chromium can rasterize it for the PNGs. Three shapes cover every chart in the report: a histogram with
+// marker lines (latency distribution), an x/y chart of lines and dots (over time, sweep curves), and stacked
+// bars over categories (where the latency went).
 // Each data mark carries a <title>, which browsers show as a tooltip without any JavaScript.
 
 export const PALETTE = {
@@ -86,14 +87,17 @@ function frame(xTicks: number[], yTicks: number[]): Frame {
   };
 }
 
-function axes(f: Frame, xLabel: string, yLabel: string): string {
+/** Axes with numeric ticks; with `xCategories`, one label under the centre of each category slot instead. */
+function axes(f: Frame, xLabel: string, yLabel: string, xCategories?: readonly string[]): string {
   const parts: string[] = [];
   for (const t of f.yTicks) {
     const y = f.sy(t).toFixed(1);
     parts.push(`<line x1="${f.x0}" x2="${f.x1}" y1="${y}" y2="${y}" stroke="#e5e5e5"/>`);
     parts.push(`<text x="${f.x0 - 8}" y="${y}" text-anchor="end" dominant-baseline="middle" font-size="12" fill="#444">${formatTick(t)}</text>`);
   }
-  for (const t of f.xTicks) {
+  const categoryTicks = (xCategories ?? []).map((name, i) => ({ x: f.sx(i + 0.5).toFixed(1), text: escapeXml(name) }));
+  for (const { x, text } of categoryTicks) parts.push(`<text x="${x}" y="${f.y0 + 18}" text-anchor="middle" font-size="12" fill="#444">${text}</text>`);
+  for (const t of xCategories ? [] : f.xTicks) {
     const x = f.sx(t).toFixed(1);
     parts.push(`<line x1="${x}" x2="${x}" y1="${f.y0}" y2="${f.y0 + 5}" stroke="#888"/>`);
     parts.push(`<text x="${x}" y="${f.y0 + 18}" text-anchor="middle" font-size="12" fill="#444">${formatTick(t)}</text>`);
@@ -246,4 +250,58 @@ export function xyChart(spec: XySpec): Chart {
     })
     .join('');
   return wrap(spec.id, spec.title, axes(f, spec.xLabel, spec.yLabel) + marks + legend(spec.series.map((s) => ({ name: s.name, colour: s.colour }))));
+}
+
+export interface StackedBar {
+  readonly label: string;
+  /** One value per segment of the spec, in the spec's order, stacked from the axis up. */
+  readonly values: readonly number[];
+}
+
+export interface StackedBarSpec {
+  readonly id: string;
+  readonly title: string;
+  readonly xLabel: string;
+  readonly yLabel: string;
+  readonly segments: readonly { readonly name: string; readonly colour: string }[];
+  readonly bars: readonly StackedBar[];
+}
+
+export function stackedBarChart(spec: StackedBarSpec): Chart {
+  if (spec.bars.length === 0) return noData(spec.id, spec.title, 'no data');
+  const totals = spec.bars.map((bar) => bar.values.reduce((a, b) => a + b, 0));
+  const f = frame([0, spec.bars.length], niceTicks(0, Math.max(...totals)));
+  const slot = (f.x1 - f.x0) / spec.bars.length;
+  const barWidth = Math.min(90, slot * 0.6);
+  const marks = spec.bars
+    .map((bar, i) => {
+      const left = f.sx(i + 0.5) - barWidth / 2;
+      let base = 0;
+      return bar.values
+        .map((value, k) => {
+          const top = f.sy(base + value);
+          const bottom = f.sy(base);
+          base += value;
+          if (value <= 0) return '';
+          const segment = spec.segments[k]!;
+          return (
+            `<rect class="segment" x="${left.toFixed(1)}" y="${top.toFixed(1)}" width="${barWidth.toFixed(1)}" height="${(bottom - top).toFixed(1)}" fill="${segment.colour}">` +
+            `<title>${escapeXml(`${bar.label}: ${segment.name} ${formatTick(value)} ${spec.yLabel}`)}</title></rect>`
+          );
+        })
+        .join('');
+    })
+    .join('');
+  return wrap(
+    spec.id,
+    spec.title,
+    axes(
+      f,
+      spec.xLabel,
+      spec.yLabel,
+      spec.bars.map((b) => b.label),
+    ) +
+      marks +
+      legend(spec.segments),
+  );
 }

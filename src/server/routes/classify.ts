@@ -95,7 +95,7 @@ export function registerClassifyRoutes(app: FastifyInstance, ctx: RouteContext):
       const result = await classifyForRequest(ctx, request, reply, texts, vllmTruncation(body.truncate_prompt_tokens, undefined), body.priority);
       const useActivation = body.use_activation ?? true;
       return {
-        id: body.request_id ?? `classify-${randomUUID()}`,
+        id: `classify-${body.request_id ?? randomUUID()}`,
         object: 'list',
         created: Math.floor(Date.now() / 1000),
         model: ctx.embedder.id,

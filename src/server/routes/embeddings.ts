@@ -38,12 +38,13 @@ export function registerEmbeddingsRoute(app: FastifyInstance, ctx: RouteContext)
           dimensions: body.dimensions,
           normalize: body.normalize,
           promptName: body.prompt_name,
+          addSpecialTokens: body.add_special_tokens,
           ...vllmTruncation(body.truncate_prompt_tokens, body.truncation_side),
         },
         { priority: body.priority, cacheSalt: body.cache_salt },
       );
       return {
-        id: `embd-${randomUUID()}`,
+        id: `embd-${body.request_id ?? randomUUID()}`,
         object: 'list',
         created: Math.floor(Date.now() / 1000),
         data: result.rows.map((row, index) => ({

@@ -47,11 +47,16 @@ export function registerPoolingRoute(app: FastifyInstance, ctx: RouteContext): v
         request,
         reply,
         inputs,
-        { normalize: false, promptName: body.prompt_name, ...vllmTruncation(body.truncate_prompt_tokens, body.truncation_side) },
+        {
+          normalize: false,
+          promptName: body.prompt_name,
+          addSpecialTokens: body.add_special_tokens,
+          ...vllmTruncation(body.truncate_prompt_tokens, body.truncation_side),
+        },
         { priority: body.priority, cacheSalt: body.cache_salt },
       );
       return {
-        id: `pool-${randomUUID()}`,
+        id: `pool-${body.request_id ?? randomUUID()}`,
         object: 'list',
         created: Math.floor(Date.now() / 1000),
         model: ctx.embedder.id,

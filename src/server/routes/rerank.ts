@@ -159,7 +159,7 @@ export function registerRerankRoutes(app: FastifyInstance, ctx: RouteContext): v
       const topN = body.top_n === undefined || body.top_n === 0 ? ranked.length : Math.min(body.top_n, ranked.length);
       const returnDocuments = body.return_documents ?? true;
       return {
-        id: body.request_id ?? `rerank-${randomUUID()}`,
+        id: `rerank-${body.request_id ?? randomUUID()}`,
         model: ctx.embedder.id,
         usage: { prompt_tokens: numPromptTokens, total_tokens: numPromptTokens },
         results: ranked.slice(0, topN).map(({ index, score }) => ({

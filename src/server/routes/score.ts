@@ -80,7 +80,7 @@ export function registerScoreRoute(app: FastifyInstance, ctx: RouteContext): voi
       );
     }
     const numPairs = right.length;
-    const id = body.request_id ?? `score-${randomUUID()}`;
+    const id = `score-${body.request_id ?? randomUUID()}`;
     if (ctx.embedder.task !== 'embed') {
       const pairs = right.map((text, i) => [left.length === 1 ? left[0] : left[i], text] as const);
       const scored = await scorePairsForRequest(

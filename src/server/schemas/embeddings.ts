@@ -12,6 +12,8 @@ export const vllmExtraProperties = {
   priority: { type: 'integer' },
   prompt_name: { type: 'string' },
   cache_salt: { type: 'string', minLength: 1 },
+  add_special_tokens: { type: 'boolean' },
+  request_id: { type: 'string', minLength: 1 },
 } as const;
 
 export const embeddingsBodySchema = {
@@ -64,6 +66,10 @@ export interface VllmExtras {
   prompt_name?: string;
   /** Isolates a tenant's prefix-cache entries (decoder models), as vLLM's cache_salt. */
   cache_salt?: string;
+  /** false: no special tokens around each text (vLLM; default true). */
+  add_special_tokens?: boolean;
+  /** Echoed in the reply's id (vLLM: `embd-<request_id>`). */
+  request_id?: string;
 }
 
 export interface EmbeddingsBody extends VllmExtras {

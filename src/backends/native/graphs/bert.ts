@@ -4,19 +4,14 @@
 import { BERT } from '../../../model/architectures/bert/spec.js';
 import type { BertConfig, BertEncoderConfig } from '../../../model/types.js';
 import type { NativeEngineChoice } from '../addon.js';
-import { nativeGraph } from '../graph_builder.js';
+import { engineDimensions, nativeGraph } from '../graph_builder.js';
 
 /** The BERT engine and its config for any BERT-shaped model. */
 export function bertEngineChoice(config: BertEncoderConfig): Extract<NativeEngineChoice, { family: 'bert' }> {
   return {
     family: 'bert',
     config: {
-      vocabSize: config.vocabSize,
-      hiddenSize: config.hiddenSize,
-      numLayers: config.numLayers,
-      numHeads: config.numHeads,
-      intermediateSize: config.intermediateSize,
-      maxPositionEmbeddings: config.maxPositionEmbeddings,
+      ...engineDimensions(config),
       typeVocabSize: config.typeVocabSize,
       taskTypeVocabSize: config.taskTypeVocabSize,
       layerNormEps: config.layerNormEps,

@@ -4,19 +4,14 @@ import { GTE } from '../../../model/architectures/gte/spec.js';
 import { NOMIC_BERT } from '../../../model/architectures/nomic_bert/spec.js';
 import type { RotaryBertConfig } from '../../../model/types.js';
 import type { NativeEngineChoice } from '../addon.js';
-import { nativeGraph } from '../graph_builder.js';
+import { engineDimensions, nativeGraph } from '../graph_builder.js';
 
 function rotaryBertEngineChoice(config: RotaryBertConfig): NativeEngineChoice {
   return {
     family: 'rotary_bert',
     config: {
       architecture: config.architecture,
-      vocabSize: config.vocabSize,
-      hiddenSize: config.hiddenSize,
-      numLayers: config.numLayers,
-      numHeads: config.numHeads,
-      intermediateSize: config.intermediateSize,
-      maxPositionEmbeddings: config.maxPositionEmbeddings,
+      ...engineDimensions(config),
       typeVocabSize: config.typeVocabSize,
       layerNormEps: config.layerNormEps,
       ropeTheta: config.ropeTheta,

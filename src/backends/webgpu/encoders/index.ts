@@ -3,6 +3,7 @@
 import type { WebGpuEncoderBuilder } from '../encoder_builder.js';
 import { BERT_WEBGPU_ENCODER } from './bert.js';
 import { ERNIE_WEBGPU_ENCODER } from './ernie.js';
+import { MODERNBERT_WEBGPU_ENCODER } from './modernbert.js';
 import { ROBERTA_WEBGPU_ENCODER } from './roberta.js';
 import { GTE_WEBGPU_ENCODER, NOMIC_BERT_WEBGPU_ENCODER } from './rotary_bert.js';
 
@@ -12,6 +13,7 @@ export const WEBGPU_ENCODERS: readonly WebGpuEncoderBuilder[] = [
   ERNIE_WEBGPU_ENCODER,
   NOMIC_BERT_WEBGPU_ENCODER,
   GTE_WEBGPU_ENCODER,
+  MODERNBERT_WEBGPU_ENCODER,
 ];
 
 /** The encoder builder of a family, or undefined when the WebGPU backend has no encoder for it. */

@@ -6,8 +6,9 @@ import { GTE } from '../../../model/architectures/gte/spec.js';
 import { NOMIC_BERT } from '../../../model/architectures/nomic_bert/spec.js';
 import type { RotaryBertConfig } from '../../../model/types.js';
 import { ActivationPool, floatsPerTokenOfWidestActivation } from '../activation_pool.js';
-import { encoderCapacityTokens, resolveWeightType, webGpuEncoder, type WebGpuEncoderBuilder } from '../encoder_builder.js';
-import { DEFAULT_ATTENTION_TILING, MAX_HEAD_DIM } from '../kernels/attention.js';
+import { checkHeadDim, encoderCapacityTokens, resolveWeightType, webGpuEncoder, type WebGpuEncoderBuilder } from '../encoder_builder.js';
+import { DEFAULT_ATTENTION_TILING } from '../kernels/attention.js';
+import { activationPoolSession } from './pool_session.js';
 import { RotaryBertEncoder } from '../rotary_bert_encoder.js';
 import { destroyRotaryBertWeights, uploadRotaryBertWeights } from '../rotary_bert_weights.js';
 
@@ -16,8 +17,7 @@ function rotaryBertEncoder(spec: ArchitectureSpec<RotaryBertConfig>): WebGpuEnco
     spec,
     async create(ctx, pipelines, model, opts) {
       const { config } = model;
-      const headDim = config.hiddenSize / config.numHeads;
-      if (headDim > MAX_HEAD_DIM) throw new ModelLoadError(`the webgpu attention kernel supports head sizes up to ${MAX_HEAD_DIM}, this model has ${headDim}`);
+      checkHeadDim(config.hiddenSize, config.numHeads);
       if (opts.layerNormFusion === 'separate') throw new ModelLoadError(`layerNormFusion 'separate' is a BERT test option; ${spec.displayName} runs fused`);
       if (opts.forceCpuWordGather === true)
         throw new ModelLoadError(`forceCpuWordGather is a BERT test option; ${spec.displayName} keeps its word table on the GPU`);
@@ -32,41 +32,19 @@ function rotaryBertEncoder(spec: ArchitectureSpec<RotaryBertConfig>): WebGpuEnco
       const shape = { hiddenSize: config.hiddenSize, intermediateSize: 2 * I, gatedSize: I };
       const capacityTokens = encoderCapacityTokens(ctx, opts, floatsPerTokenOfWidestActivation(shape), config.maxPositionEmbeddings);
       const weights = await ctx.checked('weight upload', () => uploadRotaryBertWeights(ctx, config, model.weights, weightType));
-      let pool: ActivationPool | null = null;
-      try {
-        const attentionTiling = opts.attentionTiling ?? DEFAULT_ATTENTION_TILING;
-        const activations = await ctx.checked(
-          'activation buffers',
-          () =>
-            new ActivationPool(ctx, shape, capacityTokens, capacityTokens, attentionTiling.queryTile, {
-              wordRows: null,
-              separateLayerNorm: false,
-              rotaryPositions: true,
-            }),
-        );
-        pool = activations;
-        const encoder = await ctx.checked('pipeline creation', () =>
-          RotaryBertEncoder.create(ctx, pipelines, config, weights, activations, model.settings.pooling, opts),
-        );
-        return {
-          capacityTokens: activations.capacityTokens,
-          staging: activations.staging,
-          weightType: weights.weightType,
-          wordRowsGatheredOnCpu: false,
-          weightBytes: weights.gpuBytes,
-          activationBytes: activations.bytes,
-          dispatchesPerForward: encoder.numDispatches,
-          encodeAndSubmit: (inputs) => encoder.encodeAndSubmit(inputs),
-          destroy() {
-            destroyRotaryBertWeights(weights);
-            activations.destroy();
-          },
-        };
-      } catch (error) {
-        destroyRotaryBertWeights(weights);
-        pool?.destroy();
-        throw error;
-      }
+      const attentionTiling = opts.attentionTiling ?? DEFAULT_ATTENTION_TILING;
+      return activationPoolSession(ctx, {
+        weights,
+        destroyWeights: () => destroyRotaryBertWeights(weights),
+        wordRowsGatheredOnCpu: false,
+        pool: () =>
+          new ActivationPool(ctx, shape, capacityTokens, capacityTokens, attentionTiling.queryTile, {
+            wordRows: null,
+            separateLayerNorm: false,
+            rotaryPositions: true,
+          }),
+        encoder: (pool) => RotaryBertEncoder.create(ctx, pipelines, config, weights, pool, model.settings.pooling, opts),
+      });
     },
   });
 }

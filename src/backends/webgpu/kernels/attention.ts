@@ -41,7 +41,9 @@ export interface AttentionLayout {
   readonly outStride: number;
 }
 
-export function attentionParams(layout: AttentionLayout, headDim: number): ArrayBuffer {
+/** `window`: half-width of a sliding window (|query - key| <= window), 0 = every key of the sequence. */
+export function attentionParams(layout: AttentionLayout, headDim: number, window = 0): ArrayBuffer {
+  if (!Number.isInteger(window) || window < 0 || window >= 2 ** 31) throw new RangeError(`attention window must be an integer in 0..2^31-1, got ${window}`);
   return uniformBlock([
     ['u32', layout.rowStride],
     ['u32', layout.qOffset],
@@ -49,6 +51,7 @@ export function attentionParams(layout: AttentionLayout, headDim: number): Array
     ['u32', layout.vOffset],
     ['u32', layout.outStride],
     ['f32', 1 / Math.sqrt(headDim)],
+    ['u32', window],
   ]);
 }
 
@@ -76,9 +79,15 @@ export function maxAttentionTiles(maxTokens: number, maxSequences: number, query
   return Math.floor(maxTokens / queryTile) + maxSequences;
 }
 
-/** Multiply-adds of q k^T and p v, counted as 2 flops each: 4 * sum(len^2) * hidden. */
-export function attentionFlops(cuSeqLens: ArrayLike<number>, numHeads: number, headDim: number): number {
-  let squares = 0;
-  for (let s = 0; s + 1 < cuSeqLens.length; s++) squares += (cuSeqLens[s + 1] - cuSeqLens[s]) ** 2;
-  return 4 * squares * numHeads * headDim;
+/**
+ * Multiply-adds of q k^T and p v, counted as 2 flops each: 4 * sum(keys per query) * hidden, keys per query being the
+ * sequence length (len^2 per sequence) or at most 2 window + 1 with a sliding window.
+ */
+export function attentionFlops(cuSeqLens: ArrayLike<number>, numHeads: number, headDim: number, window = 0): number {
+  let pairs = 0;
+  for (let s = 0; s + 1 < cuSeqLens.length; s++) {
+    const len = cuSeqLens[s + 1] - cuSeqLens[s];
+    pairs += window > 0 ? len * Math.min(len, 2 * window + 1) : len * len;
+  }
+  return 4 * pairs * numHeads * headDim;
 }

@@ -10,7 +10,7 @@ import { describeValue, optionalPositiveInteger, optionalPositiveNumber, parseMa
 import type { Qwen3Config } from '../../types.js';
 
 /** transformers classes whose checkpoints hold a Qwen3Model (possibly under `model.`, plus an lm_head we ignore). */
-export const SUPPORTED_QWEN3_ARCHITECTURES: readonly string[] = ['Qwen3Model', 'Qwen3ForCausalLM'];
+export const SUPPORTED_QWEN3_ARCHITECTURES: readonly string[] = ['Qwen3Model', 'Qwen3ForCausalLM', 'Qwen3ForSequenceClassification'];
 
 // Qwen3Config defaults (configuration_qwen3.py) for fields a config.json may leave out. Unlike BERT's parser, head_dim
 // and num_key_value_heads do get defaults: transformers itself fills them (head_dim = 128; num_key_value_heads =

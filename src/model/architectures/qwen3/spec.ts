@@ -4,6 +4,7 @@ import { canonicalizeQwen3Weights, qwen3TensorSpecs } from '../../qwen3_layout.j
 import type { Qwen3Config } from '../../types.js';
 import { type ArchitectureSpec, KV_DTYPE_BYTES } from '../spec.js';
 import { isQwen3ConfigJson, parseQwen3Config, SUPPORTED_QWEN3_ARCHITECTURES } from './config.js';
+import { readQwen3ClassificationHead } from './classification_head.js';
 import { QWEN3_REFERENCE } from './reference.js';
 
 export const QWEN3: ArchitectureSpec<Qwen3Config> = {
@@ -17,7 +18,9 @@ export const QWEN3: ArchitectureSpec<Qwen3Config> = {
   firstPosition: () => 0,
   // One-shot batches pool any way; paged batches (chunks, prefix hits) pool LAST only (the scheduler's business).
   poolings: ['cls', 'mean', 'last'],
-  heads: [],
+  heads: ['classify'],
+  classificationHead: readQwen3ClassificationHead,
+  classificationHeadTensors: (config, numLabels) => [{ name: 'score.weight', shape: [numLabels, config.hiddenSize] }],
   tensorSpecs: qwen3TensorSpecs,
   // Qwen3ForCausalLM's head, when a source stores it untied; embeddings never read it.
   optionalTensorSpecs: (config) => [{ name: 'lm_head.weight', shape: [config.vocabSize, config.hiddenSize] }],
