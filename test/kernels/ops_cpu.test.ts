@@ -192,6 +192,27 @@ describe('native gemm, beyond the op cases', () => {
     assert.throws(() => packLinear(new Float32Array(12), 4, 3, 'float16' as Precision), TypeError);
     assert.throws(() => linear(new Float32Array(6), 2, packed, { activation: 'swish' as 'gelu' }), TypeError);
   });
+  test('int8 packing refuses k past kInt8MaxK (int32 sums) and weights that are not finite, naming them', () => {
+    assert.throws(() => packLinear(new Float32Array(65537), 1, 65537, 'int8'), /int8 weights take k <= 65536 \(int32 sums\), got k=65537/);
+    const w = randomArray(4 * 3, 2);
+    w[7] = Number.NaN;
+    assert.throws(() => packLinear(w, 4, 3, 'int8'), /weight row 2 is not finite/);
+    w[7] = Number.POSITIVE_INFINITY;
+    assert.throws(() => packLinear(w, 4, 3, 'int8'), /weight row 2 is not finite/);
+    assert.equal(packLinear(randomArray(4 * 3, 2), 4, 3, 'int8').dtype, 'int8');
+  });
+  test('int8: an all-zero weight row or activation row gives exactly the bias (no 0/0 in either scale)', () => {
+    const [m, k, n] = [3, 20, 5];
+    const w = randomArray(n * k, 3);
+    w.fill(0, 2 * k, 3 * k); // weight row 2: scale 0
+    const x = randomArray(m * k, 4);
+    x.fill(0, k, 2 * k); // activation row 1: range [0, 0]
+    const bias = randomArray(n, 5);
+    const y = linear(x, m, packLinear(w, n, k, 'int8'), { bias });
+    for (let r = 0; r < m; r++) assert.equal(y[r * n + 2], bias[2], `row ${r}, column 2`);
+    assert.deepEqual(y.subarray(n, 2 * n), bias);
+    assert.ok(y.every(Number.isFinite));
+  });
   test('a residual that is also the output is refused', () => {
     const out = new Float32Array(8);
     assert.throws(() => linear(new Float32Array(6), 2, packed, { residual: out }, out), /residual overlaps the output/);
