@@ -19,7 +19,7 @@ export {
   type RequestControl,
 } from './engine/embedder.js';
 export type { SchedulerLimits, StepStats } from './engine/scheduler.js';
-export { BACKEND_NAMES, type ComputeDType } from './backends/select.js';
+export { BACKEND_NAMES, QUANTIZATIONS, type ComputeDType, type Quantization } from './backends/select.js';
 export type { BackendName } from './backends/backend.js';
 export type { PoolingMode, LoadedModel, EmbeddingSettings, ModelConfig } from './model/types.js';
 export type { TruncationSide } from './tokenizer/tokenizer.js';

@@ -1,6 +1,7 @@
 #include "addon/cpu_features_binding.h"
 
 #include "kernels/cpu/cpu_features.h"
+#include "kernels/cpu/kernels.h"
 
 namespace pooled::addon {
 
@@ -17,6 +18,8 @@ Napi::Value CpuFeaturesJs(const Napi::CallbackInfo& info) {
   o.Set("avx512vl", Napi::Boolean::New(info.Env(), f.avx512vl));
   o.Set("avx512bf16", Napi::Boolean::New(info.Env(), f.avx512bf16));
   o.Set("avx512vnni", Napi::Boolean::New(info.Env(), f.avx512vnni));
+  o.Set("avxvnni", Napi::Boolean::New(info.Env(), f.avxvnni));
+  o.Set("int8Dot", Napi::Boolean::New(info.Env(), pooled::kernels::cpu::HasInt8DotProduct()));
   o.Set("neon", Napi::Boolean::New(info.Env(), f.neon));
   o.Set("isa", Napi::String::New(info.Env(), pooled::kernels::cpu::IsaName(pooled::kernels::cpu::SelectedIsa())));
   return o;

@@ -157,8 +157,7 @@ class EngineWrap : public Napi::ObjectWrap<EngineWrap> {
   }
   Napi::Value DType(const Napi::CallbackInfo& info) {
     if (!handle_) return info.Env().Undefined();
-    return Napi::String::New(info.Env(),
-                             handle_->engine->weight_type() == kc::ElementType::kBF16 ? "bfloat16" : "float32");
+    return Napi::String::New(info.Env(), kc::ElementTypeName(handle_->engine->weight_type()));
   }
   Napi::Value Disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), disposed_); }
 

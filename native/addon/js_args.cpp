@@ -90,7 +90,8 @@ kc::ElementType ParsePrecision(const Napi::Value& value, const std::string& name
   const std::string s = ExpectString(value, name);
   if (s == "float32") return kc::ElementType::kF32;
   if (s == "bfloat16") return kc::ElementType::kBF16;
-  throw Napi::TypeError::New(value.Env(), name + " must be 'float32' or 'bfloat16', got '" + s + "'");
+  if (s == "int8") return kc::ElementType::kInt8;
+  throw Napi::TypeError::New(value.Env(), name + " must be 'float32', 'bfloat16' or 'int8', got '" + s + "'");
 }
 
 kc::Activation ParseActivation(const Napi::Value& value, const std::string& name) {

@@ -37,7 +37,7 @@ std::vector<T> CopyArray(const ArrayView<T>& view) {
   return std::vector<T>(view.data, view.data + view.length);
 }
 
-// 'F32' | 'F16' | 'BF16' (checkpoint dtypes) and 'float32' | 'bfloat16' (engine precision).
+// 'F32' | 'F16' | 'BF16' (checkpoint dtypes) and 'float32' | 'bfloat16' | 'int8' (engine precision).
 kernels::cpu::ElementType ParseCheckpointDType(const Napi::Value& value, const std::string& name);
 kernels::cpu::ElementType ParsePrecision(const Napi::Value& value, const std::string& name);
 kernels::cpu::Activation ParseActivation(const Napi::Value& value, const std::string& name);

@@ -72,7 +72,7 @@ class PackedWeightsWrap : public Napi::ObjectWrap<PackedWeightsWrap> {
     return Napi::Number::New(info.Env(), static_cast<double>(packed_.view().k));
   }
   Napi::Value DType(const Napi::CallbackInfo& info) {
-    return Napi::String::New(info.Env(), packed_.view().type == kc::ElementType::kBF16 ? "bfloat16" : "float32");
+    return Napi::String::New(info.Env(), kc::ElementTypeName(packed_.view().type));
   }
   Napi::Value NativeBytes(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), static_cast<double>(packed_.SizeBytes()));

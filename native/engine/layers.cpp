@@ -26,8 +26,8 @@ size_t EngineBase::ReleaseWorkingMemory() {
 }
 
 void CheckWeightType(ElementType weight_type, const char* label) {
-  if (weight_type != ElementType::kF32 && weight_type != ElementType::kBF16)
-    WeightsFail(label, "weights can be packed as float32 or bfloat16 only");
+  if (weight_type != ElementType::kF32 && weight_type != ElementType::kBF16 && weight_type != ElementType::kInt8)
+    WeightsFail(label, "weights can be packed as float32, bfloat16 or int8 only");
 }
 
 void CheckRaggedBatch(const Batch& b, int64_t hidden_size) {

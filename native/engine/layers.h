@@ -35,7 +35,8 @@ class EngineBase : public Engine {
   WorkingMemory working_memory_;
 };
 
-// Weights are packed as float32 or bfloat16 (float32 accumulation); anything else fails the load.
+// GEMM weights are packed as float32 or bfloat16 (float32 accumulation) or int8 (per-channel quantized, int32 sums;
+// kernels.h); anything else fails the load. Everything else (embeddings, norms, biases, attention) stays float32.
 void CheckWeightType(ElementType weight_type, const char* label);
 
 // Throws std::invalid_argument("batch: " + message).

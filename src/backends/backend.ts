@@ -17,11 +17,20 @@ export type BackendName = 'reference' | 'cpu' | 'webgpu';
 /** Weight precision; accumulation and reductions are fp32 (or fp64 in the reference) everywhere. */
 export type ComputeDType = 'float32' | 'bfloat16' | 'float16';
 
+/**
+ * Weight quantization, named as vLLM's --quantization names a method (the dtype stays what activations, attention,
+ * norms and pooling compute in). 'int8': every GEMM's weights int8 per output channel (symmetric, at load), its
+ * activations uint8 per token (dynamic), integer dot products; everything else float32.
+ */
+export type Quantization = 'int8';
+
 /** What a caller asks of a backend before building it (src/backends/select.ts asks every backend the same way). */
 export interface BackendSupportQuery {
   /** An ArchitectureSpec name (src/model/architectures/registry.ts). */
   readonly architecture: string;
   readonly dtype: ComputeDType;
+  /** Weight quantization; absent or null = none. */
+  readonly quantization?: Quantization | null;
   /** Whether the model must run with a paged KV cache (prefix caching, chunked prefill). */
   readonly pagedKv: boolean;
   /** Task heads on top of the pooled rows ('classify': a sequence-classification head). */

@@ -2,7 +2,7 @@
 // ArchitectureSpec name), the weight precisions it computes in, and what each family's spec declares.
 import { findArchitecture } from '../model/architectures/registry.js';
 import type { HeadName } from '../model/architectures/spec.js';
-import type { BackendCapabilities, BackendName, BackendSupportQuery, ComputeDType } from './backend.js';
+import type { BackendCapabilities, BackendName, BackendSupportQuery, ComputeDType, Quantization } from './backend.js';
 
 /**
  * Heads computed on the host after any backend, so every backend answers for them: a sequence-classification head is a
@@ -23,6 +23,8 @@ export interface CapabilityTable {
   readonly dtypes: readonly ComputeDType[];
   /** How the dtype list reads in a message, with any condition ('float32 and float16 (needs shader-f16)'). */
   readonly dtypesNote: string;
+  /** Weight quantizations it has kernels for (with --dtype float32); default none. */
+  readonly quantizations?: readonly Quantization[];
   /** Heads this backend runs; default: HOST_HEADS. */
   readonly heads?: readonly HeadName[];
 }
@@ -37,6 +39,16 @@ export function capabilitiesFrom(table: CapabilityTable): BackendCapabilities {
 function answer(table: CapabilityTable, query: BackendSupportQuery): true | string {
   const backend = `the ${table.name} backend`;
   if (!table.dtypes.includes(query.dtype)) return `${backend} does not support --dtype ${query.dtype}; it supports ${table.dtypesNote}`;
+  const quantization = query.quantization ?? null;
+  if (quantization !== null) {
+    const quantizations = table.quantizations ?? [];
+    if (!quantizations.includes(quantization)) {
+      return `${backend} does not support --quantization ${quantization}; ${quantizations.length > 0 ? `it supports ${quantizations.join(', ')}` : 'it has no quantized kernels (int8 runs on the cpu backend)'}`;
+    }
+    // Quantized GEMMs take float32 activations and give float32 outputs; the rest of the graph stays float32.
+    if (query.dtype !== 'float32')
+      return `--quantization ${quantization} computes everything but the GEMMs in float32: use --dtype float32, not ${query.dtype}`;
+  }
   const spec = findArchitecture(query.architecture);
   if (spec === undefined) return `'${query.architecture}' is not a registered architecture`;
   const family = Object.hasOwn(table.families, query.architecture) ? table.families[query.architecture] : undefined;

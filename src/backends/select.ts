@@ -2,18 +2,21 @@
 // capabilities (supports()) and builds it only when the answer is yes; each backend's code is imported lazily so a
 // missing optional piece (the native addon, a WebGPU adapter) fails only when it is asked for.
 import type { LoadedModel } from '../model/types.js';
-import type { Backend, BackendCapabilities, BackendName, BackendSupportQuery, ComputeDType } from './backend.js';
+import type { Backend, BackendCapabilities, BackendName, BackendSupportQuery, ComputeDType, Quantization } from './backend.js';
 import { capabilities as nativeCapabilities } from './native/capabilities.js';
 import { capabilities as referenceCapabilities } from './reference/capabilities.js';
 import { capabilities as webgpuCapabilities } from './webgpu/capabilities.js';
 import { ModelLoadError } from '../errors.js';
 
-export type { ComputeDType } from './backend.js';
+export type { ComputeDType, Quantization } from './backend.js';
 
 export const COMPUTE_DTYPES: readonly ComputeDType[] = ['float32', 'bfloat16', 'float16'];
+export const QUANTIZATIONS: readonly Quantization[] = ['int8'];
 
 export interface BackendOptions {
   readonly dtype: ComputeDType;
+  /** Weight quantization (--quantization); absent or null = none. */
+  readonly quantization?: Quantization | null;
   /** Compute threads (native backend); 0 = one per core. */
   readonly threads: number;
   /** The scheduler's token budget: the most tokens one forward will carry (sizes activation buffers). */
@@ -34,8 +37,8 @@ export const BACKEND_CAPABILITIES: Readonly<Record<BackendName, BackendCapabilit
  * What building a backend for this model asks of it. pagedKv is false: a backend without a paged KV cache still runs
  * decoders one-shot (the engine picks its scheduler from what the backend it got offers), and no head exists yet.
  */
-export function supportQueryFor(model: LoadedModel, dtype: ComputeDType): BackendSupportQuery {
-  return { architecture: model.config.architecture, dtype, pagedKv: false, heads: [] };
+export function supportQueryFor(model: LoadedModel, dtype: ComputeDType, quantization: Quantization | null = null): BackendSupportQuery {
+  return { architecture: model.config.architecture, dtype, quantization, pagedKv: false, heads: [] };
 }
 
 /**
@@ -53,7 +56,7 @@ export function checkBackendSupports(name: BackendName, query: BackendSupportQue
 }
 
 export async function createBackend(name: BackendName, model: LoadedModel, opts: BackendOptions): Promise<Backend> {
-  checkBackendSupports(name, supportQueryFor(model, opts.dtype));
+  checkBackendSupports(name, supportQueryFor(model, opts.dtype, opts.quantization ?? null));
   switch (name) {
     case 'reference': {
       const { createReferenceBackend } = await import('./reference/backend.js');
@@ -66,7 +69,8 @@ export async function createBackend(name: BackendName, model: LoadedModel, opts:
     case 'cpu': {
       const { createNativeBackend } = await import('./native/backend.js');
       return createNativeBackend(model, {
-        dtype: opts.dtype === 'bfloat16' ? 'bfloat16' : 'float32',
+        // The engine's packed-weight type: int8 replaces the GEMM weights' float type (supports() checked float32).
+        dtype: opts.quantization === 'int8' ? 'int8' : opts.dtype === 'bfloat16' ? 'bfloat16' : 'float32',
         threads: opts.threads,
         releaseWorkingMemoryAfterSeconds: opts.releaseWorkingMemoryAfterSeconds,
       });

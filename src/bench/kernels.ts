@@ -3,7 +3,7 @@
 //
 // Each native CPU op the BERT graph (native/engine/graphs/bert.cpp) runs per layer, called the way the engine calls
 // it, at the shapes of bge-small (hidden 384) and bge-base (hidden 768), a batch of 32 x 128 tokens by default:
-//   - the four GEMMs with their fused epilogues: Q/K/V as one [3H, H] weight + bias, attention output + bias +
+//   - the four GEMMs with their fused epilogues, with float32, int8 (--quantization int8) and bfloat16 weights: Q/K/V as one [3H, H] weight + bias, attention output + bias +
 //     residual + LayerNorm, intermediate + bias + GELU, output + bias + residual + LayerNorm;
 //   - attention reading q, k and v from the fused projection's output [T, 3H] (row stride 3H) into a [T, H] context,
 //     and the last layer's CLS-only attention (one query per sequence, what CLS pooling lets the engine do);
@@ -121,7 +121,8 @@ function main(): void {
   console.log(`pooled bench:kernels  isa=${features.isa}  threads=${threads}  tokens=${T} (${numSeqs} x ${seqLen})`);
   console.log(
     `peak (multiply-add loop, all threads): float32 ${peakF32.toFixed(0)} GFLOP/s, bf16 dot ${peakBf16.toFixed(0)} GFLOP/s` +
-      `${features.avx512bf16 ? '' : ' (no bf16 instruction: float32 loop)'}; bf16 GEMMs ${info.bf16DotProduct ? 'use vdpbf16ps' : 'widen to float32 FMAs'}`,
+      `${features.avx512bf16 ? '' : ' (no bf16 instruction: float32 loop)'}; bf16 GEMMs ${info.bf16DotProduct ? 'use vdpbf16ps' : 'widen to float32 FMAs'}; ` +
+      `int8 GEMMs ${features.int8Dot ? 'use vpdpbusd (VNNI)' : 'widen to 16 bits (vpmaddwd)'}`,
   );
   console.log(`memory bandwidth (STREAM triad, 3 x ${values['stream-mib']} MiB, all threads): ${bandwidth.toFixed(1)} GB/s`);
   const results: KernelResult[] = [];
@@ -133,7 +134,8 @@ function main(): void {
     const gflops = flops / r.ms / 1e6;
     const full: KernelResult = { ...r, gflops, fractionOfPeak: gflops / peak };
     results.push(full);
-    console.log(`${prefix(full)}${gflops.toFixed(1).padStart(7)} GFLOP/s ${((100 * gflops) / peak).toFixed(0).padStart(4)}% of FMA peak`);
+    const unit = r.dtype === 'int8' ? 'GOP/s  ' : 'GFLOP/s';
+    console.log(`${prefix(full)}${gflops.toFixed(1).padStart(7)} ${unit} ${((100 * gflops) / peak).toFixed(0).padStart(4)}% of FMA peak`);
   };
   const memoryBound = (r: Omit<KernelResult, 'gbPerSecond' | 'fractionOfBandwidth' | 'workingSetBytes'>, bytes: number, workingSet: number, bw: number) => {
     const gbPerSecond = bytes / r.ms / 1e6;
@@ -178,12 +180,20 @@ function main(): void {
         epilogue: { bias: randomArray(H, 11), residual: attentionOut, lnGamma: gamma, lnBeta: beta, lnEps: 1e-12 },
       },
     ];
-    for (const dtype of ['float32', 'bfloat16'] as const) {
-      for (const g of gemms) {
-        const packed = packLinear(randomArray(g.n * g.k, g.n + g.k, 0.05), g.n, g.k, dtype);
+    // Per GEMM, every weight type back to back (float32, int8, bfloat16), so the int8 / float32 ratio compares two
+    // timings taken seconds apart on the same shapes and inputs. int8 counts 2 operations per multiply-add as well
+    // (GOP/s) and is held to the float32 FMA peak too: a VNNI instruction does 4 multiply-adds per 32-bit lane where an
+    // FMA does 1, so int8 can pass 100% of that peak.
+    for (const g of gemms) {
+      const weights = randomArray(g.n * g.k, g.n + g.k, 0.05);
+      let float32Ms = 0;
+      for (const dtype of ['float32', 'int8', 'bfloat16'] as const) {
+        const packed = packLinear(weights, g.n, g.k, dtype);
         const peak = nearbyPeak(dtype === 'bfloat16');
         const ms = timeIt(() => linear(g.a, T, packed, g.epilogue, g.out), seconds);
+        if (dtype === 'float32') float32Ms = ms;
         computeBound({ model: shape.name, op: g.op, shape: `${T}x${g.k} * ${g.n}x${g.k}`, dtype, ms }, 2 * T * g.k * g.n, peak);
+        if (dtype === 'int8') console.log(`${''.padEnd(10)} ${'  int8 / float32 speed'.padEnd(30)} ${(float32Ms / ms).toFixed(2)}x`);
       }
     }
 

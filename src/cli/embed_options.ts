@@ -129,8 +129,12 @@ export function parseEmbedArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
     checkpointIntervalSeconds: number('checkpoint-interval', str('checkpoint-interval'), (n) => n >= 0 && Number.isFinite(n), 'a number of seconds >= 0') ?? 5,
     progress: oneOf<ProgressMode | 'auto'>('progress', str('progress'), ['auto', 'bar', 'lines', 'none']) ?? 'auto',
     progressIntervalSeconds: number('progress-interval', str('progress-interval'), (n) => n > 0 && Number.isFinite(n), 'a number of seconds > 0') ?? 10,
-    // What changes the numbers without showing in the loaded model's folder and settings: the compute dtype.
-    identity: { dtype: serve.embedder.dtype ?? 'float32' },
+    // What changes the numbers without showing in the loaded model's folder and settings: the compute dtype and the
+    // quantization (named only when set, so journals written before the option existed still resume).
+    identity: {
+      dtype: serve.embedder.dtype ?? 'float32',
+      ...(serve.embedder.quantization ? { quantization: serve.embedder.quantization } : {}),
+    },
   };
   return Object.freeze({ model, embedder: serve.embedder, job: Object.freeze(job) });
 }

@@ -5,7 +5,7 @@ import { cpus } from 'node:os';
 
 import type { BackendName } from '../backends/backend.js';
 import { DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS } from '../backends/native/idle_release.js';
-import { BACKEND_NAMES, COMPUTE_DTYPES, type ComputeDType } from '../backends/select.js';
+import { BACKEND_NAMES, COMPUTE_DTYPES, QUANTIZATIONS, type ComputeDType, type Quantization } from '../backends/select.js';
 import { DEFAULT_LIMITS, type EmbedderOptions } from '../engine/embedder.js';
 import type { PoolingMode } from '../model/types.js';
 import type { TruncationSide } from '../tokenizer/tokenizer.js';
@@ -35,6 +35,11 @@ export const SERVE_FLAGS = {
     help: `compute backend: ${BACKEND_NAMES.join(' | ')} (default cpu; reference for architectures cpu lacks)`,
   },
   dtype: { type: 'string', env: 'POOLED_DTYPE', help: 'float32 | bfloat16 | float16 (weight storage; accumulation is fp32)' },
+  quantization: {
+    type: 'string',
+    env: 'POOLED_QUANTIZATION',
+    help: "int8 | none (vLLM's flag): GEMM weights int8 per channel, activations per token; attention, norms, pooling float32 (cpu backend, --dtype float32)",
+  },
   threads: { type: 'string', env: 'POOLED_THREADS', help: 'compute threads (default: one per core)' },
   'release-working-memory-after': {
     type: 'string',
@@ -105,6 +110,12 @@ export const SERVE_FLAGS = {
   help: { type: 'boolean', env: '', help: 'print this help' },
 } as const;
 
+/** --quantization: a method name as vLLM spells it, or 'none' (its default, no quantization). */
+function quantizationOption(value: string | undefined): Quantization | null {
+  const choice = oneOf<Quantization | 'none'>('quantization', value, [...QUANTIZATIONS, 'none']);
+  return choice === undefined || choice === 'none' ? null : choice;
+}
+
 export function serveHelp(): string {
   const lines = Object.entries(SERVE_FLAGS).map(([name, f]) => `  --${name.padEnd(24)} ${f.help}${f.env ? ` [env ${f.env}]` : ''}`);
   return `usage: pooled serve --model <folder | HF id> [options]\n\n${lines.join('\n')}\n`;
@@ -152,6 +163,7 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv =
   const embedder: EmbedderOptions = {
     backend: oneOf<BackendName>('backend', get('backend'), BACKEND_NAMES),
     dtype: oneOf<ComputeDType>('dtype', get('dtype'), COMPUTE_DTYPES) ?? 'float32',
+    quantization: quantizationOption(get('quantization')),
     threads: positiveInt('threads', get('threads')) ?? cpus().length,
     releaseWorkingMemoryAfterSeconds:
       nonNegativeNumber('release-working-memory-after', get('release-working-memory-after')) ?? DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS,

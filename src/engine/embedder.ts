@@ -3,7 +3,7 @@
 import { cpus } from 'node:os';
 
 import { supportsPagedKv, type Backend, type BackendName } from '../backends/backend.js';
-import { createBackend, defaultBackendFor, type ComputeDType } from '../backends/select.js';
+import { createBackend, defaultBackendFor, type ComputeDType, type Quantization } from '../backends/select.js';
 import { InvalidRequestError } from '../errors.js';
 import { describeModel, loadModel } from '../model/load.js';
 import { firstPositionOf, hasKvCache } from '../model/architectures/registry.js';
@@ -17,6 +17,11 @@ import { Scheduler, type EmbeddingScheduler, type SchedulerLimits } from './sche
 export interface EmbedderOptions {
   readonly backend?: BackendName;
   readonly dtype?: ComputeDType;
+  /**
+   * Weight quantization (vLLM's --quantization): 'int8' runs every GEMM on int8 weights (per output channel, at load)
+   * and per-token uint8 activations; attention, norms and pooling stay float32. cpu backend, dtype float32. Default none.
+   */
+  readonly quantization?: Quantization | null;
   /** Compute threads for the native backend; default one per core. */
   readonly threads?: number;
   /** Native backend: seconds idle before its per-batch working buffers go back to the OS (0 = keep; default 10). */
@@ -143,6 +148,9 @@ export class Embedder {
   readonly backend: Backend;
   readonly scheduler: EmbeddingScheduler;
   readonly defaultTruncation: TruncationSide;
+  /** What the backend was built with (reported in /info and /v1/models). */
+  readonly dtype: ComputeDType;
+  readonly quantization: Quantization | null;
   private readonly tokenizerPool: TokenizerPool;
 
   private constructor(model: LoadedModel, tokenizer: TextTokenizer, backend: Backend, opts: EmbedderOptions) {
@@ -150,6 +158,8 @@ export class Embedder {
     this.tokenizer = tokenizer;
     this.backend = backend;
     this.defaultTruncation = opts.truncation ?? 'none';
+    this.dtype = opts.dtype ?? 'float32';
+    this.quantization = opts.quantization ?? null;
     this.scheduler = createScheduler(model, backend, { ...DEFAULT_LIMITS, ...opts.limits }, opts.kvCache);
     this.tokenizerPool = new TokenizerPool(model.path, tokenizer, {
       numWorkers: opts.tokenizerWorkers ?? Math.min(2, Math.max(1, cpus().length - 1)),
@@ -179,6 +189,7 @@ export class Embedder {
     const tokenizer = TextTokenizer.load(model.path);
     const backend = await createBackend(opts.backend ?? defaultBackendFor(model), model, {
       dtype: opts.dtype ?? 'float32',
+      quantization: opts.quantization ?? null,
       threads: opts.threads ?? cpus().length,
       releaseWorkingMemoryAfterSeconds: opts.releaseWorkingMemoryAfterSeconds,
       maxBatchTokens: opts.limits?.maxNumBatchedTokens ?? DEFAULT_LIMITS.maxNumBatchedTokens,

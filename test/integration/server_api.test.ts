@@ -307,6 +307,8 @@ describe('operator routes', () => {
     assert.equal(info.prefix_caching, false);
     assert.equal(info.chunked_prefill, false);
     assert.equal(info.model.pooling, 'mean');
+    assert.equal(info.dtype, 'float32');
+    assert.equal(info.quantization, null);
   });
 
   test('/metrics exposes request counts, stage histograms, batch sizes and queue depth', async () => {

@@ -2,7 +2,8 @@
 // best one in the other test files; here every other variant the CPU can run goes through the op cases AND the
 // whole-model tests, in child processes (the choice is made once per process, capped by POOLED_ISA). Each child
 // also runs isa_selected.test.ts, which asserts the variant it actually ran. Plus the widening bfloat16 GEMM a CPU
-// without AVX512_BF16 uses (POOLED_BF16_DOT=0) and the vdpbf16ps one (POOLED_BF16_DOT=1).
+// without AVX512_BF16 uses (POOLED_BF16_DOT=0) and the vdpbf16ps one (POOLED_BF16_DOT=1), and the int8 GEMM of a CPU
+// without VNNI (POOLED_INT8_DOT=0).
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -22,7 +23,7 @@ const ran: string[] = [];
 
 function runTests(env: Record<string, string>, files: readonly string[]): void {
   // NODE_TEST_CONTEXT would make the child report to this runner instead of running as a test run of its own.
-  const { NODE_TEST_CONTEXT: _context, POOLED_ISA: _isa, POOLED_BF16_DOT: _dot, ...parentEnv } = process.env;
+  const { NODE_TEST_CONTEXT: _context, POOLED_ISA: _isa, POOLED_BF16_DOT: _dot, POOLED_INT8_DOT: _int8Dot, ...parentEnv } = process.env;
   const result = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-concurrency=1', '--test-reporter=tap', ISA_PROBE, ...files], {
     env: { ...parentEnv, ...env },
     encoding: 'utf8',
@@ -72,6 +73,11 @@ describe('kernel variants', () => {
   const hasBf16Instruction = features.isa === 'avx512' && features.avx512bf16;
   test('bfloat16 GEMM with vdpbf16ps (POOLED_BF16_DOT=1)', { skip: !hasBf16Instruction ? 'CPU has no AVX512_BF16' : false }, () => {
     runTests({ POOLED_BF16_DOT: '1' }, [OP_TESTS, MODEL_TESTS[0]]);
+  });
+
+  // Each variant above runs the int8 GEMM with VNNI where the CPU has it; the widening (vpmaddwd) tiles here.
+  test('int8 GEMM without VNNI (POOLED_INT8_DOT=0)', { skip: !features.int8Dot ? 'the default run already uses the widening int8 tiles' : false }, () => {
+    runTests({ POOLED_INT8_DOT: '0' }, [OP_TESTS]);
   });
 
   test('bfloat16 GEMM widening to float32 on the AVX-512 path (POOLED_BF16_DOT=0)', { skip: features.isa !== 'avx512' ? 'no AVX-512' : false }, () => {

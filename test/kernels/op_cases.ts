@@ -14,13 +14,14 @@ import type { ActivationKind } from '../../src/model/reference/ops.js';
 import type { AttentionTiling } from '../../src/backends/webgpu/kernels/attention.js';
 import type { GemmTiling } from '../../src/backends/webgpu/kernels/gemm.js';
 import type { GatedActivationKind, PoolingMode } from '../../src/model/types.js';
+import { int8QuantizationBound, quantizeRowsU8, quantizeWeightsInt8 } from './int8_reference.js';
 import { randomArray, roundToBf16 } from './native_helpers.js';
 import { cuSeqLensOf, roundToF16, seededInts, seededValues } from './webgpu_support.js';
 import { absValues, maxAbs } from '../helpers/metrics.js';
 
 export type BackendName = 'cpu' | 'webgpu';
-/** Weight storage of a GEMM: float32, bfloat16 (native packing) or float16 (WGSL storage). */
-export type DType = 'float32' | 'bfloat16' | 'float16';
+/** Weight storage of a GEMM: float32, bfloat16 or int8 (native packing) or float16 (WGSL storage). */
+export type DType = 'float32' | 'bfloat16' | 'float16' | 'int8';
 
 /**
  * How an error is measured. max_abs: max |got - want|. max_rel: max |got - want| / (|want| + floor). scaled:
@@ -57,6 +58,8 @@ export interface GemmInput {
   readonly tiling?: GemmTiling;
   /** float16 only: compare with the float32 weights (storage error) instead of the f16-rounded ones. */
   readonly againstUnroundedWeights?: boolean;
+  /** int8 only: compare with the float32 product (quantization error) instead of the product of the quantized values. */
+  readonly againstUnquantized?: boolean;
 }
 export interface LayerNormInput {
   readonly x: Float32Array;
@@ -204,9 +207,15 @@ function defineCase<O extends OpName>(c: OpCase<O>): AnyOpCase {
 
 // ---- references -----------------------------------------------------------------------------------------------
 
-/** What the kernel multiplies: bf16 weights rounded to nearest even (and activations on a bf16 dot-product path), f16 weights rounded. */
-export function effectiveGemmInputs(input: GemmInput, traits: BackendTraits): { x: Float32Array; w: Float32Array } {
+/**
+ * What the kernel multiplies: bf16 weights rounded to nearest even (and activations on a bf16 dot-product path), f16
+ * weights rounded, int8 activations and weights quantized (int8_reference.ts) and read back exactly in float64.
+ */
+export function effectiveGemmInputs(input: GemmInput, traits: BackendTraits): { x: ArrayLike<number>; w: ArrayLike<number> } {
   const { x, w, dtype } = input;
+  if (dtype === 'int8' && input.againstUnquantized !== true) {
+    return { x: quantizeRowsU8(x, input.m, input.k).dequantized, w: quantizeWeightsInt8(w, input.n, input.k).dequantized };
+  }
   if (dtype === 'bfloat16') return { x: traits.bf16RoundsActivations ? roundToBf16(x) : x, w: roundToBf16(w) };
   if (dtype === 'float16' && input.againstUnroundedWeights !== true) return { x, w: roundToF16(w) };
   return { x, w };
@@ -307,6 +316,10 @@ const perElement = (length: number, f: (i: number) => number): Float64Array => F
 // Native float32 GEMM: summation of k products in any order: |error| <= k * 2^-24 * scale in the worst case,
 // ~sqrt(k) * 2^-24 in practice. 1e-5 * scale holds for k <= 1537 with margin and is far below what a wrong index produces.
 const CPU_DOT_TOLERANCE = 1e-5;
+// Native int8 GEMM against the float64 product of the quantized values: the int32 sums are exact, so only the float32
+// epilogue rounds: the sum converted to float32 (2^-24 relative), the product of the two scales (2^-24), the multiply
+// by it and the bias added (2^-24 each, fused or not): <= 4 * 2^-24 ~ 2.4e-7 of sum|terms| + |bias|. Bound 1e-6.
+const CPU_INT8_EPILOGUE_TOLERANCE = 1e-6;
 // WGSL f32 GEMM: each output is a K-term dot product summed in f32 (with fma). Its rounding error is bounded by
 // about K * 2^-24 * sum_k |x_k w_k|; in practice it grows like sqrt(K). The tolerance is stated against that
 // magnitude (|bias| included): 4e-7 * sum |terms| is below the worst case for every K tested (>= 8 terms) and
@@ -384,7 +397,7 @@ const OP_TOLERANCES: { [O in OpName]: Record<BackendName, DefaultTolerance<O>> }
       switch (input.epilogue.kind) {
         case 'none':
         case 'residual':
-          return dotTolerance(input, scale, CPU_DOT_TOLERANCE);
+          return dotTolerance(input, scale, input.dtype === 'int8' ? CPU_INT8_EPILOGUE_TOLERANCE : CPU_DOT_TOLERANCE);
         case 'activation':
           // |gelu'| <= 1.13 carries the dot error through; the erfc-based GELU adds < 1e-6 relative.
           return {
@@ -552,6 +565,18 @@ const f16StorageTolerance = (input: GemmInput): Tolerance => ({
   scale: termMagnitudes(input, { bf16RoundsActivations: false }),
 });
 
+/** int8 against the float32 product: the quantization bound plus the float32 epilogue's rounding. */
+const int8QuantizationTolerance = (input: GemmInput): Tolerance => {
+  const bound = int8QuantizationBound(input.x, input.m, input.k, input.w, input.n);
+  const terms = termMagnitudes(input, { bf16RoundsActivations: false });
+  return {
+    metric: 'scaled',
+    max: 1,
+    scaleName: 'the quantization bound + 1e-6 sum|terms|',
+    scale: perElement(bound.length, (i) => bound[i] + CPU_INT8_EPILOGUE_TOLERANCE * terms[i]),
+  };
+};
+
 function gemmCases(): AnyOpCase[] {
   const cases: AnyOpCase[] = [];
   // Native shapes [m, k, n], not multiples of the register tile (12 x 32 on AVX-512, 6 x 16 on AVX2, 4 x 16 portable)
@@ -566,7 +591,7 @@ function gemmCases(): AnyOpCase[] {
     [30, 1537, 40],
     [200, 40, 70],
   ];
-  for (const dtype of ['float32', 'bfloat16'] as const) {
+  for (const dtype of ['float32', 'bfloat16', 'int8'] as const) {
     for (const [m, k, n] of nativeShapes) {
       const seed = m * 1_000_003 + k * 1009 + n;
       const base = () => ({ x: randomArray(m * k, seed), m, k, w: randomArray(n * k, seed + 1), n, dtype });
@@ -596,6 +621,36 @@ function gemmCases(): AnyOpCase[] {
         }),
       );
     }
+  }
+  // int8 against the float32 product: what quantization costs. The tolerance is the per-element bound of
+  // int8QuantizationBound (rounding error <= half a step on each side, summed with the other operand's magnitudes),
+  // which holds for any inputs; random signs make the measured error a small fraction of it (printed). Rows with a
+  // large offset (all positive, like GELU outputs) use the asymmetric range; k up to the BERT FFN's 1536.
+  for (const [m, k, n, offset] of [
+    [1, 384, 384, 0],
+    [13, 64, 31, 0],
+    [30, 1537, 40, 0],
+    [25, 384, 100, 0.8],
+  ] as const) {
+    const seed = m * 7919 + k * 31 + n;
+    cases.push(
+      defineCase({
+        op: 'gemm',
+        name: `int8 ${m}x${k}x${n}${offset !== 0 ? ` (activations offset by +${offset})` : ''} vs the float32 product`,
+        input: () => ({
+          x: randomArray(m * k, seed).map((v) => v + offset),
+          m,
+          k,
+          w: randomArray(n * k, seed + 1, 0.1),
+          n,
+          bias: randomArray(n, seed + 2),
+          epilogue: { kind: 'none' },
+          dtype: 'int8',
+          againstUnquantized: true,
+        }),
+        tolerance: { cpu: int8QuantizationTolerance },
+      }),
+    );
   }
   // WGSL shapes [rows, in, out], not tile multiples, with and without bias.
   for (const [M, K, N] of [

@@ -32,7 +32,7 @@ import {
   type PagedAttentionInput,
 } from './op_cases.js';
 import { defineOpCaseTests } from './op_runner.js';
-import { maxAbsError } from '../helpers/metrics.js';
+import { maxAbs, maxAbsError } from '../helpers/metrics.js';
 import { assertWithin, randomArray, roundToBf16, toBf16Bits } from './native_helpers.js';
 import { cuSeqLensOf } from './webgpu_support.js';
 
@@ -128,7 +128,7 @@ const cpu: OpBackend = {
 defineOpCaseTests(cpu);
 
 describe('native gemm, beyond the op cases', () => {
-  for (const dtype of ['float32', 'bfloat16'] as const) {
+  for (const dtype of ['float32', 'bfloat16', 'int8'] as const) {
     // Every bias + activation and bias + residual + LayerNorm case of this dtype in the table, except rows near 300:
     // there the two summation orders of the mean differ by ulps of 300 * 96, not of O(1) values (measured 1.8e-4 on
     // the portable kernels), which the reference comparison already bounds.
@@ -142,9 +142,13 @@ describe('native gemm, beyond the op cases', () => {
         const { x, m, k, w, n, bias, epilogue } = input;
         const packed = packLinear(w, n, k, dtype);
         if (epilogue.kind === 'activation') {
-          // Same float32 operations in the same order: only the place where they happen differs.
+          // float32 / bfloat16: the same float32 operations in the same order, only the place where they happen
+          // differs. int8: the fused epilogue adds the bias in the FMA that dequantizes (one rounding fewer), so the
+          // pre-activation values differ by at most one rounding, 2^-24 of their magnitude, and GELU
+          // carries that through (slope <= 1.13 where the inputs are large and positive): 2^-22 * (max |output| + 1).
           const unfused = biasActivation(linear(x, m, packed), m, n, bias, epilogue.activation);
-          assertWithin(maxAbsError(gemm(input), unfused), 0, `fused vs unfused bias + ${epilogue.activation}`);
+          const tolerance = dtype === 'int8' ? 2 ** -22 * (maxAbs(unfused) + 1) : 0;
+          assertWithin(maxAbsError(gemm(input), unfused), tolerance, `fused vs unfused bias + ${epilogue.activation}`);
         } else if (epilogue.kind === 'residual_layernorm') {
           // Same sums; the fused path's mean adds the row in another order (two accumulators): a few ulps.
           const unfused = layerNorm(linear(x, m, packed, { bias }), m, n, epilogue.gamma, epilogue.beta, epilogue.eps, epilogue.residual);
@@ -187,6 +191,27 @@ describe('native gemm, beyond the op cases', () => {
   test('an unknown dtype or activation is a TypeError', () => {
     assert.throws(() => packLinear(new Float32Array(12), 4, 3, 'float16' as Precision), TypeError);
     assert.throws(() => linear(new Float32Array(6), 2, packed, { activation: 'swish' as 'gelu' }), TypeError);
+  });
+  test('int8 packing refuses k past kInt8MaxK (int32 sums) and weights that are not finite, naming them', () => {
+    assert.throws(() => packLinear(new Float32Array(65537), 1, 65537, 'int8'), /int8 weights take k <= 65536 \(int32 sums\), got k=65537/);
+    const w = randomArray(4 * 3, 2);
+    w[7] = Number.NaN;
+    assert.throws(() => packLinear(w, 4, 3, 'int8'), /weight row 2 is not finite/);
+    w[7] = Number.POSITIVE_INFINITY;
+    assert.throws(() => packLinear(w, 4, 3, 'int8'), /weight row 2 is not finite/);
+    assert.equal(packLinear(randomArray(4 * 3, 2), 4, 3, 'int8').dtype, 'int8');
+  });
+  test('int8: an all-zero weight row or activation row gives exactly the bias (no 0/0 in either scale)', () => {
+    const [m, k, n] = [3, 20, 5];
+    const w = randomArray(n * k, 3);
+    w.fill(0, 2 * k, 3 * k); // weight row 2: scale 0
+    const x = randomArray(m * k, 4);
+    x.fill(0, k, 2 * k); // activation row 1: range [0, 0]
+    const bias = randomArray(n, 5);
+    const y = linear(x, m, packLinear(w, n, k, 'int8'), { bias });
+    for (let r = 0; r < m; r++) assert.equal(y[r * n + 2], bias[2], `row ${r}, column 2`);
+    assert.deepEqual(y.subarray(n, 2 * n), bias);
+    assert.ok(y.every(Number.isFinite));
   });
   test('a residual that is also the output is refused', () => {
     const out = new Float32Array(8);

@@ -73,6 +73,7 @@ if (!probe.available) {
       if (c.op === 'gemm') {
         const { dtype } = input as GemmInput;
         if (dtype === 'bfloat16') return 'WGSL has no bfloat16 type: the WebGPU GEMM stores weights as f32 or f16';
+        if (dtype === 'int8') return 'the WebGPU backend has no int8 GEMM (int8 quantization is a native-backend feature)';
         if (dtype === 'float16' && !shaderF16) return `adapter ${ops.ctx.adapterName} has no shader-f16`;
       }
       if (c.op === 'bias_activation') {

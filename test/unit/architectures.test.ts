@@ -10,9 +10,13 @@ import { architectureNames, findArchitecture, firstPositionOf, maxSequenceTokens
 import { ModelLoadError } from '../../src/errors.js';
 import type { Qwen3Config } from '../../src/model/types.js';
 
-const query = (architecture: string, extra: Partial<{ dtype: 'float32' | 'bfloat16' | 'float16'; pagedKv: boolean; heads: HeadName[] }> = {}) => ({
+const query = (
+  architecture: string,
+  extra: Partial<{ dtype: 'float32' | 'bfloat16' | 'float16'; quantization: 'int8'; pagedKv: boolean; heads: HeadName[] }> = {},
+) => ({
   architecture,
   dtype: extra.dtype ?? 'float32',
+  quantization: extra.quantization ?? null,
   pagedKv: extra.pagedKv ?? false,
   heads: extra.heads ?? [],
 });
@@ -100,6 +104,17 @@ describe('backend supports()', () => {
       ['cpu', query('bert', { pagedKv: true }), /BERT models attend bidirectionally and have no KV cache/],
       ['cpu', query('gte', { heads: ['classify'] }), /cannot run head classify on GTE.* \(supported: none\)/],
       ['webgpu', query('gpt2'), /'gpt2' is not a registered architecture/],
+      [
+        'webgpu',
+        query('bert', { quantization: 'int8' }),
+        /webgpu backend does not support --quantization int8; it has no quantized kernels \(int8 runs on the cpu backend\)/,
+      ],
+      ['reference', query('bert', { quantization: 'int8' }), /reference backend does not support --quantization int8/],
+      [
+        'cpu',
+        query('bert', { quantization: 'int8', dtype: 'bfloat16' }),
+        /--quantization int8 computes everything but the GEMMs in float32: use --dtype float32, not bfloat16/,
+      ],
     ];
     for (const [name, q, reason] of cases) {
       const answer = BACKEND_CAPABILITIES[name].supports(q);
@@ -107,6 +122,10 @@ describe('backend supports()', () => {
       assert.match(answer as string, reason);
     }
     assert.equal(BACKEND_CAPABILITIES.cpu.supports(query('qwen3', { pagedKv: true, dtype: 'bfloat16' })), true);
+    // int8 GEMMs run in every native graph (they pack their weights through one PackWeights).
+    for (const architecture of Object.keys(NATIVE_FAMILIES)) {
+      assert.equal(BACKEND_CAPABILITIES.cpu.supports(query(architecture, { quantization: 'int8' })), true, architecture);
+    }
     // Classification heads run on the host after any backend, so every backend runs BERT's.
     for (const name of BACKEND_NAMES) assert.equal(BACKEND_CAPABILITIES[name].supports(query('bert', { heads: ['classify'] })), true, name);
     assert.throws(() => checkBackendSupports('cpu', query('bert', { dtype: 'float16' })), ModelLoadError);

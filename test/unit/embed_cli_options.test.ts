@@ -107,9 +107,13 @@ test("engine flags are serve's: same names, same values, same env fallbacks", ()
   assert.equal(embedder.pooling, 'mean');
   assert.equal(embedder.maxModelLen, 128);
   assert.deepEqual(job.identity, { dtype: 'float32' });
+  // Quantization changes the numbers, so a journal written with it resumes only with it (and one without, without).
+  const quantized = parse([...BASE, '--quantization', 'int8']);
+  assert.equal(quantized.embedder.quantization, 'int8');
+  assert.deepEqual(quantized.job.identity, { dtype: 'float32', quantization: 'int8' });
   assert.equal(parse(BASE, { POOLED_TRUNCATE: 'start' }).embedder.truncation, 'start');
   assert.throws(() => parse([...BASE, '--backend', 'tpu']), new RegExp(`--backend must be one of ${BACKEND_NAMES.join(', ')}`));
-  for (const name of ['backend', 'dtype', 'threads', 'truncate', 'max-num-batched-tokens', 'pooling']) {
+  for (const name of ['backend', 'dtype', 'quantization', 'threads', 'truncate', 'max-num-batched-tokens', 'pooling']) {
     assert.ok(Object.hasOwn(SERVE_FLAGS, name) && embedHelp().includes(`--${name}`), name);
   }
   // Flags that only mean something to an HTTP server are not embed flags.

@@ -1,5 +1,5 @@
 // The native CPU backend end to end: every fixture model (real layouts, seeded random weights) against the float64
-// reference backend, in float32 and bfloat16, plus batch invariance and the backend's contract (options, errors,
+// reference backend, in float32, bfloat16 and int8 (--quantization int8), plus batch invariance and the backend's contract (options, errors,
 // dispose).
 import assert from 'node:assert/strict';
 import { before, describe, test } from 'node:test';
@@ -27,7 +27,12 @@ const FLOAT32: RowTolerance = { cosineDistance: 1e-9, maxAbs: 3e-5 };
 // values, so the error is the weights' rounding, not the arithmetic. Measured worst (full-size models):
 // 1 - cos 1.7e-4, max abs 6.5e-2 (rows not normalized); bounds about 3x and 2x above.
 const BFLOAT16: RowTolerance = { cosineDistance: 5e-4, maxAbs: 0.15 };
-const TOLERANCE = { float32: FLOAT32, bfloat16: BFLOAT16 } as const;
+// int8 GEMMs (--quantization int8): weights per output channel at 127 levels, activations per token at 255, against
+// the float64 reference of the unquantized model: the error is the quantization's, not the arithmetic's (the integer
+// sums are exact). Measured worst (full-size 12-layer models, random weights): 1 - cos 2.5e-3, max abs 0.21; bounds
+// 4x and 2.4x above. Real weights are measured against fp32 in test/upstream/test_int8_accuracy.py.
+const INT8: RowTolerance = { cosineDistance: 1e-2, maxAbs: 0.5 };
+const TOLERANCE = { float32: FLOAT32, bfloat16: BFLOAT16, int8: INT8 } as const;
 
 const worst = new WorstErrors('native BERT');
 
@@ -59,7 +64,7 @@ describe('native backend vs reference, full-size fixture models', () => {
         // The float64 forward of a full-size model is the slow part: once per model.
         expected = (await ReferenceBackend.create(model)).forward64(batch);
       });
-      for (const dtype of ['float32', 'bfloat16'] as const) {
+      for (const dtype of ['float32', 'bfloat16', 'int8'] as const) {
         test(`${dtype}: 1 - cos <= ${TOLERANCE[dtype].cosineDistance}, max abs <= ${TOLERANCE[dtype].maxAbs}`, async () => {
           const native = await createNativeBackend(model, { dtype });
           try {
@@ -99,7 +104,7 @@ describe('native backend on a small model', () => {
     });
   }
 
-  for (const dtype of ['float32', 'bfloat16'] as const) {
+  for (const dtype of ['float32', 'bfloat16', 'int8'] as const) {
     test(`${dtype}: a text alone = the same text inside a mixed batch (bitwise)`, async () => {
       const native = await createNativeBackend(model, { dtype });
       try {

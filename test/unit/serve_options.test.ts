@@ -16,6 +16,7 @@ test('defaults', () => {
   assert.equal(o.port, 8000);
   assert.equal(o.embedder.backend, undefined); // chosen per architecture at load: cpu for BERT
   assert.equal(o.embedder.dtype, 'float32');
+  assert.equal(o.embedder.quantization, null);
   assert.equal(o.embedder.truncation, 'none');
   assert.equal(o.server.apiKey, null);
   assert.deepEqual(o.server.unauthenticatedRoutes, ['/health', '/ready', '/metrics']);
@@ -90,4 +91,14 @@ test('--help lists every flag with its environment variable', () => {
     assert.match(help, new RegExp(`--${name}\\b`));
     if (flag.env) assert.match(help, new RegExp(flag.env));
   }
+});
+
+test("--quantization takes vLLM's flag: int8, or none (its default); anything else names the flag", () => {
+  assert.equal(parse(['--model', 'm', '--quantization', 'int8']).embedder.quantization, 'int8');
+  assert.equal(parse(['--model', 'm'], { POOLED_QUANTIZATION: 'int8' }).embedder.quantization, 'int8');
+  assert.equal(parse(['--model', 'm', '--quantization', 'none']).embedder.quantization, null);
+  assert.throws(
+    () => parse(['--model', 'm', '--quantization', 'awq']),
+    (e: unknown) => e instanceof UsageError && /--quantization/.test(e.message) && /int8/.test(e.message),
+  );
 });

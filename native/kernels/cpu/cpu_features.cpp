@@ -66,6 +66,7 @@ CpuFeatures Detect() {
     f.avx512vnni = os_zmm && ((r[2] >> 11) & 1);
     Cpuid(7, 1, r);
     f.avx512bf16 = os_zmm && ((r[0] >> 5) & 1);
+    f.avxvnni = os_ymm && avx && ((r[0] >> 4) & 1);
   }
   f.fma = f.fma && os_ymm;
   f.f16c = f.f16c && os_ymm;

@@ -15,6 +15,7 @@ struct CpuFeatures {
   bool avx512vl = false;
   bool avx512bf16 = false;
   bool avx512vnni = false;
+  bool avxvnni = false;  // the VEX-encoded 256-bit VNNI of AVX2-class cores (Alder Lake, Zen 5)
   bool neon = false;
 };
 

@@ -10,9 +10,12 @@
 // summed in float32) where the CPU has AVX512_BF16, and otherwise are widened to float32 in registers (exact),
 // so every path accumulates in float32. Each output element is summed over k in the same order whatever the
 // batch, tile or thread: a row's result never depends on the rows around it (batch invariance).
+// int8 weights take the same argument checks and work split here; their units (activations quantized per row
+// once per call, integer tiles over the whole of k, dequantizing epilogue) are in gemm_int8.cpp.
 #include <cstdint>
 #include <cstring>
 
+#include "kernels/cpu/gemm_int8.h"
 #include "kernels/cpu/isa_dispatch.h"
 #include "kernels/cpu/kernels.h"
 #include "kernels/cpu/row_kernels.h"
@@ -98,29 +101,6 @@ inline void InitTile(VecF (&acc)[MR][kVecs], const TileOut& out) {
         const float* src = out.c + r * out.ldc + v * kLanes;
         acc[r][v] = n == kLanes ? Load(src) : LoadN(src, n);
       }
-    }
-  }
-}
-
-// Activation and residual over a block of finished rows and columns, row by row while it is in L2. Kept out of
-// the register tile on purpose: inlining a GELU into each of the MR x kVecs accumulators of every tile size made
-// the kernel code so large that the epilogue cost as much as the multiply-adds.
-__attribute__((noinline)) void BlockEpilogue(float* c, int64_t ldc, int64_t rows, int64_t cols, Activation activation,
-                                             const float* residual, int64_t ldr) {
-  for (int64_t r = 0; r < rows; ++r) {
-    float* row = c + r * ldc;
-    const float* res = residual != nullptr ? residual + r * ldr : nullptr;
-    int64_t col = 0;
-    for (; col + kLanes <= cols; col += kLanes) {
-      VecF x = Activate(Load(row + col), activation);
-      if (res != nullptr) x = Add(x, Load(res + col));
-      Store(row + col, x);
-    }
-    if (col < cols) {
-      const int n = static_cast<int>(cols - col);
-      VecF x = Activate(LoadN(row + col, n), activation);
-      if (res != nullptr) x = Add(x, LoadN(res + col, n));
-      StoreN(row + col, x, n);
     }
   }
 }
@@ -335,6 +315,29 @@ static_assert(kMr <= 12, "RunTileRows covers tiles of up to 12 rows");
 
 }  // namespace
 
+// Activation and residual over a block of finished rows and columns, row by row while it is in L2. Kept out of
+// the register tile on purpose: inlining a GELU into each of the MR x kVecs accumulators of every tile size made
+// the kernel code so large that the epilogue cost as much as the multiply-adds. Shared with the int8 GEMM.
+__attribute__((noinline)) void ActivationResidualRows(float* c, int64_t ldc, int64_t rows, int64_t cols,
+                                                      Activation activation, const float* residual, int64_t ldr) {
+  for (int64_t r = 0; r < rows; ++r) {
+    float* row = c + r * ldc;
+    const float* res = residual != nullptr ? residual + r * ldr : nullptr;
+    int64_t col = 0;
+    for (; col + kLanes <= cols; col += kLanes) {
+      VecF x = Activate(Load(row + col), activation);
+      if (res != nullptr) x = Add(x, Load(res + col));
+      Store(row + col, x);
+    }
+    if (col < cols) {
+      const int n = static_cast<int>(cols - col);
+      VecF x = Activate(LoadN(row + col, n), activation);
+      if (res != nullptr) x = Add(x, LoadN(res + col, n));
+      StoreN(row + col, x, n);
+    }
+  }
+}
+
 int64_t GemmTileRows() { return kMr; }
 int64_t GemmTileWidth() { return kNr; }
 
@@ -384,9 +387,9 @@ void GemmUnit(const gemm::UnitArgs& g, int64_t row_begin, int64_t row_end, int64
       if (finish && (g.activation != Activation::kNone || g.residual != nullptr)) {
         const int64_t col_begin = block * kNr;
         const int64_t col_end = block_end * kNr < w.n ? block_end * kNr : w.n;
-        BlockEpilogue(g.c + row_begin * g.ldc + col_begin, g.ldc, row_end - row_begin, col_end - col_begin,
-                      g.activation, g.residual != nullptr ? g.residual + row_begin * g.ldr + col_begin : nullptr,
-                      g.ldr);
+        ActivationResidualRows(g.c + row_begin * g.ldc + col_begin, g.ldc, row_end - row_begin, col_end - col_begin,
+                               g.activation,
+                               g.residual != nullptr ? g.residual + row_begin * g.ldr + col_begin : nullptr, g.ldr);
       }
     }
   }
@@ -485,20 +488,31 @@ void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const Packed
   if (layer_norm && !(epilogue.ln_eps >= 0.0f)) Fail("LayerNorm eps must be >= 0");
 
   const bool bf16 = w.type == ElementType::kBF16;
+  const bool int8 = w.type == ElementType::kInt8;
+  if (int8 && (w.scales == nullptr || w.column_sums == nullptr)) Fail("int8 weights without scales");
   int64_t tile_rows = 0;
   {
-    auto query = [&]() -> int64_t { POOLED_DISPATCH_RETURN(GemmTileRows); };
+    auto query = [&]() -> int64_t {
+      if (int8) {
+        POOLED_DISPATCH_RETURN(GemmInt8TileRows);
+      }
+      POOLED_DISPATCH_RETURN(GemmTileRows);
+    };
     tile_rows = query();
   }
 
   // k passes: the whole of k when short, else equal passes of about 384 (float32) / 512 (bfloat16) values, so
-  // a tile's packed activations stay in L1 while it sweeps a panel block.
+  // a tile's packed activations stay in L1 while it sweeps a panel block. int8 tiles always take the whole of k:
+  // their sums stay in int32 registers (no partial sums through C), and a 12-row tile of k = 4096 is 48 KiB.
   const int64_t kc_target = bf16 ? 512 : 384;
-  const int64_t num_passes = w.k_padded <= kc_target * 4 / 3 ? 1 : (w.k_padded + kc_target - 1) / kc_target;
+  const int64_t num_passes = int8 || w.k_padded <= kc_target * 4 / 3 ? 1 : (w.k_padded + kc_target - 1) / kc_target;
   int64_t kc_block = (w.k_padded + num_passes - 1) / num_passes;
   if (bf16) kc_block = (kc_block + 1) / 2 * 2;
-  const int64_t panel_bytes = kc_block * w.panel_width * (bf16 ? 2 : 4);
+  const int64_t panel_bytes = kc_block * w.panel_width * static_cast<int64_t>(ElementSize(w.type));
   const int64_t panels_per_block = std::max<int64_t>(1, kPanelBlockBytes / panel_bytes);
+  // int8: every row quantized once per call (not per unit), in a parallel pass of its own.
+  gemm_int8::QuantizedRows quantized{};
+  if (int8) quantized = QuantizeActivationRows(pool, a, m, lda, w.k, w.k_padded);
 
   // Units: blocks of rows; when there are too few of them to keep every thread busy (one short batch), all rows
   // in one block and ranges of panels instead, which split evenly (row blocks only split at tile multiples).
@@ -532,17 +546,31 @@ void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const Packed
   args.kc_block = kc_block;
   args.panels_per_block = panels_per_block;
   args.bf16_dot = bf16 && HasBf16DotProduct();
+  gemm_int8::UnitArgs int8_args{quantized,
+                                w,
+                                c,
+                                ldc,
+                                epilogue.bias,
+                                epilogue.activation,
+                                epilogue.residual,
+                                epilogue.ldr,
+                                panels_per_block,
+                                HasInt8DotProduct()};
 
   const size_t scratch_bytes = static_cast<size_t>(rows_per_unit * kc_block * 4);
   pool.Run(num_row_blocks * num_col_blocks, [&](int64_t task, int) {
-    // Each pool thread keeps its packing buffer between calls; it only grows.
-    thread_local AlignedBuffer scratch;
-    if (scratch.size() < scratch_bytes) scratch = AlignedBuffer(scratch_bytes);
     const int64_t row_begin = (task / num_col_blocks) * rows_per_unit;
     const int64_t row_end = std::min(m, row_begin + rows_per_unit);
     const int64_t panel_begin = (task % num_col_blocks) * panels_per_unit;
     const int64_t panel_end = std::min(w.num_panels, panel_begin + panels_per_unit);
-    POOLED_DISPATCH(GemmUnit, args, row_begin, row_end, panel_begin, panel_end, scratch.data());
+    if (int8) {
+      POOLED_DISPATCH(GemmInt8Unit, int8_args, row_begin, row_end, panel_begin, panel_end);
+    } else {
+      // Each pool thread keeps its packing buffer between calls; it only grows.
+      thread_local AlignedBuffer scratch;
+      if (scratch.size() < scratch_bytes) scratch = AlignedBuffer(scratch_bytes);
+      POOLED_DISPATCH(GemmUnit, args, row_begin, row_end, panel_begin, panel_end, scratch.data());
+    }
     if (fuse_layer_norm) {
       POOLED_DISPATCH(LayerNormRows, c, ldc, nullptr, 0, c, ldc, w.n, epilogue.ln_gamma, epilogue.ln_beta,
                       epilogue.ln_eps, row_begin, row_end);

@@ -2,7 +2,7 @@
 // Op-level entry points of the CPU kernels, used by the engine and the addon. Each op checks its sizes (throwing
 // std::invalid_argument with a message naming the argument, before any memory is touched), splits the work over
 // the thread pool and runs the ISA variant that SelectedIsa() picked. Activations are always float32; GEMM
-// weights are packed once (float32 or bfloat16) and accumulate in float32.
+// weights are packed once (float32 or bfloat16, accumulating in float32; or int8, see gemm_int8.cpp).
 #include <cstddef>
 #include <cstdint>
 
@@ -11,7 +11,8 @@ namespace pooled::kernels::cpu {
 class ThreadPool;
 
 enum class Activation : int32_t { kNone = 0, kGeluErf = 1, kGeluTanh = 2, kRelu = 3, kSilu = 4 };
-enum class ElementType : int32_t { kF32 = 0, kF16 = 1, kBF16 = 2 };
+// kInt8 is a packed-weight type only (per-output-channel symmetric int8, gemm_int8.cpp), never a checkpoint type.
+enum class ElementType : int32_t { kF32 = 0, kF16 = 1, kBF16 = 2, kInt8 = 3 };
 enum class PoolingMode : int32_t { kCls = 0, kMean = 1, kLast = 2 };
 
 size_t ElementSize(ElementType type);
@@ -41,15 +42,21 @@ class AlignedBuffer {
 // Packed layout: panels of `panel_width` (NR) output columns, zero-padded past n. Panel p is contiguous:
 //   float32:  [k_padded][NR]            element (k, j) = W[p*NR + j][k]
 //   bfloat16: [k_padded / 2][NR][2]     the two k of a pair side by side, as vdpbf16ps reads them
+//   int8:     [k_padded / 4][NR][4]     four k of a quad side by side, as vpdpbusd reads them; after the panels,
+//             `scales` (float32) and `column_sums` (int32, sum over k of the quantized row), num_panels * NR each
 // NR depends on the ISA (32 for AVX-512, 16 otherwise), so weights are packed for the ISA of this process.
 struct PackedWeightsView {
   const void* data = nullptr;
   int64_t n = 0;
   int64_t k = 0;
-  int64_t k_padded = 0;  // k rounded up to the pair size for bfloat16
+  int64_t k_padded = 0;  // k rounded up to the pair size for bfloat16, to the quad size for int8
   int64_t num_panels = 0;
   int64_t panel_width = 0;
-  ElementType type = ElementType::kF32;  // kF32 or kBF16
+  ElementType type = ElementType::kF32;  // kF32, kBF16 or kInt8
+  // int8 only: W[j][k] ~= scales[j] * q[j][k] (symmetric, per output channel) and column_sums[j] = sum_k q[j][k]
+  // (what the activations' zero point multiplies); null otherwise.
+  const float* scales = nullptr;
+  const int32_t* column_sums = nullptr;
 };
 
 class PackedWeights {
@@ -65,10 +72,14 @@ class PackedWeights {
 };
 
 // weight: [n, k] row-major in `source` (F32, F16 or BF16); stored as `target` (F32 or BF16, rounded to nearest
-// even). Several weights that share k can be packed as one by stacking their rows (fused Q/K/V).
+// even; or Int8: per output row j, scale_j = max_k |W[j][k]| / 127 and q = round-half-even(W / scale_j), k at most
+// kInt8MaxK). Several weights that share k can be packed as one by stacking their rows (fused Q/K/V): int8 scales
+// are per row, so stacking changes nothing.
 PackedWeights PackWeights(const void* weight, ElementType source, int64_t n, int64_t k, ElementType target);
 // The panel width the selected ISA's GEMM expects.
 int64_t GemmPanelWidth();
+// The longest k an int8 GEMM takes: its int32 sums of k products of at most 255 * 127 must not overflow.
+constexpr int64_t kInt8MaxK = 65536;
 
 // Applied in this order, each part optional: + bias[col], activation, + residual[row, col], row LayerNorm.
 struct GemmEpilogue {
@@ -82,6 +93,9 @@ struct GemmEpilogue {
 };
 
 // a: [m, lda] with lda >= k; c: [m, ldc] with ldc >= n.
+// int8 weights: each row of A is quantized on the fly to uint8 with its own scale and zero point (asymmetric over
+// [min(0, row min), max(0, row max)], 255 steps); integer dot products (exact int32 sums), then
+// C = scale_a * scale_w * (sum - zero_point * column_sum) + bias in float32, then the rest of the epilogue.
 void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const PackedWeights& w, float* c, int64_t ldc,
           const GemmEpilogue& epilogue);
 
@@ -91,6 +105,10 @@ void Gemm(ThreadPool& pool, const float* a, int64_t m, int64_t lda, const Packed
 bool HasBf16DotProduct();
 // Measured throughput of bf16 dot products over float32 FMAs on this core (0 without AVX512_BF16 kernels).
 double Bf16DotToFmaThroughput();
+// True when int8 GEMMs use a VNNI dot-product instruction (vpdpbusd: AVX512-VNNI on the AVX-512 path; AVX-VNNI, or
+// AVX512-VNNI with VL, on the AVX2 path); otherwise they widen to 16 bits and use vpmaddwd (same exact sums).
+// POOLED_INT8_DOT=0 forces the widening path (to test it on a VNNI CPU).
+bool HasInt8DotProduct();
 
 // ---------------------------------------------------------------------------------------------------------------
 // y[rows, cols] = activation(x + bias[col]) (bias may be null; y may equal x, in place).

@@ -18,4 +18,8 @@ POOLED_DECLARE_FOR_EACH_ISA(void BiasActivationRows(const float* x, int64_t ldx,
                                                     const float* bias, Activation activation, int64_t row_begin,
                                                     int64_t row_end))
 
+// A finished GEMM block, rows x cols of c in place: c = activation(c) + residual (residual may be null; gemm.cpp).
+POOLED_DECLARE_FOR_EACH_ISA(void ActivationResidualRows(float* c, int64_t ldc, int64_t rows, int64_t cols,
+                                                        Activation activation, const float* residual, int64_t ldr))
+
 }  // namespace pooled::kernels::cpu

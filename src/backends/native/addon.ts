@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import type { GatedActivationKind } from '../../model/types.js';
 
 export type CheckpointDType = 'F32' | 'F16' | 'BF16';
-export type Precision = 'float32' | 'bfloat16';
+export type Precision = 'float32' | 'bfloat16' | 'int8';
 export type NativeActivation = 'none' | 'gelu' | 'gelu_new' | 'gelu_pytorch_tanh' | 'relu';
 export type NativePooling = 'cls' | 'mean' | 'last';
 /** Which half of a gated activation's packed rows goes through the activation. */
@@ -23,6 +23,9 @@ export interface CpuFeatures {
   readonly avx512vl: boolean;
   readonly avx512bf16: boolean;
   readonly avx512vnni: boolean;
+  readonly avxvnni: boolean;
+  /** int8 GEMMs use a VNNI dot product (else they widen to 16 bits, same exact sums); POOLED_INT8_DOT=0 forces that. */
+  readonly int8Dot: boolean;
   readonly neon: boolean;
   /** The kernel variant this process runs: 'avx512' | 'avx2' | 'scalar'. */
   readonly isa: string;

@@ -18,7 +18,8 @@ export function createNativeBackend(model: LoadedModel, options: NativeBackendOp
   const architecture = model.config.architecture;
   const graph = nativeGraphFor(architecture);
   if (graph === undefined) {
-    const reason = capabilities.supports({ architecture, dtype: options.dtype ?? 'float32', pagedKv: false, heads: [] });
+    const dtype = options.dtype === 'bfloat16' ? 'bfloat16' : 'float32';
+    const reason = capabilities.supports({ architecture, dtype, quantization: options.dtype === 'int8' ? 'int8' : null, pagedKv: false, heads: [] });
     return Promise.reject(new ModelLoadError(reason === true ? `the cpu backend has no graph for '${architecture}'` : reason));
   }
   return graph.spec.kvBytesPerToken !== null ? NativePagedBackend.create(model, options, graph) : NativeBackend.create(model, options, graph);

@@ -14,4 +14,6 @@ export const capabilities: BackendCapabilities = capabilitiesFrom({
   // The C++ engine has float32 and bfloat16 weight paths; float16 checkpoints convert at load into either.
   dtypes: ['float32', 'bfloat16'],
   dtypesNote: 'float32 and bfloat16',
+  // int8 GEMMs (native/kernels/cpu/gemm_int8.cpp) in every graph: the graphs pack their GEMM weights generically.
+  quantizations: ['int8'],
 });

@@ -12,7 +12,10 @@ import type { NativeGraphBuilder } from './graph_builder.js';
 import { DEFAULT_RELEASE_WORKING_MEMORY_AFTER_SECONDS, IdleRelease } from './idle_release.js';
 
 export interface NativeBackendOptions {
-  /** Weights as float32, or bfloat16 with float32 accumulation. Default float32. */
+  /**
+   * GEMM weights as float32, bfloat16 with float32 accumulation, or int8 (--quantization int8: per-channel int8
+   * weights, per-token uint8 activations, int32 sums; everything else float32). Default float32.
+   */
   readonly dtype?: Precision;
   /** Compute threads; 0 or absent = one per core. */
   readonly threads?: number;
@@ -56,7 +59,9 @@ export class NativeBackend implements Backend {
       throw new ModelLoadError(`the cpu backend's ${graph.spec.displayName} graph cannot run '${model.config.architecture}' (model ${model.id})`);
     }
     const dtype = options.dtype ?? 'float32';
-    if (dtype !== 'float32' && dtype !== 'bfloat16') throw new ModelLoadError(`the cpu backend computes in float32 or bfloat16, not ${String(dtype)}`);
+    if (dtype !== 'float32' && dtype !== 'bfloat16' && dtype !== 'int8') {
+      throw new ModelLoadError(`the cpu backend packs its weights as float32, bfloat16 or int8, not ${String(dtype)}`);
+    }
     const threads = options.threads ?? 0;
     if (!Number.isInteger(threads) || threads < 0) throw new ModelLoadError(`threads must be a non-negative integer, got ${threads}`);
     const tensors: NativeTensorSpec[] = [];

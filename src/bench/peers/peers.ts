@@ -1,10 +1,12 @@
-// npm run bench:peers -- [--threads N] [--rounds R] [--models bge-small,bge-base] [--json FILE]
+// npm run bench:peers -- [--threads N] [--rounds R] [--models bge-small,bge-base] [--ort-int8-python PYTHON] [--json FILE]
 //
 // Our native CPU engine next to ONNX Runtime (onnxruntime-node, the engine under transformers.js and fastembed), on
 // the same generated checkpoint and the same token ids, in one run, both with all cores. The checkpoint is exported
 // to ONNX in TypeScript (onnx_export.ts, with ORT's fused BERT ops). Each workload is timed in alternating rounds
-// (ours float32, ours bfloat16, ORT, each with CLS and with MEAN pooling) so a busy machine slows every engine alike,
-// and printed twice:
+// (ours float32, ours bfloat16, ours int8 (--quantization int8), ORT float32, and ORT int8 when --ort-int8-python
+// names a Python with onnxruntime (run.sh makes one): ORT's own quantize_dynamic of the same exported graph, int8
+// weights per channel, activations per token, each with CLS and with MEAN pooling) so a busy machine slows every
+// engine alike, and printed twice:
 //   - CLS pooling: our engine skips the last layer's work for every row but the CLS token (attention output and the
 //     dense layers on one row per sequence: native/engine/graphs/bert.cpp, prune_last_layer), while ORT computes the
 //     whole last_hidden_state; this is the speed a CLS model really gets, but it is not equal work;
@@ -17,8 +19,10 @@
 // outputs of the last timed round of each engine after timing, per row (cosine and max |ours - ORT| over the
 // L2-normalized rows). The bounds are below (AGREEMENT); any row outside them stops the run with an error.
 // A benchmark, not a test: it asserts only that the engines agree.
-import { writeFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
+import { execFileSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildRaggedBatch, type RaggedBatch } from '../../backends/backend.js';
 import { createNativeBackend, type NativeBackend } from '../../backends/native/backend.js';
@@ -49,7 +53,7 @@ const WORKLOADS: readonly [number, number][] = [
 
 const POOLINGS = ['cls', 'mean'] as const satisfies readonly PoolingMode[];
 type Pooling = (typeof POOLINGS)[number];
-const DTYPES = ['float32', 'bfloat16'] as const;
+const DTYPES = ['float32', 'bfloat16', 'int8'] as const;
 type DType = (typeof DTYPES)[number];
 
 /**
@@ -61,10 +65,42 @@ type DType = (typeof DTYPES)[number];
  * The float32 bounds stay tight (a few ulps of headroom): any real difference in the computation, even one wrong
  * element, breaks them. The bfloat16 bounds are about 5x the worst measured value.
  */
-const AGREEMENT: Record<DType, { readonly minCosine: number; readonly maxAbs: number }> = {
+const AGREEMENT: Record<DType | 'ort int8', { readonly minCosine: number; readonly maxAbs: number }> = {
   float32: { minCosine: 1 - 1e-10, maxAbs: 1e-6 },
   bfloat16: { minCosine: 1 - 5e-5, maxAbs: 3e-3 },
+  // Ours int8 and ORT's int8 (quantize_dynamic, per channel), each against ORT float32: the quantization's error, not
+  // the arithmetic's. Measured 2026-12-08, AMD EPYC, 2 threads, every workload and pooling of both models:
+  //   ours int8: 1 - cos <= 6.1e-5 (bge-small), 2.3e-4 (bge-base); max |d| <= 2.7e-3, 3.9e-3
+  //   ORT int8:  1 - cos <= 1.8e-4 (bge-small), 4.5e-4 (bge-base); max |d| <= 6.6e-3, 5.8e-3
+  // Bounds 3-5x the worst measured.
+  int8: { minCosine: 1 - 1e-3, maxAbs: 1.5e-2 },
+  'ort int8': { minCosine: 1 - 1.5e-3, maxAbs: 3e-2 },
 };
+
+/**
+ * ONNX Runtime's dynamic int8 quantization of `onnxBytes` (onnxruntime.quantization.quantize_dynamic: int8 weights per
+ * channel, uint8 activations per token at run time), through `python`; the quantized model's bytes.
+ */
+async function quantizeDynamic(python: string, onnxBytes: Uint8Array): Promise<Uint8Array> {
+  const dir = await mkdtemp(join(tmpdir(), 'pooled-peers-'));
+  try {
+    const source = join(dir, 'model.onnx');
+    const target = join(dir, 'model.int8.onnx');
+    await writeFile(source, onnxBytes);
+    const script =
+      'import sys\n' +
+      'from onnx import TensorProto\n' +
+      'from onnxruntime.quantization import QuantType, quantize_dynamic\n' +
+      // Per channel, as ours. Shape inference cannot type the outputs of ORT's fused com.microsoft ops the export
+      // uses; they are all float32, which DefaultTensorType tells the quantizer.
+      'quantize_dynamic(sys.argv[1], sys.argv[2], weight_type=QuantType.QInt8, per_channel=True,\n' +
+      '                 extra_options={"DefaultTensorType": TensorProto.FLOAT})\n';
+    execFileSync(python, ['-c', script, source, target], { stdio: ['ignore', 'ignore', 'inherit'] });
+    return new Uint8Array(await readFile(target));
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
 
 interface Workload {
   readonly numSeqs: number;
@@ -172,14 +208,17 @@ interface Row {
   readonly tokensPerSecond: number;
   /** ORT's best time / this engine's best time (> 1: faster than ORT); 1 for ORT itself. */
   readonly ratioToOrt: number;
+  /** ORT int8's best time / this engine's best time, when ORT int8 ran. */
+  readonly ratioToOrtInt8?: number;
   /** Against ORT's rows of the same pooling (absent for ORT): warm-up outputs and last timed outputs. */
   readonly agreementBefore?: Agreement;
   readonly agreementAfter?: Agreement;
 }
 
 interface Runner {
-  readonly engine: string; // 'ours float32' | 'ours bfloat16' | 'onnxruntime'
-  readonly dtype: DType | null;
+  readonly engine: string; // 'ours float32' | 'ours bfloat16' | 'ours int8' | 'onnxruntime' | 'onnxruntime int8'
+  /** The agreement bound it is held to against ORT float32; null for ORT float32 itself. */
+  readonly dtype: DType | 'ort int8' | null;
   readonly pooling: Pooling;
   readonly run: () => Promise<Float32Array[]>;
 }
@@ -194,17 +233,19 @@ function checkAgreement(where: string, runner: Runner, got: Agreement): void {
   }
 }
 
-async function benchModel(ort: Ort, shape: ModelShape, threads: number, rounds: number, rows: Row[]): Promise<void> {
+async function benchModel(ort: Ort, shape: ModelShape, threads: number, rounds: number, ortInt8Python: string | undefined, rows: Row[]): Promise<void> {
   const model: LoadedModel = await loadModel(await shape.load());
   if (model.config.architecture !== 'bert') throw new Error('bench:peers runs BERT models');
   const H = model.config.hiddenSize;
   const onnxBytes = exportBertOnnx(model);
-  const session = await ort.InferenceSession.create(onnxBytes, {
+  const sessionOptions = {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-  });
+  } as const;
+  const session = await ort.InferenceSession.create(onnxBytes, sessionOptions);
+  const int8Session = ortInt8Python === undefined ? null : await ort.InferenceSession.create(await quantizeDynamic(ortInt8Python, onnxBytes), sessionOptions);
   const engines = new Map<DType, NativeBackend>();
   try {
     for (const dtype of DTYPES) engines.set(dtype, await createNativeBackend(model, { dtype, threads }));
@@ -227,6 +268,17 @@ async function benchModel(ort: Ort, shape: ModelShape, threads: number, rounds: 
             return ortPool(hidden, w.batches[pooling].cuSeqLens, seqLen, H, pooling);
           },
         });
+        if (int8Session !== null) {
+          runners.push({
+            engine: 'onnxruntime int8',
+            dtype: 'ort int8',
+            pooling,
+            run: async () => {
+              const hidden = (await int8Session.run(w.feeds)).last_hidden_state.data as Float32Array;
+              return ortPool(hidden, w.batches[pooling].cuSeqLens, seqLen, H, pooling);
+            },
+          });
+        }
       }
       const ortRunner = (pooling: Pooling) => runners.find((r) => r.engine === 'onnxruntime' && r.pooling === pooling)!;
 
@@ -256,6 +308,8 @@ async function benchModel(ort: Ort, shape: ModelShape, threads: number, rounds: 
       for (const pooling of POOLINGS) {
         const ortTimes = times.get(ortRunner(pooling))!;
         const ortBest = Math.min(...ortTimes);
+        const int8Runner = runners.find((r) => r.engine === 'onnxruntime int8' && r.pooling === pooling);
+        const ortInt8Best = int8Runner === undefined ? undefined : Math.min(...times.get(int8Runner)!);
         const parts = [`ORT ${ortBest.toFixed(1).padStart(8)} ms`];
         for (const runner of runners.filter((r) => r.pooling === pooling)) {
           const t = times.get(runner)!;
@@ -264,8 +318,10 @@ async function benchModel(ort: Ort, shape: ModelShape, threads: number, rounds: 
           if (runner.dtype !== null) {
             after = agreement(lastOutputs.get(runner)!, lastOutputs.get(ortRunner(pooling))!);
             checkAgreement(`${where} (timed run)`, runner, after);
+            const name = runner.engine === 'onnxruntime int8' ? 'ORT int8' : runner.engine.slice(5);
+            const versusInt8 = runner.dtype === 'int8' && ortInt8Best !== undefined ? `, ${(ortInt8Best / best).toFixed(2)}x ORT int8` : '';
             parts.push(
-              `${runner.engine.slice(5)} ${best.toFixed(1).padStart(8)} ms ${(ortBest / best).toFixed(2)}x ` +
+              `${name} ${best.toFixed(1).padStart(8)} ms ${(ortBest / best).toFixed(2)}x${versusInt8} ` +
                 `(1-cos ${(1 - after.minCosine).toExponential(1)}, |d| ${after.maxAbs.toExponential(1)})`,
             );
           }
@@ -279,6 +335,7 @@ async function benchModel(ort: Ort, shape: ModelShape, threads: number, rounds: 
             seqPerSecond: (numSeqs * 1000) / best,
             tokensPerSecond: (numSeqs * seqLen * 1000) / best,
             ratioToOrt: ortBest / best,
+            ratioToOrtInt8: ortInt8Best === undefined ? undefined : ortInt8Best / best,
             agreementBefore: before.get(runner),
             agreementAfter: after,
           });
@@ -290,6 +347,7 @@ async function benchModel(ort: Ort, shape: ModelShape, threads: number, rounds: 
   } finally {
     for (const engine of engines.values()) await engine.dispose();
     await session.release();
+    await int8Session?.release();
   }
 }
 
@@ -299,6 +357,7 @@ async function main(): Promise<void> {
       threads: { type: 'string', default: String(availableParallelism()) },
       rounds: { type: 'string', default: '5' },
       models: { type: 'string', default: MODELS.map((m) => m.name).join(',') },
+      'ort-int8-python': { type: 'string' },
       json: { type: 'string' },
     },
   });
@@ -316,13 +375,15 @@ async function main(): Promise<void> {
   console.log(
     `best of ${rounds} per engine; Nx = ORT ms / ours ms (> 1: ours faster); 1-cos, |d| = worst row of the last timed run vs ORT ` +
       `(bounds: float32 ${(1 - AGREEMENT.float32.minCosine).toExponential(0)}, ${AGREEMENT.float32.maxAbs.toExponential(0)}; ` +
-      `bfloat16 ${(1 - AGREEMENT.bfloat16.minCosine).toExponential(0)}, ${AGREEMENT.bfloat16.maxAbs.toExponential(0)})`,
+      `bfloat16 ${(1 - AGREEMENT.bfloat16.minCosine).toExponential(0)}, ${AGREEMENT.bfloat16.maxAbs.toExponential(0)}; ` +
+      `int8 ${(1 - AGREEMENT.int8.minCosine).toExponential(0)}, ${AGREEMENT.int8.maxAbs.toExponential(0)})` +
+      (values['ort-int8-python'] === undefined ? '; ORT int8 skipped (no --ort-int8-python)' : ''),
   );
   const rows: Row[] = [];
   for (const name of values.models.split(',')) {
     const shape = MODELS.find((m) => m.name === name);
     if (shape === undefined) throw new Error(`unknown model ${name}; known: ${MODELS.map((m) => m.name).join(', ')}`);
-    await benchModel(ort, shape, threads, rounds, rows);
+    await benchModel(ort, shape, threads, rounds, values['ort-int8-python'], rows);
   }
   if (values.json !== undefined) await writeFile(values.json, JSON.stringify({ threads, rounds, agreementBounds: AGREEMENT, rows }, null, 2));
 }
