@@ -2,46 +2,19 @@
 // (the shrunken ms-marco-MiniLM fixture, reference backend): every request ranks all its passages, the client's
 // token count, the server's usage and its /metrics agree, and the artifacts carry the rankings bodies.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Embedder } from '../../src/engine/embedder.js';
-import { parseProfileArgs } from '../../src/profile/options.js';
 import { parseJsonlRecords } from '../../src/profile/records_jsonl.js';
-import { runProfile } from '../../src/profile/run_profile.js';
-import { buildServer, type PooledServer } from '../../src/server/app.js';
-import { fixtureModel } from '../fixtures/generate.js';
+import { type ProfiledServer, startProfiledServer } from '../helpers/profiled_server.js';
 
 const SHRINK = { numLayers: 2, hiddenSize: 32, numHeads: 4, intermediateSize: 64 };
-const scratch = mkdtempSync(join(tmpdir(), 'profile-rankings-server-'));
-let modelPath: string;
-let embedder: Embedder;
-let app: PooledServer;
-let url: string;
-
+let server: ProfiledServer;
 before(async () => {
-  modelPath = await fixtureModel('ms-marco-minilm', { shrink: SHRINK });
-  embedder = await Embedder.load(modelPath, { backend: 'reference', servedModelName: 'ce-test', maxModelLen: 128 });
-  app = buildServer(embedder);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  url = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  server = await startProfiledServer('ms-marco-minilm', { shrink: SHRINK }, 'ce-test');
 });
-
-after(async () => {
-  await app.close();
-  await embedder.close();
-  rmSync(scratch, { recursive: true, force: true });
-});
-
-async function profile(args: string[]) {
-  const dir = join(scratch, args.join('_').replace(/[^A-Za-z0-9]+/g, '_'));
-  const options = parseProfileArgs(['--model', 'ce-test', '--url', url, '--tokenizer', modelPath, '--artifact-dir', dir, '--ui-type', 'none', ...args])!;
-  const output: string[] = [];
-  const result = await runProfile(options, { out: { write: (text) => output.push(text) }, err: { write: () => {} } });
-  return { summary: result.points[0]!.summary, dir, output: output.join('') };
-}
+after(() => server.close());
+const profile = (args: string[]) => server.profile(args);
 
 const json = (dir: string, name: string) => JSON.parse(readFileSync(join(dir, name), 'utf8'));
 
@@ -116,7 +89,7 @@ test("Cohere /v2/rerank: usage prompt_tokens = the pairs' tokens; a varying pass
 });
 
 test('an input file of named texts (query, passages) against /v1/rerank', async () => {
-  const file = join(scratch, 'rankings.jsonl');
+  const file = join(server.scratch, 'rankings.jsonl');
   const lines = [
     {
       texts: [

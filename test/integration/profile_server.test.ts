@@ -2,45 +2,19 @@
 // the profiler's token numbers must agree three ways: its own tokenizer count, the server's `usage`, and the
 // server's /metrics counters scraped before and after the run.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { Embedder } from '../../src/engine/embedder.js';
-import { parseProfileArgs } from '../../src/profile/options.js';
 import { parseJsonlRecords } from '../../src/profile/records_jsonl.js';
-import { runProfile } from '../../src/profile/run_profile.js';
-import { buildServer, type PooledServer } from '../../src/server/app.js';
-import { fixtureModel } from '../fixtures/generate.js';
+import { type ProfiledServer, startProfiledServer } from '../helpers/profiled_server.js';
 
 const SHRINK = { numLayers: 2, hiddenSize: 64, numHeads: 4, intermediateSize: 128 };
-const scratch = mkdtempSync(join(tmpdir(), 'profile-server-'));
-let modelPath: string;
-let embedder: Embedder;
-let app: PooledServer;
-let url: string;
-
+let server: ProfiledServer;
 before(async () => {
-  modelPath = await fixtureModel('bge-small', { shrink: SHRINK });
-  embedder = await Embedder.load(modelPath, { backend: 'reference', servedModelName: 'bge-test', maxModelLen: 128 });
-  app = buildServer(embedder);
-  await app.listen({ host: '127.0.0.1', port: 0 });
-  url = `127.0.0.1:${(app.server.address() as AddressInfo).port}`;
+  server = await startProfiledServer('bge-small', { shrink: SHRINK }, 'bge-test');
 });
-
-after(async () => {
-  await app.close();
-  await embedder.close();
-  rmSync(scratch, { recursive: true, force: true });
-});
-
-async function profile(args: string[]) {
-  const dir = join(scratch, args.join('_').replace(/[^A-Za-z0-9]+/g, '_'));
-  const options = parseProfileArgs(['--model', 'bge-test', '--url', url, '--tokenizer', modelPath, '--artifact-dir', dir, '--ui-type', 'none', ...args])!;
-  const result = await runProfile(options, { out: { write: () => {} }, err: { write: () => {} } });
-  return { summary: result.points[0]!.summary, dir };
-}
+after(() => server.close());
+const profile = (args: string[]) => server.profile(args);
 
 function metricsDelta(dir: string): Record<string, number> {
   return JSON.parse(readFileSync(join(dir, 'server_metrics_delta.json'), 'utf8')) as Record<string, number>;
