@@ -168,6 +168,7 @@ export class Embedder {
   }
 
   static async load(modelIdOrPath: string, opts: EmbedderOptions = {}): Promise<Embedder> {
+    let headTokenizer: TextTokenizer | undefined;
     const model = await loadModel(modelIdOrPath, {
       revision: opts.revision,
       servedModelName: opts.servedModelName,
@@ -180,13 +181,16 @@ export class Embedder {
       },
       task: opts.task,
       hfOverrides: opts.hfOverrides,
+      // A head that names tokens (Qwen3-Reranker's "yes" / "no") needs the tokenizer during the load; it is kept and
+      // reused below rather than read and built a second time.
       vocabulary: (folder) => {
-        const tokenizer = TextTokenizer.load(folder);
-        return (token) => tokenizer.tokenId(token);
+        headTokenizer = TextTokenizer.load(folder);
+        const loaded = headTokenizer;
+        return (token) => loaded.tokenId(token);
       },
       log: opts.log ?? ((message) => console.warn(message)),
     });
-    const tokenizer = TextTokenizer.load(model.path);
+    const tokenizer = headTokenizer ?? TextTokenizer.load(model.path);
     const backend = await createBackend(opts.backend ?? defaultBackendFor(model), model, {
       dtype: opts.dtype ?? 'float32',
       quantization: opts.quantization ?? null,
@@ -246,7 +250,7 @@ export class Embedder {
   ): Promise<ClassifyResult> {
     const head = this.requireHead('classification');
     const started = performance.now();
-    const encode = { ...this.encodeOptions(opts) };
+    const encode = this.encodeOptions(opts);
     const sequences: Int32Array[] = [];
     const tokenTypeIds: Int32Array[] = [];
     inputs.forEach((input, i) => {
